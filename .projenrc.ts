@@ -1,0 +1,91 @@
+import { cdk8s, javascript, YamlFile } from 'projen';
+
+// cdk8s-frp: a jsii construct library for cdk8s v2 that renders frp (fatedier/frp)
+// tunnels. Layout (the design card): lib/ (sources, compiled in place),
+// imports/ (`cdk8s import` output, committed), examples/ (the cdk8s app that
+// `cdk8s synth` runs), test/ (jest). Versions and every workaround below are
+// the ones ../shared/TOOLCHAIN.md measured on these machines.
+const project = new cdk8s.ConstructLibraryCdk8s({
+  name: 'cdk8s-frp',
+  description: 'cdk8s constructs for frp (fatedier/frp) tunnels on Kubernetes: frps, frpc pools in load-balancing groups, mTLS, HAProxy balancing and Prometheus monitoring.',
+  keywords: ['cdk8s', 'frp', 'frps', 'frpc', 'kubernetes', 'tunnel', 'mtls', 'haproxy'],
+  author: 'cdk8s-frp maintainers',
+  authorAddress: 'maintainers@cdk8s-frp.dev',
+  repositoryUrl: 'https://github.com/cdk8s-frp/cdk8s-frp.git',
+  license: 'Apache-2.0',
+  defaultReleaseBranch: 'main',
+  packageManager: javascript.NodePackageManager.NPM,
+  projenrcTs: true,
+  github: false, // CI is .ci/run
+
+  cdk8sVersion: '2.70.106',
+  constructsVersion: '10.4.2',
+  peerDeps: ['cdk8s-plus-28@^2.5.6'],
+  // Not jsii modules: bundled (TOOLCHAIN B2.5). yaml parses manifests in the CLI.
+  bundledDeps: ['smol-toml@^1.9.1', 'yaml@^2.8.1'],
+  devDeps: ['cdk8s-cli@^2.207.60', 'fast-check@^4.3.0'],
+  bin: { 'cdk8s-frp': 'bin/cdk8s-frp' },
+
+  jsiiVersion: '~6.0.0',
+  typescriptVersion: '~6.0.3',
+  minNodeVersion: '20.16.0',
+
+  srcdir: 'lib',
+  libdir: 'lib',
+  tsconfig: {
+    include: ['imports/**/*.ts'],
+    compilerOptions: { module: 'node20', rootDir: '.', outDir: '.' },
+  },
+  artifactsDirectory: 'dist-pkg',
+
+  jestOptions: {
+    updateSnapshot: javascript.UpdateSnapshot.NEVER,
+    jestConfig: {
+      moduleFileExtensions: ['ts', 'js', 'json', 'node'],
+      testPathIgnorePatterns: ['/node_modules/', '/dist/', '/dist-pkg/'],
+    },
+  },
+});
+
+project.tsconfigDev.addInclude('../examples/**/*.ts');
+project.tsconfigDev.addInclude('../bench/**/*.ts');
+project.gitignore.exclude('/dist/', '/imports/**/*.js', '/imports/**/*.d.ts', '/bench/**/*.js', '/bench/**/*.d.ts');
+project.addPackageIgnore('/examples/');
+project.addPackageIgnore('/bench/');
+project.addPackageIgnore('/.ci/');
+project.addPackageIgnore('/scripts/');
+project.addPackageIgnore('/cdk8s.yaml');
+project.addPackageIgnore('/lib/**/*.ts');
+project.addPackageIgnore('!/lib/**/*.d.ts');
+project.addPackageIgnore('/imports/**/*.ts');
+project.addPackageIgnore('!/imports/**/*.d.ts');
+project.addPackageIgnore('!/imports/**/*.js');
+
+// cdk8s.yaml is generated (read-only); edit it here.
+new YamlFile(project, 'cdk8s.yaml', {
+  obj: {
+    language: 'typescript',
+    app: 'npx ts-node --prefer-ts-exts -P test/tsconfig.json examples/main.ts',
+    output: 'dist',
+  },
+});
+
+project.addTask('synth', {
+  description: 'Render every example in examples/ to dist/*.k8s.yaml',
+  exec: 'cdk8s synth --check-upgrade=false',
+});
+
+// The CRD YAML stays in ../shared/crds (third-party data, never copied here).
+// Each API group is imported from one multi-document stream so that every
+// kind of a group lands in a single imports/<group>.ts.
+project.addTask('import', {
+  description: 'Regenerate imports/ from ../shared/crds',
+  exec: 'node scripts/import-crds.js',
+});
+
+project.addTask('bench', {
+  description: 'Synth time and memory for 1..1000 DistributedServices (see README)',
+  exec: 'ts-node --prefer-ts-exts -P test/tsconfig.json bench/synth.bench.ts',
+});
+
+project.synth();

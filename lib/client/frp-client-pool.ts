@@ -1,0 +1,330 @@
+import { Names } from 'cdk8s';
+import * as kplus from 'cdk8s-plus-28';
+import { Construct } from 'constructs';
+import { FrpcConfig, FrpClientTlsConfig, renderFrpcToml } from '../frp/client-config';
+import { FrpLogLevel } from '../frp/common';
+import { checkInt, checkNonEmpty, checkPort, invalid } from '../frp/errors';
+import { FrpProxy } from '../frp/proxy';
+import { addSecretEnv, ENV, FrpAuth } from '../frp-auth';
+import {
+  appLabels, CONFIG_CHECKSUM_ANNOTATION, defaultResources, lazyString, restrictedPodSecurityContext,
+  restrictedSecurityContext, sha256,
+} from '../k8s/pod-defaults';
+import { checkImage, IFrpServer } from '../server/frp-server';
+
+/** The frpc image this release is tested against. */
+export const FRPC_IMAGE = 'fatedier/frpc:v0.70.1';
+
+const CONFIG_DIR = '/etc/frp';
+const CONFIG_FILE = 'frpc.toml';
+
+/** Options for frpc as its own Deployment. */
+export interface FrpClientDeploymentOptions {
+  /**
+   * Number of frpc pods; each one is a distinct member of every group.
+   * @default 1
+   */
+  readonly replicas?: number;
+}
+
+/** Where frpc runs. */
+export class FrpClientWorkload {
+  /** frpc as a Deployment of its own, forwarding to backends over the network. */
+  public static deployment(options: FrpClientDeploymentOptions = {}): FrpClientWorkload {
+    return new FrpClientWorkload('deployment', options.replicas ?? 1);
+  }
+
+  /** frpc as a DaemonSet: one member per node. */
+  public static daemonSet(): FrpClientWorkload {
+    return new FrpClientWorkload('daemonset', undefined);
+  }
+
+  /**
+   * frpc as a sidecar container in an existing workload's pods: one member per
+   * backend pod, forwarding to 127.0.0.1.
+   * @param workload the backend workload (e.g. a kplus.Deployment)
+   */
+  public static sidecar(workload: kplus.AbstractPod): FrpClientWorkload {
+    return new FrpClientWorkload('sidecar', undefined, workload);
+  }
+
+  private constructor(
+    /** @internal */ public readonly _kind: 'deployment' | 'daemonset' | 'sidecar',
+    /** @internal */ public readonly _replicas?: number,
+    /** @internal */ public readonly _workload?: kplus.AbstractPod,
+  ) {}
+}
+
+/** TLS from frpc to frps, from a Secret. */
+export interface FrpClientTlsOptions {
+  /**
+   * Secret with `ca.crt` (to verify frps) and, for mTLS, `tls.crt`/`tls.key`.
+   */
+  readonly secret: kplus.ISecret;
+  /**
+   * Present the client certificate from the Secret (mTLS).
+   * @default true
+   */
+  readonly clientCertificate?: boolean;
+  /**
+   * Name to verify in the frps certificate.
+   * @default - the server address
+   */
+  readonly serverName?: string;
+}
+
+/** Properties of an FrpClientPool. */
+export interface FrpClientPoolProps {
+  /**
+   * The FrpServer in this app to connect to. Its Service name, port and auth are used,
+   * and the proxies are registered with it (ports, allowPorts, clashes).
+   * @default - serverAddress must be given
+   */
+  readonly server?: IFrpServer;
+  /**
+   * Address of an frps outside this app.
+   * @default - the server's Service DNS name
+   */
+  readonly serverAddress?: string;
+  /**
+   * Port of an frps outside this app.
+   * @default - the server's bindPort, or 7000
+   */
+  readonly serverPort?: number;
+  /**
+   * Authentication to frps.
+   * @default - the server's auth
+   */
+  readonly auth?: FrpAuth;
+  /**
+   * Where frpc runs.
+   * @default FrpClientWorkload.deployment({ replicas: 1 })
+   */
+  readonly workload?: FrpClientWorkload;
+  /**
+   * Proxies to open. Proxies that set `group` join that load-balancing group;
+   * every pod of the pool is a separate member.
+   * @default - none; add them with addProxy()
+   */
+  readonly proxies?: FrpProxy[];
+  /**
+   * Secret holding the load-balancing group key, used by every grouped proxy.
+   * @default - no group key
+   */
+  readonly groupKeySecret?: kplus.ISecret;
+  /**
+   * Key of the group key in groupKeySecret.
+   * @default "group-key"
+   */
+  readonly groupKeySecretKey?: string;
+  /**
+   * Work connections kept open ahead of time (frps' maxPoolCount is raised to fit).
+   * @default 1
+   */
+  readonly poolCount?: number;
+  /**
+   * Seconds to wait when dialling frps.
+   * @default 10
+   */
+  readonly dialServerTimeoutSeconds?: number;
+  /**
+   * TCP keepalive towards frps, in seconds.
+   * @default 7200
+   */
+  readonly dialServerKeepaliveSeconds?: number;
+  /**
+   * TLS settings towards frps.
+   * @default - TLS on, the frps certificate is not verified
+   */
+  readonly tls?: FrpClientTlsOptions;
+  /**
+   * Port of frpc's admin web server (`/healthz` for probes, `/api/reload`). It
+   * listens on 127.0.0.1 only: the admin API has no authentication.
+   * @default 7400
+   */
+  readonly adminPort?: number;
+  /**
+   * Container image.
+   * @default "fatedier/frpc:v0.70.1"
+   */
+  readonly image?: string;
+  /**
+   * Resource requests and limits.
+   * @default - cpu 50m/500m, memory 32Mi/256Mi
+   */
+  readonly resources?: kplus.ContainerResources;
+  /**
+   * Log level.
+   * @default FrpLogLevel.INFO
+   */
+  readonly logLevel?: FrpLogLevel;
+  /**
+   * Extra labels on every object.
+   * @default - the app.kubernetes.io/* labels only
+   */
+  readonly labels?: { [key: string]: string };
+}
+
+/**
+ * frpc on Kubernetes: a Deployment, a DaemonSet, or a sidecar in existing
+ * pods, with a generated frpc.toml. Every pod logs in with its own pod name as
+ * frp `user`, so replicas are distinct members of their load-balancing groups.
+ */
+export class FrpClientPool extends Construct {
+  /** ConfigMap holding frpc.toml. */
+  public readonly configMap: kplus.ConfigMap;
+  /** The frpc container. */
+  public readonly container: kplus.Container;
+  /** The workload running frpc (the backend's own workload for sidecars). */
+  public readonly workload: kplus.AbstractPod;
+  /** Address frpc dials. */
+  public readonly serverAddress: string;
+  /** Port frpc dials. */
+  public readonly serverPort: number;
+  /** Labels on the objects this pool creates. */
+  public readonly labels: { [key: string]: string };
+  /** The server, when it is in this app. */
+  public readonly server?: IFrpServer;
+
+  private readonly props: FrpClientPoolProps;
+  private readonly auth: FrpAuth;
+  private readonly proxies: FrpProxy[] = [];
+  private readonly adminPort: number;
+  private rendered?: string;
+
+  constructor(scope: Construct, id: string, props: FrpClientPoolProps) {
+    super(scope, id);
+    const where = this.node.path;
+    this.props = props ?? {};
+    const p = this.props;
+    if (!p.server && !p.serverAddress) invalid(where, 'server', 'either server (an FrpServer in this app) or serverAddress is required');
+    if (p.serverAddress !== undefined) checkNonEmpty(where, 'serverAddress', p.serverAddress);
+    checkPort(where, 'serverPort', p.serverPort);
+    const auth = p.auth ?? p.server?.auth;
+    if (!auth) invalid(where, 'auth', 'is required when connecting to an frps outside this app (FrpAuth.token(secret) or FrpAuth.oidc(...))');
+    this.auth = auth;
+    this.server = p.server;
+    this.serverAddress = p.serverAddress ?? p.server!.host;
+    this.serverPort = p.serverPort ?? p.server?.bindPort ?? 7000;
+    this.adminPort = p.adminPort ?? 7400;
+    checkPort(where, 'adminPort', this.adminPort);
+    if (this.adminPort < 1024) invalid(where, 'adminPort', `must be 1024 or higher (frpc runs as a non-root user), got ${this.adminPort}`);
+    checkInt(where, 'poolCount', p.poolCount, 0, 100);
+    checkInt(where, 'dialServerTimeoutSeconds', p.dialServerTimeoutSeconds, 1, 3600);
+    checkInt(where, 'dialServerKeepaliveSeconds', p.dialServerKeepaliveSeconds, -1, 86400);
+    if (p.image !== undefined) checkImage(where, 'image', p.image);
+    if (p.groupKeySecretKey !== undefined && !p.groupKeySecret) invalid(where, 'groupKeySecretKey', 'needs groupKeySecret');
+    if (p.poolCount !== undefined) this.server?.requirePoolCount(p.poolCount);
+
+    const kind = p.workload ?? FrpClientWorkload.deployment();
+    if (kind._replicas !== undefined) checkInt(where, 'workload.replicas', kind._replicas, 1, 1000);
+    this.labels = { ...appLabels('frpc', 'tunnel-client', Names.toLabelValue(this)), ...p.labels };
+
+    this.configMap = new kplus.ConfigMap(this, 'Config', {
+      metadata: { labels: this.labels },
+      data: { [CONFIG_FILE]: lazyString(() => this.renderConfig()) },
+    });
+
+    if (kind._kind === 'sidecar') {
+      if (!kind._workload) invalid(where, 'workload', 'FrpClientWorkload.sidecar needs the workload to add frpc to');
+      this.workload = kind._workload;
+    } else {
+      const common = {
+        metadata: { labels: this.labels },
+        podMetadata: { labels: this.labels },
+        securityContext: restrictedPodSecurityContext(),
+        automountServiceAccountToken: false,
+        isolate: false,
+      };
+      this.workload = kind._kind === 'daemonset'
+        ? new kplus.DaemonSet(this, 'Resource', common)
+        : new kplus.Deployment(this, 'Resource', { ...common, replicas: kind._replicas ?? 1 });
+    }
+    this.workload.podMetadata.addAnnotation(`${CONFIG_CHECKSUM_ANNOTATION}-${Names.toLabelValue(this)}`.slice(0, 63), lazyString(() => sha256(this.renderConfig())));
+
+    const configVolume = kplus.Volume.fromConfigMap(this, 'ConfigVolume', this.configMap, { name: `frpc-${sha256(this.node.path).slice(0, 8)}` });
+    this.container = this.workload.addContainer({
+      name: kind._kind === 'sidecar' ? `frpc-${sha256(this.node.path).slice(0, 8)}` : 'frpc',
+      image: p.image ?? FRPC_IMAGE,
+      imagePullPolicy: kplus.ImagePullPolicy.IF_NOT_PRESENT,
+      args: ['-c', `${CONFIG_DIR}/${CONFIG_FILE}`],
+      securityContext: restrictedSecurityContext(),
+      resources: p.resources ?? defaultResources(),
+      // The admin API (reload, stop) has no auth, so it listens on 127.0.0.1
+      // only and the probes run inside the container (busybox wget).
+      readiness: kplus.Probe.fromCommand(healthCommand(this.adminPort)),
+      liveness: kplus.Probe.fromCommand(healthCommand(this.adminPort)),
+      volumeMounts: [{ path: CONFIG_DIR, volume: configVolume, readOnly: true }],
+    });
+    this.container.env.addVariable(ENV.POD_NAME, kplus.EnvValue.fromFieldRef(kplus.EnvFieldPaths.POD_NAME));
+    addSecretEnv(this.container, this.auth._clientEnv());
+    if (p.groupKeySecret) {
+      this.container.env.addVariable(ENV.GROUP_KEY, kplus.EnvValue.fromSecretValue({ secret: p.groupKeySecret, key: p.groupKeySecretKey ?? 'group-key' }));
+    }
+    if (p.tls) {
+      this.container.mount('/etc/frp/tls', kplus.Volume.fromSecret(this, 'TlsVolume', p.tls.secret, { name: `frpc-tls-${sha256(this.node.path).slice(0, 8)}` }), { readOnly: true });
+    }
+    for (const proxy of p.proxies ?? []) this.addProxy(proxy);
+  }
+
+  /**
+   * Adds a proxy to every frpc of this pool (and registers it with the server).
+   * @param proxy the proxy; if it sets `group`, each pod joins that group
+   */
+  public addProxy(proxy: FrpProxy): void {
+    const where = this.node.path;
+    const field = `proxies[${this.proxies.length}]`;
+    if (!proxy) invalid(where, field, 'must be a proxy');
+    if (proxy.groupKeyEnv !== undefined) invalid(where, `${field}.groupKeyEnv`, 'is set by the pool: use groupKeySecret on the FrpClientPool');
+    const dup = this.proxies.findIndex(x => x.name === proxy.name);
+    if (dup >= 0) invalid(where, `${field}.name`, `duplicate proxy name ${JSON.stringify(proxy.name)} (also proxies[${dup}])`);
+    const full: FrpProxy = proxy.group !== undefined && this.props.groupKeySecret ? { ...proxy, groupKeyEnv: ENV.GROUP_KEY } : proxy;
+    this.server?.registerProxy(this, full);
+    this.proxies.push(full);
+    this.rendered = undefined;
+  }
+
+  /** The frpc config (rendered at synth time with every proxy added so far). */
+  public renderConfig(): string {
+    if (this.rendered === undefined) {
+      this.rendered = renderFrpcToml(this.node.path, this.config());
+    }
+    return this.rendered;
+  }
+
+  /** The typed frpc config of this pool. */
+  public config(): FrpcConfig {
+    const p = this.props;
+    let tls: FrpClientTlsConfig | undefined;
+    if (p.tls) {
+      const cert = p.tls.clientCertificate !== false;
+      tls = {
+        enable: true,
+        trustedCaFile: '/etc/frp/tls/ca.crt',
+        certFile: cert ? '/etc/frp/tls/tls.crt' : undefined,
+        keyFile: cert ? '/etc/frp/tls/tls.key' : undefined,
+        serverName: p.tls.serverName,
+      };
+    }
+    return {
+      serverAddr: this.serverAddress,
+      serverPort: this.serverPort,
+      userEnv: ENV.POD_NAME,
+      auth: this.auth._clientConfig(),
+      transport: {
+        poolCount: p.poolCount,
+        dialServerTimeout: p.dialServerTimeoutSeconds,
+        dialServerKeepalive: p.dialServerKeepaliveSeconds,
+        tls,
+      },
+      webServer: { addr: '127.0.0.1', port: this.adminPort },
+      logLevel: p.logLevel,
+      proxies: this.proxies,
+    };
+  }
+}
+
+/** Probe command: frpc's /healthz on the loopback admin port. @internal */
+export function healthCommand(port: number): string[] {
+  return ['wget', '-q', '-T', '2', '-O', '/dev/null', `http://127.0.0.1:${port}/healthz`];
+}

@@ -1,0 +1,64 @@
+import { createHash } from 'crypto';
+import { Lazy, Size } from 'cdk8s';
+import * as kplus from 'cdk8s-plus-28';
+
+/** The uid/gid every container runs as (the frp images have no USER). @internal */
+export const NON_ROOT_ID = 65532;
+
+/**
+ * Container security context for Pod Security Standards "restricted": non-root,
+ * no privilege escalation, all capabilities dropped, RuntimeDefault seccomp,
+ * read-only root filesystem. @internal
+ */
+export function restrictedSecurityContext(): kplus.ContainerSecurityContextProps {
+  return {
+    ensureNonRoot: true,
+    user: NON_ROOT_ID,
+    group: NON_ROOT_ID,
+    privileged: false,
+    allowPrivilegeEscalation: false,
+    readOnlyRootFilesystem: true,
+    capabilities: { drop: [kplus.Capability.ALL] },
+    seccompProfile: { type: kplus.SeccompProfileType.RUNTIME_DEFAULT },
+  };
+}
+
+/** Pod-level security context for the restricted profile. @internal */
+export function restrictedPodSecurityContext(): kplus.PodSecurityContextProps {
+  return { ensureNonRoot: true, user: NON_ROOT_ID, group: NON_ROOT_ID, fsGroup: NON_ROOT_ID };
+}
+
+/** Requests and limits for the small frp processes. @internal */
+export function defaultResources(): kplus.ContainerResources {
+  return {
+    cpu: { request: kplus.Cpu.millis(50), limit: kplus.Cpu.millis(500) },
+    memory: { request: Size.mebibytes(32), limit: Size.mebibytes(256) },
+  };
+}
+
+/** Recommended labels (app.kubernetes.io/*). @internal */
+export function appLabels(name: string, component: string, instance: string): { [key: string]: string } {
+  return {
+    'app.kubernetes.io/name': name,
+    'app.kubernetes.io/instance': instance,
+    'app.kubernetes.io/component': component,
+    'app.kubernetes.io/part-of': 'cdk8s-frp',
+    'app.kubernetes.io/managed-by': 'cdk8s',
+  };
+}
+
+/** sha256 of text, hex. @internal */
+export function sha256(text: string): string {
+  return createHash('sha256').update(text).digest('hex');
+}
+
+/**
+ * A string computed when the manifest is written (after every construct has
+ * registered its part), typed as string so it fits cdk8s-plus props. @internal
+ */
+export function lazyString(produce: () => string): string {
+  return Lazy.any({ produce }) as unknown as string;
+}
+
+/** Annotation that rolls pods when their config changes. @internal */
+export const CONFIG_CHECKSUM_ANNOTATION = 'checksum/config';

@@ -1,0 +1,443 @@
+import { Chart, Duration, Names } from 'cdk8s';
+import * as kplus from 'cdk8s-plus-28';
+import { Construct, IConstruct } from 'constructs';
+import { checkPort, invalid } from '../frp/errors';
+import { FrpLogLevel } from '../frp/common';
+import { FrpProxy, FrpProxyType, validateProxy } from '../frp/proxy';
+import { FrpPortRange, FrpsConfig, FrpServerTlsConfig, renderFrpsToml } from '../frp/server-config';
+import { addSecretEnv, FrpAuth } from '../frp-auth';
+import {
+  appLabels, CONFIG_CHECKSUM_ANNOTATION, defaultResources, lazyString, restrictedPodSecurityContext,
+  restrictedSecurityContext, sha256,
+} from '../k8s/pod-defaults';
+
+/** The frps image this release is tested against. */
+export const FRPS_IMAGE = 'fatedier/frps:v0.70.1';
+
+const CONFIG_DIR = '/etc/frp';
+const CONFIG_FILE = 'frps.toml';
+
+/** An frps that frpc pools can attach proxies to. */
+export interface IFrpServer extends IConstruct {
+  /** DNS name frpc dials (the control Service). */
+  readonly host: string;
+  /** Control port frpc connects to. */
+  readonly bindPort: number;
+  /** How clients authenticate. */
+  readonly auth: FrpAuth;
+  /**
+   * Registers a proxy that a client will open on this server, so that the
+   * server listens on and exposes what it needs (remote ports, vhost ports) and
+   * allows its remote port. Clashes with other services are errors.
+   * @param owner the construct that owns the proxy (named in error messages)
+   * @param proxy the proxy as the client renders it
+   */
+  registerProxy(owner: IConstruct, proxy: FrpProxy): void;
+
+  /**
+   * Makes sure clients may keep `poolCount` work connections ready.
+   * @param poolCount the pool size a client asks for
+   */
+  requirePoolCount(poolCount: number): void;
+}
+
+/** Extra TLS mounted into frps (see CertificateAuthority for the managed form). */
+export interface FrpServerTlsOptions {
+  /** Secret of type kubernetes.io/tls with `tls.crt`, `tls.key` (and `ca.crt` for mTLS). */
+  readonly secret: kplus.ISecret;
+  /**
+   * Require client certificates signed by the CA in the Secret's `ca.crt` (mTLS).
+   * @default true
+   */
+  readonly requireClientCertificates?: boolean;
+}
+
+/** Properties of an FrpServer. */
+export interface FrpServerProps {
+  /** How frpc clients authenticate (required: frps never runs open). */
+  readonly auth: FrpAuth;
+  /**
+   * Container image.
+   * @default "fatedier/frps:v0.70.1"
+   */
+  readonly image?: string;
+  /**
+   * Control port frpc connects to.
+   * @default 7000
+   */
+  readonly bindPort?: number;
+  /**
+   * Container port of the vhost HTTP listener (opened when an http proxy attaches).
+   * The vhost Service exposes it on port 80.
+   * @default 8080
+   */
+  readonly vhostHttpPort?: number;
+  /**
+   * Container port of the vhost HTTPS listener (opened when an https proxy attaches).
+   * The vhost Service exposes it on port 443.
+   * @default 8443
+   */
+  readonly vhostHttpsPort?: number;
+  /**
+   * Container port of the tcpmux HTTP CONNECT listener (opened when a tcpmux proxy attaches).
+   * @default 5002
+   */
+  readonly tcpmuxHttpConnectPort?: number;
+  /**
+   * Port of frps' web server: `/healthz` for probes and `/metrics` for Prometheus.
+   * @default 7500
+   */
+  readonly webServerPort?: number;
+  /**
+   * Secret with `user` and `password` keys protecting the dashboard and `/metrics`
+   * with basic auth (`/healthz` stays open).
+   * @default - no basic auth; the port is reachable only where NetworkPolicies allow
+   */
+  readonly webServerCredentials?: kplus.ISecret;
+  /**
+   * Export Prometheus metrics on the web server at `/metrics`.
+   * @default true
+   */
+  readonly enablePrometheus?: boolean;
+  /**
+   * Base domain for services exposed by subdomain (`<subdomain>.<subDomainHost>`).
+   * @default - subdomains are not available
+   */
+  readonly subDomainHost?: string;
+  /**
+   * Upper bound of a client's connection pool (raised automatically to fit
+   * the largest poolCount an attached client asks for).
+   * @default 5
+   */
+  readonly maxPoolCount?: number;
+  /**
+   * Type of the Service that exposes remote (tcp/udp) ports.
+   * @default kplus.ServiceType.CLUSTER_IP
+   */
+  readonly remotePortsServiceType?: kplus.ServiceType;
+  /**
+   * Remote ports to allow besides those of attached proxies (for clients outside
+   * this chart).
+   * @default - only the ports of attached proxies
+   */
+  readonly extraAllowPorts?: FrpPortRange[];
+  /**
+   * TLS certificate (and client CA for mTLS) from a Secret.
+   * @default - frps generates a self-signed certificate at each start and does not check clients' certificates
+   */
+  readonly tls?: FrpServerTlsOptions;
+  /**
+   * Resource requests and limits.
+   * @default - cpu 50m/500m, memory 32Mi/256Mi
+   */
+  readonly resources?: kplus.ContainerResources;
+  /**
+   * Log level.
+   * @default FrpLogLevel.INFO
+   */
+  readonly logLevel?: FrpLogLevel;
+  /**
+   * Extra labels on every object.
+   * @default - the app.kubernetes.io/* labels only
+   */
+  readonly labels?: { [key: string]: string };
+}
+
+interface RemotePortUse {
+  readonly owner: string;
+  readonly proxy: string;
+  readonly group?: string;
+  readonly protocol: kplus.Protocol;
+}
+
+interface RouteUse {
+  readonly owner: string;
+  readonly proxy: string;
+  readonly group?: string;
+}
+
+/**
+ * frps on Kubernetes: a Deployment running the official image with a generated
+ * frps.toml, a control Service, and Services for the vhost and remote ports
+ * that attached proxies need. Ports and `allowPorts` are derived from the
+ * proxies registered by FrpClientPools; the config is written at synth time.
+ */
+export class FrpServer extends Construct implements IFrpServer {
+  /** The frps Deployment. */
+  public readonly deployment: kplus.Deployment;
+  /** The frps container. */
+  public readonly container: kplus.Container;
+  /** ConfigMap holding frps.toml. */
+  public readonly configMap: kplus.ConfigMap;
+  /** Control Service: the bind port and the web server (metrics) port. */
+  public readonly service: kplus.Service;
+  /** DNS name frpc dials. */
+  public readonly host: string;
+  /** Control port. */
+  public readonly bindPort: number;
+  /** Web server port (`/healthz`, `/metrics`). */
+  public readonly webServerPort: number;
+  /** Whether `/metrics` is served. */
+  public readonly prometheusEnabled: boolean;
+  /** Basic-auth Secret of the web server, if any. */
+  public readonly webServerCredentials?: kplus.ISecret;
+  /** Client authentication. */
+  public readonly auth: FrpAuth;
+  /** Base domain for subdomains. */
+  public readonly subDomainHost?: string;
+  /** Labels on every object of this server. */
+  public readonly labels: { [key: string]: string };
+
+  private readonly props: FrpServerProps;
+  private readonly vhostHttpPort: number;
+  private readonly vhostHttpsPort: number;
+  private readonly tcpmuxPort: number;
+  private readonly remotePorts = new Map<string, RemotePortUse>();
+  private readonly routes = new Map<string, RouteUse>();
+  private readonly routeKinds = new Set<FrpProxyType>();
+  private maxPoolCount: number;
+  private _vhostService?: kplus.Service;
+  private _remoteService?: kplus.Service;
+  private rendered?: string;
+
+  constructor(scope: Construct, id: string, props: FrpServerProps) {
+    super(scope, id);
+    const where = this.node.path;
+    if (!props || !props.auth) invalid(where, 'auth', 'is required: frps never runs without client authentication (use FrpAuth.token(secret) or FrpAuth.oidc(...))');
+    this.props = props;
+    this.auth = props.auth;
+    this.bindPort = props.bindPort ?? 7000;
+    this.vhostHttpPort = props.vhostHttpPort ?? 8080;
+    this.vhostHttpsPort = props.vhostHttpsPort ?? 8443;
+    this.tcpmuxPort = props.tcpmuxHttpConnectPort ?? 5002;
+    this.webServerPort = props.webServerPort ?? 7500;
+    this.prometheusEnabled = props.enablePrometheus ?? true;
+    this.webServerCredentials = props.webServerCredentials;
+    this.subDomainHost = props.subDomainHost;
+    this.maxPoolCount = props.maxPoolCount ?? 5;
+    const own: [string, number][] = [['bindPort', this.bindPort], ['vhostHttpPort', this.vhostHttpPort],
+      ['vhostHttpsPort', this.vhostHttpsPort], ['tcpmuxHttpConnectPort', this.tcpmuxPort], ['webServerPort', this.webServerPort]];
+    const seen = new Map<number, string>();
+    for (const [field, port] of own) {
+      checkPort(where, field, port);
+      if (port < 1024) invalid(where, field, `must be 1024 or higher: frps runs as a non-root user and cannot bind port ${port} (Services map low ports)`);
+      if (seen.has(port)) invalid(where, field, `port ${port} is already used by ${seen.get(port)}`);
+      seen.set(port, field);
+    }
+    if (props.image !== undefined) checkImage(where, 'image', props.image);
+    this.labels = { ...appLabels('frps', 'tunnel-server', Names.toLabelValue(this)), ...props.labels };
+
+    this.configMap = new kplus.ConfigMap(this, 'Config', {
+      metadata: { labels: this.labels },
+      data: { [CONFIG_FILE]: lazyString(() => this.renderConfig()) },
+    });
+
+    this.deployment = new kplus.Deployment(this, 'Resource', {
+      replicas: 1,
+      metadata: { labels: this.labels },
+      podMetadata: { labels: this.labels },
+      securityContext: restrictedPodSecurityContext(),
+      automountServiceAccountToken: false,
+      isolate: false,
+    });
+    this.deployment.podMetadata.addAnnotation(CONFIG_CHECKSUM_ANNOTATION, lazyString(() => sha256(this.renderConfig())));
+
+    const probe = kplus.Probe.fromHttpGet('/healthz', { port: this.webServerPort });
+    this.container = this.deployment.addContainer({
+      name: 'frps',
+      image: props.image ?? FRPS_IMAGE,
+      imagePullPolicy: kplus.ImagePullPolicy.IF_NOT_PRESENT,
+      args: ['-c', `${CONFIG_DIR}/${CONFIG_FILE}`],
+      ports: [
+        { name: 'control', number: this.bindPort },
+        { name: 'metrics', number: this.webServerPort },
+      ],
+      securityContext: restrictedSecurityContext(),
+      resources: props.resources ?? defaultResources(),
+      readiness: kplus.Probe.fromHttpGet('/healthz', { port: this.webServerPort, periodSeconds: Duration.seconds(5) }),
+      liveness: probe,
+      volumeMounts: [{
+        path: CONFIG_DIR,
+        volume: kplus.Volume.fromConfigMap(this, 'ConfigVolume', this.configMap, { name: 'config' }),
+        readOnly: true,
+      }],
+    });
+    addSecretEnv(this.container, this.auth._serverEnv());
+    if (props.webServerCredentials) {
+      this.container.env.addVariable('FRP_WEB_USER', kplus.EnvValue.fromSecretValue({ secret: props.webServerCredentials, key: 'user' }));
+      this.container.env.addVariable('FRP_WEB_PASSWORD', kplus.EnvValue.fromSecretValue({ secret: props.webServerCredentials, key: 'password' }));
+    }
+    if (props.tls) {
+      this.container.mount('/etc/frp/tls', kplus.Volume.fromSecret(this, 'TlsVolume', props.tls.secret, { name: 'tls' }), { readOnly: true });
+    }
+
+    this.service = new kplus.Service(this, 'Service', {
+      metadata: { labels: this.labels },
+      selector: this.deployment,
+      ports: [
+        { name: 'control', port: this.bindPort, targetPort: this.bindPort },
+        { name: 'metrics', port: this.webServerPort, targetPort: this.webServerPort },
+      ],
+    });
+    const ns = Chart.of(this).namespace;
+    this.host = ns ? `${this.service.name}.${ns}.svc` : this.service.name;
+  }
+
+  /** The Service for vhost ports (created when an http/https/tcpmux proxy attaches). */
+  public get vhostService(): kplus.Service | undefined { return this._vhostService; }
+
+  /** The Service for remote tcp/udp ports (created when such a proxy attaches). */
+  public get remoteService(): kplus.Service | undefined { return this._remoteService; }
+
+  /** Service port of the vhost HTTP listener. */
+  public get vhostHttpServicePort(): number { return 80; }
+
+  /** Service port of the vhost HTTPS listener. */
+  public get vhostHttpsServicePort(): number { return 443; }
+
+  public registerProxy(owner: IConstruct, proxy: FrpProxy): void {
+    const where = owner.node.path;
+    validateProxy(where, `proxy ${JSON.stringify(proxy?.name)}`, proxy);
+    const use = { owner: where, proxy: proxy.name, group: proxy.group };
+    if (proxy.type === FrpProxyType.TCP || proxy.type === FrpProxyType.UDP) {
+      const port = proxy.remotePort!;
+      const field = `proxy ${JSON.stringify(proxy.name)}.remotePort`;
+      if (port < 1024) invalid(where, field, `must be 1024 or higher: frps runs as a non-root user and cannot listen on ${port}`);
+      for (const own of [this.bindPort, this.webServerPort, this.vhostHttpPort, this.vhostHttpsPort, this.tcpmuxPort]) {
+        if (port === own) invalid(where, field, `port ${port} is one of frps' own ports on ${this.node.path} (control ${this.bindPort}, web ${this.webServerPort}, vhost ${this.vhostHttpPort}/${this.vhostHttpsPort}, tcpmux ${this.tcpmuxPort})`);
+      }
+      const protocol = proxy.type === FrpProxyType.UDP ? kplus.Protocol.UDP : kplus.Protocol.TCP;
+      const key = `${protocol}/${port}`;
+      const prev = this.remotePorts.get(key);
+      if (prev) {
+        if (!(prev.group && prev.group === proxy.group)) {
+          invalid(where, field, `${key.toLowerCase()} is already used on ${this.node.path} by ${prev.owner} (proxy ${JSON.stringify(prev.proxy)}); only members of one load-balancing group may share a remote port`);
+        }
+        return;
+      }
+      this.remotePorts.set(key, { ...use, protocol });
+      this.remoteServiceOrCreate().bind(port, { name: `${protocol.toLowerCase()}-${port}`, targetPort: port, protocol });
+    } else {
+      for (const domain of this.domainsOf(where, proxy)) {
+        const locations = proxy.type === FrpProxyType.HTTP ? (proxy.locations ?? ['/']) : [''];
+        for (const location of locations) {
+          const key = `${proxy.type} ${domain}${location}`;
+          const prev = this.routes.get(key);
+          if (prev && !(prev.group && prev.group === proxy.group)) {
+            invalid(where, `proxy ${JSON.stringify(proxy.name)}.customDomains`, `route ${proxy.type}://${domain}${location} is already served on ${this.node.path} by ${prev.owner} (proxy ${JSON.stringify(prev.proxy)}); only members of one load-balancing group may share a route`);
+          }
+          if (!prev) this.routes.set(key, use);
+        }
+      }
+      if (!this.routeKinds.has(proxy.type)) {
+        this.routeKinds.add(proxy.type);
+        const svc = this.vhostServiceOrCreate();
+        if (proxy.type === FrpProxyType.HTTP) svc.bind(80, { name: 'http', targetPort: this.vhostHttpPort });
+        if (proxy.type === FrpProxyType.HTTPS) svc.bind(443, { name: 'https', targetPort: this.vhostHttpsPort });
+        if (proxy.type === FrpProxyType.TCPMUX) svc.bind(this.tcpmuxPort, { name: 'tcpmux', targetPort: this.tcpmuxPort });
+      }
+    }
+    this.rendered = undefined;
+  }
+
+  /**
+   * Raises `maxPoolCount` so that a client's `poolCount` is honoured.
+   * @param poolCount the pool size a client asks for
+   */
+  public requirePoolCount(poolCount: number): void {
+    if (poolCount > this.maxPoolCount) {
+      this.maxPoolCount = poolCount;
+      this.rendered = undefined;
+    }
+  }
+
+  /** The frps config this server renders (at synth time, with every proxy registered so far). */
+  public renderConfig(): string {
+    if (this.rendered === undefined) this.rendered = renderFrpsToml(this.node.path, this.config());
+    return this.rendered;
+  }
+
+  private config(): FrpsConfig {
+    const p = this.props;
+    const tls: FrpServerTlsConfig | undefined = p.tls ? {
+      certFile: '/etc/frp/tls/tls.crt',
+      keyFile: '/etc/frp/tls/tls.key',
+      trustedCaFile: p.tls.requireClientCertificates === false ? undefined : '/etc/frp/tls/ca.crt',
+    } : undefined;
+    return {
+      bindPort: this.bindPort,
+      vhostHttpPort: this.routeKinds.has(FrpProxyType.HTTP) ? this.vhostHttpPort : undefined,
+      vhostHttpsPort: this.routeKinds.has(FrpProxyType.HTTPS) ? this.vhostHttpsPort : undefined,
+      tcpmuxHttpConnectPort: this.routeKinds.has(FrpProxyType.TCPMUX) ? this.tcpmuxPort : undefined,
+      subDomainHost: this.subDomainHost,
+      auth: this.auth._serverConfig(),
+      tls,
+      maxPoolCount: this.maxPoolCount,
+      webServer: {
+        port: this.webServerPort,
+        userEnv: p.webServerCredentials ? 'FRP_WEB_USER' : undefined,
+        passwordEnv: p.webServerCredentials ? 'FRP_WEB_PASSWORD' : undefined,
+      },
+      enablePrometheus: this.prometheusEnabled,
+      allowPorts: this.allowPorts(),
+      logLevel: p.logLevel,
+    };
+  }
+
+  /** Remote ports of attached proxies plus the extra ones, merged into ranges. */
+  private allowPorts(): FrpPortRange[] {
+    const ports = new Set<number>();
+    for (const k of this.remotePorts.keys()) ports.add(Number(k.split('/')[1]));
+    const ranges: FrpPortRange[] = [];
+    for (const port of [...ports].sort((a, b) => a - b)) {
+      const last = ranges[ranges.length - 1];
+      if (last && (last.end ?? last.start) + 1 === port) ranges[ranges.length - 1] = { start: last.start, end: port };
+      else ranges.push({ start: port });
+    }
+    const all = [...ranges, ...(this.props.extraAllowPorts ?? [])];
+    // frp treats an empty list as "every port": allow nothing usable instead.
+    return all.length > 0 ? all : [{ start: 1 }];
+  }
+
+  private domainsOf(where: string, proxy: FrpProxy): string[] {
+    const domains = [...(proxy.customDomains ?? [])];
+    const field = `proxy ${JSON.stringify(proxy.name)}`;
+    if (proxy.subdomain !== undefined) {
+      if (!this.subDomainHost) invalid(where, `${field}.subdomain`, `needs subDomainHost on the FrpServer ${this.node.path}`);
+      domains.push(`${proxy.subdomain}.${this.subDomainHost}`);
+    }
+    if (this.subDomainHost) {
+      for (const d of proxy.customDomains ?? []) {
+        if (d.endsWith(`.${this.subDomainHost}`)) invalid(where, `${field}.customDomains`, `${d} is under the server's subDomainHost ${this.subDomainHost}: use subdomain instead (frps refuses it)`);
+      }
+    }
+    return domains;
+  }
+
+  private vhostServiceOrCreate(): kplus.Service {
+    if (!this._vhostService) {
+      this._vhostService = new kplus.Service(this, 'VhostService', { metadata: { labels: this.labels }, selector: this.deployment, ports: [] });
+    }
+    return this._vhostService;
+  }
+
+  private remoteServiceOrCreate(): kplus.Service {
+    if (!this._remoteService) {
+      this._remoteService = new kplus.Service(this, 'RemoteService', {
+        metadata: { labels: this.labels },
+        type: this.props.remotePortsServiceType ?? kplus.ServiceType.CLUSTER_IP,
+        selector: this.deployment,
+        ports: [],
+      });
+    }
+    return this._remoteService;
+  }
+}
+
+/** Checks that an image reference is pinned (a tag other than latest, or a digest). @internal */
+export function checkImage(where: string, field: string, image: string): void {
+  const m = /^([^@\s]+?)(?::([\w][\w.-]{0,127}))?(@sha256:[a-f0-9]{64})?$/.exec(image ?? '');
+  if (!m || (!m[2] && !m[3]) || m[2] === 'latest') {
+    invalid(where, field, `must be a pinned image (name:tag other than latest, or name@sha256:digest), got ${JSON.stringify(image)}`);
+  }
+}
