@@ -38,7 +38,9 @@ const project = new cdk8s.ConstructLibraryCdk8s({
   },
   artifactsDirectory: 'dist-pkg',
 
+  eslintOptions: { dirs: ['lib'], devdirs: ['test', 'examples', 'bench', 'projenrc'] },
   jestOptions: {
+    passWithNoTests: false,
     updateSnapshot: javascript.UpdateSnapshot.NEVER,
     jestConfig: {
       moduleFileExtensions: ['ts', 'js', 'json', 'node'],

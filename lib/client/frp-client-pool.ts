@@ -7,7 +7,7 @@ import { checkInt, checkNonEmpty, checkPort, invalid } from '../frp/errors';
 import { FrpProxy } from '../frp/proxy';
 import { addSecretEnv, ENV, FrpAuth } from '../frp-auth';
 import {
-  appLabels, CONFIG_CHECKSUM_ANNOTATION, defaultResources, lazyString, restrictedPodSecurityContext,
+  appLabels, CONFIG_CHECKSUM_ANNOTATION, resourcesWithDefaults, lazyString, restrictedPodSecurityContext,
   restrictedSecurityContext, sha256,
 } from '../k8s/pod-defaults';
 import { checkImage, IFrpServer } from '../server/frp-server';
@@ -92,7 +92,7 @@ export interface FrpClientPoolProps {
    */
   readonly serverPort?: number;
   /**
-   * Authentication to frps.
+   * Authentication to frps. With an in-app `server` it must be that server's auth.
    * @default - the server's auth
    */
   readonly auth?: FrpAuth;
@@ -150,7 +150,7 @@ export interface FrpClientPoolProps {
   readonly image?: string;
   /**
    * Resource requests and limits.
-   * @default - cpu 50m/500m, memory 32Mi/256Mi
+   * @default - cpu 50m/500m, memory 32Mi/256Mi (fields you leave out keep these values)
    */
   readonly resources?: kplus.ContainerResources;
   /**
@@ -200,6 +200,9 @@ export class FrpClientPool extends Construct {
     if (!p.server && !p.serverAddress) invalid(where, 'server', 'either server (an FrpServer in this app) or serverAddress is required');
     if (p.serverAddress !== undefined) checkNonEmpty(where, 'serverAddress', p.serverAddress);
     checkPort(where, 'serverPort', p.serverPort);
+    if (p.server && p.auth && p.auth !== p.server.auth) {
+      invalid(where, 'auth', `differs from the auth of the server ${p.server.node.path}: frps would reject this client (leave auth unset to use the server's)`);
+    }
     const auth = p.auth ?? p.server?.auth;
     if (!auth) invalid(where, 'auth', 'is required when connecting to an frps outside this app (FrpAuth.token(secret) or FrpAuth.oidc(...))');
     this.auth = auth;
@@ -240,16 +243,21 @@ export class FrpClientPool extends Construct {
         ? new kplus.DaemonSet(this, 'Resource', common)
         : new kplus.Deployment(this, 'Resource', { ...common, replicas: kind._replicas ?? 1 });
     }
-    this.workload.podMetadata.addAnnotation(`${CONFIG_CHECKSUM_ANNOTATION}-${Names.toLabelValue(this)}`.slice(0, 63), lazyString(() => sha256(this.renderConfig())));
+    // In its own workload frpc uses plain names; as a sidecar in someone
+    // else's pods (maybe next to other pools) every name carries a hash of
+    // this construct's path.
+    const sidecar = kind._kind === 'sidecar';
+    const suffix = sidecar ? `-${sha256(this.node.path).slice(0, 8)}` : '';
+    this.workload.podMetadata.addAnnotation(sidecar ? `checksum/frpc${suffix}` : CONFIG_CHECKSUM_ANNOTATION, lazyString(() => sha256(this.renderConfig())));
 
-    const configVolume = kplus.Volume.fromConfigMap(this, 'ConfigVolume', this.configMap, { name: `frpc-${sha256(this.node.path).slice(0, 8)}` });
+    const configVolume = kplus.Volume.fromConfigMap(this, 'ConfigVolume', this.configMap, { name: `frpc-config${suffix}` });
     this.container = this.workload.addContainer({
-      name: kind._kind === 'sidecar' ? `frpc-${sha256(this.node.path).slice(0, 8)}` : 'frpc',
+      name: `frpc${suffix}`,
       image: p.image ?? FRPC_IMAGE,
       imagePullPolicy: kplus.ImagePullPolicy.IF_NOT_PRESENT,
       args: ['-c', `${CONFIG_DIR}/${CONFIG_FILE}`],
       securityContext: restrictedSecurityContext(),
-      resources: p.resources ?? defaultResources(),
+      resources: resourcesWithDefaults(p.resources),
       // The admin API (reload, stop) has no auth, so it listens on 127.0.0.1
       // only and the probes run inside the container (busybox wget).
       readiness: kplus.Probe.fromCommand(healthCommand(this.adminPort)),
@@ -262,7 +270,7 @@ export class FrpClientPool extends Construct {
       this.container.env.addVariable(ENV.GROUP_KEY, kplus.EnvValue.fromSecretValue({ secret: p.groupKeySecret, key: p.groupKeySecretKey ?? 'group-key' }));
     }
     if (p.tls) {
-      this.container.mount('/etc/frp/tls', kplus.Volume.fromSecret(this, 'TlsVolume', p.tls.secret, { name: `frpc-tls-${sha256(this.node.path).slice(0, 8)}` }), { readOnly: true });
+      this.container.mount('/etc/frp/tls', kplus.Volume.fromSecret(this, 'TlsVolume', p.tls.secret, { name: `frpc-tls${suffix}` }), { readOnly: true });
     }
     for (const proxy of p.proxies ?? []) this.addProxy(proxy);
   }

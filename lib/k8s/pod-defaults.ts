@@ -28,11 +28,22 @@ export function restrictedPodSecurityContext(): kplus.PodSecurityContextProps {
   return { ensureNonRoot: true, user: NON_ROOT_ID, group: NON_ROOT_ID, fsGroup: NON_ROOT_ID };
 }
 
-/** Requests and limits for the small frp processes. @internal */
-export function defaultResources(): kplus.ContainerResources {
+/**
+ * Requests and limits for the small frp processes. What the user gives wins,
+ * field by field; what they leave out keeps the default, so every container
+ * always has cpu and memory requests and limits. @internal
+ */
+export function resourcesWithDefaults(user?: kplus.ContainerResources): kplus.ContainerResources {
   return {
-    cpu: { request: kplus.Cpu.millis(50), limit: kplus.Cpu.millis(500) },
-    memory: { request: Size.mebibytes(32), limit: Size.mebibytes(256) },
+    cpu: {
+      request: user?.cpu?.request ?? kplus.Cpu.millis(50),
+      limit: user?.cpu?.limit ?? kplus.Cpu.millis(500),
+    },
+    memory: {
+      request: user?.memory?.request ?? Size.mebibytes(32),
+      limit: user?.memory?.limit ?? Size.mebibytes(256),
+    },
+    ephemeralStorage: user?.ephemeralStorage,
   };
 }
 

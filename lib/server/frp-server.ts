@@ -7,7 +7,7 @@ import { FrpProxy, FrpProxyType, validateProxy } from '../frp/proxy';
 import { FrpPortRange, FrpsConfig, FrpServerTlsConfig, renderFrpsToml } from '../frp/server-config';
 import { addSecretEnv, FrpAuth } from '../frp-auth';
 import {
-  appLabels, CONFIG_CHECKSUM_ANNOTATION, defaultResources, lazyString, restrictedPodSecurityContext,
+  appLabels, CONFIG_CHECKSUM_ANNOTATION, resourcesWithDefaults, lazyString, restrictedPodSecurityContext,
   restrictedSecurityContext, sha256,
 } from '../k8s/pod-defaults';
 
@@ -128,7 +128,7 @@ export interface FrpServerProps {
   readonly tls?: FrpServerTlsOptions;
   /**
    * Resource requests and limits.
-   * @default - cpu 50m/500m, memory 32Mi/256Mi
+   * @default - cpu 50m/500m, memory 32Mi/256Mi (fields you leave out keep these values)
    */
   readonly resources?: kplus.ContainerResources;
   /**
@@ -253,7 +253,7 @@ export class FrpServer extends Construct implements IFrpServer {
         { name: 'metrics', number: this.webServerPort },
       ],
       securityContext: restrictedSecurityContext(),
-      resources: props.resources ?? defaultResources(),
+      resources: resourcesWithDefaults(props.resources),
       readiness: kplus.Probe.fromHttpGet('/healthz', { port: this.webServerPort, periodSeconds: Duration.seconds(5) }),
       liveness: probe,
       volumeMounts: [{

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Installs the real tools the test suite runs against, from Debian's packages:
+#   haproxy             every generated haproxy.cfg is checked with `haproxy -c` and run on 127.0.0.1
+#   nginx-light + libnginx-mod-stream   the UDP balancer config is checked and run on 127.0.0.1
+#   prometheus          for `promtool check rules` / `promtool test rules`
+# Safe to run again: installs only what is missing.
+set -euo pipefail
+
+need=()
+command -v haproxy >/dev/null 2>&1 || need+=(haproxy)
+command -v promtool >/dev/null 2>&1 || need+=(prometheus)
+command -v nginx >/dev/null 2>&1 || need+=(nginx-light)
+[ -e /usr/lib/nginx/modules/ngx_stream_module.so ] || need+=(libnginx-mod-stream)
+
+if [ ${#need[@]} -eq 0 ]; then
+  echo "install-tools: haproxy, promtool and nginx (stream) are present"
+  exit 0
+fi
+
+sudo=""
+if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
+echo "install-tools: installing ${need[*]}"
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+# --no-install-recommends keeps the Prometheus server's extras out; policy-rc.d
+# keeps package scripts from starting daemons on this machine.
+if [ ! -e /usr/sbin/policy-rc.d ]; then
+  printf '#!/bin/sh\nexit 101\n' | $sudo tee /usr/sbin/policy-rc.d >/dev/null
+  $sudo chmod +x /usr/sbin/policy-rc.d
+  trap '$sudo rm -f /usr/sbin/policy-rc.d' EXIT
+fi
+$sudo apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+echo "install-tools: $(haproxy -v | head -1)"
+echo "install-tools: $(promtool --version 2>&1 | head -1)"
+echo "install-tools: $(nginx -v 2>&1)"
