@@ -2,3 +2,4 @@ export * from './frp';
 export * from './frp-auth';
 export * from './server/frp-server';
 export * from './client/frp-client-pool';
+export * from './service';

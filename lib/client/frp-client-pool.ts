@@ -108,6 +108,12 @@ export interface FrpClientPoolProps {
    */
   readonly proxies?: FrpProxy[];
   /**
+   * Add the pool's tcp/udp remote ports to the server's shared remote-ports
+   * Service (off when you expose them with a Service of your own).
+   * @default true
+   */
+  readonly exposeRemotePorts?: boolean;
+  /**
    * Secret holding the load-balancing group key, used by every grouped proxy.
    * @default - no group key
    */
@@ -287,7 +293,7 @@ export class FrpClientPool extends Construct {
     const dup = this.proxies.findIndex(x => x.name === proxy.name);
     if (dup >= 0) invalid(where, `${field}.name`, `duplicate proxy name ${JSON.stringify(proxy.name)} (also proxies[${dup}])`);
     const full: FrpProxy = proxy.group !== undefined && this.props.groupKeySecret ? { ...proxy, groupKeyEnv: ENV.GROUP_KEY } : proxy;
-    this.server?.registerProxy(this, full);
+    this.server?.registerProxy(this, full, { exposeRemotePort: this.props.exposeRemotePorts });
     this.proxies.push(full);
     this.rendered = undefined;
   }

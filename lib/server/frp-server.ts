@@ -32,13 +32,23 @@ export interface IFrpServer extends IConstruct {
    * @param owner the construct that owns the proxy (named in error messages)
    * @param proxy the proxy as the client renders it
    */
-  registerProxy(owner: IConstruct, proxy: FrpProxy): void;
+  registerProxy(owner: IConstruct, proxy: FrpProxy, options?: RegisterProxyOptions): void;
 
   /**
    * Makes sure clients may keep `poolCount` work connections ready.
    * @param poolCount the pool size a client asks for
    */
   requirePoolCount(poolCount: number): void;
+}
+
+/** Options for registering a proxy with a server. */
+export interface RegisterProxyOptions {
+  /**
+   * Add a tcp/udp remote port to the server's shared remote-ports Service. Turn
+   * it off when the caller exposes the port with a Service of its own.
+   * @default true
+   */
+  readonly exposeRemotePort?: boolean;
 }
 
 /** Extra TLS mounted into frps (see CertificateAuthority for the managed form). */
@@ -295,7 +305,7 @@ export class FrpServer extends Construct implements IFrpServer {
   /** Service port of the vhost HTTPS listener. */
   public get vhostHttpsServicePort(): number { return 443; }
 
-  public registerProxy(owner: IConstruct, proxy: FrpProxy): void {
+  public registerProxy(owner: IConstruct, proxy: FrpProxy, options: RegisterProxyOptions = {}): void {
     const where = owner.node.path;
     validateProxy(where, `proxy ${JSON.stringify(proxy?.name)}`, proxy);
     const use = { owner: where, proxy: proxy.name, group: proxy.group };
@@ -316,7 +326,9 @@ export class FrpServer extends Construct implements IFrpServer {
         return;
       }
       this.remotePorts.set(key, { ...use, protocol });
-      this.remoteServiceOrCreate().bind(port, { name: `${protocol.toLowerCase()}-${port}`, targetPort: port, protocol });
+      if (options.exposeRemotePort !== false) {
+        this.remoteServiceOrCreate().bind(port, { name: `${protocol.toLowerCase()}-${port}`, targetPort: port, protocol });
+      }
     } else {
       for (const domain of this.domainsOf(where, proxy)) {
         const locations = proxy.type === FrpProxyType.HTTP ? (proxy.locations ?? ['/']) : [''];

@@ -55,6 +55,7 @@ describe('FrpClientPool', () => {
       auth: server.auth,
       workload: FrpClientWorkload.deployment({ replicas: 3 }),
       proxies: [{ ...pg, healthCheck: { type: FrpHealthCheckType.TCP }, bandwidthLimit: Bandwidth.mebibytes(10) }],
+      exposeRemotePorts: true,
       groupKeySecret: kplus.Secret.fromSecretName(chart, 'gk', 'group-key'),
       groupKeySecretKey: 'key',
       poolCount: 20,

@@ -1,0 +1,201 @@
+import { ApiObjectMetadata, Chart } from 'cdk8s';
+import * as kplus from 'cdk8s-plus-28';
+import { Construct } from 'constructs';
+import { FrpClientPool, FrpClientWorkload } from '../client/frp-client-pool';
+import { invalid } from '../frp/errors';
+import { BandwidthLimitMode, FrpProxy, FrpProxyType } from '../frp/proxy';
+import { FrpAuth } from '../frp-auth';
+import { FrpServer } from '../server/frp-server';
+import { planService, ServicePlan } from './plan';
+import { SPEC_SCHEMA } from './schema';
+import { BandwidthMode, DistributedServiceSpec, ExposeType } from './spec';
+import { validateAgainstSchema } from './validate-schema';
+
+/** Properties of a DistributedService: the seed spec plus where it runs. */
+export interface DistributedServiceProps extends DistributedServiceSpec {
+  /**
+   * The service's name (metadata.name): names the group, the exposed Service and the Ingress.
+   * @default - the construct id
+   */
+  readonly name?: string;
+  /**
+   * Namespace of the objects near the backends (frpc, balancer, backend Service).
+   * Objects in front of frps (exposed Service, Ingress) live in the server's namespace.
+   * @default - the chart's namespace
+   */
+  readonly namespace?: string;
+  /**
+   * A shared FrpServer (several services on one frps). Ports, domains and
+   * paths that collide with other services are errors.
+   * @default - a new FrpServer owned by this service (then `auth` is required)
+   */
+  readonly server?: FrpServer;
+  /**
+   * frpc↔frps authentication for the server this service creates.
+   * @default - the shared server's auth
+   */
+  readonly auth?: FrpAuth;
+  /**
+   * Base domain for subdomain exposures, on the server this service creates.
+   * @default - none
+   */
+  readonly subDomainHost?: string;
+  /**
+   * frpc pods (each is one more member of every group); not used for sidecars.
+   * @default 2
+   */
+  readonly clientReplicas?: number;
+  /**
+   * Secret with the load-balancing group key (`group-key`).
+   * @default - no group key (frp auth still keeps unknown clients out)
+   */
+  readonly groupKeySecret?: kplus.ISecret;
+}
+
+/**
+ * The user's DistributedService in, a complete bundle out: frps (or a shared
+ * one), frpc members joining one load-balancing group, the Service or Ingress
+ * that exposes it, and — only when the spec asks for what frp cannot do — a
+ * balancer tier. The spec is checked against the seed schema, the seed's
+ * webhook rules and frp's rules before anything is created.
+ */
+export class DistributedService extends Construct {
+  /** The service's name. */
+  public readonly name: string;
+  /** What was decided for this spec. @internal */
+  public readonly _plan: ServicePlan;
+  /** The frps this service is attached to. */
+  public readonly server: FrpServer;
+  /** The frpc pool (its own Deployment, or a sidecar in the backend workload). */
+  public readonly clientPool: FrpClientPool;
+  /** The Service exposing a port exposure. */
+  public readonly exposedService?: kplus.Service;
+  /** The Ingress of a domain/subdomain/path exposure. */
+  public readonly ingress?: kplus.Ingress;
+  /** The Service in front of selected backend pods (discovery selector). */
+  public readonly backendService?: kplus.Service;
+
+  constructor(scope: Construct, id: string, props: DistributedServiceProps) {
+    super(scope, id);
+    const where = this.node.path;
+    if (!props || typeof props !== 'object') invalid(where, 'props', 'are required');
+    const { name, namespace, server, auth, subDomainHost, clientReplicas, groupKeySecret, ...specProps } = props;
+    const workload = specProps.backends?.discovery?.workload;
+    const spec = stripWorkload(specProps);
+    validateAgainstSchema(where, 'spec', spec, SPEC_SCHEMA);
+    if (clientReplicas !== undefined && (!Number.isInteger(clientReplicas) || clientReplicas < 1 || clientReplicas > 100)) {
+      invalid(where, 'clientReplicas', `must be an integer from 1 to 100, got ${clientReplicas}`);
+    }
+    if (server && (auth || subDomainHost)) invalid(where, auth ? 'auth' : 'subDomainHost', 'is set on the shared server, not on a service that uses it');
+    if (!server && !auth) invalid(where, 'auth', 'is required when the service creates its own FrpServer (FrpAuth.token(secret)); or pass a shared server');
+
+    this.name = name ?? id;
+    const chartNs = Chart.of(this).namespace;
+    const ns = namespace ?? chartNs;
+    this._plan = planService(spec, {
+      where,
+      name: this.name,
+      groupPrefix: ns,
+      hasWorkload: !!workload,
+      workloadPort: workload?.containers[0]?.portNumber,
+    });
+    const plan = this._plan;
+    const meta = (extra: ApiObjectMetadata = {}): ApiObjectMetadata => ({ ...extra, namespace: ns, labels: { ...this.labels(), ...extra.labels } });
+
+    this.server = server ?? new FrpServer(this, 'Server', { auth: auth!, subDomainHost });
+    if (plan.expose.subdomain && !this.server.subDomainHost) {
+      invalid(where, 'spec.expose.subdomain', `needs a server with subDomainHost (set subDomainHost${server ? ` on ${server.node.path}` : ''})`);
+    }
+
+    // ---- where frpc forwards to
+    let localIP: string | undefined;
+    const b = plan.backends;
+    if (b.kind === 'selector') {
+      if ((b.selector.matchExpressions ?? []).length > 0) {
+        invalid(where, 'spec.backends.discovery.selector.matchExpressions', 'Kubernetes Services select pods by matchLabels only');
+      }
+      const backendNs = b.namespace ?? ns;
+      this.backendService = new kplus.Service(this, 'Backends', {
+        metadata: meta({ namespace: backendNs }),
+        clusterIP: b.headless ? 'None' : undefined,
+        ports: [{ name: 'backend', port: b.port, targetPort: b.port }],
+      });
+      for (const [k, v] of Object.entries(b.selector.matchLabels ?? {})) this.backendService.selectLabel(k, v);
+      localIP = hostOf(this.backendService.name, backendNs);
+    } else if (b.kind === 'dns') {
+      localIP = hostOf(b.serviceName, b.namespace ?? ns);
+    }
+
+    // ---- frpc
+    const proxies: FrpProxy[] = plan.members.map(m => ({
+      name: m.proxyName,
+      type: plan.proxyType,
+      localIP: m.localIP ?? localIP,
+      localPort: m.localPort,
+      remotePort: plan.proxyType === FrpProxyType.HTTP ? undefined : plan.expose.remotePort,
+      customDomains: plan.proxyType === FrpProxyType.HTTP && plan.expose.domain ? [plan.expose.domain] : undefined,
+      subdomain: plan.proxyType === FrpProxyType.HTTP ? plan.expose.subdomain : undefined,
+      locations: plan.proxyType === FrpProxyType.HTTP && plan.expose.path ? [plan.expose.path] : undefined,
+      group: plan.group,
+      healthCheck: plan.healthCheck,
+      bandwidthLimit: plan.bandwidth,
+      bandwidthLimitMode: plan.bandwidthMode === undefined ? undefined : plan.bandwidthMode === BandwidthMode.SERVER ? BandwidthLimitMode.SERVER : BandwidthLimitMode.CLIENT,
+      metadatas: m.metadatas,
+    }));
+    this.clientPool = new FrpClientPool(this, 'Client', {
+      server: this.server,
+      workload: plan.sidecar ? FrpClientWorkload.sidecar(workload!) : FrpClientWorkload.deployment({ replicas: clientReplicas ?? 2 }),
+      poolCount: plan.poolCount,
+      dialServerTimeoutSeconds: plan.dialTimeoutSeconds,
+      dialServerKeepaliveSeconds: plan.keepAliveSeconds,
+      groupKeySecret,
+      exposeRemotePorts: false,
+      labels: this.labels(),
+      proxies,
+    });
+
+    // ---- exposure, in front of frps
+    const serverNs = Chart.of(this.server).namespace;
+    const front = (extra: ApiObjectMetadata = {}): ApiObjectMetadata => ({ ...extra, namespace: serverNs, labels: this.labels() });
+    if (plan.expose.type === ExposeType.PORT) {
+      this.exposedService = new kplus.Service(this, 'Exposed', {
+        metadata: front({ name: this.name }),
+        type: plan.expose.serviceType as string as kplus.ServiceType,
+        selector: this.server.deployment,
+        ports: [{
+          name: plan.proxyType === FrpProxyType.UDP ? 'udp' : 'tcp',
+          port: plan.expose.port!,
+          targetPort: plan.expose.remotePort!,
+          protocol: plan.proxyType === FrpProxyType.UDP ? kplus.Protocol.UDP : kplus.Protocol.TCP,
+        }],
+      });
+    } else {
+      const host = plan.expose.domain ?? `${plan.expose.subdomain}.${this.server.subDomainHost}`;
+      this.ingress = new kplus.Ingress(this, 'Ingress', {
+        metadata: front({ name: this.name }),
+        className: plan.expose.ingressClassName,
+      });
+      this.ingress.addHostRule(host, plan.expose.path ?? '/', kplus.IngressBackend.fromService(this.server.vhostService!, { port: this.server.vhostHttpServicePort }), kplus.HttpIngressPathType.PREFIX);
+      if (plan.expose.ingressTlsSecret) {
+        this.ingress.addTls([{ hosts: [host], secret: kplus.Secret.fromSecretName(this, 'IngressTls', plan.expose.ingressTlsSecret) }]);
+      }
+    }
+  }
+
+  /** Labels on every object of this service. */
+  public labels(): { [key: string]: string } {
+    return { 'frp.io/distributed-service': this.name };
+  }
+}
+
+/** The spec without the construct-only `workload` (which is not data). */
+function stripWorkload(spec: DistributedServiceSpec): DistributedServiceSpec {
+  const d = spec.backends?.discovery;
+  if (!d || d.workload === undefined) return spec;
+  const { workload: _w, ...discovery } = d;
+  return { ...spec, backends: { ...spec.backends, discovery } };
+}
+
+function hostOf(service: string, namespace: string | undefined): string {
+  return namespace ? `${service}.${namespace}.svc` : service;
+}

@@ -1,0 +1,337 @@
+import { Bandwidth } from '../frp/bandwidth';
+import { invalid } from '../frp/errors';
+import { FrpHealthCheck, FrpHealthCheckType, FrpProxyType } from '../frp/proxy';
+import { durationSeconds } from './durations';
+import {
+  AuthenticationType, AuthorizationRule, BackendEndpoint, BandwidthMode, DiscoveryMode, DistributedServiceSpec, DistributedServiceType,
+  ExposeServiceType, ExposeType, HealthCheckType, IssuerKind, LabelSelector, LoadBalancingAlgorithm, MtlsMode, RetryBackoff,
+} from './spec';
+
+const DNS_1035_LABEL = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
+const DNS_1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+const DOMAIN = /^(\*\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)+$/;
+/** Longest name suffix the library appends to a service's name (`-balancer`). */
+const LONGEST_SUFFIX = '-balancer'.length;
+/** Group members one frpc pod may open (endpoints times weights). */
+const MAX_MEMBERS = 100;
+
+/** A proxy every frpc pod of the service opens (one group member per pod). @internal */
+export interface PlannedMember {
+  readonly proxyName: string;
+  readonly localIP?: string;
+  readonly localPort: number;
+  readonly metadatas?: { [k: string]: string };
+}
+
+/** Where frpc (or the balancer) finds the backends. @internal */
+export type PlannedBackends =
+  | { readonly kind: 'endpoints'; readonly endpoints: BackendEndpoint[] }
+  | { readonly kind: 'selector'; readonly selector: LabelSelector; readonly namespace?: string; readonly port: number; readonly headless: boolean }
+  | { readonly kind: 'dns'; readonly serviceName: string; readonly namespace?: string; readonly port: number }
+  | { readonly kind: 'workload'; readonly port: number };
+
+/** What the balancer tier must do. @internal */
+export interface PlannedBalancer {
+  /** Why the tier exists (for docs and errors). */
+  readonly reasons: string[];
+  readonly mode: 'http' | 'tcp' | 'udp';
+  readonly algorithm: LoadBalancingAlgorithm;
+  readonly affinity?: { readonly timeoutSeconds: number; readonly cookieName: string };
+  readonly healthCheck?: {
+    readonly type: HealthCheckType; readonly path: string; readonly intervalSeconds: number; readonly timeoutSeconds: number;
+    readonly rise: number; readonly fall: number;
+  };
+  readonly authentication?: { readonly type: AuthenticationType; readonly secretName: string };
+  readonly rules: AuthorizationRule[];
+  readonly retry?: { readonly attempts: number; readonly backoff: RetryBackoff };
+  readonly idleTimeoutSeconds: number;
+  readonly connectTimeoutSeconds: number;
+}
+
+/** mTLS between frpc and frps. @internal */
+export interface PlannedMtls {
+  readonly mode: MtlsMode;
+  readonly caSecret?: string;
+  readonly certSecret?: string;
+  readonly renewBefore?: string;
+  readonly rotation: boolean;
+  readonly issuerName?: string;
+  readonly issuerKind: IssuerKind;
+}
+
+/** Everything the constructs render, decided once. @internal */
+export interface ServicePlan {
+  readonly name: string;
+  readonly serviceType: DistributedServiceType;
+  readonly proxyType: FrpProxyType;
+  readonly group?: string;
+  readonly members: PlannedMember[];
+  readonly backends: PlannedBackends;
+  readonly sidecar: boolean;
+  readonly expose: {
+    readonly type: ExposeType;
+    readonly domain?: string;
+    readonly subdomain?: string;
+    readonly path?: string;
+    readonly port?: number;
+    readonly remotePort?: number;
+    readonly serviceType: ExposeServiceType;
+    readonly ingressClassName?: string;
+    readonly ingressTlsSecret?: string;
+  };
+  readonly healthCheck?: FrpHealthCheck;
+  readonly balancer?: PlannedBalancer;
+  readonly mtls?: PlannedMtls;
+  readonly poolCount?: number;
+  readonly dialTimeoutSeconds: number;
+  readonly keepAliveSeconds: number;
+  readonly bandwidth?: Bandwidth;
+  readonly bandwidthMode?: BandwidthMode;
+}
+
+/** Inputs that are not part of the spec. @internal */
+export interface PlanContext {
+  /** Construct path, for messages. */
+  readonly where: string;
+  /** The service's name (metadata.name). */
+  readonly name: string;
+  /** Group name prefix making groups unique per frps (e.g. the namespace). */
+  readonly groupPrefix?: string;
+  /** Whether a backend workload was handed over (discovery auto). */
+  readonly hasWorkload: boolean;
+  /** The workload's first container port, if any. */
+  readonly workloadPort?: number;
+}
+
+/**
+ * Turns a spec (already checked against the schema) into a plan: applies the
+ * seed's defaults, enforces its webhook rules and frp's rules, and decides
+ * members, group, exposure, tiers and certificates. Pure. @internal
+ */
+export function planService(spec: DistributedServiceSpec, ctx: PlanContext): ServicePlan {
+  const w = ctx.where;
+  if (!DNS_1035_LABEL.test(ctx.name) || ctx.name.length > 63 - LONGEST_SUFFIX) {
+    invalid(w, 'metadata.name', `must be a DNS label (lower-case letters, digits and "-", starting with a letter) of at most ${63 - LONGEST_SUFFIX} characters, so that derived names stay within 63; got ${JSON.stringify(ctx.name)}`);
+  }
+  const type = spec.serviceType;
+  const lb = spec.loadBalancing ?? {};
+  const algorithm = lb.algorithm ?? LoadBalancingAlgorithm.RANDOM;
+  const sec = spec.security ?? {};
+  const adv = spec.advanced ?? {};
+
+  // ---- expose (seed webhook: http needs domain or path)
+  const ex = spec.expose ?? {};
+  const exposeType = ex.type ?? ExposeType.DOMAIN;
+  const isHttp = type === DistributedServiceType.HTTP;
+  if (isHttp && !ex.domain && !ex.path && !ex.subdomain && exposeType !== ExposeType.PORT) {
+    invalid(w, 'spec.expose', 'an http service needs expose.domain or expose.path (or expose.subdomain)');
+  }
+  if (ex.domain !== undefined && !DOMAIN.test(ex.domain)) invalid(w, 'spec.expose.domain', `must be a lower-case DNS name such as app.example.com, got ${JSON.stringify(ex.domain)}`);
+  if (ex.subdomain !== undefined && !DNS_1123_LABEL.test(ex.subdomain)) invalid(w, 'spec.expose.subdomain', `must be one lower-case DNS label (no dots), got ${JSON.stringify(ex.subdomain)}`);
+  switch (exposeType) {
+    case ExposeType.DOMAIN:
+      if (!ex.domain) invalid(w, 'spec.expose.domain', 'is required when expose.type is domain');
+      break;
+    case ExposeType.SUBDOMAIN:
+      if (!ex.subdomain) invalid(w, 'spec.expose.subdomain', 'is required when expose.type is subdomain');
+      break;
+    case ExposeType.PATH:
+      if (!ex.path) invalid(w, 'spec.expose.path', 'is required when expose.type is path');
+      if (!ex.domain && !ex.subdomain) invalid(w, 'spec.expose.domain', 'frp routes http by host: a path exposure also needs expose.domain or expose.subdomain');
+      break;
+    case ExposeType.PORT:
+      if (ex.port === undefined) invalid(w, 'spec.expose.port', 'is required when expose.type is port');
+      break;
+  }
+  if (exposeType !== ExposeType.PORT && !isHttp) {
+    invalid(w, 'spec.expose.type', `a ${type} service is exposed on a port: set expose.type to port and expose.port (domain, subdomain and path routing is for http)`);
+  }
+  if (exposeType === ExposeType.PORT && (ex.domain || ex.subdomain || ex.path)) {
+    invalid(w, 'spec.expose', 'expose.type port takes expose.port only (domain, subdomain and path are for host routing)');
+  }
+  if (exposeType !== ExposeType.PORT && ex.port !== undefined) invalid(w, 'spec.expose.port', `is only used when expose.type is port, not ${exposeType}`);
+  if (exposeType === ExposeType.SUBDOMAIN && ex.domain) invalid(w, 'spec.expose.domain', 'expose.type subdomain routes <subdomain>.<subDomainHost>: give either domain or subdomain');
+  if (exposeType === ExposeType.DOMAIN && ex.subdomain) invalid(w, 'spec.expose.subdomain', 'expose.type domain routes expose.domain: give either domain or subdomain');
+  // frps runs as non-root: low external ports map to 10000+port on frps.
+  const remotePort = ex.port === undefined ? undefined : ex.port < 1024 ? 10000 + ex.port : ex.port;
+
+  // ---- proxy type and groups
+  const proxyType = isHttp && exposeType !== ExposeType.PORT ? FrpProxyType.HTTP
+    : type === DistributedServiceType.UDP ? FrpProxyType.UDP : FrpProxyType.TCP;
+  const group = proxyType === FrpProxyType.UDP ? undefined : `${ctx.groupPrefix ? `${ctx.groupPrefix}-` : ''}${ctx.name}`;
+
+  // ---- health check (seed defaulting webhook: http for http services, tcp otherwise)
+  const hc = lb.healthCheck ?? {};
+  const hcEnabled = hc.enabled ?? true;
+  const hcType = hc.type ?? (isHttp ? HealthCheckType.HTTP : HealthCheckType.TCP);
+  if (type === DistributedServiceType.UDP && hc.type !== undefined && hcType !== HealthCheckType.TCP) {
+    invalid(w, 'spec.loadBalancing.healthCheck.type', `a udp service cannot be checked with ${hcType}`);
+  }
+  const interval = durationSeconds(w, 'spec.loadBalancing.healthCheck.interval', hc.interval ?? '10s', 'sm');
+  const timeout = durationSeconds(w, 'spec.loadBalancing.healthCheck.timeout', hc.timeout ?? '3s', 'sm');
+  if (timeout > interval) invalid(w, 'spec.loadBalancing.healthCheck.timeout', `must not be longer than the interval (${hc.interval ?? '10s'}), got ${hc.timeout}`);
+  const path = hc.path ?? '/health';
+  const fall = hc.failureThreshold ?? 3;
+  const rise = hc.successThreshold ?? 1;
+  // frp checks only tcp or http; https and grpc backends get a TCP check in frp
+  // (the balancer tier checks them properly). UDP backends cannot be checked by frp.
+  const healthCheck: FrpHealthCheck | undefined = !hcEnabled || proxyType === FrpProxyType.UDP ? undefined : {
+    type: hcType === HealthCheckType.HTTP ? FrpHealthCheckType.HTTP : FrpHealthCheckType.TCP,
+    path: hcType === HealthCheckType.HTTP ? path : undefined,
+    intervalSeconds: interval,
+    timeoutSeconds: timeout,
+    maxFailed: fall,
+  };
+
+  // ---- security
+  const authn = sec.authentication ?? {};
+  const authType = authn.type ?? AuthenticationType.NONE;
+  if (authType !== AuthenticationType.NONE && !authn.tokenSecret) invalid(w, 'spec.security.authentication.tokenSecret', `is required for authentication type ${authType} (the Secret with the ${authType === AuthenticationType.OAUTH2 ? 'JWT public key' : 'accepted keys'})`);
+  if (authType === AuthenticationType.NONE && authn.tokenSecret) invalid(w, 'spec.security.authentication.type', 'tokenSecret is set but type is none: choose token, oauth2 or apikey');
+  const authz = sec.authorization ?? {};
+  const rules = authz.enabled ? (authz.rules ?? []) : [];
+  if (authz.enabled && rules.length === 0) invalid(w, 'spec.security.authorization.rules', 'authorization is enabled but has no rules (every request would be refused)');
+  if (authz.enabled && !isHttp) invalid(w, 'spec.security.authorization', `rules on paths and methods need an http service, not ${type}`);
+  if (authType !== AuthenticationType.NONE && !isHttp) invalid(w, 'spec.security.authentication', `end-user ${authType} authentication needs an http service, not ${type}`);
+  if (rules.some(r => (r.roles ?? []).length > 0) && authType !== AuthenticationType.OAUTH2) {
+    invalid(w, 'spec.security.authorization.rules', 'rules with roles need authentication type oauth2 (roles come from the JWT)');
+  }
+  const m = sec.mtls ?? {};
+  let mtls: PlannedMtls | undefined;
+  if (m.enabled) {
+    const mode = m.mode ?? MtlsMode.AUTO; // seed defaulting webhook
+    if (mode === MtlsMode.MANUAL && !m.caSecret) invalid(w, 'spec.security.mtls.caSecret', 'manual mTLS requires caSecret (the Secret with ca.crt)');
+    if (mode === MtlsMode.MANUAL && !m.certSecret) invalid(w, 'spec.security.mtls.certSecret', 'manual mTLS requires certSecret (the Secret with the client tls.crt and tls.key)');
+    if (mode === MtlsMode.EXTERNAL && !m.issuerName) invalid(w, 'spec.security.mtls.issuerName', 'external mTLS requires issuerName (a cert-manager Issuer or ClusterIssuer that fills ca.crt)');
+    if (mode !== MtlsMode.MANUAL && (m.caSecret || m.certSecret)) invalid(w, 'spec.security.mtls.caSecret', `caSecret and certSecret are for mode manual, not ${mode}`);
+    const rot = m.certRotation ?? {};
+    mtls = {
+      mode,
+      caSecret: m.caSecret,
+      certSecret: m.certSecret,
+      rotation: rot.enabled ?? true,
+      renewBefore: rot.beforeExpiry ?? '7d',
+      issuerName: m.issuerName,
+      issuerKind: m.issuerKind ?? IssuerKind.CLUSTER_ISSUER,
+    };
+  } else if (m.mode !== undefined || m.caSecret || m.certSecret || m.issuerName) {
+    invalid(w, 'spec.security.mtls.enabled', 'mTLS settings are given but mtls.enabled is not true');
+  }
+
+  // ---- backends (seed webhook: discovery and endpoints are exclusive; the schema's oneOf checked it)
+  const d = spec.backends.discovery;
+  const eps = spec.backends.endpoints;
+  if (eps !== undefined && eps.length === 0) invalid(w, 'spec.backends.endpoints', 'must list at least one endpoint');
+
+  // ---- balancer tier: only when the spec asks for what frp cannot do
+  const affinity = lb.sessionAffinity?.enabled ? {
+    timeoutSeconds: durationSeconds(w, 'spec.loadBalancing.sessionAffinity.timeout', lb.sessionAffinity.timeout ?? '1h'),
+    cookieName: lb.sessionAffinity.cookieName ?? 'frp-session',
+  } : undefined;
+  const reasons: string[] = [];
+  if (algorithm === LoadBalancingAlgorithm.LEAST_CONN || algorithm === LoadBalancingAlgorithm.IP_HASH) reasons.push(`algorithm ${algorithm}`);
+  if (affinity) reasons.push('session affinity');
+  if (authType !== AuthenticationType.NONE) reasons.push(`${authType} authentication`);
+  if (rules.length > 0) reasons.push('authorization rules');
+  const explicitRetry = adv.retry !== undefined && adv.retry.enabled !== false;
+  if (explicitRetry && reasons.length === 0 && type !== DistributedServiceType.UDP) reasons.push('retries');
+  const udpSpread = type === DistributedServiceType.UDP && eps !== undefined && eps.reduce((n, e) => n + (e.weight ?? 1), 0) > 1;
+  if (udpSpread) reasons.push('udp over several endpoints (frp has no udp groups)');
+  if (type === DistributedServiceType.UDP && reasons.length > 0 && eps === undefined) {
+    invalid(w, 'spec.loadBalancing', `a udp service with discovered backends is spread by its Kubernetes Service (kube-proxy) only; ${reasons.join(', ')} needs backends.endpoints`);
+  }
+  const retry = adv.retry ?? {};
+  const conn = adv.connectionPool ?? {};
+  const balancer: PlannedBalancer | undefined = reasons.length === 0 ? undefined : {
+    reasons,
+    mode: type === DistributedServiceType.UDP ? 'udp' : isHttp ? 'http' : 'tcp',
+    algorithm,
+    affinity,
+    healthCheck: hcEnabled && type !== DistributedServiceType.UDP ? { type: hcType, path, intervalSeconds: interval, timeoutSeconds: timeout, rise, fall } : undefined,
+    authentication: authType === AuthenticationType.NONE ? undefined : { type: authType, secretName: authn.tokenSecret! },
+    rules,
+    retry: retry.enabled === false ? undefined : { attempts: retry.maxAttempts ?? 3, backoff: retry.backoff ?? RetryBackoff.EXPONENTIAL },
+    idleTimeoutSeconds: durationSeconds(w, 'spec.advanced.connectionPool.idleTimeout', conn.idleTimeout ?? '90s', 'sm'),
+    connectTimeoutSeconds: durationSeconds(w, 'spec.advanced.timeout.dial', adv.timeout?.dial ?? '10s', 'sm'),
+  };
+
+  // ---- members and backend targets
+  let backends: PlannedBackends;
+  let members: PlannedMember[];
+  let sidecar = false;
+  if (eps) {
+    backends = { kind: 'endpoints', endpoints: eps };
+    if (balancer) {
+      members = [{ proxyName: ctx.name, localPort: 0 /* set to the balancer's port by the construct */ }];
+    } else {
+      members = [];
+      eps.forEach((e, i) => {
+        if (!e.host || /\s/.test(e.host)) invalid(w, `spec.backends.endpoints[${i}].host`, `must be a host name or IP, got ${JSON.stringify(e.host)}`);
+        // weight n = n members: exact under http round robin, proportional for tcp
+        const weight = e.weight ?? 1;
+        for (let k = 0; k < weight; k++) {
+          members.push({
+            proxyName: weight === 1 ? `${ctx.name}-${i}` : `${ctx.name}-${i}-${k}`,
+            localIP: e.host, localPort: e.port, metadatas: e.metadata,
+          });
+        }
+      });
+      if (members.length > MAX_MEMBERS) invalid(w, 'spec.backends.endpoints', `endpoints times weights give ${members.length} group members per frpc pod; at most ${MAX_MEMBERS} (lower the weights)`);
+    }
+  } else {
+    const mode = d!.mode ?? DiscoveryMode.AUTO;
+    const port = d!.port ?? (mode === DiscoveryMode.AUTO ? ctx.workloadPort : undefined);
+    if (port === undefined) {
+      invalid(w, 'spec.backends.discovery.port', mode === DiscoveryMode.AUTO && ctx.hasWorkload
+        ? 'is required: the workload has no container port to take it from'
+        : 'is required (the backend port, 1-65535)');
+    }
+    if (mode === DiscoveryMode.SELECTOR && !hasSelector(d!.selector)) invalid(w, 'spec.backends.discovery.selector', 'mode selector needs matchLabels or matchExpressions');
+    if (mode !== DiscoveryMode.SELECTOR && d!.selector) invalid(w, 'spec.backends.discovery.selector', `is only used with mode selector, not ${mode}`);
+    if (mode !== DiscoveryMode.DNS && d!.serviceName) invalid(w, 'spec.backends.discovery.serviceName', `is only used with mode dns, not ${mode}`);
+    if (mode === DiscoveryMode.AUTO && ctx.hasWorkload && !balancer) {
+      backends = { kind: 'workload', port };
+      sidecar = true;
+      members = [{ proxyName: ctx.name, localPort: port }];
+    } else if (mode === DiscoveryMode.DNS) {
+      backends = { kind: 'dns', serviceName: d!.serviceName ?? ctx.name, namespace: d!.namespace, port };
+      members = [{ proxyName: ctx.name, localPort: port }];
+    } else {
+      // selector, or auto without a handed-over workload (from a manifest):
+      // pods labelled app.kubernetes.io/name=<name>, as documented.
+      const selector = mode === DiscoveryMode.SELECTOR ? d!.selector! : { matchLabels: { 'app.kubernetes.io/name': ctx.name } };
+      backends = { kind: 'selector', selector, namespace: d!.namespace, port, headless: !!balancer };
+      members = [{ proxyName: ctx.name, localPort: port }];
+    }
+  }
+
+  // ---- advanced
+  const poolEnabled = conn.enabled ?? true;
+  const bw = adv.bandwidth ?? {};
+  if (bw.mode !== undefined && bw.limit === undefined) invalid(w, 'spec.advanced.bandwidth.limit', 'is required when bandwidth.mode is set');
+  return {
+    name: ctx.name,
+    serviceType: type,
+    proxyType,
+    group,
+    members,
+    backends,
+    sidecar,
+    expose: {
+      type: exposeType, domain: ex.domain, subdomain: ex.subdomain, path: ex.path, port: ex.port, remotePort,
+      serviceType: ex.serviceType ?? ExposeServiceType.CLUSTER_IP, ingressClassName: ex.ingressClassName, ingressTlsSecret: ex.ingressTlsSecret,
+    },
+    healthCheck,
+    balancer,
+    mtls,
+    poolCount: poolEnabled ? conn.size ?? 5 : undefined,
+    dialTimeoutSeconds: durationSeconds(w, 'spec.advanced.timeout.dial', adv.timeout?.dial ?? '10s', 'sm'),
+    keepAliveSeconds: durationSeconds(w, 'spec.advanced.timeout.keepAlive', adv.timeout?.keepAlive ?? '30s', 'sm'),
+    bandwidth: bw.limit ? Bandwidth.parse(bw.limit, 'spec.advanced.bandwidth.limit') : undefined,
+    bandwidthMode: bw.limit ? bw.mode ?? BandwidthMode.CLIENT : undefined,
+  };
+}
+
+function hasSelector(s: LabelSelector | undefined): boolean {
+  return !!s && (Object.keys(s.matchLabels ?? {}).length > 0 || (s.matchExpressions ?? []).length > 0);
+}

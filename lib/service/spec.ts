@@ -1,0 +1,591 @@
+/**
+ * The DistributedService spec: the user's API contract
+ * (seeds/000_f3480acfcf37b24a.txt), field for field. Enum values are the
+ * seed's strings, so a frp.io/v1beta1 manifest converts without renaming.
+ * Fields marked "extension" are not in the seed; they carry what a rendered
+ * bundle needs and an operator would have decided at run time.
+ */
+import * as kplus from 'cdk8s-plus-28';
+
+/** `spec.serviceType`: the protocol of the proxied service. */
+export enum DistributedServiceType {
+  /** HTTP: frp http proxies, routed by domain and path. */
+  HTTP = 'http',
+  /** TCP: frp tcp proxies on a remote port. */
+  TCP = 'tcp',
+  /** UDP: frp udp proxies on a remote port (frp has no UDP groups). */
+  UDP = 'udp',
+  /** gRPC: HTTP/2 carried through frp tcp proxies on a remote port. */
+  GRPC = 'grpc',
+}
+
+/** `spec.backends.discovery.mode`. */
+export enum DiscoveryMode {
+  /** The backend workload is handed to the construct; frpc runs as its sidecar. */
+  AUTO = 'auto',
+  /** Pods chosen by a label selector (a Service is rendered for them). */
+  SELECTOR = 'selector',
+  /** A DNS name (a headless Service) resolving to every backend. */
+  DNS = 'dns',
+}
+
+/** A Kubernetes label selector requirement. */
+export interface LabelSelectorRequirement {
+  /** Label key. */
+  readonly key: string;
+  /** In, NotIn, Exists or DoesNotExist. */
+  readonly operator: string;
+  /**
+   * Values for In and NotIn.
+   * @default - none
+   */
+  readonly values?: string[];
+}
+
+/** A Kubernetes label selector. */
+export interface LabelSelector {
+  /**
+   * Exact label matches.
+   * @default - none
+   */
+  readonly matchLabels?: { [key: string]: string };
+  /**
+   * Set-based requirements.
+   * @default - none
+   */
+  readonly matchExpressions?: LabelSelectorRequirement[];
+}
+
+/** `spec.backends.discovery`. */
+export interface BackendDiscovery {
+  /**
+   * How backends are found.
+   * @default DiscoveryMode.AUTO
+   */
+  readonly mode?: DiscoveryMode;
+  /**
+   * Label selector (mode selector).
+   * @default - mode auto without a workload selects `app.kubernetes.io/name: <service name>`
+   */
+  readonly selector?: LabelSelector;
+  /**
+   * Namespace the backends run in.
+   * @default - the DistributedService's namespace
+   */
+  readonly namespace?: string;
+  /**
+   * Backend port (1-65535). Required unless a workload with a port is given.
+   * @default - the workload's container port (mode auto)
+   */
+  readonly port?: number;
+  /**
+   * Extension: Service name to resolve (mode dns): `<serviceName>.<namespace>.svc`.
+   * @default - the DistributedService's name
+   */
+  readonly serviceName?: string;
+  /**
+   * Extension: the backend workload (mode auto); frpc is added to its pods.
+   * @default - none
+   */
+  readonly workload?: kplus.AbstractPod;
+}
+
+/** One entry of `spec.backends.endpoints`. */
+export interface BackendEndpoint {
+  /** Host name or IP. */
+  readonly host: string;
+  /** Port (1-65535). */
+  readonly port: number;
+  /**
+   * Relative weight (>= 1).
+   * @default 1
+   */
+  readonly weight?: number;
+  /**
+   * Free-form metadata (sent to frps as proxy metadatas).
+   * @default - none
+   */
+  readonly metadata?: { [key: string]: string };
+}
+
+/** `spec.backends`: exactly one of discovery and endpoints. */
+export interface Backends {
+  /**
+   * Discover backends.
+   * @default - endpoints must be given
+   */
+  readonly discovery?: BackendDiscovery;
+  /**
+   * Backends listed by hand.
+   * @default - discovery must be given
+   */
+  readonly endpoints?: BackendEndpoint[];
+}
+
+/** `spec.expose.type`. */
+export enum ExposeType {
+  /** On a custom domain (http). */
+  DOMAIN = 'domain',
+  /** On `<subdomain>.<subDomainHost>` (http). */
+  SUBDOMAIN = 'subdomain',
+  /** On a path of a domain (http). */
+  PATH = 'path',
+  /** On a port of frps (tcp, udp, grpc). */
+  PORT = 'port',
+}
+
+/** Kubernetes Service types for a port exposure. */
+export enum ExposeServiceType {
+  /** Cluster-internal. */
+  CLUSTER_IP = 'ClusterIP',
+  /** A port on every node. */
+  NODE_PORT = 'NodePort',
+  /** A cloud load balancer. */
+  LOAD_BALANCER = 'LoadBalancer',
+}
+
+/** `spec.expose`. */
+export interface Expose {
+  /**
+   * How the service is reached.
+   * @default ExposeType.DOMAIN
+   */
+  readonly type?: ExposeType;
+  /**
+   * Custom domain.
+   * @default - none
+   */
+  readonly domain?: string;
+  /**
+   * Subdomain of the server's subDomainHost.
+   * @default - none
+   */
+  readonly subdomain?: string;
+  /**
+   * URL path, `^/[a-zA-Z0-9\-_/]*$`.
+   * @default - all paths
+   */
+  readonly path?: string;
+  /**
+   * External port (1-65535).
+   * @default - none
+   */
+  readonly port?: number;
+  /**
+   * Extension: Service type for a port exposure.
+   * @default ExposeServiceType.CLUSTER_IP
+   */
+  readonly serviceType?: ExposeServiceType;
+  /**
+   * Extension: IngressClass for domain/subdomain/path exposures.
+   * @default - the cluster's default IngressClass
+   */
+  readonly ingressClassName?: string;
+  /**
+   * Extension: Secret with the TLS certificate the Ingress serves.
+   * @default - plain HTTP on the Ingress
+   */
+  readonly ingressTlsSecret?: string;
+}
+
+/** `spec.loadBalancing.algorithm`. */
+export enum LoadBalancingAlgorithm {
+  /** frp load-balancing groups. */
+  RANDOM = 'random',
+  /** frp load-balancing groups (http: exact per-request round robin). */
+  ROUND_ROBIN = 'round-robin',
+  /** Fewest active connections (balancer tier). */
+  LEAST_CONN = 'least-conn',
+  /** Endpoint weights (group member replication, or balancer weights). */
+  WEIGHTED = 'weighted',
+  /** Client address hashing (balancer tier). */
+  IP_HASH = 'ip-hash',
+}
+
+/** `spec.loadBalancing.sessionAffinity`. */
+export interface SessionAffinity {
+  /**
+   * Keep a client on one backend (balancer tier).
+   * @default false
+   */
+  readonly enabled?: boolean;
+  /**
+   * How long affinity lasts, `^[0-9]+(s|m|h)$`.
+   * @default "1h"
+   */
+  readonly timeout?: string;
+  /**
+   * Cookie name (http).
+   * @default "frp-session"
+   */
+  readonly cookieName?: string;
+}
+
+/** `spec.loadBalancing.healthCheck.type`. */
+export enum HealthCheckType {
+  /** TCP connect. */
+  TCP = 'tcp',
+  /** HTTP GET on `path`, 2xx is healthy. */
+  HTTP = 'http',
+  /** HTTPS GET (frp checks TCP; the balancer checks TLS + HTTP). */
+  HTTPS = 'https',
+  /** gRPC (frp checks TCP; the balancer checks HTTP/2). */
+  GRPC = 'grpc',
+}
+
+/** `spec.loadBalancing.healthCheck`. */
+export interface HealthCheck {
+  /**
+   * Check backends.
+   * @default true
+   */
+  readonly enabled?: boolean;
+  /**
+   * Check kind.
+   * @default - http for http services, tcp otherwise (the seed's defaulting webhook)
+   */
+  readonly type?: HealthCheckType;
+  /**
+   * Path for http checks.
+   * @default "/health"
+   */
+  readonly path?: string;
+  /**
+   * Interval, `^[0-9]+(s|m)$`.
+   * @default "10s"
+   */
+  readonly interval?: string;
+  /**
+   * Timeout, `^[0-9]+(s|m)$`.
+   * @default "3s"
+   */
+  readonly timeout?: string;
+  /**
+   * Successes before a backend counts as up (balancer `rise`).
+   * @default 1
+   */
+  readonly successThreshold?: number;
+  /**
+   * Failures before a backend counts as down (frp `maxFailed`, balancer `fall`).
+   * @default 3
+   */
+  readonly failureThreshold?: number;
+}
+
+/** `spec.loadBalancing`. */
+export interface LoadBalancing {
+  /**
+   * Algorithm.
+   * @default LoadBalancingAlgorithm.RANDOM
+   */
+  readonly algorithm?: LoadBalancingAlgorithm;
+  /**
+   * Session affinity.
+   * @default - off
+   */
+  readonly sessionAffinity?: SessionAffinity;
+  /**
+   * Health checks.
+   * @default - enabled, with the defaults of HealthCheck
+   */
+  readonly healthCheck?: HealthCheck;
+}
+
+/** `spec.security.mtls.mode`. */
+export enum MtlsMode {
+  /** cert-manager bootstrap: a CA rendered in the bundle issues every certificate. */
+  AUTO = 'auto',
+  /** Existing Secrets: caSecret and certSecret. */
+  MANUAL = 'manual',
+  /** An existing cert-manager issuer issues the certificates. */
+  EXTERNAL = 'external',
+}
+
+/** `spec.security.mtls.certRotation`. */
+export interface CertRotation {
+  /**
+   * Renew certificates automatically.
+   * @default true
+   */
+  readonly enabled?: boolean;
+  /**
+   * Renew this long before expiry, `^[0-9]+(d|h)$`.
+   * @default "7d"
+   */
+  readonly beforeExpiry?: string;
+}
+
+/** Kinds of cert-manager issuers. */
+export enum IssuerKind {
+  /** A namespaced Issuer. */
+  ISSUER = 'Issuer',
+  /** A ClusterIssuer. */
+  CLUSTER_ISSUER = 'ClusterIssuer',
+}
+
+/** `spec.security.mtls`. */
+export interface Mtls {
+  /**
+   * Mutual TLS between frpc and frps.
+   * @default false
+   */
+  readonly enabled?: boolean;
+  /**
+   * Where certificates come from.
+   * @default MtlsMode.AUTO
+   */
+  readonly mode?: MtlsMode;
+  /**
+   * Secret with the CA certificate (`ca.crt`; mode manual).
+   * @default - none
+   */
+  readonly caSecret?: string;
+  /**
+   * Secret with the client certificate (`tls.crt`, `tls.key`; mode manual).
+   * @default - none
+   */
+  readonly certSecret?: string;
+  /**
+   * Rotation.
+   * @default - enabled, 7d before expiry
+   */
+  readonly certRotation?: CertRotation;
+  /**
+   * Extension: the issuer's name (mode external).
+   * @default - none
+   */
+  readonly issuerName?: string;
+  /**
+   * Extension: the issuer's kind (mode external).
+   * @default IssuerKind.CLUSTER_ISSUER
+   */
+  readonly issuerKind?: IssuerKind;
+}
+
+/** `spec.security.authentication.type`: end-user authentication. */
+export enum AuthenticationType {
+  /** None. */
+  NONE = 'none',
+  /** A static bearer token (balancer tier). */
+  TOKEN = 'token',
+  /** OAuth2/JWT bearer tokens verified with a public key (balancer tier). */
+  OAUTH2 = 'oauth2',
+  /** API keys in a header (balancer tier). */
+  APIKEY = 'apikey',
+}
+
+/** `spec.security.authentication`. */
+export interface Authentication {
+  /**
+   * Kind.
+   * @default AuthenticationType.NONE
+   */
+  readonly type?: AuthenticationType;
+  /**
+   * Secret with the tokens, keys or the JWT public key.
+   * @default - none (required unless type is none)
+   */
+  readonly tokenSecret?: string;
+}
+
+/** HTTP methods in authorization rules. */
+export enum HttpMethod {
+  /** GET */
+  GET = 'GET',
+  /** POST */
+  POST = 'POST',
+  /** PUT */
+  PUT = 'PUT',
+  /** DELETE */
+  DELETE = 'DELETE',
+  /** PATCH */
+  PATCH = 'PATCH',
+}
+
+/** One `spec.security.authorization.rules` entry. */
+export interface AuthorizationRule {
+  /**
+   * Path glob, e.g. `/frontend/admin/*`.
+   * @default - every path
+   */
+  readonly path?: string;
+  /**
+   * Allowed methods.
+   * @default - every method
+   */
+  readonly methods?: HttpMethod[];
+  /**
+   * Roles (JWT `roles` claim) of which one is needed.
+   * @default - any authenticated client
+   */
+  readonly roles?: string[];
+}
+
+/** `spec.security.authorization`. */
+export interface Authorization {
+  /**
+   * Enforce rules.
+   * @default false
+   */
+  readonly enabled?: boolean;
+  /**
+   * Rules; a request must match one.
+   * @default - none
+   */
+  readonly rules?: AuthorizationRule[];
+}
+
+/** `spec.security`. */
+export interface Security {
+  /**
+   * frpc↔frps mutual TLS.
+   * @default - off
+   */
+  readonly mtls?: Mtls;
+  /**
+   * End-user authentication.
+   * @default - none
+   */
+  readonly authentication?: Authentication;
+  /**
+   * End-user authorization.
+   * @default - off
+   */
+  readonly authorization?: Authorization;
+}
+
+/** `spec.advanced.connectionPool`. */
+export interface ConnectionPool {
+  /**
+   * Keep work connections ready.
+   * @default true
+   */
+  readonly enabled?: boolean;
+  /**
+   * Connections kept ready (1-100).
+   * @default 5
+   */
+  readonly size?: number;
+  /**
+   * Idle timeout, `^[0-9]+(s|m)$` (balancer tier; frp has none).
+   * @default "90s"
+   */
+  readonly idleTimeout?: string;
+}
+
+/** `spec.advanced.bandwidth.mode`. */
+export enum BandwidthMode {
+  /** frpc limits. */
+  CLIENT = 'client',
+  /** frps limits. */
+  SERVER = 'server',
+}
+
+/** `spec.advanced.bandwidth`. */
+export interface BandwidthSpec {
+  /**
+   * Limit, `^[0-9]+(MB|KB|GB)$` (GB is converted to MB).
+   * @default - unlimited
+   */
+  readonly limit?: string;
+  /**
+   * Who enforces it.
+   * @default BandwidthMode.CLIENT
+   */
+  readonly mode?: BandwidthMode;
+}
+
+/** `spec.advanced.timeout`. */
+export interface Timeouts {
+  /**
+   * Dial timeout to frps, `^[0-9]+(s|m)$`.
+   * @default "10s"
+   */
+  readonly dial?: string;
+  /**
+   * TCP keepalive to frps, `^[0-9]+(s|m)$`.
+   * @default "30s"
+   */
+  readonly keepAlive?: string;
+}
+
+/** `spec.advanced.retry.backoff`. */
+export enum RetryBackoff {
+  /** Constant. */
+  CONSTANT = 'constant',
+  /** Exponential. */
+  EXPONENTIAL = 'exponential',
+  /** Linear. */
+  LINEAR = 'linear',
+}
+
+/** `spec.advanced.retry`. */
+export interface Retry {
+  /**
+   * Retry failed connections on another backend (balancer tier).
+   * @default true
+   */
+  readonly enabled?: boolean;
+  /**
+   * Attempts (>= 1).
+   * @default 3
+   */
+  readonly maxAttempts?: number;
+  /**
+   * Backoff between attempts.
+   * @default RetryBackoff.EXPONENTIAL
+   */
+  readonly backoff?: RetryBackoff;
+}
+
+/** `spec.advanced`. */
+export interface Advanced {
+  /**
+   * Connection pool.
+   * @default - enabled, size 5
+   */
+  readonly connectionPool?: ConnectionPool;
+  /**
+   * Bandwidth limit.
+   * @default - unlimited
+   */
+  readonly bandwidth?: BandwidthSpec;
+  /**
+   * Timeouts.
+   * @default - dial 10s, keepAlive 30s
+   */
+  readonly timeout?: Timeouts;
+  /**
+   * Retries.
+   * @default - the seed's defaults; they take effect only where a balancer tier exists
+   */
+  readonly retry?: Retry;
+}
+
+/** The DistributedService spec (`spec` of a frp.io/v1beta1 DistributedService). */
+export interface DistributedServiceSpec {
+  /** Protocol. */
+  readonly serviceType: DistributedServiceType;
+  /** Backends. */
+  readonly backends: Backends;
+  /**
+   * How it is reached.
+   * @default - type domain
+   */
+  readonly expose?: Expose;
+  /**
+   * Load balancing.
+   * @default - random, health checks on
+   */
+  readonly loadBalancing?: LoadBalancing;
+  /**
+   * Security.
+   * @default - no mTLS, no end-user auth (frpc↔frps token auth is always on)
+   */
+  readonly security?: Security;
+  /**
+   * Tuning.
+   * @default - the defaults of Advanced
+   */
+  readonly advanced?: Advanced;
+}
