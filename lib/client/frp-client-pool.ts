@@ -10,7 +10,7 @@ import {
   appLabels, CONFIG_CHECKSUM_ANNOTATION, resourcesWithDefaults, lazyString, restrictedPodSecurityContext,
   restrictedSecurityContext, sha256,
 } from '../k8s/pod-defaults';
-import { checkImage, IFrpServer } from '../server/frp-server';
+import { checkImage, IFrpServer, validationErrors } from '../server/frp-server';
 
 /** The frpc image this release is tested against. */
 export const FRPC_IMAGE = 'fatedier/frpc:v0.70.1';
@@ -279,6 +279,8 @@ export class FrpClientPool extends Construct {
       this.container.mount('/etc/frp/tls', kplus.Volume.fromSecret(this, 'TlsVolume', p.tls.secret, { name: `frpc-tls${suffix}` }), { readOnly: true });
     }
     for (const proxy of p.proxies ?? []) this.addProxy(proxy);
+    renderFrpcToml(where, this.config());
+    this.node.addValidation({ validate: () => validationErrors(() => this.renderConfig()) });
   }
 
   /**

@@ -291,6 +291,11 @@ export class FrpServer extends Construct implements IFrpServer {
     });
     const ns = Chart.of(this).namespace;
     this.host = ns ? `${this.service.name}.${ns}.svc` : this.service.name;
+
+    // Static settings fail here, at once; the final config (with every proxy
+    // attached later) is checked again before cdk8s writes anything.
+    renderFrpsToml(where, this.config());
+    this.node.addValidation({ validate: () => validationErrors(() => this.renderConfig()) });
   }
 
   /** The Service for vhost ports (created when an http/https/tcpmux proxy attaches). */
@@ -443,6 +448,16 @@ export class FrpServer extends Construct implements IFrpServer {
       });
     }
     return this._remoteService;
+  }
+}
+
+/** Runs a check and turns its error into cdk8s validation messages. @internal */
+export function validationErrors(check: () => unknown): string[] {
+  try {
+    check();
+    return [];
+  } catch (e) {
+    return [(e as Error).message];
   }
 }
 

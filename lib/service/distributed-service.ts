@@ -19,12 +19,6 @@ export interface DistributedServiceProps extends DistributedServiceSpec {
    */
   readonly name?: string;
   /**
-   * Namespace of the objects near the backends (frpc, balancer, backend Service).
-   * Objects in front of frps (exposed Service, Ingress) live in the server's namespace.
-   * @default - the chart's namespace
-   */
-  readonly namespace?: string;
-  /**
    * A shared FrpServer (several services on one frps). Ports, domains and
    * paths that collide with other services are errors.
    * @default - a new FrpServer owned by this service (then `auth` is required)
@@ -41,16 +35,38 @@ export interface DistributedServiceProps extends DistributedServiceSpec {
    */
   readonly subDomainHost?: string;
   /**
-   * frpc pods (each is one more member of every group); not used for sidecars.
-   * @default 2
-   */
-  readonly clientReplicas?: number;
-  /**
    * Secret with the load-balancing group key (`group-key`).
    * @default - no group key (frp auth still keeps unknown clients out)
    */
   readonly groupKeySecret?: kplus.ISecret;
 }
+
+/** Settings for a DistributedService made from a manifest (which carries only the spec). */
+export interface DistributedServiceManifestOptions {
+  /**
+   * A shared FrpServer.
+   * @default - the service creates its own (then `auth` is required)
+   */
+  readonly server?: FrpServer;
+  /**
+   * frpc↔frps authentication for a server the service creates.
+   * @default - the shared server's
+   */
+  readonly auth?: FrpAuth;
+  /**
+   * Base domain for subdomain exposures on a server the service creates.
+   * @default - none
+   */
+  readonly subDomainHost?: string;
+  /**
+   * Secret with the load-balancing group key.
+   * @default - none
+   */
+  readonly groupKeySecret?: kplus.ISecret;
+}
+
+/** The API version and kind of DistributedService manifests. */
+export const DISTRIBUTED_SERVICE_API_VERSION = 'frp.io/v1beta1';
 
 /**
  * The user's DistributedService in, a complete bundle out: frps (or a shared
@@ -60,6 +76,36 @@ export interface DistributedServiceProps extends DistributedServiceSpec {
  * webhook rules and frp's rules before anything is created.
  */
 export class DistributedService extends Construct {
+  /**
+   * A DistributedService from a `frp.io/v1beta1` DistributedService object (for
+   * example parsed from YAML). `status` is ignored; `metadata.namespace`, when
+   * set, must be the chart's namespace.
+   * @param scope parent construct
+   * @param id construct id
+   * @param manifest the object
+   * @param options what the manifest does not say
+   */
+  public static fromManifest(scope: Construct, id: string, manifest: any, options: DistributedServiceManifestOptions = {}): DistributedService {
+    const where = `${scope.node.path ? `${scope.node.path}/` : ''}${id}`;
+    if (manifest === null || typeof manifest !== 'object' || Array.isArray(manifest)) invalid(where, 'manifest', 'must be an object');
+    if (manifest.apiVersion !== DISTRIBUTED_SERVICE_API_VERSION || manifest.kind !== 'DistributedService') {
+      invalid(where, 'apiVersion/kind', `must be ${DISTRIBUTED_SERVICE_API_VERSION} DistributedService, got ${JSON.stringify(manifest.apiVersion)} ${JSON.stringify(manifest.kind)}`);
+    }
+    for (const k of Object.keys(manifest)) {
+      if (!['apiVersion', 'kind', 'metadata', 'spec', 'status'].includes(k)) invalid(where, k, 'is not a field of a DistributedService (apiVersion, kind, metadata, spec, status)');
+    }
+    const md = manifest.metadata;
+    if (md === null || typeof md !== 'object' || typeof md.name !== 'string') invalid(where, 'metadata.name', 'is required');
+    const chartNs = Chart.of(scope).namespace;
+    if (md.namespace !== undefined && md.namespace !== chartNs) {
+      invalid(where, 'metadata.namespace', `is ${JSON.stringify(md.namespace)} but the chart's namespace is ${JSON.stringify(chartNs)}`);
+    }
+    if (manifest.spec === null || typeof manifest.spec !== 'object' || Array.isArray(manifest.spec)) invalid(where, 'spec', 'is required (an object)');
+    // before spreading: only schema fields may reach the props
+    validateAgainstSchema(where, 'spec', manifest.spec, SPEC_SCHEMA);
+    return new DistributedService(scope, id, { ...options, ...manifest.spec, name: md.name });
+  }
+
   /** The service's name. */
   public readonly name: string;
   /** What was decided for this spec. @internal */
@@ -79,19 +125,17 @@ export class DistributedService extends Construct {
     super(scope, id);
     const where = this.node.path;
     if (!props || typeof props !== 'object') invalid(where, 'props', 'are required');
-    const { name, namespace, server, auth, subDomainHost, clientReplicas, groupKeySecret, ...specProps } = props;
+    const { name, server, auth, subDomainHost, groupKeySecret, ...specProps } = props;
     const workload = specProps.backends?.discovery?.workload;
     const spec = stripWorkload(specProps);
     validateAgainstSchema(where, 'spec', spec, SPEC_SCHEMA);
-    if (clientReplicas !== undefined && (!Number.isInteger(clientReplicas) || clientReplicas < 1 || clientReplicas > 100)) {
-      invalid(where, 'clientReplicas', `must be an integer from 1 to 100, got ${clientReplicas}`);
-    }
     if (server && (auth || subDomainHost)) invalid(where, auth ? 'auth' : 'subDomainHost', 'is set on the shared server, not on a service that uses it');
     if (!server && !auth) invalid(where, 'auth', 'is required when the service creates its own FrpServer (FrpAuth.token(secret)); or pass a shared server');
 
     this.name = name ?? id;
-    const chartNs = Chart.of(this).namespace;
-    const ns = namespace ?? chartNs;
+    // Objects near the backends (frpc, balancer, backend Service) live in this
+    // chart's namespace; objects in front of frps in the server's.
+    const ns = Chart.of(this).namespace;
     this._plan = planService(spec, {
       where,
       name: this.name,
@@ -100,7 +144,7 @@ export class DistributedService extends Construct {
       workloadPort: workload?.containers[0]?.portNumber,
     });
     const plan = this._plan;
-    const meta = (extra: ApiObjectMetadata = {}): ApiObjectMetadata => ({ ...extra, namespace: ns, labels: { ...this.labels(), ...extra.labels } });
+    const meta = (extra: ApiObjectMetadata = {}): ApiObjectMetadata => ({ namespace: ns, ...extra, labels: { ...this.labels(), ...extra.labels } });
 
     this.server = server ?? new FrpServer(this, 'Server', { auth: auth!, subDomainHost });
     if (plan.expose.subdomain && !this.server.subDomainHost) {
@@ -144,7 +188,7 @@ export class DistributedService extends Construct {
     }));
     this.clientPool = new FrpClientPool(this, 'Client', {
       server: this.server,
-      workload: plan.sidecar ? FrpClientWorkload.sidecar(workload!) : FrpClientWorkload.deployment({ replicas: clientReplicas ?? 2 }),
+      workload: plan.sidecar ? FrpClientWorkload.sidecar(workload!) : FrpClientWorkload.deployment({ replicas: plan.clientReplicas }),
       poolCount: plan.poolCount,
       dialServerTimeoutSeconds: plan.dialTimeoutSeconds,
       dialServerKeepaliveSeconds: plan.keepAliveSeconds,

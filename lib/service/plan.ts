@@ -68,6 +68,7 @@ export interface ServicePlan {
   readonly members: PlannedMember[];
   readonly backends: PlannedBackends;
   readonly sidecar: boolean;
+  readonly clientReplicas: number;
   readonly expose: {
     readonly type: ExposeType;
     readonly domain?: string;
@@ -290,6 +291,7 @@ export function planService(spec: DistributedServiceSpec, ctx: PlanContext): Ser
     if (mode !== DiscoveryMode.SELECTOR && d!.selector) invalid(w, 'spec.backends.discovery.selector', `is only used with mode selector, not ${mode}`);
     if (mode !== DiscoveryMode.DNS && d!.serviceName) invalid(w, 'spec.backends.discovery.serviceName', `is only used with mode dns, not ${mode}`);
     if (mode === DiscoveryMode.AUTO && ctx.hasWorkload && !balancer) {
+      if (spec.backends.replicas !== undefined) invalid(w, 'spec.backends.replicas', 'frpc runs as a sidecar of the workload (one member per backend pod): scale the workload instead');
       backends = { kind: 'workload', port };
       sidecar = true;
       members = [{ proxyName: ctx.name, localPort: port }];
@@ -317,6 +319,7 @@ export function planService(spec: DistributedServiceSpec, ctx: PlanContext): Ser
     members,
     backends,
     sidecar,
+    clientReplicas: spec.backends.replicas ?? 2,
     expose: {
       type: exposeType, domain: ex.domain, subdomain: ex.subdomain, path: ex.path, port: ex.port, remotePort,
       serviceType: ex.serviceType ?? ExposeServiceType.CLUSTER_IP, ingressClassName: ex.ingressClassName, ingressTlsSecret: ex.ingressTlsSecret,

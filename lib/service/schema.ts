@@ -37,6 +37,7 @@ const stringMap: JsonSchema = { type: 'object', additionalProperties: { type: 's
 export const SPEC_SCHEMA: JsonSchema = obj('Desired state of the distributed service.', {
   serviceType: str('Protocol of the proxied service.', { enum: ['http', 'tcp', 'udp', 'grpc'] }),
   backends: obj('Where the backends are: discovery or endpoints, not both.', {
+    replicas: int('Extension: frpc pods (each one more group member); the scale subresource sets it.', { minimum: 1, maximum: 100, default: 2 }),
     discovery: obj('Discover backends.', {
       mode: str('auto, selector or dns.', { enum: ['auto', 'selector', 'dns'], default: 'auto' }),
       selector: obj('Kubernetes label selector.', {

@@ -111,6 +111,13 @@ export interface BackendEndpoint {
 /** `spec.backends`: exactly one of discovery and endpoints. */
 export interface Backends {
   /**
+   * Extension: frpc pods forwarding to the backends; each pod is one more member
+   * of the group (the seed's scale subresource points here). Not used when frpc
+   * runs as a sidecar of a handed-over workload.
+   * @default 2
+   */
+  readonly replicas?: number;
+  /**
    * Discover backends.
    * @default - endpoints must be given
    */
