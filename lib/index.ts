@@ -3,3 +3,4 @@ export * from './frp-auth';
 export * from './server/frp-server';
 export * from './client/frp-client-pool';
 export * from './service';
+export * from './crd';

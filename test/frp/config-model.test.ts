@@ -159,3 +159,29 @@ describe('Bandwidth', () => {
     expect(() => Bandwidth.parse('10mb', 'advanced.bandwidth.limit')).toThrow('advanced.bandwidth.limit: must match ^[0-9]+(MB|KB|GB)$ (for example "10MB"), got "10mb"');
   });
 });
+
+describe('rendered configs pass the strict frp key check', () => {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { checkFrpToml } = require('../helpers');
+  test('a client with every proxy type and a literal {{ in a header', () => {
+    const text = renderClient(client([
+      tcp('pg', { group: 'pg', groupKeyEnv: 'FRP_GROUP_KEY', healthCheck: { type: FrpHealthCheckType.TCP } }),
+      http('web', { group: 'web', locations: ['/v1'], requestHeaders: { 'x-literal': 'a{{b' }, bandwidthLimit: Bandwidth.parse('1GB') }),
+      { name: 'tls', type: FrpProxyType.HTTPS, localPort: 443, customDomains: ['s.example.com'], group: 'tls' },
+      { name: 'mux', type: FrpProxyType.TCPMUX, localPort: 22, customDomains: ['ssh.example.com'] },
+      { name: 'dns', type: FrpProxyType.UDP, localPort: 53, remotePort: 5353 },
+    ], { userEnv: 'POD_NAME', webServer: { addr: '127.0.0.1', port: 7400 }, transport: { poolCount: 5, tls: { trustedCaFile: '/t/ca.crt' } } }));
+    expect(checkFrpToml(text, 'client')).toEqual([]);
+  });
+  test('a server with everything set', () => {
+    const text = renderServer({
+      auth: { method: FrpAuthMethod.TOKEN, tokenFile: '/etc/frp/token/token' }, vhostHttpPort: 8080, vhostHttpsPort: 8443, tcpmuxHttpConnectPort: 5002,
+      subDomainHost: 'example.com', maxPoolCount: 10, tls: { certFile: 'a', keyFile: 'b', trustedCaFile: 'c' },
+      webServer: { port: 7500, userEnv: 'U', passwordEnv: 'P' }, enablePrometheus: true, allowPorts: [{ start: 20000, end: 20100 }],
+    });
+    expect(checkFrpToml(text, 'server')).toEqual([]);
+  });
+  test('the checker does catch a bad config (it can fail)', () => {
+    expect(checkFrpToml('[common]\nbindPort = 7000\n', 'server')).not.toEqual([]);
+  });
+});
