@@ -1,0 +1,97 @@
+import { spawnSync } from 'child_process';
+import { mkdtempSync, writeFileSync } from 'fs';
+import { tmpdir } from 'os';
+import { join } from 'path';
+import { parseAllDocuments } from 'yaml';
+import { main } from '../lib/cli/render';
+import { expectValidBundle } from './helpers';
+
+const dir = mkdtempSync(join(tmpdir(), 'cdk8s-frp-cli-'));
+const file = (name: string, text: string) => {
+  const p = join(dir, name);
+  writeFileSync(p, text);
+  return p;
+};
+const grpc = `apiVersion: frp.io/v1beta1
+kind: DistributedService
+metadata: {name: user-service, namespace: microservices}
+spec:
+  serviceType: grpc
+  backends:
+    endpoints:
+    - {host: user-service-1.internal, port: 9090, weight: 2}
+    - {host: user-service-2.internal, port: 9090}
+  expose: {type: port, port: 9090}
+  loadBalancing: {algorithm: weighted}
+`;
+const web = `apiVersion: frp.io/v1beta1
+kind: DistributedService
+metadata: {name: web}
+spec:
+  serviceType: http
+  backends: {discovery: {mode: selector, selector: {matchLabels: {app: web}}, port: 3000}}
+  expose: {type: subdomain, subdomain: web}
+`;
+const run = (...argv: string[]) => {
+  let out = '';
+  let err = '';
+  const code = main(argv, s => { out += s; }, s => { err += s; });
+  return { code, out, err };
+};
+
+describe('cdk8s-frp render', () => {
+  test('renders several documents and files into one valid bundle with one shared frps', () => {
+    const r = run('render', '--namespace', 'frp', '--subdomain-host', 'apps.example.com', file('a.yaml', `${grpc}---\n${web}`));
+    expect(r.err).toBe('');
+    expect(r.code).toBe(0);
+    const docs = parseAllDocuments(r.out).map(d => d.toJS());
+    expectValidBundle(docs);
+    const frps = docs.filter(d => d.kind === 'Deployment' && d.metadata.labels['app.kubernetes.io/name'] === 'frps');
+    expect(frps).toHaveLength(1);
+    expect(frps[0].metadata.namespace).toBe('frp');
+    // services live in their own namespace (or the --namespace one); their fronts next to frps
+    const clients = docs.filter(d => d.kind === 'Deployment' && d.metadata.labels['app.kubernetes.io/name'] === 'frpc');
+    expect(clients.map(d => d.metadata.namespace).sort()).toEqual(['frp', 'microservices']);
+    expect(docs.find(d => d.kind === 'Service' && d.metadata.name === 'user-service').metadata.namespace).toBe('frp');
+    expect(docs.find(d => d.kind === 'Ingress').spec.rules[0].host).toBe('web.apps.example.com');
+    const frpsConfig = docs.find(d => d.kind === 'ConfigMap' && d.data['frps.toml']).data['frps.toml'];
+    expect(frpsConfig).toContain('subDomainHost = "apps.example.com"');
+  });
+
+  test('the same input gives byte-identical output', () => {
+    const f = file('b.yaml', grpc);
+    expect(run('render', f).out).toBe(run('render', f).out);
+  });
+
+  test.each<[string, string[], RegExp]>([
+    ['an invalid field', ['render', 'BAD'], /bad\.yaml: document 1: microservices\/user-service: spec\.backends\.endpoints\[0\]\.port: must be from 1 to 65535, got 70000/],
+    ['another kind', ['render', 'KIND'], /kind\.yaml: document 1: .*apiVersion\/kind: must be frp\.io\/v1beta1 DistributedService, got "v1" "ConfigMap"/],
+    ['broken YAML', ['render', 'YAML'], /yaml\.yaml: document 1: invalid YAML/],
+    ['a missing file', ['render', '/nonexistent.yaml'], /\/nonexistent\.yaml: cannot read/],
+    ['no file', ['render'], /no FILE given/],
+    ['an unknown option', ['render', '--nope', 'x'], /unknown option --nope/],
+    ['a duplicate service', ['render', 'DUP'], /DistributedService microservices\/user-service is also defined in/],
+  ])('fails on %s: exit 1, message on stderr, nothing on stdout', (_name, argv, message) => {
+    const files: Record<string, string> = {
+      BAD: file('bad.yaml', grpc.replace('port: 9090, weight: 2', 'port: 70000')),
+      KIND: file('kind.yaml', 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n'),
+      YAML: file('yaml.yaml', 'a: [\n'),
+      DUP: file('dup.yaml', `${grpc}---\n${grpc}`),
+    };
+    const r = run(...argv.map(a => files[a] ?? a));
+    expect(r.code).toBe(1);
+    expect(r.out).toBe('');
+    expect(r.err).toMatch(message);
+  });
+
+  test('the installed bin works as a process (exit codes and streams)', () => {
+    const bin = join(__dirname, '..', 'bin', 'cdk8s-frp');
+    const ok = spawnSync(process.execPath, [bin, 'render', file('c.yaml', grpc)], { encoding: 'utf8', timeout: 60_000 });
+    expect(ok.status).toBe(0);
+    expect(ok.stdout).toContain('kind: Deployment');
+    const bad = spawnSync(process.execPath, [bin, 'render', file('d.yaml', grpc.replace('grpc', 'sctp'))], { encoding: 'utf8', timeout: 60_000 });
+    expect(bad.status).toBe(1);
+    expect(bad.stdout).toBe('');
+    expect(bad.stderr).toContain('spec.serviceType: must be one of "http", "tcp", "udp", "grpc", got "sctp"');
+  }, 120_000);
+});

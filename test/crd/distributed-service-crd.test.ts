@@ -1,0 +1,62 @@
+import { run } from '@bufbuild/cel';
+import { Testing } from 'cdk8s';
+import { DistributedServiceCrd } from '../../lib';
+import { SPEC_RULES } from '../../lib/crd/distributed-service-crd';
+import { checkCrdDefinition, expectValidBundle, validateCustomResource } from '../helpers';
+
+/** JSON → CEL input: objects become maps, integers become CEL ints. */
+function toCel(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(toCel);
+  if (v !== null && typeof v === 'object') return new Map(Object.entries(v).map(([k, x]) => [k, toCel(x)]));
+  if (typeof v === 'number' && Number.isInteger(v)) return BigInt(v);
+  return v;
+}
+/** The rules that fail for a spec (after the defaults the seed's schema would apply). */
+const failing = (spec: unknown) => SPEC_RULES.filter(r => run(r.rule, { self: toCel(spec) } as any) !== true).map(r => r.message);
+
+const seedCr = (name: string, spec: any) => ({ apiVersion: 'frp.io/v1beta1', kind: 'DistributedService', metadata: { name, namespace: 'apps' }, spec });
+const base = { serviceType: 'tcp', backends: { endpoints: [{ host: 'a', port: 1 }] }, expose: { type: 'port', port: 2000 } };
+
+describe('DistributedServiceCrd', () => {
+  const chart = Testing.chart();
+  new DistributedServiceCrd(chart, 'crd');
+  const [crd] = Testing.synth(chart);
+
+  test('is a valid, structural CRD with the seed names, columns and subresources', () => {
+    expect(crd).toMatchSnapshot();
+    expectValidBundle([crd]);
+    expect(checkCrdDefinition(crd)).toEqual([]);
+    expect(crd.metadata.name).toBe('distributedservices.frp.io');
+    expect(crd.spec.names.shortNames).toEqual(['ds', 'dsvc']);
+    const v = crd.spec.versions[0];
+    expect(v.additionalPrinterColumns.map((c: any) => c.jsonPath)).toEqual(['.spec.serviceType', '.status.activeBackends', '.status.state', '.metadata.creationTimestamp']);
+    expect(v.subresources.scale.specReplicasPath).toBe('.spec.backends.replicas');
+    expect(v.schema.openAPIV3Schema.properties.spec.properties.backends.properties.replicas.type).toBe('integer');
+    expect(crd.metadata.annotations['argocd.argoproj.io/sync-wave']).toBe('-10');
+  });
+
+  test('accepts the seed examples and rejects an unknown field', () => {
+    const ollama = seedCr('ollama-cluster', {
+      serviceType: 'http', backends: { discovery: { mode: 'selector', selector: { matchLabels: { app: 'ollama' } }, port: 11434 } },
+      expose: { type: 'domain', domain: 'llm.example.com', path: '/v1' }, loadBalancing: { algorithm: 'least-conn', healthCheck: { enabled: true, type: 'http', path: '/api/health', interval: '30s', timeout: '10s' } },
+      security: { mtls: { enabled: true, mode: 'auto' }, authentication: { type: 'apikey', tokenSecret: 'ollama-api-keys' } },
+      advanced: { connectionPool: { enabled: true, size: 10 }, timeout: { keepAlive: '300s' } },
+    });
+    expect(validateCustomResource(ollama, [crd])).toEqual([]);
+    expect(failing(ollama.spec)).toEqual([]);
+    const typo = seedCr('x', { ...base, loadBalancing: { algoritm: 'random' } });
+    expect(validateCustomResource(typo, [crd]).join('\n')).toMatch(/algoritm/);
+  });
+
+  test.each<[string, any, string[]]>([
+    ['http without domain or path', { ...base, serviceType: 'http', expose: { type: 'domain' } }, ['HTTP service must have domain or path']],
+    ['http with a path', { ...base, serviceType: 'http', expose: { type: 'path', path: '/x' } }, []],
+    ['both discovery and endpoints', { ...base, backends: { endpoints: [{ host: 'a', port: 1 }], discovery: { port: 1 } } }, ['Cannot use both discovery and manual endpoints (set exactly one)']],
+    ['manual mTLS without caSecret', { ...base, security: { mtls: { enabled: true, mode: 'manual' } } }, ['Manual mTLS requires caSecret']],
+    ['manual mTLS with caSecret', { ...base, security: { mtls: { enabled: true, mode: 'manual', caSecret: 'ca' } } }, []],
+    ['mTLS off in manual mode', { ...base, security: { mtls: { enabled: false, mode: 'manual' } } }, []],
+    ['a port exposure without a port', { ...base, expose: { type: 'port' } }, ['expose.type port requires expose.port']],
+  ])('CEL rules on %s', (_name, spec, messages) => {
+    expect(failing(spec)).toEqual(messages);
+  });
+});
