@@ -2,5 +2,6 @@ export * from './frp';
 export * from './frp-auth';
 export * from './server/frp-server';
 export * from './client/frp-client-pool';
+export * from './tls';
 export * from './service';
 export * from './crd';

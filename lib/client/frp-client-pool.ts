@@ -10,7 +10,9 @@ import {
   appLabels, CONFIG_CHECKSUM_ANNOTATION, resourcesWithDefaults, lazyString, restrictedPodSecurityContext,
   restrictedSecurityContext, sha256,
 } from '../k8s/pod-defaults';
-import { checkImage, IFrpServer, validationErrors } from '../server/frp-server';
+import { checkImage, IFrpServer, issueId, mountTlsSecrets, uniqueSecrets, validationErrors } from '../server/frp-server';
+import { ICertificateAuthority } from '../tls/certificate-authority';
+import { IssuedCertificate } from '../tls/issued-certificate';
 
 /** The frpc image this release is tested against. */
 export const FRPC_IMAGE = 'fatedier/frpc:v0.70.1';
@@ -55,12 +57,17 @@ export class FrpClientWorkload {
   ) {}
 }
 
-/** TLS from frpc to frps, from a Secret. */
+/** TLS from frpc to frps, from existing Secrets. */
 export interface FrpClientTlsOptions {
   /**
-   * Secret with `ca.crt` (to verify frps) and, for mTLS, `tls.crt`/`tls.key`.
+   * Secret with `ca.crt` (to verify frps, unless caSecret is given) and, for mTLS, `tls.crt`/`tls.key`.
    */
   readonly secret: kplus.ISecret;
+  /**
+   * Secret whose `ca.crt` verifies frps.
+   * @default - `ca.crt` of `secret`
+   */
+  readonly caSecret?: kplus.ISecret;
   /**
    * Present the client certificate from the Secret (mTLS).
    * @default true
@@ -139,10 +146,16 @@ export interface FrpClientPoolProps {
    */
   readonly dialServerKeepaliveSeconds?: number;
   /**
-   * TLS settings towards frps.
-   * @default - TLS on, the frps certificate is not verified
+   * TLS towards frps from existing Secrets. Exclusive with certificateAuthority.
+   * @default - from the server's certificateAuthority if it has one; else TLS on without verifying frps
    */
   readonly tls?: FrpClientTlsOptions;
+  /**
+   * Issue this pool's client certificate from a CertificateAuthority (mTLS);
+   * frpc then verifies frps against the same CA by the server's Service name.
+   * @default - the server's certificateAuthority, if it has one
+   */
+  readonly certificateAuthority?: ICertificateAuthority;
   /**
    * Port of frpc's admin web server (`/healthz` for probes, `/api/reload`). It
    * listens on 127.0.0.1 only: the admin API has no authentication.
@@ -197,6 +210,10 @@ export class FrpClientPool extends Construct {
   private readonly proxies: FrpProxy[] = [];
   private readonly adminPort: number;
   private rendered?: string;
+  private tlsConfig?: FrpClientTlsConfig;
+
+  /** The issued client certificate, when a CertificateAuthority is used. */
+  public readonly certificate?: IssuedCertificate;
 
   constructor(scope: Construct, id: string, props: FrpClientPoolProps) {
     super(scope, id);
@@ -275,8 +292,27 @@ export class FrpClientPool extends Construct {
     if (p.groupKeySecret) {
       this.container.env.addVariable(ENV.GROUP_KEY, kplus.EnvValue.fromSecretValue({ secret: p.groupKeySecret, key: p.groupKeySecretKey ?? 'group-key' }));
     }
-    if (p.tls) {
-      this.container.mount('/etc/frp/tls', kplus.Volume.fromSecret(this, 'TlsVolume', p.tls.secret, { name: `frpc-tls${suffix}` }), { readOnly: true });
+    if (p.tls && p.certificateAuthority) invalid(where, 'certificateAuthority', 'tls and certificateAuthority are exclusive: give the Secrets or the CA that issues them');
+    const ca = p.tls ? undefined : p.certificateAuthority ?? p.server?.certificateAuthority;
+    if (ca) {
+      this.certificate = ca.issueClientCertificate(issueId(this));
+      const files = mountTlsSecrets(this, this.container, this.certificate.secret, this.certificate.caSecret, suffix);
+      // the server certificate names the Service frpc dials
+      this.tlsConfig = { enable: true, certFile: files.certFile, keyFile: files.keyFile, trustedCaFile: files.caFile, serverName: p.server?.host };
+      ca.addRotationAnnotations(this.workload, uniqueSecrets([this.certificate.secret, this.certificate.caSecret]));
+    } else if (p.tls) {
+      const files = mountTlsSecrets(this, this.container, p.tls.secret, p.tls.caSecret ?? p.tls.secret, suffix);
+      const cert = p.tls.clientCertificate !== false;
+      this.tlsConfig = {
+        enable: true,
+        trustedCaFile: files.caFile,
+        certFile: cert ? files.certFile : undefined,
+        keyFile: cert ? files.keyFile : undefined,
+        serverName: p.tls.serverName,
+      };
+    }
+    if (p.server?.requiresClientCertificates && !this.tlsConfig?.certFile) {
+      invalid(where, 'tls', `the server ${p.server.node.path} requires client certificates: give tls (with a client certificate) or certificateAuthority`);
     }
     for (const proxy of p.proxies ?? []) this.addProxy(proxy);
     renderFrpcToml(where, this.config());
@@ -311,17 +347,7 @@ export class FrpClientPool extends Construct {
   /** The typed frpc config of this pool. */
   public config(): FrpcConfig {
     const p = this.props;
-    let tls: FrpClientTlsConfig | undefined;
-    if (p.tls) {
-      const cert = p.tls.clientCertificate !== false;
-      tls = {
-        enable: true,
-        trustedCaFile: '/etc/frp/tls/ca.crt',
-        certFile: cert ? '/etc/frp/tls/tls.crt' : undefined,
-        keyFile: cert ? '/etc/frp/tls/tls.key' : undefined,
-        serverName: p.tls.serverName,
-      };
-    }
+    const tls = this.tlsConfig;
     return {
       serverAddr: this.serverAddress,
       serverPort: this.serverPort,

@@ -6,6 +6,8 @@ import { FrpLogLevel } from '../frp/common';
 import { FrpProxy, FrpProxyType, validateProxy } from '../frp/proxy';
 import { FrpPortRange, FrpsConfig, FrpServerTlsConfig, renderFrpsToml } from '../frp/server-config';
 import { addSecretEnv, FrpAuth } from '../frp-auth';
+import { ICertificateAuthority } from '../tls/certificate-authority';
+import { IssuedCertificate } from '../tls/issued-certificate';
 import {
   appLabels, CONFIG_CHECKSUM_ANNOTATION, resourcesWithDefaults, lazyString, restrictedPodSecurityContext,
   restrictedSecurityContext, sha256,
@@ -25,6 +27,13 @@ export interface IFrpServer extends IConstruct {
   readonly bindPort: number;
   /** How clients authenticate. */
   readonly auth: FrpAuth;
+  /** Whether frps requires client certificates (mTLS). */
+  readonly requiresClientCertificates: boolean;
+  /**
+   * The CA that issued the server certificate; pools attached to this server get
+   * their client certificates from it.
+   */
+  readonly certificateAuthority?: ICertificateAuthority;
   /**
    * Registers a proxy that a client will open on this server, so that the
    * server listens on and exposes what it needs (remote ports, vhost ports) and
@@ -51,10 +60,15 @@ export interface RegisterProxyOptions {
   readonly exposeRemotePort?: boolean;
 }
 
-/** Extra TLS mounted into frps (see CertificateAuthority for the managed form). */
+/** TLS for frps from existing Secrets (see `certificateAuthority` for the managed form). */
 export interface FrpServerTlsOptions {
-  /** Secret of type kubernetes.io/tls with `tls.crt`, `tls.key` (and `ca.crt` for mTLS). */
+  /** Secret of type kubernetes.io/tls with `tls.crt` and `tls.key` (and `ca.crt` unless caSecret is given). */
   readonly secret: kplus.ISecret;
+  /**
+   * Secret whose `ca.crt` verifies client certificates.
+   * @default - `ca.crt` of `secret`
+   */
+  readonly caSecret?: kplus.ISecret;
   /**
    * Require client certificates signed by the CA in the Secret's `ca.crt` (mTLS).
    * @default true
@@ -132,10 +146,17 @@ export interface FrpServerProps {
    */
   readonly extraAllowPorts?: FrpPortRange[];
   /**
-   * TLS certificate (and client CA for mTLS) from a Secret.
+   * TLS certificate (and client CA for mTLS) from existing Secrets. Exclusive with certificateAuthority.
    * @default - frps generates a self-signed certificate at each start and does not check clients' certificates
    */
   readonly tls?: FrpServerTlsOptions;
+  /**
+   * mTLS managed by a CertificateAuthority: frps gets a server certificate for
+   * its Service names and requires client certificates from the same CA, which
+   * attached FrpClientPools are issued automatically. Exclusive with tls.
+   * @default - no mTLS (see tls)
+   */
+  readonly certificateAuthority?: ICertificateAuthority;
   /**
    * Resource requests and limits.
    * @default - cpu 50m/500m, memory 32Mi/256Mi (fields you leave out keep these values)
@@ -193,6 +214,12 @@ export class FrpServer extends Construct implements IFrpServer {
   public readonly webServerCredentials?: kplus.ISecret;
   /** Client authentication. */
   public readonly auth: FrpAuth;
+  /** Whether frps requires client certificates (mTLS). */
+  public readonly requiresClientCertificates: boolean;
+  /** The CA of the server certificate, when managed. */
+  public readonly certificateAuthority?: ICertificateAuthority;
+  /** The issued server certificate, when a certificateAuthority is given. */
+  public readonly certificate?: IssuedCertificate;
   /** Base domain for subdomains. */
   public readonly subDomainHost?: string;
   /** Labels on every object of this server. */
@@ -209,6 +236,7 @@ export class FrpServer extends Construct implements IFrpServer {
   private _vhostService?: kplus.Service;
   private _remoteService?: kplus.Service;
   private rendered?: string;
+  private tlsFiles?: { certFile: string; keyFile: string; trustedCaFile?: string };
 
   constructor(scope: Construct, id: string, props: FrpServerProps) {
     super(scope, id);
@@ -277,9 +305,6 @@ export class FrpServer extends Construct implements IFrpServer {
       this.container.env.addVariable('FRP_WEB_USER', kplus.EnvValue.fromSecretValue({ secret: props.webServerCredentials, key: 'user' }));
       this.container.env.addVariable('FRP_WEB_PASSWORD', kplus.EnvValue.fromSecretValue({ secret: props.webServerCredentials, key: 'password' }));
     }
-    if (props.tls) {
-      this.container.mount('/etc/frp/tls', kplus.Volume.fromSecret(this, 'TlsVolume', props.tls.secret, { name: 'tls' }), { readOnly: true });
-    }
 
     this.service = new kplus.Service(this, 'Service', {
       metadata: { labels: this.labels },
@@ -292,6 +317,17 @@ export class FrpServer extends Construct implements IFrpServer {
     const ns = Chart.of(this).namespace;
     this.host = ns ? `${this.service.name}.${ns}.svc` : this.service.name;
 
+    if (props.tls && props.certificateAuthority) invalid(where, 'certificateAuthority', 'tls and certificateAuthority are exclusive: give the Secrets or the CA that issues them');
+    this.certificateAuthority = props.certificateAuthority;
+    if (props.certificateAuthority) {
+      this.certificate = props.certificateAuthority.issueServerCertificate(issueId(this), { server: this });
+      this.mountTls(this.certificate.secret, this.certificate.caSecret, true);
+      props.certificateAuthority.addRotationAnnotations(this.deployment, uniqueSecrets([this.certificate.secret, this.certificate.caSecret]));
+    } else if (props.tls) {
+      this.mountTls(props.tls.secret, props.tls.caSecret ?? props.tls.secret, props.tls.requireClientCertificates !== false);
+    }
+    this.requiresClientCertificates = this.tlsFiles?.trustedCaFile !== undefined;
+
     // Static settings fail here, at once; the final config (with every proxy
     // attached later) is checked again before cdk8s writes anything.
     renderFrpsToml(where, this.config());
@@ -303,6 +339,13 @@ export class FrpServer extends Construct implements IFrpServer {
 
   /** The Service for remote tcp/udp ports (created when such a proxy attaches). */
   public get remoteService(): kplus.Service | undefined { return this._remoteService; }
+
+  /** Mounts the certificate (and a separate CA Secret) and points frps at the files. */
+  private mountTls(secret: kplus.ISecret, caSecret: kplus.ISecret, verifyClients: boolean): void {
+    const files = mountTlsSecrets(this, this.container, secret, caSecret, '');
+    this.tlsFiles = { certFile: files.certFile, keyFile: files.keyFile, trustedCaFile: verifyClients ? files.caFile : undefined };
+    this.rendered = undefined;
+  }
 
   /** Service port of the vhost HTTP listener. */
   public get vhostHttpServicePort(): number { return 80; }
@@ -376,11 +419,7 @@ export class FrpServer extends Construct implements IFrpServer {
 
   private config(): FrpsConfig {
     const p = this.props;
-    const tls: FrpServerTlsConfig | undefined = p.tls ? {
-      certFile: '/etc/frp/tls/tls.crt',
-      keyFile: '/etc/frp/tls/tls.key',
-      trustedCaFile: p.tls.requireClientCertificates === false ? undefined : '/etc/frp/tls/ca.crt',
-    } : undefined;
+    const tls: FrpServerTlsConfig | undefined = this.tlsFiles;
     return {
       bindPort: this.bindPort,
       vhostHttpPort: this.routeKinds.has(FrpProxyType.HTTP) ? this.vhostHttpPort : undefined,
@@ -449,6 +488,32 @@ export class FrpServer extends Construct implements IFrpServer {
     }
     return this._remoteService;
   }
+}
+
+/** A certificate id that is unique per CA: the requester's path. @internal */
+export function issueId(requester: IConstruct): string {
+  return requester.node.path.replace(/\//g, '-');
+}
+
+/** Secrets that differ (by name), in order. @internal */
+export function uniqueSecrets(secrets: kplus.ISecret[]): kplus.ISecret[] {
+  return secrets.filter((x, i) => secrets.findIndex(y => y.name === x.name) === i);
+}
+
+/**
+ * Mounts a certificate Secret at /etc/frp/tls<suffix> and, when the CA comes
+ * from another Secret, that one at /etc/frp/tls-ca<suffix>; returns the file
+ * paths. @internal
+ */
+export function mountTlsSecrets(scope: Construct, container: kplus.Container, secret: kplus.ISecret, caSecret: kplus.ISecret, suffix: string) {
+  const dir = '/etc/frp/tls';
+  container.mount(dir, kplus.Volume.fromSecret(scope, 'TlsVolume', secret, { name: `tls${suffix}` }), { readOnly: true });
+  let caDir = dir;
+  if (caSecret.name !== secret.name) {
+    caDir = '/etc/frp/tls-ca';
+    container.mount(caDir, kplus.Volume.fromSecret(scope, 'TlsCaVolume', caSecret, { name: `tls-ca${suffix}` }), { readOnly: true });
+  }
+  return { certFile: `${dir}/tls.crt`, keyFile: `${dir}/tls.key`, caFile: `${caDir}/ca.crt` };
 }
 
 /** Runs a check and turns its error into cdk8s validation messages. @internal */

@@ -1,14 +1,17 @@
 import { ApiObjectMetadata, Chart } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
-import { FrpClientPool, FrpClientWorkload } from '../client/frp-client-pool';
+import { FrpClientPool, FrpClientTlsOptions, FrpClientWorkload } from '../client/frp-client-pool';
 import { invalid } from '../frp/errors';
 import { BandwidthLimitMode, FrpProxy, FrpProxyType } from '../frp/proxy';
 import { FrpAuth } from '../frp-auth';
-import { FrpServer } from '../server/frp-server';
+import { FrpServer, FrpServerTlsOptions } from '../server/frp-server';
+import { CertificateAuthority, ICertificateAuthority } from '../tls/certificate-authority';
+import { CertificateDuration } from '../tls/duration';
+import { CertificateRotation } from '../tls/rotation';
 import { planService, ServicePlan } from './plan';
 import { SPEC_SCHEMA } from './schema';
-import { BandwidthMode, DistributedServiceSpec, ExposeType } from './spec';
+import { BandwidthMode, DistributedServiceSpec, ExposeType, MtlsMode } from './spec';
 import { validateAgainstSchema } from './validate-schema';
 
 /** Properties of a DistributedService: the seed spec plus where it runs. */
@@ -146,7 +149,36 @@ export class DistributedService extends Construct {
     const plan = this._plan;
     const meta = (extra: ApiObjectMetadata = {}): ApiObjectMetadata => ({ namespace: ns, ...extra, labels: { ...this.labels(), ...extra.labels } });
 
-    this.server = server ?? new FrpServer(this, 'Server', { auth: auth!, subDomainHost });
+    // ---- mTLS: certificates for frps (when this service creates it) and frpc
+    const mtls = plan.mtls;
+    let ca: ICertificateAuthority | undefined;
+    let clientTls: FrpClientTlsOptions | undefined;
+    let serverTls: FrpServerTlsOptions | undefined;
+    if (mtls) {
+      const f = 'spec.security.mtls';
+      const leaf = {
+        renewBefore: CertificateDuration.parseSpec(mtls.renewBefore, `${f}.certRotation.beforeExpiry`),
+        rotation: mtls.rotation ? CertificateRotation.RELOADER : CertificateRotation.NONE,
+      };
+      if (mtls.mode === MtlsMode.AUTO) {
+        ca = server ? server.certificateAuthority : new CertificateAuthority(this, 'Ca', leaf);
+        if (!ca) invalid(where, `${f}.mode`, `auto mTLS on the shared server ${server!.node.path} needs that server to have a certificateAuthority (or use mode manual with its Secrets)`);
+      } else if (mtls.mode === MtlsMode.EXTERNAL) {
+        ca = CertificateAuthority.fromIssuer(this, 'Ca', { name: mtls.issuerName!, kind: mtls.issuerKind, ...leaf });
+      } else {
+        const caSecret = kplus.Secret.fromSecretName(this, 'CaSecret', mtls.caSecret!);
+        clientTls = { secret: kplus.Secret.fromSecretName(this, 'CertSecret', mtls.certSecret!), caSecret };
+        if (!server) {
+          if (!mtls.serverCertSecret) invalid(where, `${f}.serverCertSecret`, 'manual mTLS on a server this service creates needs serverCertSecret (the Secret with the frps tls.crt and tls.key)');
+          serverTls = { secret: kplus.Secret.fromSecretName(this, 'ServerCertSecret', mtls.serverCertSecret), caSecret };
+        }
+      }
+      if (server && !server.requiresClientCertificates) {
+        invalid(where, `${f}.enabled`, `the shared server ${server.node.path} does not require client certificates: configure mTLS on the server (certificateAuthority or tls)`);
+      }
+    }
+
+    this.server = server ?? new FrpServer(this, 'Server', { auth: auth!, subDomainHost, certificateAuthority: ca, tls: serverTls });
     if (plan.expose.subdomain && !this.server.subDomainHost) {
       invalid(where, 'spec.expose.subdomain', `needs a server with subDomainHost (set subDomainHost${server ? ` on ${server.node.path}` : ''})`);
     }
@@ -193,6 +225,8 @@ export class DistributedService extends Construct {
       dialServerTimeoutSeconds: plan.dialTimeoutSeconds,
       dialServerKeepaliveSeconds: plan.keepAliveSeconds,
       groupKeySecret,
+      certificateAuthority: server && ca !== server.certificateAuthority ? ca : undefined,
+      tls: clientTls ? { ...clientTls, serverName: this.server.host } : undefined,
       exposeRemotePorts: false,
       labels: this.labels(),
       proxies,

@@ -53,7 +53,8 @@ export interface PlannedMtls {
   readonly mode: MtlsMode;
   readonly caSecret?: string;
   readonly certSecret?: string;
-  readonly renewBefore?: string;
+  readonly serverCertSecret?: string;
+  readonly renewBefore: string;
   readonly rotation: boolean;
   readonly issuerName?: string;
   readonly issuerKind: IssuerKind;
@@ -204,18 +205,20 @@ export function planService(spec: DistributedServiceSpec, ctx: PlanContext): Ser
     if (mode === MtlsMode.MANUAL && !m.caSecret) invalid(w, 'spec.security.mtls.caSecret', 'manual mTLS requires caSecret (the Secret with ca.crt)');
     if (mode === MtlsMode.MANUAL && !m.certSecret) invalid(w, 'spec.security.mtls.certSecret', 'manual mTLS requires certSecret (the Secret with the client tls.crt and tls.key)');
     if (mode === MtlsMode.EXTERNAL && !m.issuerName) invalid(w, 'spec.security.mtls.issuerName', 'external mTLS requires issuerName (a cert-manager Issuer or ClusterIssuer that fills ca.crt)');
-    if (mode !== MtlsMode.MANUAL && (m.caSecret || m.certSecret)) invalid(w, 'spec.security.mtls.caSecret', `caSecret and certSecret are for mode manual, not ${mode}`);
+    if (mode !== MtlsMode.MANUAL && (m.caSecret || m.certSecret || m.serverCertSecret)) invalid(w, 'spec.security.mtls.caSecret', `caSecret, certSecret and serverCertSecret are for mode manual, not ${mode}`);
+    if (mode !== MtlsMode.EXTERNAL && m.issuerName) invalid(w, 'spec.security.mtls.issuerName', `is for mode external, not ${mode}`);
     const rot = m.certRotation ?? {};
     mtls = {
       mode,
       caSecret: m.caSecret,
       certSecret: m.certSecret,
+      serverCertSecret: m.serverCertSecret,
       rotation: rot.enabled ?? true,
       renewBefore: rot.beforeExpiry ?? '7d',
       issuerName: m.issuerName,
       issuerKind: m.issuerKind ?? IssuerKind.CLUSTER_ISSUER,
     };
-  } else if (m.mode !== undefined || m.caSecret || m.certSecret || m.issuerName) {
+  } else if (m.mode !== undefined || m.caSecret || m.certSecret || m.serverCertSecret || m.issuerName) {
     invalid(w, 'spec.security.mtls.enabled', 'mTLS settings are given but mtls.enabled is not true');
   }
 

@@ -99,6 +99,7 @@ export const SPEC_SCHEMA: JsonSchema = obj('Desired state of the distributed ser
       mode: str('Certificate source.', { enum: ['auto', 'manual', 'external'], default: 'auto' }),
       caSecret: str('Secret with the CA certificate.'),
       certSecret: str('Secret with the client certificate.'),
+      serverCertSecret: str('Extension: Secret with the frps certificate (mode manual, own server).'),
       certRotation: obj('Rotation.', {
         enabled: bool('Renew automatically.', true),
         beforeExpiry: str('Renew this long before expiry.', { pattern: '^[0-9]+(d|h)$', default: '7d' }),

@@ -353,6 +353,12 @@ export interface Mtls {
    */
   readonly certSecret?: string;
   /**
+   * Extension: Secret with frps' certificate (`tls.crt`, `tls.key`; mode manual,
+   * when the service creates its own server).
+   * @default - none
+   */
+  readonly serverCertSecret?: string;
+  /**
    * Rotation.
    * @default - enabled, 7d before expiry
    */
