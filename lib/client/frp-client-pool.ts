@@ -1,10 +1,12 @@
-import { Names } from 'cdk8s';
+import { Chart, Lazy, Names } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
+import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { FrpcConfig, FrpClientTlsConfig, renderFrpcToml } from '../frp/client-config';
-import { FrpLogLevel } from '../frp/common';
+import { FrpAuthMethod, FrpLogLevel } from '../frp/common';
 import { checkInt, checkNonEmpty, checkPort, invalid } from '../frp/errors';
-import { FrpProxy } from '../frp/proxy';
+import { FrpProxy, FrpProxyType } from '../frp/proxy';
+import { DNS_PORTS, NetworkPeer, PolicyPort, policyRule } from '../network/network-peer';
 import { addSecretEnv, ENV, FrpAuth } from '../frp-auth';
 import {
   appLabels, CONFIG_CHECKSUM_ANNOTATION, resourcesWithDefaults, lazyString, restrictedPodSecurityContext,
@@ -182,6 +184,13 @@ export interface FrpClientPoolProps {
    * @default - the app.kubernetes.io/* labels only
    */
   readonly labels?: { [key: string]: string };
+  /**
+   * Render a NetworkPolicy for the frpc pods: no ingress (the admin API is
+   * loopback-only), egress only to frps, DNS and the proxies' local ports. Not
+   * rendered for sidecars, whose pods belong to the backend workload.
+   * @default true
+   */
+  readonly networkPolicy?: boolean;
 }
 
 /**
@@ -204,6 +213,8 @@ export class FrpClientPool extends Construct {
   public readonly labels: { [key: string]: string };
   /** The server, when it is in this app. */
   public readonly server?: IFrpServer;
+  /** The NetworkPolicy of the frpc pods, unless turned off or a sidecar. */
+  public readonly networkPolicy?: k8s.KubeNetworkPolicy;
 
   private readonly props: FrpClientPoolProps;
   private readonly auth: FrpAuth;
@@ -314,6 +325,22 @@ export class FrpClientPool extends Construct {
     if (p.server?.requiresClientCertificates && !this.tlsConfig?.certFile) {
       invalid(where, 'tls', `the server ${p.server.node.path} requires client certificates: give tls (with a client certificate) or certificateAuthority`);
     }
+    // The pool's pods may reach frps' control port; their own policy lets
+    // them reach frps, DNS and the backends, nothing else.
+    const podSelector = this.workload.toPodSelectorConfig().labelSelector._toKube();
+    const ownNs = Chart.of(this).namespace;
+    p.server?.allowClients(NetworkPeer.pods(podSelector.matchLabels ?? {}, ownNs));
+    if (!sidecar && p.networkPolicy !== false) {
+      this.networkPolicy = new k8s.KubeNetworkPolicy(this, 'NetworkPolicy', {
+        metadata: { labels: this.labels },
+        spec: {
+          podSelector,
+          policyTypes: ['Ingress', 'Egress'],
+          egress: Lazy.any({ produce: () => this.egressRules() }) as unknown as k8s.NetworkPolicyEgressRule[],
+        },
+      });
+    }
+
     for (const proxy of p.proxies ?? []) this.addProxy(proxy);
     renderFrpcToml(where, this.config());
     this.node.addValidation({ validate: () => validationErrors(() => this.renderConfig()) });
@@ -334,6 +361,30 @@ export class FrpClientPool extends Construct {
     this.server?.registerProxy(this, full, { exposeRemotePort: this.props.exposeRemotePorts });
     this.proxies.push(full);
     this.rendered = undefined;
+  }
+
+  /** Egress rules: frps, DNS, the proxies' local ports (and an OIDC endpoint). */
+  private egressRules(): k8s.NetworkPolicyEgressRule[] {
+    const rule = (ports: PolicyPort[], peers: NetworkPeer[]): k8s.NetworkPolicyEgressRule => {
+      const r = policyRule(ports, peers);
+      return { ports: r.ports, to: r.peers };
+    };
+    const server = this.server && !this.props.serverAddress
+      ? [NetworkPeer.pods(this.server.podLabels, Chart.of(this.server).namespace)]
+      : [];
+    const local = new Map<string, PolicyPort>();
+    for (const proxy of this.proxies) {
+      const protocol = proxy.type === FrpProxyType.UDP ? 'UDP' : 'TCP';
+      local.set(`${protocol}/${proxy.localPort}`, { port: proxy.localPort, protocol });
+    }
+    const rules = [
+      rule([{ port: this.serverPort, protocol: 'TCP' }], server),
+      rule(DNS_PORTS, []),
+    ];
+    // backends may be anywhere (pods, Services, hosts outside): by port only
+    if (local.size > 0) rules.push(rule([...local.entries()].sort().map(([, v]) => v), []));
+    if (this.auth.method === FrpAuthMethod.OIDC) rules.push(rule([{ port: 443, protocol: 'TCP' }], []));
+    return rules;
   }
 
   /** The frpc config (rendered at synth time with every proxy added so far). */

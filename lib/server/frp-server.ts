@@ -1,11 +1,13 @@
-import { Chart, Duration, Names } from 'cdk8s';
+import { Chart, Duration, Lazy, Names } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
+import { k8s } from 'cdk8s-plus-28';
 import { Construct, IConstruct } from 'constructs';
 import { checkPort, invalid } from '../frp/errors';
 import { FrpLogLevel } from '../frp/common';
 import { FrpProxy, FrpProxyType, validateProxy } from '../frp/proxy';
 import { FrpPortRange, FrpsConfig, FrpServerTlsConfig, renderFrpsToml } from '../frp/server-config';
 import { addSecretEnv, FrpAuth } from '../frp-auth';
+import { NetworkPeer, PolicyPort, policyRule } from '../network/network-peer';
 import { ICertificateAuthority } from '../tls/certificate-authority';
 import { IssuedCertificate } from '../tls/issued-certificate';
 import {
@@ -27,6 +29,8 @@ export interface IFrpServer extends IConstruct {
   readonly bindPort: number;
   /** How clients authenticate. */
   readonly auth: FrpAuth;
+  /** Labels that select the frps pods. */
+  readonly podLabels: { [key: string]: string };
   /** Whether frps requires client certificates (mTLS). */
   readonly requiresClientCertificates: boolean;
   /**
@@ -42,6 +46,12 @@ export interface IFrpServer extends IConstruct {
    * @param proxy the proxy as the client renders it
    */
   registerProxy(owner: IConstruct, proxy: FrpProxy, options?: RegisterProxyOptions): void;
+
+  /**
+   * Lets these clients reach the control port through the server's NetworkPolicy.
+   * @param peer the client pods (or addresses)
+   */
+  allowClients(peer: NetworkPeer): void;
 
   /**
    * Makes sure clients may keep `poolCount` work connections ready.
@@ -163,6 +173,30 @@ export interface FrpServerProps {
    */
   readonly resources?: kplus.ContainerResources;
   /**
+   * Render a NetworkPolicy for the frps pods: the control port only from the
+   * pods of attached FrpClientPools and `clientPeers`, the vhost and remote
+   * ports from `exposurePeers`, the metrics port from `monitoringPeers`.
+   * @default true
+   */
+  readonly networkPolicy?: boolean;
+  /**
+   * Further peers that may reach the control port (frpc outside the cluster:
+   * usually a CIDR, or the namespace of an ingress that carries websocket).
+   * @default - only the pods of attached FrpClientPools
+   */
+  readonly clientPeers?: NetworkPeer[];
+  /**
+   * Peers that may reach the vhost and remote ports (the ingress controller, a
+   * load balancer's ranges).
+   * @default - any address (these ports are what the tunnel exposes)
+   */
+  readonly exposurePeers?: NetworkPeer[];
+  /**
+   * Peers that may scrape the metrics port.
+   * @default - the namespace "monitoring"
+   */
+  readonly monitoringPeers?: NetworkPeer[];
+  /**
    * Log level.
    * @default FrpLogLevel.INFO
    */
@@ -224,6 +258,10 @@ export class FrpServer extends Construct implements IFrpServer {
   public readonly subDomainHost?: string;
   /** Labels on every object of this server. */
   public readonly labels: { [key: string]: string };
+  /** Labels that select the frps pods. */
+  public readonly podLabels: { [key: string]: string };
+  /** The NetworkPolicy of the frps pods, unless turned off. */
+  public readonly networkPolicy?: k8s.KubeNetworkPolicy;
 
   private readonly props: FrpServerProps;
   private readonly vhostHttpPort: number;
@@ -237,6 +275,7 @@ export class FrpServer extends Construct implements IFrpServer {
   private _remoteService?: kplus.Service;
   private rendered?: string;
   private tlsFiles?: { certFile: string; keyFile: string; trustedCaFile?: string };
+  private readonly clientPeers: NetworkPeer[] = [];
 
   constructor(scope: Construct, id: string, props: FrpServerProps) {
     super(scope, id);
@@ -328,6 +367,19 @@ export class FrpServer extends Construct implements IFrpServer {
     }
     this.requiresClientCertificates = this.tlsFiles?.trustedCaFile !== undefined;
 
+    this.podLabels = { 'app.kubernetes.io/name': this.labels['app.kubernetes.io/name'], 'app.kubernetes.io/instance': this.labels['app.kubernetes.io/instance'] };
+    this.clientPeers.push(...props.clientPeers ?? []);
+    if (props.networkPolicy !== false) {
+      this.networkPolicy = new k8s.KubeNetworkPolicy(this, 'NetworkPolicy', {
+        metadata: { labels: this.labels },
+        spec: {
+          podSelector: { matchLabels: this.podLabels },
+          policyTypes: ['Ingress'],
+          ingress: Lazy.any({ produce: () => this.ingressRules() }) as unknown as k8s.NetworkPolicyIngressRule[],
+        },
+      });
+    }
+
     // Static settings fail here, at once; the final config (with every proxy
     // attached later) is checked again before cdk8s writes anything.
     renderFrpsToml(where, this.config());
@@ -339,6 +391,28 @@ export class FrpServer extends Construct implements IFrpServer {
 
   /** The Service for remote tcp/udp ports (created when such a proxy attaches). */
   public get remoteService(): kplus.Service | undefined { return this._remoteService; }
+
+  public allowClients(peer: NetworkPeer): void {
+    this.clientPeers.push(peer);
+  }
+
+  /** Ingress rules of the NetworkPolicy, from what is attached at synth time. */
+  private ingressRules(): k8s.NetworkPolicyIngressRule[] {
+    const rule = (ports: PolicyPort[], peers: NetworkPeer[]): k8s.NetworkPolicyIngressRule => {
+      const r = policyRule(ports, peers);
+      return { ports: r.ports, from: r.peers };
+    };
+    const rules = [rule([{ port: this.webServerPort, protocol: 'TCP' }], this.props.monitoringPeers ?? [NetworkPeer.namespace('monitoring')])];
+    // no attached client: no rule, so the control port stays closed
+    if (this.clientPeers.length > 0) rules.unshift(rule([{ port: this.bindPort, protocol: 'TCP' }], this.clientPeers));
+    const exposed: PolicyPort[] = [];
+    if (this.routeKinds.has(FrpProxyType.HTTP)) exposed.push({ port: this.vhostHttpPort, protocol: 'TCP' });
+    if (this.routeKinds.has(FrpProxyType.HTTPS)) exposed.push({ port: this.vhostHttpsPort, protocol: 'TCP' });
+    if (this.routeKinds.has(FrpProxyType.TCPMUX)) exposed.push({ port: this.tcpmuxPort, protocol: 'TCP' });
+    for (const [key, use] of [...this.remotePorts.entries()].sort()) exposed.push({ port: Number(key.split('/')[1]), protocol: use.protocol === kplus.Protocol.UDP ? 'UDP' : 'TCP' });
+    if (exposed.length > 0) rules.push(rule(exposed, this.props.exposurePeers ?? []));
+    return rules;
+  }
 
   /** Mounts the certificate (and a separate CA Secret) and points frps at the files. */
   private mountTls(secret: kplus.ISecret, caSecret: kplus.ISecret, verifyClients: boolean): void {
