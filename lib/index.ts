@@ -4,5 +4,6 @@ export * from './server/frp-server';
 export * from './client/frp-client-pool';
 export * from './tls';
 export * from './network';
+export * from './monitoring';
 export * from './service';
 export * from './crd';

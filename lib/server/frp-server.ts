@@ -7,6 +7,7 @@ import { FrpLogLevel } from '../frp/common';
 import { FrpProxy, FrpProxyType, validateProxy } from '../frp/proxy';
 import { FrpPortRange, FrpsConfig, FrpServerTlsConfig, renderFrpsToml } from '../frp/server-config';
 import { addSecretEnv, FrpAuth } from '../frp-auth';
+import { FrpMonitoring, FrpMonitoringOptions } from '../monitoring/frp-monitoring';
 import { NetworkPeer, PolicyPort, policyRule } from '../network/network-peer';
 import { ICertificateAuthority } from '../tls/certificate-authority';
 import { IssuedCertificate } from '../tls/issued-certificate';
@@ -173,6 +174,14 @@ export interface FrpServerProps {
    */
   readonly resources?: kplus.ContainerResources;
   /**
+   * Monitoring with kube-prometheus-stack: a ServiceMonitor for the metrics
+   * port, a PrometheusRule with the frp alerts and a Grafana dashboard
+   * ConfigMap (each can be turned off in the options). `monitoringPeers`
+   * decides who may scrape.
+   * @default - no monitoring objects
+   */
+  readonly monitoring?: FrpMonitoringOptions;
+  /**
    * Render a NetworkPolicy for the frps pods: the control port only from the
    * pods of attached FrpClientPools and `clientPeers`, the vhost and remote
    * ports from `exposurePeers`, the metrics port from `monitoringPeers`.
@@ -262,6 +271,8 @@ export class FrpServer extends Construct implements IFrpServer {
   public readonly podLabels: { [key: string]: string };
   /** The NetworkPolicy of the frps pods, unless turned off. */
   public readonly networkPolicy?: k8s.KubeNetworkPolicy;
+  /** The monitoring objects, when `monitoring` is given. */
+  public readonly monitoring?: FrpMonitoring;
 
   private readonly props: FrpServerProps;
   private readonly vhostHttpPort: number;
@@ -378,6 +389,11 @@ export class FrpServer extends Construct implements IFrpServer {
           ingress: Lazy.any({ produce: () => this.ingressRules() }) as unknown as k8s.NetworkPolicyIngressRule[],
         },
       });
+    }
+
+    if (props.monitoring) {
+      if (!this.prometheusEnabled) invalid(where, 'monitoring', 'needs enablePrometheus (frps serves /metrics only then)');
+      this.monitoring = new FrpMonitoring(this, 'Monitoring', { ...props.monitoring, server: this });
     }
 
     // Static settings fail here, at once; the final config (with every proxy

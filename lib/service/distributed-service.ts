@@ -5,6 +5,7 @@ import { FrpClientPool, FrpClientTlsOptions, FrpClientWorkload } from '../client
 import { invalid } from '../frp/errors';
 import { BandwidthLimitMode, FrpProxy, FrpProxyType } from '../frp/proxy';
 import { FrpAuth } from '../frp-auth';
+import { FrpMonitoringOptions } from '../monitoring/frp-monitoring';
 import { FrpServer, FrpServerTlsOptions } from '../server/frp-server';
 import { CertificateAuthority, ICertificateAuthority } from '../tls/certificate-authority';
 import { CertificateDuration } from '../tls/duration';
@@ -37,6 +38,13 @@ export interface DistributedServiceProps extends DistributedServiceSpec {
    * @default - none
    */
   readonly subDomainHost?: string;
+  /**
+   * Monitoring for the server this service creates (ServiceMonitor, alerts,
+   * dashboard). The alert for missing group members expects this service's
+   * members. For a shared server, set `monitoring` on the FrpServer instead.
+   * @default - no monitoring objects
+   */
+  readonly monitoring?: FrpMonitoringOptions;
   /**
    * Secret with the load-balancing group key (`group-key`).
    * @default - no group key (frp auth still keeps unknown clients out)
@@ -128,11 +136,11 @@ export class DistributedService extends Construct {
     super(scope, id);
     const where = this.node.path;
     if (!props || typeof props !== 'object') invalid(where, 'props', 'are required');
-    const { name, server, auth, subDomainHost, groupKeySecret, ...specProps } = props;
+    const { name, server, auth, subDomainHost, groupKeySecret, monitoring, ...specProps } = props;
     const workload = specProps.backends?.discovery?.workload;
     const spec = stripWorkload(specProps);
     validateAgainstSchema(where, 'spec', spec, SPEC_SCHEMA);
-    if (server && (auth || subDomainHost)) invalid(where, auth ? 'auth' : 'subDomainHost', 'is set on the shared server, not on a service that uses it');
+    if (server && (auth || subDomainHost || monitoring)) invalid(where, auth ? 'auth' : subDomainHost ? 'subDomainHost' : 'monitoring', 'is set on the shared server, not on a service that uses it');
     if (!server && !auth) invalid(where, 'auth', 'is required when the service creates its own FrpServer (FrpAuth.token(secret)); or pass a shared server');
 
     this.name = name ?? id;
@@ -178,7 +186,10 @@ export class DistributedService extends Construct {
       }
     }
 
-    this.server = server ?? new FrpServer(this, 'Server', { auth: auth!, subDomainHost, certificateAuthority: ca, tls: serverTls });
+    this.server = server ?? new FrpServer(this, 'Server', {
+      auth: auth!, subDomainHost, certificateAuthority: ca, tls: serverTls,
+      monitoring: monitoring && this.withExpectedMembers(monitoring),
+    });
     if (plan.expose.subdomain && !this.server.subDomainHost) {
       invalid(where, 'spec.expose.subdomain', `needs a server with subDomainHost (set subDomainHost${server ? ` on ${server.node.path}` : ''})`);
     }
@@ -258,6 +269,23 @@ export class DistributedService extends Construct {
         this.ingress.addTls([{ hosts: [host], secret: kplus.Secret.fromSecretName(this, 'IngressTls', plan.expose.ingressTlsSecret) }]);
       }
     }
+  }
+
+  /**
+   * Monitoring options plus an expectation for this service's group members
+   * (every member proxy on every frpc pod; at least one for sidecars, whose pod
+   * count the workload decides).
+   */
+  private withExpectedMembers(monitoring: FrpMonitoringOptions): FrpMonitoringOptions {
+    const plan = this._plan;
+    const minimum = plan.sidecar ? 1 : plan.members.length * plan.clientReplicas;
+    const expectation = {
+      proxyType: plan.proxyType,
+      // frps names members {user}.{proxy}; proxies of this service are <name> or <name>-<i>[-<k>]
+      nameRegex: `(?:[^.]+[.])?${plan.name}(?:-[0-9]+)*`,
+      minimum,
+    };
+    return { ...monitoring, alerts: { ...monitoring.alerts, expectedProxies: [...monitoring.alerts?.expectedProxies ?? [], expectation] } };
   }
 
   /** Labels on every object of this service. */
