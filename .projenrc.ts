@@ -49,6 +49,8 @@ const project = new cdk8s.ConstructLibraryCdk8s({
   },
 });
 
+// Tests live in test/ only: projen's default pattern would also run lib/service/spec.ts.
+project.package.file.addOverride('jest.testMatch', ['<rootDir>/test/**/*.test.ts']);
 project.tsconfigDev.addInclude('../examples/**/*.ts');
 project.tsconfigDev.addInclude('../bench/**/*.ts');
 project.gitignore.exclude('/dist/', '/imports/**/*.js', '/imports/**/*.d.ts', '/bench/**/*.js', '/bench/**/*.d.ts');

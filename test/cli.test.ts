@@ -3,8 +3,8 @@ import { mkdtempSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import { parseAllDocuments } from 'yaml';
-import { main } from '../lib/cli/render';
 import { expectValidBundle } from './helpers';
+import { main } from '../lib/cli/render';
 
 const dir = mkdtempSync(join(tmpdir(), 'cdk8s-frp-cli-'));
 const file = (name: string, text: string) => {

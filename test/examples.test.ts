@@ -1,8 +1,8 @@
 import { App, Chart } from 'cdk8s';
 import { parse } from 'smol-toml';
+import { checkBundle, checkNoSecretValues, checkPodSecurity, expectDeterministic } from './helpers';
 import { MtlsTunnelChart } from '../examples/mtls-tunnel';
 import { TcpTunnelChart } from '../examples/tcp-tunnel';
-import { checkBundle, checkNoSecretValues, checkPodSecurity, expectDeterministic } from './helpers';
 
 /** Every example app, by chart name. */
 const EXAMPLES: Record<string, (app: App) => Chart> = {

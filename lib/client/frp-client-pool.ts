@@ -6,12 +6,12 @@ import { FrpcConfig, FrpClientTlsConfig, renderFrpcToml } from '../frp/client-co
 import { FrpAuthMethod, FrpLogLevel } from '../frp/common';
 import { checkInt, checkNonEmpty, checkPort, invalid } from '../frp/errors';
 import { FrpProxy, FrpProxyType } from '../frp/proxy';
-import { DNS_PORTS, NetworkPeer, PolicyPort, policyRule } from '../network/network-peer';
 import { addSecretEnv, ENV, FrpAuth } from '../frp-auth';
 import {
   appLabels, CONFIG_CHECKSUM_ANNOTATION, resourcesWithDefaults, lazyString, restrictedPodSecurityContext,
   restrictedSecurityContext, sha256,
 } from '../k8s/pod-defaults';
+import { DNS_PORTS, NetworkPeer, PolicyPort, policyRule } from '../network/network-peer';
 import { checkImage, IFrpServer, issueId, mountTlsSecrets, uniqueSecrets, validationErrors } from '../server/frp-server';
 import { ICertificateAuthority } from '../tls/certificate-authority';
 import { IssuedCertificate } from '../tls/issued-certificate';

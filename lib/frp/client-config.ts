@@ -147,7 +147,8 @@ export function validateFrpcConfig(where: string | undefined, c: FrpcConfig): vo
   if (c.serverAddr === '0.0.0.0') invalid(where, 'serverAddr', 'must name the frps host (frp defaults it to 0.0.0.0)');
   checkPort(where, 'serverPort', c.serverPort);
   const a = c.auth;
-  const oidcSet = !!a && [a.oidcClientId, a.oidcClientSecretEnv, a.oidcAudience, a.oidcScope, a.oidcTokenEndpointUrl, a.oidcTrustedCaFile].some(v => v !== undefined);
+  const oidcSet = !!a && [a.oidcClientId, a.oidcClientSecretEnv, a.oidcAudience, a.oidcScope, a.oidcTokenEndpointUrl, a.oidcTrustedCaFile]
+    .some(v => v !== undefined);
   validateAuthBase(where, a, oidcSet);
   if (a.method === FrpAuthMethod.OIDC) {
     checkNonEmpty(where, 'auth.oidcClientId', a.oidcClientId);

@@ -2,19 +2,19 @@ import { Chart, Duration, Lazy, Names } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { k8s } from 'cdk8s-plus-28';
 import { Construct, IConstruct } from 'constructs';
-import { checkPort, invalid } from '../frp/errors';
 import { FrpLogLevel } from '../frp/common';
+import { checkPort, invalid } from '../frp/errors';
 import { FrpProxy, FrpProxyType, validateProxy } from '../frp/proxy';
 import { FrpPortRange, FrpsConfig, FrpServerTlsConfig, renderFrpsToml } from '../frp/server-config';
 import { addSecretEnv, FrpAuth } from '../frp-auth';
-import { FrpMonitoring, FrpMonitoringOptions } from '../monitoring/frp-monitoring';
-import { NetworkPeer, PolicyPort, policyRule } from '../network/network-peer';
-import { ICertificateAuthority } from '../tls/certificate-authority';
-import { IssuedCertificate } from '../tls/issued-certificate';
 import {
   appLabels, CONFIG_CHECKSUM_ANNOTATION, resourcesWithDefaults, lazyString, restrictedPodSecurityContext,
   restrictedSecurityContext, sha256,
 } from '../k8s/pod-defaults';
+import { FrpMonitoring, FrpMonitoringOptions } from '../monitoring/frp-monitoring';
+import { NetworkPeer, PolicyPort, policyRule } from '../network/network-peer';
+import { ICertificateAuthority } from '../tls/certificate-authority';
+import { IssuedCertificate } from '../tls/issued-certificate';
 
 /** The frps image this release is tested against. */
 export const FRPS_IMAGE = 'fatedier/frps:v0.70.1';

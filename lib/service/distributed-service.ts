@@ -1,19 +1,19 @@
 import { ApiObjectMetadata, Chart } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
+import { planService, ServicePlan } from './plan';
+import { SPEC_SCHEMA } from './schema';
 import { FrpClientPool, FrpClientTlsOptions, FrpClientWorkload } from '../client/frp-client-pool';
 import { invalid } from '../frp/errors';
 import { BandwidthLimitMode, FrpProxy, FrpProxyType } from '../frp/proxy';
 import { FrpAuth } from '../frp-auth';
+import { BandwidthMode, DistributedServiceSpec, ExposeType, MtlsMode } from './spec';
+import { validateAgainstSchema } from './validate-schema';
 import { FrpMonitoringOptions } from '../monitoring/frp-monitoring';
 import { FrpServer, FrpServerTlsOptions } from '../server/frp-server';
 import { CertificateAuthority, ICertificateAuthority } from '../tls/certificate-authority';
 import { CertificateDuration } from '../tls/duration';
 import { CertificateRotation } from '../tls/rotation';
-import { planService, ServicePlan } from './plan';
-import { SPEC_SCHEMA } from './schema';
-import { BandwidthMode, DistributedServiceSpec, ExposeType, MtlsMode } from './spec';
-import { validateAgainstSchema } from './validate-schema';
 
 /** Properties of a DistributedService: the seed spec plus where it runs. */
 export interface DistributedServiceProps extends DistributedServiceSpec {
@@ -187,7 +187,10 @@ export class DistributedService extends Construct {
     }
 
     this.server = server ?? new FrpServer(this, 'Server', {
-      auth: auth!, subDomainHost, certificateAuthority: ca, tls: serverTls,
+      auth: auth!,
+      subDomainHost,
+      certificateAuthority: ca,
+      tls: serverTls,
       monitoring: monitoring && this.withExpectedMembers(monitoring),
     });
     if (plan.expose.subdomain && !this.server.subDomainHost) {
@@ -226,7 +229,8 @@ export class DistributedService extends Construct {
       group: plan.group,
       healthCheck: plan.healthCheck,
       bandwidthLimit: plan.bandwidth,
-      bandwidthLimitMode: plan.bandwidthMode === undefined ? undefined : plan.bandwidthMode === BandwidthMode.SERVER ? BandwidthLimitMode.SERVER : BandwidthLimitMode.CLIENT,
+      bandwidthLimitMode: plan.bandwidthMode === undefined ? undefined
+        : plan.bandwidthMode === BandwidthMode.SERVER ? BandwidthLimitMode.SERVER : BandwidthLimitMode.CLIENT,
       metadatas: m.metadatas,
     }));
     this.clientPool = new FrpClientPool(this, 'Client', {

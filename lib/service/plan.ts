@@ -1,11 +1,11 @@
-import { Bandwidth } from '../frp/bandwidth';
-import { invalid } from '../frp/errors';
-import { FrpHealthCheck, FrpHealthCheckType, FrpProxyType } from '../frp/proxy';
 import { durationSeconds } from './durations';
 import {
   AuthenticationType, AuthorizationRule, BackendEndpoint, BandwidthMode, DiscoveryMode, DistributedServiceSpec, DistributedServiceType,
   ExposeServiceType, ExposeType, HealthCheckType, IssuerKind, LabelSelector, LoadBalancingAlgorithm, MtlsMode, RetryBackoff,
 } from './spec';
+import { Bandwidth } from '../frp/bandwidth';
+import { invalid } from '../frp/errors';
+import { FrpHealthCheck, FrpHealthCheckType, FrpProxyType } from '../frp/proxy';
 
 const DNS_1035_LABEL = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
 const DNS_1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
@@ -38,8 +38,12 @@ export interface PlannedBalancer {
   readonly algorithm: LoadBalancingAlgorithm;
   readonly affinity?: { readonly timeoutSeconds: number; readonly cookieName: string };
   readonly healthCheck?: {
-    readonly type: HealthCheckType; readonly path: string; readonly intervalSeconds: number; readonly timeoutSeconds: number;
-    readonly rise: number; readonly fall: number;
+    readonly type: HealthCheckType;
+    readonly path: string;
+    readonly intervalSeconds: number;
+    readonly timeoutSeconds: number;
+    readonly rise: number;
+    readonly fall: number;
   };
   readonly authentication?: { readonly type: AuthenticationType; readonly secretName: string };
   readonly rules: AuthorizationRule[];
@@ -251,7 +255,9 @@ export function planService(spec: DistributedServiceSpec, ctx: PlanContext): Ser
     mode: type === DistributedServiceType.UDP ? 'udp' : isHttp ? 'http' : 'tcp',
     algorithm,
     affinity,
-    healthCheck: hcEnabled && type !== DistributedServiceType.UDP ? { type: hcType, path, intervalSeconds: interval, timeoutSeconds: timeout, rise, fall } : undefined,
+    healthCheck: hcEnabled && type !== DistributedServiceType.UDP
+      ? { type: hcType, path, intervalSeconds: interval, timeoutSeconds: timeout, rise, fall }
+      : undefined,
     authentication: authType === AuthenticationType.NONE ? undefined : { type: authType, secretName: authn.tokenSecret! },
     rules,
     retry: retry.enabled === false ? undefined : { attempts: retry.maxAttempts ?? 3, backoff: retry.backoff ?? RetryBackoff.EXPONENTIAL },
@@ -276,7 +282,9 @@ export function planService(spec: DistributedServiceSpec, ctx: PlanContext): Ser
         for (let k = 0; k < weight; k++) {
           members.push({
             proxyName: weight === 1 ? `${ctx.name}-${i}` : `${ctx.name}-${i}-${k}`,
-            localIP: e.host, localPort: e.port, metadatas: e.metadata,
+            localIP: e.host,
+            localPort: e.port,
+            metadatas: e.metadata,
           });
         }
       });
@@ -324,8 +332,15 @@ export function planService(spec: DistributedServiceSpec, ctx: PlanContext): Ser
     sidecar,
     clientReplicas: spec.backends.replicas ?? 2,
     expose: {
-      type: exposeType, domain: ex.domain, subdomain: ex.subdomain, path: ex.path, port: ex.port, remotePort,
-      serviceType: ex.serviceType ?? ExposeServiceType.CLUSTER_IP, ingressClassName: ex.ingressClassName, ingressTlsSecret: ex.ingressTlsSecret,
+      type: exposeType,
+      domain: ex.domain,
+      subdomain: ex.subdomain,
+      path: ex.path,
+      port: ex.port,
+      remotePort,
+      serviceType: ex.serviceType ?? ExposeServiceType.CLUSTER_IP,
+      ingressClassName: ex.ingressClassName,
+      ingressTlsSecret: ex.ingressTlsSecret,
     },
     healthCheck,
     balancer,

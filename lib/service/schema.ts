@@ -6,20 +6,20 @@
  * @internal
  */
 export interface JsonSchema {
-  type?: 'object' | 'array' | 'string' | 'integer' | 'boolean' | 'number';
-  description?: string;
-  properties?: { [name: string]: JsonSchema };
-  additionalProperties?: JsonSchema | boolean;
-  items?: JsonSchema;
-  required?: string[];
-  enum?: (string | number | boolean)[];
-  pattern?: string;
-  minimum?: number;
-  maximum?: number;
-  maxLength?: number;
-  default?: unknown;
-  oneOf?: { required: string[] }[];
-  format?: string;
+  'type'?: 'object' | 'array' | 'string' | 'integer' | 'boolean' | 'number';
+  'description'?: string;
+  'properties'?: { [name: string]: JsonSchema };
+  'additionalProperties'?: JsonSchema | boolean;
+  'items'?: JsonSchema;
+  'required'?: string[];
+  'enum'?: (string | number | boolean)[];
+  'pattern'?: string;
+  'minimum'?: number;
+  'maximum'?: number;
+  'maxLength'?: number;
+  'default'?: unknown;
+  'oneOf'?: { required: string[] }[];
+  'format'?: string;
   'x-kubernetes-preserve-unknown-fields'?: boolean;
   'x-kubernetes-validations'?: { rule: string; message: string }[];
 }

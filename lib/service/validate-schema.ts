@@ -1,5 +1,5 @@
-import { invalid } from '../frp/errors';
 import { JsonSchema } from './schema';
+import { invalid } from '../frp/errors';
 
 /**
  * Checks a plain value against a (structural) schema and throws at the first
@@ -26,9 +26,7 @@ export function validateAgainstSchema(where: string, path: string, value: unknow
       for (const [k, v] of Object.entries(o)) {
         if (v === undefined) continue;
         const sub = schema.properties?.[k];
-        if (sub) validateAgainstSchema(where, `${path}.${k}`, v, sub);
-        else if (typeof schema.additionalProperties === 'object') validateAgainstSchema(where, `${path}.${k}`, v, schema.additionalProperties);
-        else if (!schema['x-kubernetes-preserve-unknown-fields']) {
+        if (sub) {validateAgainstSchema(where, `${path}.${k}`, v, sub);} else if (typeof schema.additionalProperties === 'object') {validateAgainstSchema(where, `${path}.${k}`, v, schema.additionalProperties);} else if (!schema['x-kubernetes-preserve-unknown-fields']) {
           const known = Object.keys(schema.properties ?? {});
           invalid(where, `${path}.${k}`, `is not a known field${known.length ? ` (known: ${known.join(', ')})` : ''}`);
         }

@@ -64,7 +64,10 @@ describe('FrpClientPool', () => {
       tls: { secret: kplus.Secret.fromSecretName(chart, 'tls', 'frpc-tls'), serverName: 'frps.tunnels.svc' },
       adminPort: 7401,
       image: 'registry.example.com/frpc:v0.70.1',
-      resources: { cpu: { request: kplus.Cpu.millis(20), limit: kplus.Cpu.millis(200) }, memory: { request: Size.mebibytes(16), limit: Size.mebibytes(64) } },
+      resources: {
+        cpu: { request: kplus.Cpu.millis(20), limit: kplus.Cpu.millis(200) },
+        memory: { request: Size.mebibytes(16), limit: Size.mebibytes(64) },
+      },
       logLevel: FrpLogLevel.WARN,
       labels: { team: 'data' },
     };
@@ -76,7 +79,9 @@ describe('FrpClientPool', () => {
     expect(config.serverAddr).toBe('frps.example.com');
     expect(config.serverPort).toBe(7443);
     expect(config.transport).toEqual({
-      poolCount: 20, dialServerTimeout: 5, dialServerKeepalive: 60,
+      poolCount: 20,
+      dialServerTimeout: 5,
+      dialServerKeepalive: 60,
       tls: { enable: true, certFile: '/etc/frp/tls/tls.crt', keyFile: '/etc/frp/tls/tls.key', trustedCaFile: '/etc/frp/tls/ca.crt', serverName: 'frps.tunnels.svc' },
     });
     expect(config.proxies[0].loadBalancer).toEqual({ group: 'pg', groupKey: '{{ .Envs.FRP_GROUP_KEY }}' });
@@ -103,10 +108,18 @@ describe('FrpClientPool', () => {
       replicas: 4,
       securityContext: { ensureNonRoot: true, user: 1000 },
       containers: [{
-        name: 'ollama', image: 'ollama/ollama:0.12.3', portNumber: 11434,
-        securityContext: { ensureNonRoot: true, user: 1000, capabilities: { drop: [kplus.Capability.ALL] }, seccompProfile: { type: kplus.SeccompProfileType.RUNTIME_DEFAULT } },
+        name: 'ollama',
+        image: 'ollama/ollama:0.12.3',
+        portNumber: 11434,
+        securityContext: {
+          ensureNonRoot: true,
+          user: 1000,
+          capabilities: { drop: [kplus.Capability.ALL] },
+          seccompProfile: { type: kplus.SeccompProfileType.RUNTIME_DEFAULT },
+        },
         resources: { cpu: { request: kplus.Cpu.millis(1000), limit: kplus.Cpu.millis(4000) } },
-        readiness: kplus.Probe.fromTcpSocket({ port: 11434 }), liveness: kplus.Probe.fromTcpSocket({ port: 11434 }),
+        readiness: kplus.Probe.fromTcpSocket({ port: 11434 }),
+        liveness: kplus.Probe.fromTcpSocket({ port: 11434 }),
       }],
     });
     const pool = new FrpClientPool(chart, 'frpc', { server, workload: FrpClientWorkload.sidecar(backend) });

@@ -37,8 +37,10 @@ describe('DistributedServiceCrd', () => {
 
   test('accepts the seed examples and rejects an unknown field', () => {
     const ollama = seedCr('ollama-cluster', {
-      serviceType: 'http', backends: { discovery: { mode: 'selector', selector: { matchLabels: { app: 'ollama' } }, port: 11434 } },
-      expose: { type: 'domain', domain: 'llm.example.com', path: '/v1' }, loadBalancing: { algorithm: 'least-conn', healthCheck: { enabled: true, type: 'http', path: '/api/health', interval: '30s', timeout: '10s' } },
+      serviceType: 'http',
+      backends: { discovery: { mode: 'selector', selector: { matchLabels: { app: 'ollama' } }, port: 11434 } },
+      expose: { type: 'domain', domain: 'llm.example.com', path: '/v1' },
+      loadBalancing: { algorithm: 'least-conn', healthCheck: { enabled: true, type: 'http', path: '/api/health', interval: '30s', timeout: '10s' } },
       security: { mtls: { enabled: true, mode: 'auto' }, authentication: { type: 'apikey', tokenSecret: 'ollama-api-keys' } },
       advanced: { connectionPool: { enabled: true, size: 10 }, timeout: { keepAlive: '300s' } },
     });

@@ -7,7 +7,9 @@ import {
 
 const token = { method: FrpAuthMethod.TOKEN, tokenEnv: 'FRP_AUTH_TOKEN' };
 const client = (proxies: FrpProxy[], extra: Partial<FrpcConfig> = {}): FrpcConfig => ({ serverAddr: 'frps.tunnels.svc', auth: token, proxies, ...extra });
-const tcp = (name: string, extra: Partial<FrpProxy> = {}): FrpProxy => ({ name, type: FrpProxyType.TCP, localPort: 5432, remotePort: 15432, ...extra });
+const tcp = (name: string, extra: Partial<FrpProxy> = {}): FrpProxy => ({
+  name, type: FrpProxyType.TCP, localPort: 5432, remotePort: 15432, ...extra,
+});
 const http = (name: string, extra: Partial<FrpProxy> = {}): FrpProxy => ({ name, type: FrpProxyType.HTTP, localPort: 8080, customDomains: ['app.example.com'], ...extra });
 const renderClient = (c: FrpcConfig) => FrpConfigRenderer.renderClient(c, 'test/frpc');
 const renderServer = (c: FrpsConfig) => FrpConfigRenderer.renderServer(c, 'test/frps');
@@ -31,7 +33,10 @@ describe('frpc.toml', () => {
     expect(c.user).toBe('frpc-abc');
     expect(c.auth).toEqual({ method: 'token', token: 't0ken' });
     expect(c.proxies).toEqual([{
-      name: 'pg', type: 'tcp', localPort: 5432, remotePort: 15432,
+      name: 'pg',
+      type: 'tcp',
+      localPort: 5432,
+      remotePort: 15432,
       loadBalancer: { group: 'pg', groupKey: 'k' },
       healthCheck: { type: 'tcp', intervalSeconds: 5, maxFailed: 2 },
     }]);
@@ -39,10 +44,14 @@ describe('frpc.toml', () => {
 
   test('http proxies carry domain, location, headers and health check path', () => {
     const text = renderClient(client([http('web', {
-      group: 'web', locations: ['/v1'], requestHeaders: { 'x-b': '2', 'x-a': '1' },
+      group: 'web',
+      locations: ['/v1'],
+      requestHeaders: { 'x-b': '2', 'x-a': '1' },
       healthCheck: { type: FrpHealthCheckType.HTTP, path: '/health', httpHeaders: { Host: 'app.example.com' } },
-      bandwidthLimit: Bandwidth.parse('1GB'), bandwidthLimitMode: BandwidthLimitMode.SERVER,
-      proxyProtocolVersion: ProxyProtocolVersion.V2, useCompression: true,
+      bandwidthLimit: Bandwidth.parse('1GB'),
+      bandwidthLimitMode: BandwidthLimitMode.SERVER,
+      proxyProtocolVersion: ProxyProtocolVersion.V2,
+      useCompression: true,
     })]));
     const p = parsed(text).proxies[0];
     expect(p.customDomains).toEqual(['app.example.com']);
@@ -120,9 +129,13 @@ describe('frps.toml', () => {
 
   test('renders ports, auth, TLS, metrics and allowPorts', () => {
     const text = renderServer(server({
-      vhostHttpPort: 8080, subDomainHost: 'tunnels.example.com', maxPoolCount: 20,
+      vhostHttpPort: 8080,
+      subDomainHost: 'tunnels.example.com',
+      maxPoolCount: 20,
       tls: { certFile: '/t/tls.crt', keyFile: '/t/tls.key', trustedCaFile: '/t/ca.crt' },
-      webServer: { port: 7500 }, enablePrometheus: true, allowPorts: [{ start: 15432 }, { start: 20000, end: 20010 }],
+      webServer: { port: 7500 },
+      enablePrometheus: true,
+      allowPorts: [{ start: 15432 }, { start: 20000, end: 20010 }],
     }));
     expect(text).toMatchSnapshot();
     const c = parsed(text);
@@ -175,9 +188,16 @@ describe('rendered configs pass the strict frp key check', () => {
   });
   test('a server with everything set', () => {
     const text = renderServer({
-      auth: { method: FrpAuthMethod.TOKEN, tokenFile: '/etc/frp/token/token' }, vhostHttpPort: 8080, vhostHttpsPort: 8443, tcpmuxHttpConnectPort: 5002,
-      subDomainHost: 'example.com', maxPoolCount: 10, tls: { certFile: 'a', keyFile: 'b', trustedCaFile: 'c' },
-      webServer: { port: 7500, userEnv: 'U', passwordEnv: 'P' }, enablePrometheus: true, allowPorts: [{ start: 20000, end: 20100 }],
+      auth: { method: FrpAuthMethod.TOKEN, tokenFile: '/etc/frp/token/token' },
+      vhostHttpPort: 8080,
+      vhostHttpsPort: 8443,
+      tcpmuxHttpConnectPort: 5002,
+      subDomainHost: 'example.com',
+      maxPoolCount: 10,
+      tls: { certFile: 'a', keyFile: 'b', trustedCaFile: 'c' },
+      webServer: { port: 7500, userEnv: 'U', passwordEnv: 'P' },
+      enablePrometheus: true,
+      allowPorts: [{ start: 20000, end: 20100 }],
     });
     expect(checkFrpToml(text, 'server')).toEqual([]);
   });

@@ -46,7 +46,7 @@ describe('NetworkPolicies', () => {
     const { chart, server } = setup({
       clientPeers: [NetworkPeer.cidr('203.0.113.0/24')],
       exposurePeers: [NetworkPeer.namespace('ingress-nginx')],
-      monitoringPeers: [NetworkPeer.namespaceLabels({ 'team': 'observability' })],
+      monitoringPeers: [NetworkPeer.namespaceLabels({ team: 'observability' })],
     });
     server.registerProxy(chart, { name: 'w', type: FrpProxyType.HTTP, localPort: 80, customDomains: ['w.example.com'] });
     const frps = policyOf(Testing.synth(chart), 'frps');

@@ -21,8 +21,12 @@ describe('DistributedService', () => {
     const backend = manifests.find(m => m.kind === 'Service' && m.spec.selector?.app === 'ollama');
     expect(backend.spec.clusterIP).toBeUndefined(); // kube-proxy spreads; no balancer tier asked for
     expect(frpc.proxies).toEqual([{
-      name: 'llm', type: 'http', localIP: `${backend.metadata.name}.apps.svc`, localPort: 11434,
-      customDomains: ['llm.example.com'], locations: ['/v1'],
+      name: 'llm',
+      type: 'http',
+      localIP: `${backend.metadata.name}.apps.svc`,
+      localPort: 11434,
+      customDomains: ['llm.example.com'],
+      locations: ['/v1'],
       loadBalancer: { group: 'apps-llm' },
       healthCheck: { type: 'http', path: '/health', timeoutSeconds: 3, maxFailed: 3, intervalSeconds: 10 },
     }]);
@@ -108,7 +112,8 @@ describe('DistributedService', () => {
   test('fromManifest takes a seed-format object', () => {
     const { chart, auth } = chartWithToken('microservices');
     const service = DistributedService.fromManifest(chart, 'user-service', {
-      apiVersion: 'frp.io/v1beta1', kind: 'DistributedService',
+      apiVersion: 'frp.io/v1beta1',
+      kind: 'DistributedService',
       metadata: { name: 'user-service', namespace: 'microservices' },
       spec: { serviceType: 'grpc', backends: { endpoints: [{ host: 'u1', port: 9090 }] }, expose: { type: 'port', port: 9090 } },
       status: { state: 'Running' },
@@ -124,7 +129,9 @@ describe('DistributedService', () => {
       ['on a subdomain without subDomainHost', (c, auth) => new DistributedService(c, 's', { auth, serviceType: DistributedServiceType.HTTP, backends: { endpoints: [{ host: 'a', port: 1 }] }, expose: { type: ExposeType.SUBDOMAIN, subdomain: 'x' } }),
         'test/s: spec.expose.subdomain: needs a server with subDomainHost (set subDomainHost)'],
       ['on matchExpressions (Services select by labels)', (c, auth) => new DistributedService(c, 's', {
-        auth, serviceType: DistributedServiceType.HTTP, expose: { domain: 'x.example.com' },
+        auth,
+        serviceType: DistributedServiceType.HTTP,
+        expose: { domain: 'x.example.com' },
         backends: { discovery: { mode: DiscoveryMode.SELECTOR, port: 1, selector: { matchExpressions: [{ key: 'a', operator: 'Exists' }] } } },
       }), 'test/s: spec.backends.discovery.selector.matchExpressions: Kubernetes Services select pods by matchLabels only'],
       ['on a manifest of another kind', c => DistributedService.fromManifest(c, 's', { apiVersion: 'v1', kind: 'Service', metadata: { name: 's' } }),
@@ -132,7 +139,9 @@ describe('DistributedService', () => {
       ['on a manifest in another namespace', c => DistributedService.fromManifest(c, 's', { apiVersion: 'frp.io/v1beta1', kind: 'DistributedService', metadata: { name: 's', namespace: 'other' }, spec: {} }),
         'test/s: metadata.namespace: is "other" but the chart\'s namespace is "apps"'],
       ['on a manifest whose spec smuggles props', (c, auth) => DistributedService.fromManifest(c, 's', {
-        apiVersion: 'frp.io/v1beta1', kind: 'DistributedService', metadata: { name: 's' },
+        apiVersion: 'frp.io/v1beta1',
+        kind: 'DistributedService',
+        metadata: { name: 's' },
         spec: { serviceType: 'tcp', backends: { endpoints: [{ host: 'a', port: 1 }] }, expose: { type: 'port', port: 2000 }, server: 'x' },
       }, { auth }), 'test/s: spec.server: is not a known field (known: serviceType, backends, expose, loadBalancing, security, advanced)'],
     ])('%s', (_name, build, message) => {

@@ -1,8 +1,8 @@
 import { Testing } from 'cdk8s';
 import { DistributedService, DistributedServiceType, ExposeType } from '../../lib';
 import { expectValidBundle } from '../helpers';
-import { checkRules, testRules } from '../monitoring/promtool';
 import { chartWithToken } from './fixtures';
+import { checkRules, testRules } from '../monitoring/promtool';
 
 describe('DistributedService with monitoring', () => {
   const { chart, auth } = chartWithToken('databases');
@@ -59,7 +59,10 @@ test('every alert has its runbook section in the README (the runbook_url anchors
   const readme: string = require('fs').readFileSync(require('path').join(__dirname, '..', '..', 'README.md'), 'utf8');
   const { chart, auth } = chartWithToken();
   new DistributedService(chart, 's', {
-    auth, serviceType: DistributedServiceType.TCP, backends: { endpoints: [{ host: 'a', port: 1 }] }, expose: { type: ExposeType.PORT, port: 2000 },
+    auth,
+    serviceType: DistributedServiceType.TCP,
+    backends: { endpoints: [{ host: 'a', port: 1 }] },
+    expose: { type: ExposeType.PORT, port: 2000 },
     monitoring: {},
   });
   const rules = Testing.synth(chart).find(m => m.kind === 'PrometheusRule').spec.groups.flatMap((g: any) => g.rules);

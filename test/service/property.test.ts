@@ -36,8 +36,11 @@ const spec = fc.record({
   loadBalancing: maybe(fc.record({
     algorithm: maybe(fc.constantFrom('random', 'round-robin', 'least-conn', 'weighted', 'ip-hash')),
     healthCheck: maybe(fc.record({
-      enabled: maybe(fc.boolean()), type: maybe(fc.constantFrom('tcp', 'http', 'https', 'grpc')),
-      interval: maybe(dur('sm')), timeout: maybe(dur('s')), failureThreshold: maybe(fc.integer({ min: 0, max: 5 })),
+      enabled: maybe(fc.boolean()),
+      type: maybe(fc.constantFrom('tcp', 'http', 'https', 'grpc')),
+      interval: maybe(dur('sm')),
+      timeout: maybe(dur('s')),
+      failureThreshold: maybe(fc.integer({ min: 0, max: 5 })),
     })),
   })),
   security: maybe(fc.record({
