@@ -1,6 +1,6 @@
 import * as kplus from 'cdk8s-plus-28';
-import { FrpAuthMethod, FrpAuthScope } from './frp/common';
 import { FrpClientAuthConfig } from './frp/client-config';
+import { FrpAuthMethod, FrpAuthScope } from './frp/common';
 import { FrpServerAuthConfig } from './frp/server-config';
 
 /** Options for OIDC authentication between frpc and frps. */
