@@ -51,6 +51,9 @@ const project = new cdk8s.ConstructLibraryCdk8s({
 
 // Tests live in test/ only: projen's default pattern would also run lib/service/spec.ts.
 project.package.file.addOverride('jest.testMatch', ['<rootDir>/test/**/*.test.ts']);
+// ts-jest compiles test files in isolation and reports no type errors: type-check
+// the tests, examples and bench before jest runs.
+project.testTask.prependExec('tsc --noEmit -p test/tsconfig.json');
 project.tsconfigDev.addInclude('../examples/**/*.ts');
 project.tsconfigDev.addInclude('../bench/**/*.ts');
 project.gitignore.exclude('/dist/', '/imports/**/*.js', '/imports/**/*.d.ts', '/bench/**/*.js', '/bench/**/*.d.ts');

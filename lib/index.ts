@@ -6,4 +6,5 @@ export * from './tls';
 export * from './network';
 export * from './monitoring';
 export * from './service';
+export * from './balancer';
 export * from './crd';

@@ -5,6 +5,8 @@ import { parseAllDocuments } from 'yaml';
 import { FrpAuth } from '../frp-auth';
 import { FrpServer } from '../server/frp-server';
 import { DistributedService } from '../service/distributed-service';
+import { IssuerKind } from '../service/spec';
+import { CertificateAuthority, ICertificateAuthority } from '../tls/certificate-authority';
 
 const USAGE = `usage: cdk8s-frp render [--namespace NS] [--subdomain-host DOMAIN] [--token-secret NAME] FILE...
 
@@ -99,6 +101,7 @@ export function render(options: RenderOptions): string {
   const server = new FrpServer(serverChart, 'frps', {
     auth: FrpAuth.token(kplus.Secret.fromSecretName(serverChart, 'frp-token', options.tokenSecret)),
     subDomainHost: options.subDomainHost,
+    certificateAuthority: serverTrust(serverChart, manifests),
   });
   const seen = new Map<string, string>();
   for (const { source, doc } of manifests) {
@@ -115,6 +118,40 @@ export function render(options: RenderOptions): string {
   }
   if (errors.length > 0) throw new Error(errors.join('\n'));
   return app.synthYaml();
+}
+
+/**
+ * The shared frps has one client CA (`trustedCaFile`), so the services that
+ * ask for mTLS must agree on it: the CA it gets is the one they name (auto: a
+ * CA in the bundle; manual: an issuer over their caSecret, in the frps
+ * namespace too; external: their issuer). Services without mTLS on an mTLS
+ * frps get client certificates from the same CA.
+ */
+function serverTrust(scope: Chart, manifests: { source: string; doc: any }[]): ICertificateAuthority | undefined {
+  const wanted = new Map<string, { sources: string[]; mtls: any }>();
+  for (const { source, doc } of manifests) {
+    const mtls = doc?.spec?.security?.mtls;
+    if (mtls?.enabled !== true) continue;
+    const mode = mtls.mode ?? 'auto';
+    const key = mode === 'manual' ? `manual mTLS with caSecret ${mtls.caSecret}`
+      : mode === 'external' ? `external mTLS with ${mtls.issuerKind ?? 'ClusterIssuer'} ${mtls.issuerName}` : 'auto mTLS';
+    if (!wanted.has(key)) wanted.set(key, { sources: [], mtls });
+    wanted.get(key)!.sources.push(source);
+  }
+  if (wanted.size > 1) {
+    throw new Error(`the services share one frps, which trusts one client CA, but they ask for ${[...wanted.entries()]
+      .map(([k, v]) => `${k} (${v.sources.join(', ')})`).join(' and ')}; render them in separate runs (with --namespace)`);
+  }
+  const [only] = [...wanted.values()];
+  if (!only) return undefined;
+  const m = only.mtls;
+  if (m.mode === 'manual') return typeof m.caSecret === 'string' ? CertificateAuthority.fromCaSecret(scope, 'ca', { caSecretName: m.caSecret }) : undefined;
+  if (m.mode === 'external') {
+    return typeof m.issuerName === 'string'
+      ? CertificateAuthority.fromIssuer(scope, 'ca', { name: m.issuerName, kind: m.issuerKind === 'Issuer' ? IssuerKind.ISSUER : IssuerKind.CLUSTER_ISSUER })
+      : undefined;
+  }
+  return new CertificateAuthority(scope, 'ca');
 }
 
 /** The CLI: returns the exit code. @internal */

@@ -1,11 +1,15 @@
 import { ApiObjectMetadata, Chart } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
+import { BALANCER_PORT, BalancerBackends, haproxyServiceFor, nginxUdpServiceFor } from './balancer-config';
 import { planService, ServicePlan } from './plan';
 import { SPEC_SCHEMA } from './schema';
 import { FrpClientPool, FrpClientTlsOptions, FrpClientWorkload } from '../client/frp-client-pool';
 import { invalid } from '../frp/errors';
-import { BandwidthLimitMode, FrpProxy, FrpProxyType } from '../frp/proxy';
+import { HaproxyBalancer } from '../balancer/haproxy-balancer';
+import { UdpBalancer } from '../balancer/udp-balancer';
+import { BandwidthLimitMode, FrpProxy, FrpProxyType, ProxyProtocolVersion } from '../frp/proxy';
+import { NetworkPeer } from '../network/network-peer';
 import { FrpAuth } from '../frp-auth';
 import { BandwidthMode, DistributedServiceSpec, ExposeType, MtlsMode } from './spec';
 import { validateAgainstSchema } from './validate-schema';
@@ -38,6 +42,11 @@ export interface DistributedServiceProps extends DistributedServiceSpec {
    * @default - none
    */
   readonly subDomainHost?: string;
+  /**
+   * Cluster DNS domain, for the balancer tier's per-pod DNS discovery.
+   * @default "cluster.local"
+   */
+  readonly clusterDomain?: string;
   /**
    * Monitoring for the server this service creates (ServiceMonitor, alerts,
    * dashboard). The alert for missing group members expects this service's
@@ -129,14 +138,18 @@ export class DistributedService extends Construct {
   public readonly exposedService?: kplus.Service;
   /** The Ingress of a domain/subdomain/path exposure. */
   public readonly ingress?: kplus.Ingress;
-  /** The Service in front of selected backend pods (discovery selector). */
+  /** The Service in front of selected backend pods (discovery selector, or the workload behind a balancer). */
   public readonly backendService?: kplus.Service;
+  /** The HAProxy balancer tier, when the spec needs one. */
+  public readonly balancer?: HaproxyBalancer;
+  /** The nginx UDP balancer, for a udp service over several endpoints. */
+  public readonly udpBalancer?: UdpBalancer;
 
   constructor(scope: Construct, id: string, props: DistributedServiceProps) {
     super(scope, id);
     const where = this.node.path;
     if (!props || typeof props !== 'object') invalid(where, 'props', 'are required');
-    const { name, server, auth, subDomainHost, groupKeySecret, monitoring, ...specProps } = props;
+    const { name, server, auth, subDomainHost, groupKeySecret, monitoring, clusterDomain, ...specProps } = props;
     const workload = specProps.backends?.discovery?.workload;
     const spec = stripWorkload(specProps);
     validateAgainstSchema(where, 'spec', spec, SPEC_SCHEMA);
@@ -157,6 +170,55 @@ export class DistributedService extends Construct {
     const plan = this._plan;
     const meta = (extra: ApiObjectMetadata = {}): ApiObjectMetadata => ({ namespace: ns, ...extra, labels: { ...this.labels(), ...extra.labels } });
 
+    // ---- where frpc (or the balancer) finds the backends
+    let localIP: string | undefined;
+    let localPort: number | undefined;
+    let proxyProtocol: ProxyProtocolVersion | undefined;
+    const b = plan.backends;
+    const fqdn = (svc: string, n?: string) => `${svc}.${n ?? ns ?? 'default'}.svc.${clusterDomain ?? 'cluster.local'}`;
+    let dnsTarget: BalancerBackends = { kind: 'endpoints' };
+    if (b.kind === 'selector' || (b.kind === 'workload' && plan.balancer)) {
+      const backendNs = b.kind === 'selector' ? b.namespace ?? ns : ns;
+      this.backendService = new kplus.Service(this, 'Backends', {
+        metadata: meta({ namespace: backendNs }),
+        // headless when the balancer resolves every pod itself
+        clusterIP: plan.balancer ? 'None' : undefined,
+        selector: b.kind === 'workload' ? workload : undefined,
+        ports: [{ name: 'backend', port: b.port, targetPort: b.port }],
+      });
+      if (b.kind === 'selector') {
+        if ((b.selector.matchExpressions ?? []).length > 0) {
+          invalid(where, 'spec.backends.discovery.selector.matchExpressions', 'Kubernetes Services select pods by matchLabels only');
+        }
+        for (const [k, v] of Object.entries(b.selector.matchLabels ?? {})) this.backendService.selectLabel(k, v);
+      }
+      localIP = hostOf(this.backendService.name, backendNs);
+      dnsTarget = { kind: 'dns', hostname: fqdn(this.backendService.name, backendNs), port: b.port };
+    } else if (b.kind === 'dns') {
+      localIP = hostOf(b.serviceName, b.namespace ?? ns);
+      dnsTarget = { kind: 'dns', hostname: fqdn(b.serviceName, b.namespace), port: b.port };
+    }
+
+    // ---- the balancer tier, only when the spec asks for what frp cannot do
+    if (plan.balancer?.mode === 'udp') {
+      this.udpBalancer = new UdpBalancer(this, 'Balancer', {
+        config: { services: [nginxUdpServiceFor(plan)] },
+        labels: this.labels(),
+      });
+      localIP = this.udpBalancer.host;
+      localPort = BALANCER_PORT;
+    } else if (plan.balancer) {
+      const auth = plan.balancer.authentication;
+      this.balancer = new HaproxyBalancer(this, 'Balancer', {
+        config: { services: [haproxyServiceFor(plan, dnsTarget)] },
+        authSecret: auth ? kplus.Secret.fromSecretName(this, 'AuthSecret', auth.secretName) : undefined,
+        labels: this.labels(),
+      });
+      localIP = this.balancer.host;
+      localPort = BALANCER_PORT;
+      proxyProtocol = plan.balancer.mode === 'tcp' ? ProxyProtocolVersion.V2 : undefined;
+    }
+
     // ---- mTLS: certificates for frps (when this service creates it) and frpc
     const mtls = plan.mtls;
     let ca: ICertificateAuthority | undefined;
@@ -176,9 +238,11 @@ export class DistributedService extends Construct {
       } else {
         const caSecret = kplus.Secret.fromSecretName(this, 'CaSecret', mtls.caSecret!);
         clientTls = { secret: kplus.Secret.fromSecretName(this, 'CertSecret', mtls.certSecret!), caSecret };
-        if (!server) {
-          if (!mtls.serverCertSecret) invalid(where, `${f}.serverCertSecret`, 'manual mTLS on a server this service creates needs serverCertSecret (the Secret with the frps tls.crt and tls.key)');
+        if (!server && mtls.serverCertSecret) {
           serverTls = { secret: kplus.Secret.fromSecretName(this, 'ServerCertSecret', mtls.serverCertSecret), caSecret };
+        } else if (!server) {
+          // no frps certificate given: issue one from the user's CA (cert-manager CA issuer over caSecret)
+          ca = CertificateAuthority.fromCaSecret(this, 'Ca', { caSecretName: mtls.caSecret!, ...leaf });
         }
       }
       if (server && !server.requiresClientCertificates) {
@@ -191,37 +255,19 @@ export class DistributedService extends Construct {
       subDomainHost,
       certificateAuthority: ca,
       tls: serverTls,
-      monitoring: monitoring && this.withExpectedMembers(monitoring),
+      monitoring: monitoring && this.withExpectedMembers({ balancer: this.balancer?.metricsTarget, ...monitoring }),
     });
     if (plan.expose.subdomain && !this.server.subDomainHost) {
       invalid(where, 'spec.expose.subdomain', `needs a server with subDomainHost (set subDomainHost${server ? ` on ${server.node.path}` : ''})`);
-    }
-
-    // ---- where frpc forwards to
-    let localIP: string | undefined;
-    const b = plan.backends;
-    if (b.kind === 'selector') {
-      if ((b.selector.matchExpressions ?? []).length > 0) {
-        invalid(where, 'spec.backends.discovery.selector.matchExpressions', 'Kubernetes Services select pods by matchLabels only');
-      }
-      const backendNs = b.namespace ?? ns;
-      this.backendService = new kplus.Service(this, 'Backends', {
-        metadata: meta({ namespace: backendNs }),
-        clusterIP: b.headless ? 'None' : undefined,
-        ports: [{ name: 'backend', port: b.port, targetPort: b.port }],
-      });
-      for (const [k, v] of Object.entries(b.selector.matchLabels ?? {})) this.backendService.selectLabel(k, v);
-      localIP = hostOf(this.backendService.name, backendNs);
-    } else if (b.kind === 'dns') {
-      localIP = hostOf(b.serviceName, b.namespace ?? ns);
     }
 
     // ---- frpc
     const proxies: FrpProxy[] = plan.members.map(m => ({
       name: m.proxyName,
       type: plan.proxyType,
-      localIP: m.localIP ?? localIP,
-      localPort: m.localPort,
+      localIP: localPort !== undefined ? localIP : m.localIP ?? localIP,
+      localPort: localPort ?? m.localPort,
+      proxyProtocolVersion: proxyProtocol,
       remotePort: plan.proxyType === FrpProxyType.HTTP ? undefined : plan.expose.remotePort,
       customDomains: plan.proxyType === FrpProxyType.HTTP && plan.expose.domain ? [plan.expose.domain] : undefined,
       subdomain: plan.proxyType === FrpProxyType.HTTP ? plan.expose.subdomain : undefined,
@@ -246,6 +292,10 @@ export class DistributedService extends Construct {
       labels: this.labels(),
       proxies,
     });
+
+    const frpcPods = NetworkPeer.pods(this.clientPool.workload.toPodSelectorConfig().labelSelector._toKube().matchLabels ?? {}, ns);
+    this.balancer?.allowClients(frpcPods);
+    this.udpBalancer?.allowClients(frpcPods);
 
     // ---- exposure, in front of frps
     const serverNs = Chart.of(this.server).namespace;

@@ -181,9 +181,12 @@ export function planService(spec: DistributedServiceSpec, ctx: PlanContext): Ser
   const rise = hc.successThreshold ?? 1;
   // frp checks only tcp or http; https and grpc backends get a TCP check in frp
   // (the balancer tier checks them properly). UDP backends cannot be checked by frp.
+  const frpHttpCheck = hcType === HealthCheckType.HTTP && !balancerWanted(spec);
   const healthCheck: FrpHealthCheck | undefined = !hcEnabled || proxyType === FrpProxyType.UDP ? undefined : {
-    type: hcType === HealthCheckType.HTTP ? FrpHealthCheckType.HTTP : FrpHealthCheckType.TCP,
-    path: hcType === HealthCheckType.HTTP ? path : undefined,
+    // behind a balancer frp checks the balancer (tcp): an http check would meet
+    // its end-user auth, and the balancer checks the backends itself
+    type: frpHttpCheck ? FrpHealthCheckType.HTTP : FrpHealthCheckType.TCP,
+    path: frpHttpCheck ? path : undefined,
     intervalSeconds: interval,
     timeoutSeconds: timeout,
     maxFailed: fall,
@@ -301,11 +304,15 @@ export function planService(spec: DistributedServiceSpec, ctx: PlanContext): Ser
     if (mode === DiscoveryMode.SELECTOR && !hasSelector(d!.selector)) invalid(w, 'spec.backends.discovery.selector', 'mode selector needs matchLabels or matchExpressions');
     if (mode !== DiscoveryMode.SELECTOR && d!.selector) invalid(w, 'spec.backends.discovery.selector', `is only used with mode selector, not ${mode}`);
     if (mode !== DiscoveryMode.DNS && d!.serviceName) invalid(w, 'spec.backends.discovery.serviceName', `is only used with mode dns, not ${mode}`);
-    if (mode === DiscoveryMode.AUTO && ctx.hasWorkload && !balancer) {
-      if (spec.backends.replicas !== undefined) invalid(w, 'spec.backends.replicas', 'frpc runs as a sidecar of the workload (one member per backend pod): scale the workload instead');
+    if (mode === DiscoveryMode.AUTO && ctx.hasWorkload) {
       backends = { kind: 'workload', port };
-      sidecar = true;
       members = [{ proxyName: ctx.name, localPort: port }];
+      // without a balancer frpc joins the workload's pods (one member per pod);
+      // with one, frpc forwards to the balancer, which resolves the pods
+      sidecar = !balancer;
+      if (sidecar && spec.backends.replicas !== undefined) {
+        invalid(w, 'spec.backends.replicas', 'frpc runs as a sidecar of the workload (one member per backend pod): scale the workload instead');
+      }
     } else if (mode === DiscoveryMode.DNS) {
       backends = { kind: 'dns', serviceName: d!.serviceName ?? ctx.name, namespace: d!.namespace, port };
       members = [{ proxyName: ctx.name, localPort: port }];
@@ -351,6 +358,17 @@ export function planService(spec: DistributedServiceSpec, ctx: PlanContext): Ser
     bandwidth: bw.limit ? Bandwidth.parse(bw.limit, 'spec.advanced.bandwidth.limit') : undefined,
     bandwidthMode: bw.limit ? bw.mode ?? BandwidthMode.CLIENT : undefined,
   };
+}
+
+/** Whether the spec asks for anything only the balancer tier does (decided in full below). */
+function balancerWanted(spec: DistributedServiceSpec): boolean {
+  const lb = spec.loadBalancing ?? {};
+  const sec = spec.security ?? {};
+  return lb.algorithm === LoadBalancingAlgorithm.LEAST_CONN || lb.algorithm === LoadBalancingAlgorithm.IP_HASH
+    || lb.sessionAffinity?.enabled === true
+    || (sec.authentication?.type ?? AuthenticationType.NONE) !== AuthenticationType.NONE
+    || sec.authorization?.enabled === true
+    || (spec.advanced?.retry !== undefined && spec.advanced.retry.enabled !== false);
 }
 
 function hasSelector(s: LabelSelector | undefined): boolean {

@@ -234,9 +234,9 @@ export enum HealthCheckType {
   TCP = 'tcp',
   /** HTTP GET on `path`, 2xx is healthy. */
   HTTP = 'http',
-  /** HTTPS GET (frp checks TCP; the balancer checks TLS + HTTP). */
+  /** HTTPS GET (frp checks that TCP connects; the balancer checks TLS and HTTP). */
   HTTPS = 'https',
-  /** gRPC (frp checks TCP; the balancer checks HTTP/2). */
+  /** gRPC (frp and the balancer check that TCP connects; use the pod's grpc probe for the gRPC health protocol). */
   GRPC = 'grpc',
 }
 
@@ -355,7 +355,8 @@ export interface Mtls {
   /**
    * Extension: Secret with frps' certificate (`tls.crt`, `tls.key`; mode manual,
    * when the service creates its own server).
-   * @default - none
+   * @default - frps' certificate is issued by a cert-manager CA issuer over
+   * caSecret, which then must hold the CA's `tls.crt` and `tls.key`
    */
   readonly serverCertSecret?: string;
   /**

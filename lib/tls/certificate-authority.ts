@@ -148,6 +148,15 @@ export interface CertificateAuthorityIssuerProps extends CertificateAuthorityLea
   readonly kind: IssuerKind;
 }
 
+/** Properties of an authority over a CA the user already has as a Secret. */
+export interface CertificateAuthorityCaSecretProps extends CertificateAuthorityLeafProps {
+  /**
+   * Secret (in this chart's namespace) with the CA certificate and its private
+   * key, as cert-manager's CA issuer reads them (`tls.crt`, `tls.key`).
+   */
+  readonly caSecretName: string;
+}
+
 /** Properties of an authority backed by existing Secrets (mode manual). */
 export interface CertificateAuthoritySecretsProps extends CertificateAuthorityBaseProps {
   /** Secret holding the CA certificate (`ca.crt`) that signed the server and client certificates. */
@@ -206,6 +215,29 @@ export class CertificateAuthority extends Construct implements ICertificateAutho
    */
   public static fromIssuer(scope: Construct, id: string, props: CertificateAuthorityIssuerProps): ICertificateAuthority {
     return new IssuerCertificateAuthority(scope, id, props);
+  }
+
+  /**
+   * An authority over your own CA: a cert-manager CA Issuer reading the CA
+   * Secret is rendered, and it issues the server and client certificates.
+   * Use it when you keep the CA but want leaf certificates issued and renewed.
+   * @param scope the scope (its chart's namespace must hold the CA Secret)
+   * @param id construct id
+   * @param props the CA Secret and the certificates' lifetime
+   */
+  public static fromCaSecret(scope: Construct, id: string, props: CertificateAuthorityCaSecretProps): ICertificateAuthority {
+    const holder = new Construct(scope, id);
+    if (!props) invalid(holder.node.path, 'props', 'are required: the CA Secret name');
+    checkObjectName(holder.node.path, 'caSecretName', props.caSecretName);
+    const issuer = new certmanager.Issuer(holder, 'Issuer', {
+      metadata: {
+        labels: appLabels('frp-ca', 'certificate-authority', Names.toLabelValue(holder)),
+        annotations: syncWaveAnnotation(TlsSyncWave.CA_ISSUER),
+      },
+      spec: { ca: { secretName: props.caSecretName } },
+    });
+    const { caSecretName: _secret, ...leaf } = props;
+    return new IssuerCertificateAuthority(holder, 'Resource', { ...leaf, name: issuer.name, kind: IssuerKind.ISSUER });
   }
 
   /**

@@ -48,7 +48,8 @@ describe('FrpClientPool', () => {
 
   test('all props', () => {
     const { chart, server } = setup();
-    const all: Required<FrpClientPoolProps> = {
+    // tls and certificateAuthority are exclusive: the CA form is tested in test/tls and test/service/mtls
+    const all: Required<Omit<FrpClientPoolProps, 'certificateAuthority'>> = {
       server,
       serverAddress: 'frps.example.com',
       serverPort: 7443,
@@ -70,6 +71,7 @@ describe('FrpClientPool', () => {
       },
       logLevel: FrpLogLevel.WARN,
       labels: { team: 'data' },
+      networkPolicy: true,
     };
     new FrpClientPool(chart, 'frpc', all);
     const manifests = Testing.synth(chart);
@@ -91,7 +93,7 @@ describe('FrpClientPool', () => {
     expect(env).toContainEqual({ name: 'FRP_GROUP_KEY', valueFrom: { secretKeyRef: { name: 'group-key', key: 'key' } } });
     expect(env).toContainEqual({ name: 'FRP_AUTH_TOKEN', valueFrom: { secretKeyRef: { name: 'frp-token', key: 'token' } } });
     // the server raised its pool cap to fit
-    expect(parse(configMap(manifests, 'frps.toml').data['frps.toml']).transport.maxPoolCount).toBe(20);
+    expect((parse(configMap(manifests, 'frps.toml').data['frps.toml']) as any).transport.maxPoolCount).toBe(20);
   });
 
   test('as a DaemonSet', () => {

@@ -1,7 +1,7 @@
 import { ApiObject, Chart, Testing } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { parse } from 'smol-toml';
-import { FrpAuth, FrpLogLevel, FrpProxyType, FrpServer, FrpServerProps } from '../../lib';
+import { FrpAuth, FrpLogLevel, FrpProxyType, FrpServer, FrpServerProps, NetworkPeer } from '../../lib';
 import { expectValidBundle } from '../helpers';
 
 const tokenSecret = (chart: Chart) => kplus.Secret.fromSecretName(chart, 'token', 'frp-token');
@@ -44,7 +44,8 @@ describe('FrpServer', () => {
 
   test('all props', () => {
     const chart = Testing.chart();
-    const all: Required<FrpServerProps> = {
+    // tls and certificateAuthority are exclusive: the CA form is tested in test/tls and test/service/mtls
+    const all: Required<Omit<FrpServerProps, 'certificateAuthority'>> = {
       auth: FrpAuth.token(tokenSecret(chart), { key: 'frp', authenticateAllMessages: false }),
       image: 'registry.example.com/frps:v0.70.1',
       bindPort: 7001,
@@ -53,7 +54,7 @@ describe('FrpServer', () => {
       tcpmuxHttpConnectPort: 5003,
       webServerPort: 7501,
       webServerCredentials: kplus.Secret.fromSecretName(chart, 'web', 'frps-web'),
-      enablePrometheus: false,
+      enablePrometheus: true,
       subDomainHost: 'tunnels.example.com',
       maxPoolCount: 10,
       remotePortsServiceType: kplus.ServiceType.LOAD_BALANCER,
@@ -62,6 +63,11 @@ describe('FrpServer', () => {
       resources: { cpu: { request: kplus.Cpu.millis(100), limit: kplus.Cpu.millis(1000) } },
       logLevel: FrpLogLevel.DEBUG,
       labels: { team: 'platform' },
+      monitoring: { labels: { release: 'prom' } },
+      networkPolicy: true,
+      clientPeers: [NetworkPeer.cidr('203.0.113.0/24')],
+      exposurePeers: [NetworkPeer.namespace('ingress-nginx')],
+      monitoringPeers: [NetworkPeer.namespace('observability')],
     };
     const server = new FrpServer(chart, 'frps', all);
     server.registerProxy(chart, { name: 'pg', type: FrpProxyType.TCP, localPort: 5432, remotePort: 15432, group: 'pg' });
@@ -77,7 +83,10 @@ describe('FrpServer', () => {
     expect(config.subDomainHost).toBe('tunnels.example.com');
     expect(config.auth).toEqual({ method: 'token', token: '{{ .Envs.FRP_AUTH_TOKEN }}' });
     expect(config.webServer).toEqual({ addr: '0.0.0.0', port: 7501, user: '{{ .Envs.FRP_WEB_USER }}', password: '{{ .Envs.FRP_WEB_PASSWORD }}' });
-    expect(config.enablePrometheus).toBe(false);
+    expect(config.enablePrometheus).toBe(true);
+    const sm = manifests.find(m => m.kind === 'ServiceMonitor');
+    expect(sm.metadata.labels.release).toBe('prom');
+    expect(sm.spec.endpoints[0].basicAuth.username.name).toBe('frps-web');
     expect(config.transport.tls).toEqual({ force: true, certFile: '/etc/frp/tls/tls.crt', keyFile: '/etc/frp/tls/tls.key', trustedCaFile: '/etc/frp/tls/ca.crt' });
     expect(config.allowPorts).toEqual([{ single: 15432 }, { start: 30000, end: 30100 }]);
     expect(config.log.level).toBe('debug');

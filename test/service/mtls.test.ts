@@ -70,6 +70,25 @@ describe('DistributedService mTLS', () => {
     expect(tomlOf(manifests, 'frps.toml').transport.tls.trustedCaFile).toBe('/etc/frp/tls-ca/ca.crt');
   });
 
+  test('manual without serverCertSecret: frps\' certificate is issued from the user\'s CA Secret; frpc uses the given client certificate', () => {
+    const { chart, auth } = chartWithToken();
+    new DistributedService(chart, 'user-service', { auth, ...spec({ enabled: true, mode: MtlsMode.MANUAL, caSecret: 'internal-ca', certSecret: 'user-service-cert' }) });
+    const manifests = Testing.synth(chart);
+    expectValidBundle(manifests);
+    const issuer = kinds(manifests, 'Issuer');
+    expect(issuer).toHaveLength(1);
+    expect(issuer[0].spec).toEqual({ ca: { secretName: 'internal-ca' } });
+    const certs = kinds(manifests, 'Certificate');
+    expect(certs).toHaveLength(1); // the frps server certificate only
+    expect(certs[0].spec.usages).toContain('server auth');
+    expect(certs[0].spec.issuerRef).toEqual({ name: issuer[0].metadata.name, kind: 'Issuer', group: 'cert-manager.io' });
+    const pod = (name: string) => kinds(manifests, 'Deployment').find(d => d.metadata.labels['app.kubernetes.io/name'] === name).spec.template.spec;
+    expect(pod('frpc').volumes).toEqual(expect.arrayContaining([
+      { name: 'tls', secret: { secretName: 'user-service-cert' } }, { name: 'tls-ca', secret: { secretName: 'internal-ca' } },
+    ]));
+    expect(tomlOf(manifests, 'frps.toml').transport.tls.trustedCaFile).toBe('/etc/frp/tls/ca.crt');
+  });
+
   test('external: leaf certificates come from the named ClusterIssuer', () => {
     const { chart, auth } = chartWithToken();
     new DistributedService(chart, 'user-service', { auth, ...spec({ enabled: true, mode: MtlsMode.EXTERNAL, issuerName: 'vault' }) });
@@ -96,8 +115,6 @@ describe('DistributedService mTLS', () => {
 
   describe('fails', () => {
     test.each<[string, (c: any, auth: any) => void, string]>([
-      ['manual on its own server without serverCertSecret', (c, auth) => new DistributedService(c, 's', { auth, ...spec({ enabled: true, mode: 'manual', caSecret: 'ca', certSecret: 'c' }) }),
-        'test/s: spec.security.mtls.serverCertSecret: manual mTLS on a server this service creates needs serverCertSecret (the Secret with the frps tls.crt and tls.key)'],
       ['external without an issuer', (c, auth) => new DistributedService(c, 's', { auth, ...spec({ enabled: true, mode: 'external' }) }),
         'test/s: spec.security.mtls.issuerName: external mTLS requires issuerName (a cert-manager Issuer or ClusterIssuer that fills ca.crt)'],
       ['mTLS asked of a shared server without it', (c, auth) => new DistributedService(c, 's', { server: new FrpServer(c, 'frps', { auth }), ...spec({ enabled: true, mode: 'manual', caSecret: 'ca', certSecret: 'c' }) }),

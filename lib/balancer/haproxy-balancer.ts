@@ -1,0 +1,250 @@
+import { Chart, Duration, Names, Size } from 'cdk8s';
+import * as kplus from 'cdk8s-plus-28';
+import { k8s } from 'cdk8s-plus-28';
+import { Construct } from 'constructs';
+import {
+  balancerNetworkPolicy, balancerResources, checkUnprivilegedPort, fsRoot, pathUnder, servicePortNames,
+} from './_workload';
+import { HaproxyConfig } from './haproxy-config';
+import { HaproxyConfigProps } from './haproxy-model';
+import { checkInt, invalid } from '../frp/errors';
+import {
+  appLabels, CONFIG_CHECKSUM_ANNOTATION, restrictedPodSecurityContext, restrictedSecurityContext, sha256,
+} from '../k8s/pod-defaults';
+import { MetricsTarget } from '../monitoring/metrics-target';
+import { DNS_PORTS, NetworkPeer, PolicyPort } from '../network/network-peer';
+import { checkImage } from '../server/frp-server';
+import { addReloaderAnnotation } from '../tls/rotation';
+
+const CONFIG_FILE = 'haproxy.cfg';
+
+/** Properties of a HaproxyBalancer. */
+export interface HaproxyBalancerProps {
+  /**
+   * The HAProxy config (validated by HaproxyConfig). Every port must be 1024 or higher,
+   * and every file it reads (`referencedFiles()`) must be a key of `authSecret`, given as
+   * `HaproxyBalancer.AUTH_DIR + '/' + key`.
+   */
+  readonly config: HaproxyConfigProps;
+  /**
+   * Secret mounted read-only at `HaproxyBalancer.AUTH_DIR` ('/etc/haproxy/auth'); the
+   * auth files in `config` point there. HAProxy reads them at start, so the Deployment
+   * carries the Reloader annotation (`secret.reloader.stakater.com/reload`) and rolls
+   * when the Secret changes (with Stakater Reloader installed).
+   * @default - none
+   */
+  readonly authSecret?: kplus.ISecret;
+  /**
+   * Pods.
+   * @default 2
+   */
+  readonly replicas?: number;
+  /**
+   * Container image; must be pinned (a tag other than latest, or a digest).
+   * @default HaproxyConfig.IMAGE
+   */
+  readonly image?: string;
+  /**
+   * Resource requests and limits.
+   * @default - cpu 100m/1000m, memory 64Mi/256Mi (fields you leave out keep these values)
+   */
+  readonly resources?: kplus.ContainerResources;
+  /**
+   * Extra labels on every object.
+   * @default - the app.kubernetes.io/* labels only
+   */
+  readonly labels?: { [key: string]: string };
+  /**
+   * Render a NetworkPolicy: the service ports only from the peers given to
+   * `allowClients()`, the metrics port from `monitoringPeers`; egress only to DNS and
+   * the backend ports.
+   * @default true
+   */
+  readonly networkPolicy?: boolean;
+  /**
+   * Peers that may scrape the metrics port.
+   * @default - the namespace "monitoring"
+   */
+  readonly monitoringPeers?: NetworkPeer[];
+}
+
+/**
+ * The HAProxy balancer tier: a Deployment running the official HAProxy image on a
+ * generated haproxy.cfg, as a non-root user with a read-only root filesystem (Pod
+ * Security Standards "restricted"), and a Service with one port per balanced service
+ * plus `metrics`.
+ *
+ * frpc sends the tier's traffic to `host` on the service ports; with `acceptProxy` on a
+ * service, every connection must start with a PROXY protocol header (frpc's
+ * `transport.proxyProtocolVersion = "v2"`).
+ */
+export class HaproxyBalancer extends Construct {
+  /** Where `authSecret` is mounted; auth files in the config point here. */
+  public static readonly AUTH_DIR = '/etc/haproxy/auth';
+  /** Where the ConfigMap with haproxy.cfg is mounted (the official image's config directory). */
+  public static readonly CONFIG_DIR = '/usr/local/etc/haproxy';
+  /** Writable directory (an emptyDir) for the runtime API socket (`statsSocket`), mounted when it is set. */
+  public static readonly RUN_DIR = '/var/run/haproxy';
+
+  /** The HAProxy Deployment. */
+  public readonly deployment: kplus.Deployment;
+  /** The haproxy container. */
+  public readonly container: kplus.Container;
+  /** ConfigMap holding haproxy.cfg. */
+  public readonly configMap: kplus.ConfigMap;
+  /** One port per balanced service (named like the service) plus `metrics`. */
+  public readonly service: kplus.Service;
+  /** DNS name frpc sends to: `<service>.<namespace>.svc`, or `<service>` without a chart namespace. */
+  public readonly host: string;
+  /** The metrics port, for a ServiceMonitor. */
+  public readonly metricsTarget: MetricsTarget;
+  /** The validated config. */
+  public readonly config: HaproxyConfig;
+  /** Labels on every object. */
+  public readonly labels: { [key: string]: string };
+  /** Labels that select the HAProxy pods. */
+  public readonly podLabels: { [key: string]: string };
+  /** The NetworkPolicy, unless turned off. */
+  public readonly networkPolicy?: k8s.KubeNetworkPolicy;
+
+  private readonly clientPeers: NetworkPeer[] = [];
+
+  constructor(scope: Construct, id: string, props: HaproxyBalancerProps) {
+    super(scope, id);
+    const where = this.node.path;
+    if (!props || !props.config) invalid(where, 'config', 'is required: the HAProxy services to balance (HaproxyConfigProps)');
+    this.config = validConfig(where, props.config);
+    checkInt(where, 'replicas', props.replicas, 1, 1000);
+    if (props.image !== undefined) checkImage(where, 'image', props.image);
+
+    const root = fsRoot(this);
+    const configDir = `${root}${HaproxyBalancer.CONFIG_DIR}`;
+    const authDir = `${root}${HaproxyBalancer.AUTH_DIR}`;
+    const runDir = `${root}${HaproxyBalancer.RUN_DIR}`;
+    const cfg = this.config.props;
+
+    // ports: a non-root HAProxy binds only 1024 and up
+    cfg.services.forEach((svc, i) => checkUnprivilegedPort(where, `config.services[${i}].port`, svc.port, 'haproxy'));
+    const [metricsPort, healthPort] = this.config.ports().slice(-2);
+    checkUnprivilegedPort(where, 'config.metrics.port', metricsPort, 'haproxy');
+    checkUnprivilegedPort(where, 'config.healthEndpoint.port', healthPort, 'haproxy');
+    const portNames = servicePortNames(where, cfg.services, ['metrics', 'healthz']);
+
+    // files: every file HAProxy reads must come from a mount
+    for (const file of this.config.referencedFiles()) {
+      if (!pathUnder(authDir, file)) {
+        invalid(where, 'config', `file ${JSON.stringify(file)} is not in a mounted directory: HAProxy can read files only from authSecret, mounted at ${authDir} (use ${authDir}/<secret key>)`);
+      }
+      if (!props.authSecret) {
+        invalid(where, 'authSecret', `is required: the config reads ${JSON.stringify(file)}; give the Secret whose keys are mounted at ${authDir}`);
+      }
+    }
+    if (cfg.statsSocket !== undefined && !pathUnder(runDir, cfg.statsSocket)) {
+      invalid(where, 'config.statsSocket', `must be a file directly in ${runDir} (the only writable directory; the root filesystem is read-only), got ${JSON.stringify(cfg.statsSocket)}`);
+    }
+
+    this.labels = { ...appLabels('haproxy', 'balancer', Names.toLabelValue(this)), ...props.labels };
+    this.podLabels = { 'app.kubernetes.io/name': 'haproxy', 'app.kubernetes.io/instance': Names.toLabelValue(this) };
+
+    const text = this.config.render();
+    this.configMap = new kplus.ConfigMap(this, 'Config', {
+      metadata: { labels: this.labels },
+      data: { [CONFIG_FILE]: text },
+    });
+
+    this.deployment = new kplus.Deployment(this, 'Resource', {
+      replicas: props.replicas ?? 2,
+      metadata: { labels: this.labels },
+      podMetadata: { labels: { ...this.labels, ...this.podLabels } },
+      securityContext: restrictedPodSecurityContext(),
+      automountServiceAccountToken: false,
+      isolate: false,
+    });
+    this.deployment.podMetadata.addAnnotation(CONFIG_CHECKSUM_ANNOTATION, sha256(text));
+
+    const health = cfg.healthEndpoint?.path ?? '/healthz';
+    this.container = this.deployment.addContainer({
+      name: 'haproxy',
+      image: props.image ?? HaproxyConfig.IMAGE,
+      imagePullPolicy: kplus.ImagePullPolicy.IF_NOT_PRESENT,
+      // the binary itself, not the image's entrypoint script; -db: stay in the foreground
+      command: ['haproxy'],
+      args: ['-db', '-f', `${configDir}/${CONFIG_FILE}`],
+      ports: [
+        ...cfg.services.map((svc, i) => ({ name: portNames[i], number: svc.port })),
+        { name: 'metrics', number: metricsPort },
+        { name: 'healthz', number: healthPort },
+      ],
+      securityContext: restrictedSecurityContext(),
+      resources: balancerResources(props.resources),
+      readiness: kplus.Probe.fromHttpGet(health, { port: healthPort, periodSeconds: Duration.seconds(5) }),
+      liveness: kplus.Probe.fromHttpGet(health, { port: healthPort }),
+      volumeMounts: [{
+        path: configDir,
+        volume: kplus.Volume.fromConfigMap(this, 'ConfigVolume', this.configMap, { name: 'config' }),
+        readOnly: true,
+      }],
+    });
+    if (props.authSecret) {
+      this.container.mount(authDir, kplus.Volume.fromSecret(this, 'AuthVolume', props.authSecret, { name: 'auth' }), { readOnly: true });
+      addReloaderAnnotation(this.deployment, [props.authSecret]);
+    }
+    if (cfg.statsSocket !== undefined) {
+      this.container.mount(runDir, kplus.Volume.fromEmptyDir(this, 'RunVolume', 'run', { sizeLimit: Size.mebibytes(1) }));
+    }
+
+    this.service = new kplus.Service(this, 'Service', {
+      metadata: { labels: this.labels },
+      selector: this.deployment,
+      ports: [
+        ...cfg.services.map((svc, i) => ({ name: portNames[i], port: svc.port, targetPort: svc.port })),
+        { name: 'metrics', port: metricsPort, targetPort: metricsPort },
+      ],
+    });
+    const ns = Chart.of(this).namespace;
+    this.host = ns ? `${this.service.name}.${ns}.svc` : this.service.name;
+    this.metricsTarget = MetricsTarget.fromService(this.service, { port: 'metrics', path: cfg.metrics?.path ?? '/metrics' });
+
+    if (props.networkPolicy !== false) {
+      this.networkPolicy = balancerNetworkPolicy(this, 'NetworkPolicy', {
+        labels: this.labels,
+        podLabels: this.podLabels,
+        servicePorts: cfg.services.map(svc => ({ port: svc.port, protocol: 'TCP' })),
+        clientPeers: this.clientPeers,
+        metricsPort,
+        monitoringPeers: props.monitoringPeers ?? [NetworkPeer.namespace('monitoring')],
+        egressPorts: egressPorts(cfg),
+      });
+    }
+  }
+
+  /**
+   * Lets these peers (frpc pods) reach the service ports through the NetworkPolicy
+   * (rendered when the manifest is written, so peers added later count).
+   * @param peer the frpc pods (or addresses)
+   */
+  public allowClients(peer: NetworkPeer): void {
+    this.clientPeers.push(peer);
+  }
+}
+
+function validConfig(where: string, props: HaproxyConfigProps): HaproxyConfig {
+  try {
+    return new HaproxyConfig(props);
+  } catch (e) {
+    return invalid(where, 'config', (e as Error).message);
+  }
+}
+
+/** DNS, plus every port HAProxy connects to (servers, discovered servers, nameservers). */
+function egressPorts(cfg: HaproxyConfigProps): PolicyPort[] {
+  const ports: PolicyPort[] = [...DNS_PORTS];
+  for (const ns of cfg.resolvers?.nameservers ?? []) {
+    ports.push({ port: ns.port ?? 53, protocol: 'UDP' }, { port: ns.port ?? 53, protocol: 'TCP' });
+  }
+  for (const svc of cfg.services) {
+    for (const s of svc.targets.servers ?? []) ports.push({ port: s.port, protocol: 'TCP' });
+    if (svc.targets.discovery) ports.push({ port: svc.targets.discovery.port, protocol: 'TCP' });
+  }
+  return ports;
+}

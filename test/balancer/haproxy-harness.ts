@@ -1,0 +1,321 @@
+// Runs the real haproxy / nginx binaries on rendered configs: `-c` / `-t` checks, and
+// foreground runs on 127.0.0.1 that are always stopped. Missing binaries fail loudly.
+import { ChildProcess, spawn, spawnSync } from 'child_process';
+import * as dgram from 'dgram';
+import { closeSync, existsSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'fs';
+import * as net from 'net';
+import { tmpdir } from 'os';
+import { join } from 'path';
+
+/** Every process started here; killed on exit whatever happens to the tests. */
+const running = new Set<ChildProcess>();
+process.on('exit', () => {
+  for (const child of running) killGroup(child, 'SIGKILL');
+});
+
+/**
+ * Children are started in their own process group (`detached`), so a signal reaches the
+ * master and its workers (nginx) even if the master dies first.
+ */
+function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
+  if (child.pid === undefined) return;
+  try {
+    process.kill(-child.pid, signal);
+  } catch {
+    // already gone
+  }
+}
+
+/**
+ * Throws unless `binary` runs; the message says which Debian package to install.
+ */
+export function requireBinary(binary: string, versionArg: string, packages: string): void {
+  const r = spawnSync(binary, [versionArg], { encoding: 'utf8', timeout: 10_000 });
+  if (r.error || (r.status !== 0 && !`${r.stdout}${r.stderr}`.length)) {
+    throw new Error(`${binary} is required by these tests but was not found or does not run (${r.error?.message ?? `exit ${r.status}`}): run apt-get install -y ${packages}`);
+  }
+}
+
+/** A temp directory for configs and the files they read. */
+export class TempDir {
+  public readonly dir: string;
+
+  constructor(prefix: string) {
+    this.dir = mkdtempSync(join(tmpdir(), prefix));
+  }
+
+  /** Writes `content` to `name` inside the directory; returns the absolute path. */
+  public write(name: string, content: string): string {
+    const path = join(this.dir, name);
+    writeFileSync(path, content);
+    return path;
+  }
+
+  public remove(): void {
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+/** The outcome of a config check. */
+export interface CheckResult {
+  readonly ok: boolean;
+  readonly output: string;
+}
+
+/** A running server process (haproxy or nginx) in the foreground. */
+export class RunningProcess {
+  private out = '';
+  private exited = false;
+  private readonly exit: Promise<void>;
+
+  constructor(public readonly name: string, private readonly child: ChildProcess) {
+    running.add(child);
+    const append = (b: Buffer) => {
+      if (this.out.length < 200_000) this.out += b.toString();
+    };
+    child.stdout?.on('data', append);
+    child.stderr?.on('data', append);
+    this.exit = new Promise(resolve => child.once('exit', () => {
+      this.exited = true;
+      running.delete(child);
+      resolve();
+    }));
+  }
+
+  /** Everything the process printed so far. */
+  public output(): string {
+    return this.out;
+  }
+
+  public get hasExited(): boolean {
+    return this.exited;
+  }
+
+  /** SIGTERM, then SIGKILL after 2 s; resolves once the process is gone. */
+  public async stop(): Promise<void> {
+    if (this.exited) {
+      killGroup(this.child, 'SIGKILL'); // leftover workers, if any
+      return;
+    }
+    killGroup(this.child, 'SIGTERM');
+    if (!(await this.exitWithin(2_000))) {
+      killGroup(this.child, 'SIGKILL');
+      await this.exitWithin(2_000);
+    }
+  }
+
+  /** Waits for the exit without leaving a timer behind; true when the process exited. */
+  private exitWithin(ms: number): Promise<boolean> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<boolean>(resolve => (timer = setTimeout(() => resolve(false), ms)));
+    return Promise.race([this.exit.then(() => true), timeout]).finally(() => clearTimeout(timer));
+  }
+
+  /**
+   * Resolves when `host:port` accepts connections; rejects when the process exits first
+   * or after `timeoutMs`.
+   */
+  public async waitForPort(port: number, host = '127.0.0.1', timeoutMs = 5_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      if (this.exited) throw new Error(`${this.name} exited before listening on ${host}:${port}:\n${this.out}`);
+      if (await canConnect(host, port)) return;
+      await sleep(25);
+    }
+    throw new Error(`${this.name} did not listen on ${host}:${port} within ${timeoutMs}ms:\n${this.out}`);
+  }
+}
+
+/** Writes configs to a temp dir and runs the Debian haproxy binary on them. */
+export class HaproxyHarness {
+  /** Fails (never skips) when haproxy is missing. */
+  public static create(): HaproxyHarness {
+    requireBinary('haproxy', '-v', 'haproxy');
+    return new HaproxyHarness();
+  }
+
+  public readonly tmp = new TempDir('haproxy-test-');
+  private readonly started: RunningProcess[] = [];
+  private configs = 0;
+
+  private constructor() {}
+
+  public get dir(): string {
+    return this.tmp.dir;
+  }
+
+  /** Writes a file the config reads (key lists, public keys); returns its path. */
+  public writeFile(name: string, content: string): string {
+    return this.tmp.write(name, content);
+  }
+
+  /** `haproxy -c -f FILE`. */
+  public check(config: string): CheckResult {
+    const file = this.tmp.write(`haproxy-${++this.configs}.cfg`, config);
+    const r = spawnSync('haproxy', ['-c', '-f', file], { encoding: 'utf8', timeout: 15_000 });
+    return { ok: r.status === 0, output: `${r.stdout ?? ''}${r.stderr ?? ''}${r.error ? r.error.message : ''}` };
+  }
+
+  /** `haproxy -c -f FILE` without blocking: haproxy takes ~150 ms to start, so checks run in parallel. */
+  public checkAsync(config: string): Promise<CheckResult> {
+    const file = this.tmp.write(`haproxy-${++this.configs}.cfg`, config);
+    return new Promise(resolve => {
+      const child = spawn('haproxy', ['-c', '-f', file], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let output = '';
+      child.stdout.on('data', b => (output += b));
+      child.stderr.on('data', b => (output += b));
+      const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+      child.once('error', e => {
+        clearTimeout(timer);
+        resolve({ ok: false, output: `${output}${e.message}` });
+      });
+      child.once('close', code => {
+        clearTimeout(timer);
+        resolve({ ok: code === 0, output });
+      });
+    });
+  }
+
+  /** Checks many configs, `concurrency` at a time; results in input order. */
+  public async checkAll(configs: string[], concurrency = 8): Promise<CheckResult[]> {
+    const results: CheckResult[] = new Array(configs.length);
+    let next = 0;
+    const worker = async () => {
+      while (next < configs.length) {
+        const i = next++;
+        results[i] = await this.checkAsync(configs[i]);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(concurrency, configs.length) }, worker));
+    return results;
+  }
+
+  /** Throws with haproxy's output unless the config is valid. */
+  public expectValid(config: string): void {
+    const r = this.check(config);
+    if (!r.ok) throw new Error(`haproxy -c rejected the config:\n${r.output}\n--- config ---\n${config}`);
+  }
+
+  /**
+   * Starts `haproxy -db -f FILE` in the foreground and waits until `readyPort` on
+   * 127.0.0.1 accepts connections.
+   */
+  public async start(config: string, readyPort: number): Promise<RunningProcess> {
+    this.expectValid(config);
+    const file = this.tmp.write(`haproxy-${++this.configs}.cfg`, config);
+    const child = spawn('haproxy', ['-db', '-f', file], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    const proc = new RunningProcess('haproxy', child);
+    this.started.push(proc);
+    try {
+      await proc.waitForPort(readyPort);
+    } catch (e) {
+      await proc.stop();
+      throw e;
+    }
+    return proc;
+  }
+
+  /** Stops every haproxy started here and removes the temp dir. */
+  public async cleanup(): Promise<void> {
+    await Promise.all(this.started.map(p => p.stop()));
+    this.tmp.remove();
+  }
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise(resolve => setTimeout(resolve, ms));
+}
+
+export function canConnect(host: string, port: number): Promise<boolean> {
+  return new Promise(resolve => {
+    const socket = net.connect({ host, port });
+    const done = (ok: boolean) => {
+      socket.destroy();
+      resolve(ok);
+    };
+    socket.setTimeout(500, () => done(false));
+    socket.once('connect', () => done(true));
+    socket.once('error', () => done(false));
+  });
+}
+
+/** `n` distinct free TCP ports on 127.0.0.1 (all held open at once, then released). */
+export async function freePorts(n: number): Promise<number[]> {
+  const servers = await Promise.all(Array.from({ length: n }, () => new Promise<net.Server>((resolve, reject) => {
+    const s = net.createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => resolve(s));
+  })));
+  const ports = servers.map(s => (s.address() as net.AddressInfo).port);
+  await Promise.all(servers.map(s => new Promise(resolve => s.close(resolve))));
+  return ports;
+}
+
+/** `n` distinct free UDP ports on 127.0.0.1. */
+export async function freeUdpPorts(n: number): Promise<number[]> {
+  const sockets = await Promise.all(Array.from({ length: n }, () => new Promise<dgram.Socket>((resolve, reject) => {
+    const s = dgram.createSocket('udp4');
+    s.once('error', reject);
+    s.bind(0, '127.0.0.1', () => resolve(s));
+  })));
+  const ports = sockets.map(s => s.address().port);
+  await Promise.all(sockets.map(s => new Promise<void>(resolve => s.close(() => resolve()))));
+  return ports;
+}
+
+/** Writes nginx configs to a temp dir and runs the Debian nginx binary on them. */
+export class NginxHarness {
+  /** The stream module of Debian's libnginx-mod-stream package. */
+  public static readonly STREAM_MODULE = '/usr/lib/nginx/modules/ngx_stream_module.so';
+
+  /** Fails (never skips) when nginx or its stream module is missing. */
+  public static create(): NginxHarness {
+    requireBinary('nginx', '-v', 'nginx-light libnginx-mod-stream');
+    if (!existsSync(NginxHarness.STREAM_MODULE)) {
+      throw new Error(`${NginxHarness.STREAM_MODULE} is missing: run apt-get install -y libnginx-mod-stream`);
+    }
+    return new NginxHarness();
+  }
+
+  public readonly tmp = new TempDir('nginx-test-');
+  private readonly started: RunningProcess[] = [];
+  private configs = 0;
+
+  private constructor() {}
+
+  public get dir(): string {
+    return this.tmp.dir;
+  }
+
+  /** `nginx -t -c FILE` with the temp dir as prefix. */
+  public check(config: string): CheckResult {
+    const file = this.tmp.write(`nginx-${++this.configs}.conf`, config);
+    // stdout is a file: nginx opens /dev/stdout for its access log, which fails on a socket.
+    const stdout = openSync(join(this.dir, 'stdout.log'), 'a');
+    const r = spawnSync('nginx', ['-t', '-p', this.dir, '-e', 'stderr', '-c', file], { encoding: 'utf8', timeout: 15_000, stdio: ['ignore', stdout, 'pipe'] });
+    closeSync(stdout);
+    return { ok: r.status === 0, output: `${r.stdout ?? ''}${r.stderr ?? ''}${r.error ? r.error.message : ''}` };
+  }
+
+  public expectValid(config: string): void {
+    const r = this.check(config);
+    if (!r.ok) throw new Error(`nginx -t rejected the config:\n${r.output}\n--- config ---\n${config}`);
+  }
+
+  /** Starts nginx in the foreground (the config says `daemon off`). */
+  public start(config: string): RunningProcess {
+    this.expectValid(config);
+    const file = this.tmp.write(`nginx-${++this.configs}.conf`, config);
+    const stdout = openSync(join(this.dir, 'stdout.log'), 'a');
+    const child = spawn('nginx', ['-p', this.dir, '-e', 'stderr', '-c', file], { stdio: ['ignore', stdout, 'pipe'], detached: true });
+    closeSync(stdout);
+    const proc = new RunningProcess('nginx', child);
+    this.started.push(proc);
+    return proc;
+  }
+
+  public async cleanup(): Promise<void> {
+    await Promise.all(this.started.map(p => p.stop()));
+    this.tmp.remove();
+  }
+}
