@@ -1,9 +1,14 @@
 import { App } from 'cdk8s';
 import { MtlsTunnelChart } from './mtls-tunnel';
+import { OllamaClusterChart, PostgresProxyChart, UserServiceChart, WebappFrontendChart } from './seed-use-cases';
 import { TcpTunnelChart } from './tcp-tunnel';
 
 // `cdk8s synth` runs this file (see cdk8s.yaml) and writes dist/<chart>.k8s.yaml.
 const app = new App();
 new TcpTunnelChart(app, 'tcp-tunnel');
 new MtlsTunnelChart(app, 'mtls-tunnel');
+new OllamaClusterChart(app, 'ollama-cluster');
+new UserServiceChart(app, 'user-service');
+new PostgresProxyChart(app, 'postgres-proxy');
+new WebappFrontendChart(app, 'webapp-frontend');
 app.synth();

@@ -1,11 +1,11 @@
 import { Duration } from 'cdk8s';
-import { HaproxyBalancer } from '../balancer/haproxy-balancer';
-import {
-  EndUserAuthentication, HaproxyAffinity, HaproxyBalance, HaproxyMode, HaproxyServiceOptions, HaproxyTargets,
-} from '../balancer/haproxy-model';
-import { NginxStreamBalance, NginxUdpService } from '../balancer/nginx-stream-model';
 import { ServicePlan } from './plan';
 import { AuthenticationType, HealthCheckType, LoadBalancingAlgorithm } from './spec';
+import { HaproxyBalancer } from '../balancer/haproxy-balancer';
+import {
+  EndUserAuthentication, HaproxyAffinity, HaproxyBalance, HaproxyMode, HaproxyServiceOptions, HaproxyTargets, HaproxyTimeouts,
+} from '../balancer/haproxy-model';
+import { NginxStreamBalance, NginxUdpService } from '../balancer/nginx-stream-model';
 
 /** Port the balancer listens on for frpc (one service per balancer). @internal */
 export const BALANCER_PORT = 8000;
@@ -29,7 +29,7 @@ export type BalancerBackends =
  * The HAProxy service for a planned balancer tier: the plan (the one mapping of
  * the seed spec) turned into the typed model. @internal
  */
-export function haproxyServiceFor(plan: ServicePlan, backends: BalancerBackends): HaproxyServiceOptions {
+export function haproxyServiceFor(plan: ServicePlan, backends: BalancerBackends, authDir: string = HaproxyBalancer.AUTH_DIR): HaproxyServiceOptions {
   const b = plan.balancer!;
   const http = b.mode === 'http';
   const targets = backends.kind === 'dns'
@@ -43,7 +43,7 @@ export function haproxyServiceFor(plan: ServicePlan, backends: BalancerBackends)
     // tcp: the client address from frpc's PROXY v2 header; http: frps' X-Forwarded-For
     [LoadBalancingAlgorithm.IP_HASH]: http ? HaproxyBalance.FORWARDED_FOR_HASH : HaproxyBalance.SOURCE,
   }[b.algorithm];
-  const authFile = (type: AuthenticationType) => `${HaproxyBalancer.AUTH_DIR}/${AUTH_SECRET_KEYS[type]}`;
+  const authFile = (type: AuthenticationType) => `${authDir}/${AUTH_SECRET_KEYS[type]}`;
   let authentication: EndUserAuthentication | undefined;
   switch (b.authentication?.type) {
     case AuthenticationType.APIKEY: authentication = EndUserAuthentication.apiKey({ keysFile: authFile(AuthenticationType.APIKEY) }); break;
@@ -75,6 +75,23 @@ export function haproxyServiceFor(plan: ServicePlan, backends: BalancerBackends)
       : HaproxyAffinity.sourceAddress({ expire: Duration.seconds(b.affinity.timeoutSeconds) })),
     authentication,
     authorizationRules: b.rules.length > 0 ? b.rules.map(r => ({ path: r.path ?? '/*', methods: r.methods, roles: r.roles })) : undefined,
+  };
+}
+
+/**
+ * The balancer's timeouts: connect from `advanced.timeout.dial`; client and
+ * server idle time from the longer of `connectionPool.idleTimeout` and
+ * `timeout.keepAlive` (long LLM responses must not be cut at HAProxy's 30s
+ * default); keep-alive between requests from `idleTimeout`. @internal
+ */
+export function haproxyTimeoutsFor(plan: ServicePlan): HaproxyTimeouts {
+  const b = plan.balancer!;
+  const idle = Math.max(b.idleTimeoutSeconds, plan.keepAliveSeconds);
+  return {
+    connect: Duration.seconds(b.connectTimeoutSeconds),
+    client: Duration.seconds(idle),
+    server: Duration.seconds(idle),
+    httpKeepAlive: Duration.seconds(b.idleTimeoutSeconds),
   };
 }
 

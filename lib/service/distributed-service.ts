@@ -1,19 +1,20 @@
 import { ApiObjectMetadata, Chart } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
-import { BALANCER_PORT, BalancerBackends, haproxyServiceFor, nginxUdpServiceFor } from './balancer-config';
+import { BALANCER_PORT, BalancerBackends, haproxyServiceFor, haproxyTimeoutsFor, nginxUdpServiceFor } from './balancer-config';
 import { planService, ServicePlan } from './plan';
 import { SPEC_SCHEMA } from './schema';
-import { FrpClientPool, FrpClientTlsOptions, FrpClientWorkload } from '../client/frp-client-pool';
-import { invalid } from '../frp/errors';
-import { HaproxyBalancer } from '../balancer/haproxy-balancer';
-import { UdpBalancer } from '../balancer/udp-balancer';
-import { BandwidthLimitMode, FrpProxy, FrpProxyType, ProxyProtocolVersion } from '../frp/proxy';
-import { NetworkPeer } from '../network/network-peer';
-import { FrpAuth } from '../frp-auth';
 import { BandwidthMode, DistributedServiceSpec, ExposeType, MtlsMode } from './spec';
 import { validateAgainstSchema } from './validate-schema';
+import { fsRoot } from '../balancer/_workload';
+import { HaproxyBalancer } from '../balancer/haproxy-balancer';
+import { UdpBalancer } from '../balancer/udp-balancer';
+import { FrpClientPool, FrpClientTlsOptions, FrpClientWorkload } from '../client/frp-client-pool';
+import { invalid } from '../frp/errors';
+import { BandwidthLimitMode, FrpProxy, FrpProxyType, ProxyProtocolVersion } from '../frp/proxy';
+import { FrpAuth } from '../frp-auth';
 import { FrpMonitoringOptions } from '../monitoring/frp-monitoring';
+import { NetworkPeer } from '../network/network-peer';
 import { FrpServer, FrpServerTlsOptions } from '../server/frp-server';
 import { CertificateAuthority, ICertificateAuthority } from '../tls/certificate-authority';
 import { CertificateDuration } from '../tls/duration';
@@ -208,10 +209,10 @@ export class DistributedService extends Construct {
       localIP = this.udpBalancer.host;
       localPort = BALANCER_PORT;
     } else if (plan.balancer) {
-      const auth = plan.balancer.authentication;
+      const endUserAuth = plan.balancer.authentication;
       this.balancer = new HaproxyBalancer(this, 'Balancer', {
-        config: { services: [haproxyServiceFor(plan, dnsTarget)] },
-        authSecret: auth ? kplus.Secret.fromSecretName(this, 'AuthSecret', auth.secretName) : undefined,
+        config: { services: [haproxyServiceFor(plan, dnsTarget, fsRoot(this) + HaproxyBalancer.AUTH_DIR)], timeouts: haproxyTimeoutsFor(plan) },
+        authSecret: endUserAuth ? kplus.Secret.fromSecretName(this, 'AuthSecret', endUserAuth.secretName) : undefined,
         labels: this.labels(),
       });
       localIP = this.balancer.host;

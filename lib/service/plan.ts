@@ -327,6 +327,8 @@ export function planService(spec: DistributedServiceSpec, ctx: PlanContext): Ser
 
   // ---- advanced
   const poolEnabled = conn.enabled ?? true;
+  const dial = durationSeconds(w, 'spec.advanced.timeout.dial', adv.timeout?.dial ?? '10s', 'sm');
+  if (dial > 3600) invalid(w, 'spec.advanced.timeout.dial', `must be at most 60m (frpc's dial timeout), got ${adv.timeout!.dial}`);
   const bw = adv.bandwidth ?? {};
   if (bw.mode !== undefined && bw.limit === undefined) invalid(w, 'spec.advanced.bandwidth.limit', 'is required when bandwidth.mode is set');
   return {
@@ -353,7 +355,7 @@ export function planService(spec: DistributedServiceSpec, ctx: PlanContext): Ser
     balancer,
     mtls,
     poolCount: poolEnabled ? conn.size ?? 5 : undefined,
-    dialTimeoutSeconds: durationSeconds(w, 'spec.advanced.timeout.dial', adv.timeout?.dial ?? '10s', 'sm'),
+    dialTimeoutSeconds: dial,
     keepAliveSeconds: durationSeconds(w, 'spec.advanced.timeout.keepAlive', adv.timeout?.keepAlive ?? '30s', 'sm'),
     bandwidth: bw.limit ? Bandwidth.parse(bw.limit, 'spec.advanced.bandwidth.limit') : undefined,
     bandwidthMode: bw.limit ? bw.mode ?? BandwidthMode.CLIENT : undefined,

@@ -97,6 +97,7 @@ describe('planService fails with the field, the rule and what is allowed', () =>
     ['a bandwidth unit frp lacks', tcpSpec({ advanced: { bandwidth: { limit: '10TB' } } }), 'app/svc: spec.advanced.bandwidth.limit: must match ^[0-9]+(MB|KB|GB)$, got "10TB"'],
     ['a typo in a field name', tcpSpec({ loadBalancing: { algoritm: 'random' } }), 'app/svc: spec.loadBalancing.algoritm: is not a known field (known: algorithm, sessionAffinity, healthCheck)'],
     ['a string where a number belongs', tcpSpec({ advanced: { connectionPool: { size: '10' } } }), 'app/svc: spec.advanced.connectionPool.size: must be an integer, got "10"'],
+    ['a dial timeout frpc does not take', tcpSpec({ advanced: { timeout: { dial: '90m' } } }), 'app/svc: spec.advanced.timeout.dial: must be at most 60m (frpc\'s dial timeout), got 90m'],
     ['pool size 0', tcpSpec({ advanced: { connectionPool: { size: 0 } } }), 'app/svc: spec.advanced.connectionPool.size: must be from 1 to 100, got 0'],
     ['a tcp service on a domain', tcpSpec({ expose: { domain: 'db.example.com' } }), 'app/svc: spec.expose.type: a tcp service is exposed on a port: set expose.type to port and expose.port (domain, subdomain and path routing is for http)'],
     ['a port exposure without a port', tcpSpec({ expose: { type: 'port' } }), 'app/svc: spec.expose.port: is required when expose.type is port'],
