@@ -14,9 +14,9 @@ test('the README quick start builds a valid bundle with what it promises', () =>
     .replace('app.synth();', 'module.exports = chart;');
   const js = ts.transpileModule(source, { compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2020 } }).outputText;
   const mod = { exports: undefined as any };
-  // eslint-disable-next-line @typescript-eslint/no-implied-eval
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const load = (id: string) => require(id.startsWith('../lib') ? join(__dirname, id) : id);
+  // eslint-disable-next-line @typescript-eslint/no-implied-eval
   new Function('require', 'module', 'exports', js)(load, mod, {});
   const manifests = Testing.synth(mod.exports);
   expectValidBundle(manifests);
