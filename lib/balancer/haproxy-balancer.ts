@@ -5,6 +5,7 @@ import { Construct } from 'constructs';
 import {
   balancerNetworkPolicy, balancerResources, checkUnprivilegedPort, fsRoot, pathUnder, servicePortNames,
 } from './_workload';
+import { BalancerWorkloadOptions } from './balancer-workload-options';
 import { HaproxyConfig } from './haproxy-config';
 import { HaproxyConfigProps } from './haproxy-model';
 import { checkInt, invalid } from '../frp/errors';
@@ -19,7 +20,7 @@ import { addReloaderAnnotation } from '../tls/rotation';
 const CONFIG_FILE = 'haproxy.cfg';
 
 /** Properties of a HaproxyBalancer. */
-export interface HaproxyBalancerProps {
+export interface HaproxyBalancerProps extends BalancerWorkloadOptions {
   /**
    * The HAProxy config (validated by HaproxyConfig). Every port must be 1024 or higher,
    * and every file it reads (`referencedFiles()`) must be a key of `authSecret`, given as
@@ -35,37 +36,10 @@ export interface HaproxyBalancerProps {
    */
   readonly authSecret?: kplus.ISecret;
   /**
-   * Pods.
-   * @default 2
-   */
-  readonly replicas?: number;
-  /**
    * Container image; must be pinned (a tag other than latest, or a digest).
    * @default HaproxyConfig.IMAGE
    */
   readonly image?: string;
-  /**
-   * Resource requests and limits.
-   * @default - cpu 100m/1000m, memory 64Mi/256Mi (fields you leave out keep these values)
-   */
-  readonly resources?: kplus.ContainerResources;
-  /**
-   * Extra labels on every object.
-   * @default - the app.kubernetes.io/* labels only
-   */
-  readonly labels?: { [key: string]: string };
-  /**
-   * Render a NetworkPolicy: the service ports only from the peers given to
-   * `allowClients()`, the metrics port from `monitoringPeers`; egress only to DNS and
-   * the backend ports.
-   * @default true
-   */
-  readonly networkPolicy?: boolean;
-  /**
-   * Peers that may scrape the metrics port.
-   * @default - the namespace "monitoring"
-   */
-  readonly monitoringPeers?: NetworkPeer[];
 }
 
 /**

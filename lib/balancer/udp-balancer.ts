@@ -3,6 +3,7 @@ import * as kplus from 'cdk8s-plus-28';
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { balancerNetworkPolicy, balancerResources, checkUnprivilegedPort, fsRoot, servicePortNames } from './_workload';
+import { BalancerWorkloadOptions } from './balancer-workload-options';
 import { NginxStreamConfig } from './nginx-stream-config';
 import { NginxStreamConfigProps } from './nginx-stream-model';
 import { checkInt, invalid } from '../frp/errors';
@@ -16,7 +17,7 @@ import { checkImage } from '../server/frp-server';
 const CONFIG_FILE = 'nginx.conf';
 
 /** Properties of a UdpBalancer. */
-export interface UdpBalancerProps {
+export interface UdpBalancerProps extends BalancerWorkloadOptions {
   /**
    * The nginx stream config (validated by NginxStreamConfig). Every port must be 1024 or
    * higher. `runtimeDir` defaults to `UdpBalancer.RUN_DIR` and `statusEndpoint` is always
@@ -25,38 +26,11 @@ export interface UdpBalancerProps {
    */
   readonly config: NginxStreamConfigProps;
   /**
-   * Pods.
-   * @default 2
-   */
-  readonly replicas?: number;
-  /**
    * Container image of nginx: an unprivileged nginx with the stream module; must be
    * pinned (a tag other than latest, or a digest).
    * @default UdpBalancer.IMAGE
    */
   readonly image?: string;
-  /**
-   * Resource requests and limits of the nginx container.
-   * @default - cpu 100m/1000m, memory 64Mi/256Mi (fields you leave out keep these values)
-   */
-  readonly resources?: kplus.ContainerResources;
-  /**
-   * Extra labels on every object.
-   * @default - the app.kubernetes.io/* labels only
-   */
-  readonly labels?: { [key: string]: string };
-  /**
-   * Render a NetworkPolicy: the UDP service ports only from the peers given to
-   * `allowClients()`, the metrics port from `monitoringPeers`; egress only to DNS and
-   * the backend ports.
-   * @default true
-   */
-  readonly networkPolicy?: boolean;
-  /**
-   * Peers that may scrape the metrics port.
-   * @default - the namespace "monitoring"
-   */
-  readonly monitoringPeers?: NetworkPeer[];
 }
 
 /**

@@ -1,0 +1,33 @@
+import * as kplus from 'cdk8s-plus-28';
+import { NetworkPeer } from '../network/network-peer';
+
+/** What the HAProxy and UDP balancer tiers share: how their Deployment runs. */
+export interface BalancerWorkloadOptions {
+  /**
+   * Number of balancer pods.
+   * @default 2
+   */
+  readonly replicas?: number;
+  /**
+   * Resource requests and limits of the balancer container.
+   * @default - cpu 100m/1000m, memory 64Mi/256Mi (fields you leave out keep these values)
+   */
+  readonly resources?: kplus.ContainerResources;
+  /**
+   * Extra labels on every object.
+   * @default - the app.kubernetes.io/* labels only
+   */
+  readonly labels?: { [key: string]: string };
+  /**
+   * Render a NetworkPolicy: the service ports only from the peers given to
+   * `allowClients()`, the metrics port from `monitoringPeers`; egress only to DNS
+   * and the backend ports.
+   * @default true
+   */
+  readonly networkPolicy?: boolean;
+  /**
+   * Peers that may scrape the metrics port.
+   * @default - the namespace "monitoring"
+   */
+  readonly monitoringPeers?: NetworkPeer[];
+}
