@@ -23,7 +23,9 @@ const project = new cdk8s.ConstructLibraryCdk8s({
   peerDeps: ['cdk8s-plus-28@^2.5.6'],
   // Not jsii modules: bundled (TOOLCHAIN B2.5). yaml parses manifests in the CLI.
   bundledDeps: ['smol-toml@^1.9.1', 'yaml@^2.8.1'],
-  devDeps: ['cdk8s-cli@^2.207.60', 'fast-check@^4.3.0', '@bufbuild/cel@^0.6.1'],
+  devDeps: [
+    'cdk8s-cli@^2.207.60', 'fast-check@^4.3.0', '@bufbuild/cel@^0.6.1',
+  ],
   bin: { 'cdk8s-frp': 'bin/cdk8s-frp' },
 
   jsiiVersion: '~6.0.0',
