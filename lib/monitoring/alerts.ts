@@ -26,10 +26,11 @@ export interface AlertOptions {
    */
   readonly enabled?: boolean;
   /**
-   * How long the condition must hold before the alert fires (`for`).
+   * How long the condition must hold before the alert fires: the rule's `for`
+   * (the alert is "pending" meanwhile).
    * @default - per alert (see FrpAlertRulesOptions)
    */
-  readonly for?: Duration;
+  readonly pendingFor?: Duration;
   /**
    * The `severity` label.
    * @default - per alert (see FrpAlertRulesOptions)
@@ -190,7 +191,7 @@ interface Resolved {
 
 function resolve(where: string, field: string, o: AlertOptions | undefined, forDefault: Duration, severity: AlertSeverity): Resolved {
   checkEnum(where, `${field}.severity`, o?.severity, AlertSeverity as unknown as Record<string, AlertSeverity>);
-  const forDuration = promDuration(where, `${field}.for`, o?.for ?? forDefault);
+  const forDuration = promDuration(where, `${field}.pendingFor`, o?.pendingFor ?? forDefault);
   return {
     enabled: o?.enabled ?? true,
     for: forDuration,

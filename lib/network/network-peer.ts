@@ -27,11 +27,11 @@ export class NetworkPeer {
   /**
    * An IP range (for clients outside the cluster).
    * @param cidr e.g. 203.0.113.0/24
-   * @param except ranges inside it to leave out
+   * @param excluded ranges inside it to leave out
    */
-  public static cidr(cidr: string, except?: string[]): NetworkPeer {
+  public static cidr(cidr: string, excluded?: string[]): NetworkPeer {
     if (!/^[0-9a-fA-F:.]+\/[0-9]{1,3}$/.test(cidr ?? '')) throw new Error(`NetworkPeer.cidr: cidr must look like 10.0.0.0/8 or fd00::/8, got ${JSON.stringify(cidr)}`);
-    return new NetworkPeer({ ipBlock: { cidr, except } });
+    return new NetworkPeer({ ipBlock: { cidr, except: excluded } });
   }
 
   /** Any address. */

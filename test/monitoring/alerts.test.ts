@@ -28,17 +28,17 @@ const ALL: Required<Omit<FrpAlertRulesProps, 'server' | 'balancer'>> = {
   labels: { release: 'kube-prometheus-stack' },
   alertLabels: { team: 'platform' },
   runbookBaseUrl: 'https://runbooks.example.com/frp/',
-  serverDown: { for: Duration.minutes(3), severity: AlertSeverity.CRITICAL },
-  noClientsConnected: { for: Duration.minutes(15), severity: AlertSeverity.CRITICAL },
+  serverDown: { pendingFor: Duration.minutes(3), severity: AlertSeverity.CRITICAL },
+  noClientsConnected: { pendingFor: Duration.minutes(15), severity: AlertSeverity.CRITICAL },
   expectedProxies: [
     { proxyType: FrpProxyType.TCP, minimum: 2 },
     { proxyType: FrpProxyType.HTTP, minimum: 3, proxyName: 'ollama' },
     { proxyType: FrpProxyType.HTTPS, minimum: 1, nameRegex: 'gpu-[0-9]+[.]api' },
   ],
-  proxyMembersBelowExpected: { for: Duration.minutes(2) },
-  connectionSurge: { threshold: 500, for: Duration.minutes(1), severity: AlertSeverity.INFO },
-  trafficDropped: { window: Duration.minutes(15), baseline: Duration.hours(2), for: Duration.minutes(10) },
-  balancerBackendDown: { backendRegex: 'be_.*', for: Duration.minutes(1) },
+  proxyMembersBelowExpected: { pendingFor: Duration.minutes(2) },
+  connectionSurge: { threshold: 500, pendingFor: Duration.minutes(1), severity: AlertSeverity.INFO },
+  trafficDropped: { window: Duration.minutes(15), baseline: Duration.hours(2), pendingFor: Duration.minutes(10) },
+  balancerBackendDown: { backendRegex: 'be_.*', pendingFor: Duration.minutes(1) },
 };
 
 describe('FrpAlertRules', () => {
@@ -390,8 +390,8 @@ describe('FrpAlertRules', () => {
       .toThrow('test/b3: alertLabels.team-name: is not a valid Prometheus label name');
     expect(() => new FrpAlertRules(c, 'b4', { server, connectionSurge: { threshold: -1 } }))
       .toThrow('test/b4: connectionSurge.threshold: must be a positive number, got -1');
-    expect(() => new FrpAlertRules(c, 'b5', { server, serverDown: { for: Duration.seconds(0) } }))
-      .toThrow('test/b5: serverDown.for: must be a positive whole number of milliseconds, got 0 seconds');
+    expect(() => new FrpAlertRules(c, 'b5', { server, serverDown: { pendingFor: Duration.seconds(0) } }))
+      .toThrow('test/b5: serverDown.pendingFor: must be a positive whole number of milliseconds, got 0 seconds');
     expect(() => new FrpAlertRules(c, 'b6', { server, serverDown: { severity: 'page' as AlertSeverity } }))
       .toThrow('test/b6: serverDown.severity: must be one of "critical", "warning", "info", got "page"');
     expect(() => new FrpAlertRules(c, 'b7', {
