@@ -3,7 +3,7 @@ import { mkdtempSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import { parseAllDocuments } from 'yaml';
-import { expectValidBundle } from './helpers';
+import { checkWiring, expectValidBundle } from './helpers';
 import { main } from '../lib/cli/render';
 
 const dir = mkdtempSync(join(tmpdir(), 'cdk8s-frp-cli-'));
@@ -46,6 +46,8 @@ describe('cdk8s-frp render', () => {
     expect(r.code).toBe(0);
     const docs = parseAllDocuments(r.out).map(d => d.toJS());
     expectValidBundle(docs);
+    // across namespaces: frpc in microservices reaches frps in frp, the fronts select frps pods
+    expect(checkWiring(docs)).toEqual([]);
     const frps = docs.filter(d => d.kind === 'Deployment' && d.metadata.labels['app.kubernetes.io/name'] === 'frps');
     expect(frps).toHaveLength(1);
     expect(frps[0].metadata.namespace).toBe('frp');

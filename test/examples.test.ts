@@ -1,6 +1,6 @@
 import { App, Chart } from 'cdk8s';
 import { parse } from 'smol-toml';
-import { checkBundle, checkNoSecretValues, checkPodSecurity, expectDeterministic } from './helpers';
+import { checkBundle, checkNoSecretValues, checkPodSecurity, checkWiring, expectDeterministic } from './helpers';
 import { MtlsTunnelChart } from '../examples/mtls-tunnel';
 import { OllamaClusterChart, PostgresProxyChart, UserServiceChart, WebappFrontendChart } from '../examples/seed-use-cases';
 import { TcpTunnelChart } from '../examples/tcp-tunnel';
@@ -27,6 +27,10 @@ describe.each(Object.keys(EXAMPLES))('example %s', (name) => {
 
   test('passes every strict check (schemas, frp keys, PSS restricted, no secret values)', () => {
     expect(checkBundle(manifests)).toEqual([]);
+  });
+
+  test('is wired: Services select pods, volumes and backends exist, frpc reaches frps and its targets', () => {
+    expect(checkWiring(manifests)).toEqual([]);
   });
 
   test('hygiene: every pod restricted with resources and probes, images pinned, no Secret data, secrets only by reference', () => {

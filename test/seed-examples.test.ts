@@ -5,7 +5,7 @@ import { App, Chart } from 'cdk8s';
 import { parse } from 'smol-toml';
 import { parseAllDocuments } from 'yaml';
 import { HaproxyHarness } from './balancer/haproxy-harness';
-import { checkBundle } from './helpers';
+import { checkBundle, checkWiring } from './helpers';
 import { OllamaClusterChart, PostgresProxyChart, UserServiceChart, WebappFrontendChart } from '../examples/seed-use-cases';
 import { FS_ROOT_CONTEXT } from '../lib/balancer/_workload';
 import { main } from '../lib/cli/render';
@@ -38,6 +38,7 @@ describe.each(Object.keys(SEEDS))('seed use case %s', (name) => {
     expect(code).toBe(0);
     const docs = parseAllDocuments(out).map(d => d.toJS());
     expect(checkBundle(docs)).toEqual([]);
+    expect(checkWiring(docs)).toEqual([]);
     const strip = (p: any) => ({ ...p, localIP: undefined }); // Service names differ by construct path
     expect(frpc(docs).proxies.map(strip)).toEqual(frpc(manifests).proxies.map(strip));
   });

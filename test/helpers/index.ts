@@ -8,3 +8,4 @@ export * from './frp-keys';
 export * from './pod-security';
 export * from './secrets';
 export * from './bundle';
+export * from './wiring';

@@ -1,0 +1,73 @@
+/**
+ * Cross-object checks: the references inside a bundle point at objects the
+ * bundle has, in the right namespace, on ports that exist. Schema checks
+ * cannot see these, and each one would break a tunnel at run time.
+ *
+ * - a Service selecting pods by the cdk8s-plus selector label
+ *   (`cdk8s.io/metadata.addr`) matches a pod template in its namespace;
+ * - a pod's configMap volume names a ConfigMap in its namespace (Secrets are
+ *   created out of band and are not checked);
+ * - an Ingress backend is a Service in the Ingress' namespace with that port;
+ * - frpc's serverAddr/serverPort name a Service in the bundle with that port,
+ *   whose selector matches the frps pods;
+ * - frpc's localIP, when it names a Service of the bundle, has the localPort.
+ */
+import { parse } from 'smol-toml';
+
+const ns = (o: any) => o.metadata?.namespace ?? '';
+const podTemplates = (m: readonly any[]) => m.filter(o => o.spec?.template?.spec).map(o => ({ o, labels: o.spec.template.metadata?.labels ?? {} }));
+const selects = (selector: Record<string, string>, labels: Record<string, string>) => Object.entries(selector).every(([k, v]) => labels[k] === v);
+
+/** Finds a Service by a DNS name (`svc`, `svc.ns`, `svc.ns.svc[.cluster.local]`) seen from `fromNs`. */
+function serviceByHost(m: readonly any[], host: string, fromNs: string): any {
+  const [name, maybeNs] = host.split('.');
+  const namespace = maybeNs ?? fromNs;
+  return m.find(o => o.kind === 'Service' && o.metadata.name === name && ns(o) === namespace);
+}
+
+export function checkWiring(manifests: readonly any[]): string[] {
+  const problems: string[] = [];
+  const label = (o: any) => `${o.kind}/${ns(o) ? `${ns(o)}/` : ''}${o.metadata?.name}`;
+  const pods = podTemplates(manifests);
+
+  for (const svc of manifests.filter(o => o.kind === 'Service' && o.spec?.selector?.['cdk8s.io/metadata.addr'])) {
+    const hit = pods.filter(p => ns(p.o) === ns(svc) && selects(svc.spec.selector, p.labels));
+    if (hit.length === 0) problems.push(`${label(svc)}: selector ${JSON.stringify(svc.spec.selector)} matches no pod template in namespace "${ns(svc)}"`);
+  }
+  for (const { o } of pods) {
+    for (const v of o.spec.template.spec.volumes ?? []) {
+      if (v.configMap && !manifests.some(c => c.kind === 'ConfigMap' && c.metadata.name === v.configMap.name && ns(c) === ns(o))) {
+        problems.push(`${label(o)}: volume ${v.name} mounts ConfigMap ${v.configMap.name}, which is not in namespace "${ns(o)}"`);
+      }
+    }
+  }
+  for (const ing of manifests.filter(o => o.kind === 'Ingress')) {
+    for (const rule of ing.spec.rules ?? []) {
+      for (const path of rule.http?.paths ?? []) {
+        const b = path.backend.service;
+        const svc = manifests.find(o => o.kind === 'Service' && o.metadata.name === b.name && ns(o) === ns(ing));
+        if (!svc) problems.push(`${label(ing)}: backend Service ${b.name} is not in namespace "${ns(ing)}"`);
+        else if (!svc.spec.ports.some((p: any) => p.port === b.port.number || p.name === b.port.name)) problems.push(`${label(ing)}: Service ${b.name} has no port ${JSON.stringify(b.port)}`);
+      }
+    }
+  }
+  for (const cm of manifests.filter(o => o.kind === 'ConfigMap' && o.data?.['frpc.toml'])) {
+    const c: any = parse(cm.data['frpc.toml']);
+    const control = serviceByHost(manifests, c.serverAddr, ns(cm));
+    if (!control) {
+      if (!/\./.test(c.serverAddr) || /\.svc$/.test(c.serverAddr)) problems.push(`${label(cm)}: serverAddr ${c.serverAddr} is no Service of the bundle`);
+    } else {
+      if (!control.spec.ports.some((p: any) => p.port === c.serverPort)) problems.push(`${label(cm)}: Service ${c.serverAddr} has no port ${c.serverPort}`);
+      const frps = pods.filter(p => ns(p.o) === ns(control) && selects(control.spec.selector ?? {}, p.labels));
+      const runsFrps = frps.some(p => p.o.spec.template.spec.containers.some((k: any) => String(k.image).includes('frps')));
+      if (!runsFrps) problems.push(`${label(cm)}: Service ${c.serverAddr} does not select the frps pods`);
+    }
+    for (const p of c.proxies ?? []) {
+      const target = p.localIP ? serviceByHost(manifests, p.localIP, ns(cm)) : undefined;
+      if (target && !target.spec.ports.some((x: any) => x.port === p.localPort)) {
+        problems.push(`${label(cm)}: proxy ${p.name} forwards to ${p.localIP}:${p.localPort}, but that Service has no port ${p.localPort}`);
+      }
+    }
+  }
+  return problems;
+}
