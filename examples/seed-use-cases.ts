@@ -75,7 +75,8 @@ export class UserServiceChart extends Chart {
 
 /**
  * 3. Database proxy: PostgreSQL found through DNS (the headless Service
- * `postgres-proxy` in `databases`), ip-hash so a client always reaches the
+ * `postgres-proxy-backends` in `databases`; `postgres-proxy` is the Service
+ * clients use), ip-hash so a client always reaches the
  * same replica, fast tcp health checks, a large connection pool.
  */
 export class PostgresProxyChart extends Chart {

@@ -125,7 +125,7 @@ test('postgres-proxy: source hashing over DNS discovery, fast tcp checks, PROXY 
   const cfg = haproxyCfg(m);
   expect(cfg).toContain('balance source');
   expect(cfg).toContain('hash-type consistent');
-  expect(cfg).toMatch(/server-template srv \d+ postgres-proxy\.databases\.svc\.cluster\.local:5432/);
+  expect(cfg).toMatch(/server-template srv \d+ postgres-proxy-backends\.databases\.svc\.cluster\.local:5432/);
   expect(cfg).toMatch(/default-server check inter 5s fall 2 rise 1/);
   expect(cfg).toContain('timeout server 5m'); // idleTimeout 300s
   expect(frpc(m).proxies[0]).toMatchObject({ type: 'tcp', remotePort: 5432, transport: { proxyProtocolVersion: 'v2' }, loadBalancer: { group: 'databases-postgres-proxy' } });

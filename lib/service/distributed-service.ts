@@ -196,6 +196,9 @@ export class DistributedService extends Construct {
       localIP = hostOf(this.backendService.name, backendNs);
       dnsTarget = { kind: 'dns', hostname: fqdn(this.backendService.name, backendNs), port: b.port };
     } else if (b.kind === 'dns') {
+      if (b.serviceName === this.name && plan.expose.type === ExposeType.PORT && (b.namespace ?? ns) === Chart.of(server ?? this).namespace) {
+        invalid(where, 'spec.backends.discovery.serviceName', `${b.serviceName} is this service's own exposed Service (it points at frps): name the backends' Service`);
+      }
       localIP = hostOf(b.serviceName, b.namespace ?? ns);
       dnsTarget = { kind: 'dns', hostname: fqdn(b.serviceName, b.namespace), port: b.port };
     }

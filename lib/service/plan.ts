@@ -1,4 +1,4 @@
-import { durationSeconds } from './durations';
+import { durationSeconds, MAX_SECONDS } from './durations';
 import {
   AuthenticationType, AuthorizationRule, BackendEndpoint, BandwidthMode, DiscoveryMode, DistributedServiceSpec, DistributedServiceType,
   ExposeServiceType, ExposeType, HealthCheckType, IssuerKind, LabelSelector, LoadBalancingAlgorithm, MtlsMode, RetryBackoff,
@@ -173,8 +173,8 @@ export function planService(spec: DistributedServiceSpec, ctx: PlanContext): Ser
   if (type === DistributedServiceType.UDP && hc.type !== undefined && hcType !== HealthCheckType.TCP) {
     invalid(w, 'spec.loadBalancing.healthCheck.type', `a udp service cannot be checked with ${hcType}`);
   }
-  const interval = durationSeconds(w, 'spec.loadBalancing.healthCheck.interval', hc.interval ?? '10s', 'sm');
-  const timeout = durationSeconds(w, 'spec.loadBalancing.healthCheck.timeout', hc.timeout ?? '3s', 'sm');
+  const interval = durationSeconds(w, 'spec.loadBalancing.healthCheck.interval', hc.interval ?? '10s', 'sm', MAX_SECONDS.frpTimer);
+  const timeout = durationSeconds(w, 'spec.loadBalancing.healthCheck.timeout', hc.timeout ?? '3s', 'sm', MAX_SECONDS.frpTimer);
   if (timeout > interval) invalid(w, 'spec.loadBalancing.healthCheck.timeout', `must not be longer than the interval (${hc.interval ?? '10s'}), got ${hc.timeout}`);
   const path = hc.path ?? '/health';
   const fall = hc.failureThreshold ?? 3;
@@ -236,7 +236,7 @@ export function planService(spec: DistributedServiceSpec, ctx: PlanContext): Ser
 
   // ---- balancer tier: only when the spec asks for what frp cannot do
   const affinity = lb.sessionAffinity?.enabled ? {
-    timeoutSeconds: durationSeconds(w, 'spec.loadBalancing.sessionAffinity.timeout', lb.sessionAffinity.timeout ?? '1h'),
+    timeoutSeconds: durationSeconds(w, 'spec.loadBalancing.sessionAffinity.timeout', lb.sessionAffinity.timeout ?? '1h', 'smh', MAX_SECONDS.day),
     cookieName: lb.sessionAffinity.cookieName ?? 'frp-session',
   } : undefined;
   const reasons: string[] = [];
@@ -264,8 +264,8 @@ export function planService(spec: DistributedServiceSpec, ctx: PlanContext): Ser
     authentication: authType === AuthenticationType.NONE ? undefined : { type: authType, secretName: authn.tokenSecret! },
     rules,
     retry: retry.enabled === false ? undefined : { attempts: retry.maxAttempts ?? 3, backoff: retry.backoff ?? RetryBackoff.EXPONENTIAL },
-    idleTimeoutSeconds: durationSeconds(w, 'spec.advanced.connectionPool.idleTimeout', conn.idleTimeout ?? '90s', 'sm'),
-    connectTimeoutSeconds: durationSeconds(w, 'spec.advanced.timeout.dial', adv.timeout?.dial ?? '10s', 'sm'),
+    idleTimeoutSeconds: durationSeconds(w, 'spec.advanced.connectionPool.idleTimeout', conn.idleTimeout ?? '90s', 'sm', MAX_SECONDS.day),
+    connectTimeoutSeconds: durationSeconds(w, 'spec.advanced.timeout.dial', adv.timeout?.dial ?? '10s', 'sm', MAX_SECONDS.frpTimer),
   };
 
   // ---- members and backend targets
@@ -314,7 +314,8 @@ export function planService(spec: DistributedServiceSpec, ctx: PlanContext): Ser
         invalid(w, 'spec.backends.replicas', 'frpc runs as a sidecar of the workload (one member per backend pod): scale the workload instead');
       }
     } else if (mode === DiscoveryMode.DNS) {
-      backends = { kind: 'dns', serviceName: d!.serviceName ?? ctx.name, namespace: d!.namespace, port };
+      // not <name>: a port exposure creates a Service of that name (pointing at frps)
+      backends = { kind: 'dns', serviceName: d!.serviceName ?? `${ctx.name}-backends`, namespace: d!.namespace, port };
       members = [{ proxyName: ctx.name, localPort: port }];
     } else {
       // selector, or auto without a handed-over workload (from a manifest):
@@ -327,8 +328,7 @@ export function planService(spec: DistributedServiceSpec, ctx: PlanContext): Ser
 
   // ---- advanced
   const poolEnabled = conn.enabled ?? true;
-  const dial = durationSeconds(w, 'spec.advanced.timeout.dial', adv.timeout?.dial ?? '10s', 'sm');
-  if (dial > 3600) invalid(w, 'spec.advanced.timeout.dial', `must be at most 60m (frpc's dial timeout), got ${adv.timeout!.dial}`);
+  const dial = durationSeconds(w, 'spec.advanced.timeout.dial', adv.timeout?.dial ?? '10s', 'sm', MAX_SECONDS.frpTimer);
   const bw = adv.bandwidth ?? {};
   if (bw.mode !== undefined && bw.limit === undefined) invalid(w, 'spec.advanced.bandwidth.limit', 'is required when bandwidth.mode is set');
   return {
@@ -356,7 +356,7 @@ export function planService(spec: DistributedServiceSpec, ctx: PlanContext): Ser
     mtls,
     poolCount: poolEnabled ? conn.size ?? 5 : undefined,
     dialTimeoutSeconds: dial,
-    keepAliveSeconds: durationSeconds(w, 'spec.advanced.timeout.keepAlive', adv.timeout?.keepAlive ?? '30s', 'sm'),
+    keepAliveSeconds: durationSeconds(w, 'spec.advanced.timeout.keepAlive', adv.timeout?.keepAlive ?? '30s', 'sm', MAX_SECONDS.day),
     bandwidth: bw.limit ? Bandwidth.parse(bw.limit, 'spec.advanced.bandwidth.limit') : undefined,
     bandwidthMode: bw.limit ? bw.mode ?? BandwidthMode.CLIENT : undefined,
   };

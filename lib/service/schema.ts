@@ -53,7 +53,7 @@ export const SPEC_SCHEMA: JsonSchema = obj('Desired state of the distributed ser
       }),
       namespace: str('Namespace to look for backends in.'),
       port: port('Backend port.'),
-      serviceName: str('Extension: Service to resolve in mode dns (default: the DistributedService name).', { maxLength: 63 }),
+      serviceName: str('Extension: Service to resolve in mode dns (default: <name>-backends).', { maxLength: 63 }),
     }),
     endpoints: {
       type: 'array',

@@ -80,7 +80,8 @@ export interface BackendDiscovery {
   readonly port?: number;
   /**
    * Extension: Service name to resolve (mode dns): `<serviceName>.<namespace>.svc`.
-   * @default - the DistributedService's name
+   * Usually a headless Service of the backend pods.
+   * @default - `<name>-backends` (the name itself is the exposed Service's)
    */
   readonly serviceName?: string;
   /**

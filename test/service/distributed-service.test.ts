@@ -128,6 +128,12 @@ describe('DistributedService', () => {
         'test/s: auth: is required when the service creates its own FrpServer (FrpAuth.token(secret)); or pass a shared server'],
       ['on a subdomain without subDomainHost', (c, auth) => new DistributedService(c, 's', { auth, serviceType: DistributedServiceType.HTTP, backends: { endpoints: [{ host: 'a', port: 1 }] }, expose: { type: ExposeType.SUBDOMAIN, subdomain: 'x' } }),
         'test/s: spec.expose.subdomain: needs a server with subDomainHost (set subDomainHost)'],
+      ['on its own exposed Service as dns backends', (c, auth) => new DistributedService(c, 's', {
+        auth,
+        serviceType: DistributedServiceType.TCP,
+        expose: { type: ExposeType.PORT, port: 5432 },
+        backends: { discovery: { mode: DiscoveryMode.DNS, port: 5432, serviceName: 's' } },
+      }), 'test/s: spec.backends.discovery.serviceName: s is this service\'s own exposed Service (it points at frps): name the backends\' Service'],
       ['on matchExpressions (Services select by labels)', (c, auth) => new DistributedService(c, 's', {
         auth,
         serviceType: DistributedServiceType.HTTP,

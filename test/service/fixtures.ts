@@ -3,8 +3,10 @@ import * as kplus from 'cdk8s-plus-28';
 import { DistributedService, DistributedServiceProps, FrpAuth } from '../../lib';
 
 /** A chart in namespace `apps` and a token for the service's own frps. */
-export function chartWithToken(namespace = 'apps'): { chart: Chart; auth: FrpAuth } {
-  const chart = new Chart(Testing.app(), 'test', { namespace });
+export function chartWithToken(namespace = 'apps', context: { [key: string]: string } = {}): { chart: Chart; auth: FrpAuth } {
+  const app = Testing.app();
+  for (const [k, v] of Object.entries(context)) app.node.setContext(k, v);
+  const chart = new Chart(app, 'test', { namespace });
   return { chart, auth: FrpAuth.token(kplus.Secret.fromSecretName(chart, 'frp-token', 'frp-token')) };
 }
 

@@ -70,6 +70,11 @@ describe('planService defaults (the seed defaulting webhook)', () => {
     expect(plan(httpSpec({ advanced: { retry: { maxAttempts: 2 } } })).balancer!.retry).toEqual({ attempts: 2, backoff: 'exponential' });
   });
 
+  test('dns discovery resolves <name>-backends by default, not the exposed Service <name>', () => {
+    const p = plan(tcpSpec({ backends: { discovery: { mode: 'dns', port: 5432 } } }));
+    expect(p.backends).toEqual({ kind: 'dns', serviceName: 'svc-backends', namespace: undefined, port: 5432 });
+  });
+
   test('bandwidth in GB becomes MB (frp knows MB and KB only)', () => {
     expect(plan(tcpSpec({ advanced: { bandwidth: { limit: '2GB' } } })).bandwidth!.toString()).toBe('2048MB');
   });
@@ -97,7 +102,9 @@ describe('planService fails with the field, the rule and what is allowed', () =>
     ['a bandwidth unit frp lacks', tcpSpec({ advanced: { bandwidth: { limit: '10TB' } } }), 'app/svc: spec.advanced.bandwidth.limit: must match ^[0-9]+(MB|KB|GB)$, got "10TB"'],
     ['a typo in a field name', tcpSpec({ loadBalancing: { algoritm: 'random' } }), 'app/svc: spec.loadBalancing.algoritm: is not a known field (known: algorithm, sessionAffinity, healthCheck)'],
     ['a string where a number belongs', tcpSpec({ advanced: { connectionPool: { size: '10' } } }), 'app/svc: spec.advanced.connectionPool.size: must be an integer, got "10"'],
-    ['a dial timeout frpc does not take', tcpSpec({ advanced: { timeout: { dial: '90m' } } }), 'app/svc: spec.advanced.timeout.dial: must be at most 60m (frpc\'s dial timeout), got 90m'],
+    ['a dial timeout frpc does not take', tcpSpec({ advanced: { timeout: { dial: '90m' } } }), 'app/svc: spec.advanced.timeout.dial: must be at most 60m (frp takes at most an hour), got 90m'],
+    ['a health check interval over an hour', tcpSpec({ loadBalancing: { healthCheck: { interval: '61m' } } }), 'app/svc: spec.loadBalancing.healthCheck.interval: must be at most 60m (frp takes at most an hour), got 61m'],
+    ['a keepalive over a day', tcpSpec({ advanced: { timeout: { keepAlive: '1441m' } } }), 'app/svc: spec.advanced.timeout.keepAlive: must be at most 24h (longer idle or affinity times keep state for a day or more), got 1441m'],
     ['pool size 0', tcpSpec({ advanced: { connectionPool: { size: 0 } } }), 'app/svc: spec.advanced.connectionPool.size: must be from 1 to 100, got 0'],
     ['a tcp service on a domain', tcpSpec({ expose: { domain: 'db.example.com' } }), 'app/svc: spec.expose.type: a tcp service is exposed on a port: set expose.type to port and expose.port (domain, subdomain and path routing is for http)'],
     ['a port exposure without a port', tcpSpec({ expose: { type: 'port' } }), 'app/svc: spec.expose.port: is required when expose.type is port'],
