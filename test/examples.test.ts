@@ -21,8 +21,18 @@ const byName = (m: any[], kind: string, name: string) => m.find(x => x.kind === 
 describe.each(Object.keys(EXAMPLES))('example %s', (name) => {
   const manifests = synth(name);
 
-  test('matches its snapshot', () => {
+  test('matches its snapshot, and is one frps with frpc members that reach it', () => {
     expect(manifests).toMatchSnapshot();
+    const frpsPods = manifests.filter((m: any) => m.spec?.template?.spec?.containers?.some((c: any) => c.image.startsWith('fatedier/frps:')));
+    expect(frpsPods).toHaveLength(1);
+    const clients = manifests.filter((m: any) => m.kind === 'ConfigMap' && m.data?.['frpc.toml']).map((m: any) => parse(m.data['frpc.toml']) as any);
+    expect(clients.length).toBeGreaterThan(0);
+    for (const c of clients) {
+      expect(c.proxies.length).toBeGreaterThan(0);
+      const svc = manifests.find((m: any) => m.kind === 'Service' && c.serverAddr.startsWith(`${m.metadata.name}.`));
+      expect(svc.spec.selector).toEqual(frpsPods[0].spec.selector.matchLabels);
+    }
+    expect(checkWiring(manifests)).toEqual([]);
   });
 
   test('passes every strict check (schemas, frp keys, PSS restricted, no secret values)', () => {

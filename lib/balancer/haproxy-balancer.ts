@@ -1,7 +1,7 @@
 import { Chart, Duration, Names, Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { k8s } from 'cdk8s-plus-28';
-import { Construct } from 'constructs';
+import { Construct, IConstruct } from 'constructs';
 import {
   balancerNetworkPolicy, balancerResources, checkUnprivilegedPort, fsRoot, pathUnder, servicePortNames,
 } from './_workload';
@@ -55,10 +55,21 @@ export interface HaproxyBalancerProps extends BalancerWorkloadOptions {
 export class HaproxyBalancer extends Construct {
   /** Where `authSecret` is mounted; auth files in the config point here. */
   public static readonly AUTH_DIR = '/etc/haproxy/auth';
+
   /** Where the ConfigMap with haproxy.cfg is mounted (the official image's config directory). */
   public static readonly CONFIG_DIR = '/usr/local/etc/haproxy';
   /** Writable directory (an emptyDir) for the runtime API socket (`statsSocket`), mounted when it is set. */
   public static readonly RUN_DIR = '/var/run/haproxy';
+
+  /**
+   * Where a key of `authSecret` appears inside the pod: the path to give the
+   * config's auth options (apiKey keysFile, bearerToken tokensFile, jwt publicKeyFile).
+   * @param scope the scope the balancer will be created in
+   * @param key the Secret key
+   */
+  public static authFile(scope: IConstruct, key: string): string {
+    return `${fsRoot(scope)}${HaproxyBalancer.AUTH_DIR}/${key}`;
+  }
 
   /** The HAProxy Deployment. */
   public readonly deployment: kplus.Deployment;

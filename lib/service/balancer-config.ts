@@ -1,4 +1,5 @@
 import { Duration } from 'cdk8s';
+import { IConstruct } from 'constructs';
 import { ServicePlan } from './plan';
 import { AuthenticationType, HealthCheckType, LoadBalancingAlgorithm } from './spec';
 import { HaproxyBalancer } from '../balancer/haproxy-balancer';
@@ -29,7 +30,7 @@ export type BalancerBackends =
  * The HAProxy service for a planned balancer tier: the plan (the one mapping of
  * the seed spec) turned into the typed model. @internal
  */
-export function haproxyServiceFor(plan: ServicePlan, backends: BalancerBackends, authDir: string = HaproxyBalancer.AUTH_DIR): HaproxyServiceOptions {
+export function haproxyServiceFor(scope: IConstruct, plan: ServicePlan, backends: BalancerBackends): HaproxyServiceOptions {
   const b = plan.balancer!;
   const http = b.mode === 'http';
   const targets = backends.kind === 'dns'
@@ -43,7 +44,7 @@ export function haproxyServiceFor(plan: ServicePlan, backends: BalancerBackends,
     // tcp: the client address from frpc's PROXY v2 header; http: frps' X-Forwarded-For
     [LoadBalancingAlgorithm.IP_HASH]: http ? HaproxyBalance.FORWARDED_FOR_HASH : HaproxyBalance.SOURCE,
   }[b.algorithm];
-  const authFile = (type: AuthenticationType) => `${authDir}/${AUTH_SECRET_KEYS[type]}`;
+  const authFile = (type: AuthenticationType) => HaproxyBalancer.authFile(scope, AUTH_SECRET_KEYS[type]);
   let authentication: EndUserAuthentication | undefined;
   switch (b.authentication?.type) {
     case AuthenticationType.APIKEY: authentication = EndUserAuthentication.apiKey({ keysFile: authFile(AuthenticationType.APIKEY) }); break;

@@ -6,7 +6,6 @@ import { planService, ServicePlan } from './plan';
 import { SPEC_SCHEMA } from './schema';
 import { BandwidthMode, DistributedServiceSpec, ExposeType, MtlsMode } from './spec';
 import { validateAgainstSchema } from './validate-schema';
-import { fsRoot } from '../balancer/_workload';
 import { HaproxyBalancer } from '../balancer/haproxy-balancer';
 import { UdpBalancer } from '../balancer/udp-balancer';
 import { FrpClientPool, FrpClientTlsOptions, FrpClientWorkload } from '../client/frp-client-pool';
@@ -214,7 +213,7 @@ export class DistributedService extends Construct {
     } else if (plan.balancer) {
       const endUserAuth = plan.balancer.authentication;
       this.balancer = new HaproxyBalancer(this, 'Balancer', {
-        config: { services: [haproxyServiceFor(plan, dnsTarget, fsRoot(this) + HaproxyBalancer.AUTH_DIR)], timeouts: haproxyTimeoutsFor(plan) },
+        config: { services: [haproxyServiceFor(this, plan, dnsTarget)], timeouts: haproxyTimeoutsFor(plan) },
         authSecret: endUserAuth ? kplus.Secret.fromSecretName(this, 'AuthSecret', endUserAuth.secretName) : undefined,
         labels: this.labels(),
       });
