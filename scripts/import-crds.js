@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-// Regenerates imports/<group>.ts from the CRD YAML in ../shared/crds.
-// The CRDs are third-party data that stay in ../shared; each API group's files
+// Regenerates imports/<group>.ts from the vendored CRD YAML in crds/ (see
+// crds/README.md for origin, versions and license); each API group's files
 // are joined into one temporary multi-document file so that `cdk8s import`
 // writes every kind of the group into a single module.
 'use strict';
@@ -10,7 +10,7 @@ const path = require('path');
 const { execFileSync } = require('child_process');
 
 const root = path.resolve(__dirname, '..');
-const crds = path.resolve(root, '..', 'shared', 'crds');
+const crds = path.resolve(root, 'crds');
 const groups = {
   'cert-manager.io': ['certificates.yaml', 'issuers.yaml', 'clusterissuers.yaml'],
   'monitoring.coreos.com': ['servicemonitors.yaml', 'podmonitors.yaml', 'prometheusrules.yaml'],

@@ -6,7 +6,7 @@ import { ApiObject, Chart, Size, Testing } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import {
   checkBundle, checkCrdDefinition, checkFrpToml, checkNoSecretValues, checkPodSecurity, expectDeterministic,
-  expectValidBundle, frpTomlEnvRefs, imagePinError, SHARED_DIR, synthYaml, validateCustomResource, validateK8sObject,
+  expectValidBundle, frpTomlEnvRefs, imagePinError, FIXTURES_DIR, synthYaml, validateCustomResource, validateK8sObject,
 } from './helpers';
 
 // ---------------------------------------------------------------------------
@@ -469,7 +469,7 @@ describe('checkFrpToml', () => {
   test('good configs and the upstream full examples pass', () => {
     expect(checkFrpToml(FRPS_TOML, 'server')).toEqual([]);
     expect(checkFrpToml(FRPC_TOML, 'client')).toEqual([]);
-    const ref = path.join(SHARED_DIR, 'reference/frp');
+    const ref = path.join(FIXTURES_DIR, 'frp');
     expect(checkFrpToml(fs.readFileSync(path.join(ref, 'frps_full_example.toml'), 'utf8'), 'server')).toEqual([]);
     expect(checkFrpToml(fs.readFileSync(path.join(ref, 'frpc_full_example.toml'), 'utf8'), 'client')).toEqual([]);
   });
@@ -771,7 +771,7 @@ describe('checkBundle', () => {
       'Deployment/frps: spec.template.spec.containers[0].image: image "fatedier/frps:latest" uses the mutable "latest" tag: pin a version or a digest (project rule)',
       'Service/frps: spec.ports[0].port: expected integer, got string "7000"',
       'Certificate/frps-server: spec.isCa: unknown field (did you mean "isCA"?)',
-      'Widget/w: (root): no schema for example.com/v1/Widget (no built-in type, no CRD in shared/crds or in the bundle)',
+      'Widget/w: (root): no schema for example.com/v1/Widget (no built-in type, no CRD in crds/ or in the bundle)',
       'Secret/leak: data: Secret carries literal values (k); create Secrets outside the bundle and reference them by name',
     ]);
   });

@@ -1,6 +1,6 @@
 /**
  * Strict validation of custom resources against CRD `openAPIV3Schema`s:
- * every CRD YAML under `../shared/crds/**`, plus any CustomResourceDefinition
+ * every CRD YAML under `crds/**`, plus any CustomResourceDefinition
  * objects in the bundle being checked (ours: the frp.io DistributedService CRD).
  *
  * Checked: type, properties, additionalProperties (bool or schema), items, required,
@@ -21,7 +21,7 @@ import * as os from 'os';
 import * as path from 'path';
 import * as YAML from 'yaml';
 import {
-  OBJECT_META, SHARED_DIR, describeValue, formatError, isPlainObject, joinPath, listUniquenessErrors,
+  OBJECT_META, REPO_DIR, describeValue, formatError, isPlainObject, joinPath, listUniquenessErrors,
   objectLabel, problem, typeMatches, validateAgainstDefinition,
 } from './k8s-schema';
 
@@ -67,11 +67,11 @@ export interface CrdEntry {
   readonly plural: string;
   readonly scope: 'Namespaced' | 'Cluster';
   readonly versions: ReadonlyArray<{ readonly name: string; readonly served: boolean; readonly schema?: CrdSchema }>;
-  /** Where it came from: a file under shared/crds, or "bundle". */
+  /** Where it came from: a file under crds/, or "bundle". */
   readonly source: string;
 }
 
-export const CRDS_DIR = path.join(SHARED_DIR, 'crds');
+export const CRDS_DIR = path.join(REPO_DIR, 'crds');
 
 // ---------------------------------------------------------------------------
 // Loading
@@ -96,7 +96,7 @@ function listYamlFiles(dir: string): string[] {
 }
 
 /**
- * All CRDs under shared/crds, loaded once per module instance. Parsing the 1.7 MB of
+ * All CRDs under crds/, loaded once per module instance. Parsing the 1.7 MB of
  * YAML takes over a second, so the reduced form (no descriptions, no CEL) is cached as
  * JSON in the OS temp dir, keyed by a hash of the files' contents.
  */
@@ -116,7 +116,7 @@ export function sharedCrdEntries(): ReadonlyMap<string, CrdEntry> {
     files.forEach((file, i) => {
       for (const doc of YAML.parseAllDocuments(texts[i])) {
         const crd = doc.toJS();
-        if (crd?.kind === 'CustomResourceDefinition') entries!.push(toEntry(crd, path.relative(SHARED_DIR, file)));
+        if (crd?.kind === 'CustomResourceDefinition') entries!.push(toEntry(crd, path.relative(REPO_DIR, file)));
       }
     });
     try {
@@ -199,7 +199,7 @@ export function findCrd(apiVersion: string, kind: string, bundleCrds: readonly a
 // ---------------------------------------------------------------------------
 
 /**
- * Strictly validates one custom resource against its CRD (from shared/crds or from
+ * Strictly validates one custom resource against its CRD (from crds/ or from
  * `bundleCrds`, the bundle's own CustomResourceDefinition objects).
  */
 export function validateCustomResource(obj: any, bundleCrds: readonly any[] = []): string[] {
@@ -208,7 +208,7 @@ export function validateCustomResource(obj: any, bundleCrds: readonly any[] = []
     return [problem(label, '', 'apiVersion and kind must be strings')];
   }
   const crd = findCrd(obj.apiVersion, obj.kind, bundleCrds);
-  if (!crd) return [problem(label, '', `no schema for ${obj.apiVersion}/${obj.kind} (no built-in type, no CRD in shared/crds or in the bundle)`)];
+  if (!crd) return [problem(label, '', `no schema for ${obj.apiVersion}/${obj.kind} (no built-in type, no CRD in crds/ or in the bundle)`)];
   const versionName = obj.apiVersion.slice(obj.apiVersion.indexOf('/') + 1);
   const version = crd.versions.find((v) => v.name === versionName);
   const known = crd.versions.map((v) => `${v.name}${v.served ? '' : ' (not served)'}`).join(', ');

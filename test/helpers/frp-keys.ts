@@ -1,6 +1,6 @@
 /**
  * Strict checks of frps.toml / frpc.toml text against frp v0.70.1
- * (`../shared/reference/frp/config-keys.json`, rules from `FACTS.md` §1-§9).
+ * (`test/fixtures/frp/config-keys.json`, derived from frp v0.70.1's source).
  *
  * Structure (from config-keys.json): every key path must exist for the side; proxies and
  * visitors are checked against the complete list for their own `type`; `plugin` tables
@@ -23,11 +23,11 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { parse, TomlDate } from 'smol-toml';
-import { SHARED_DIR, isPlainObject, isQualifiedName, joinPath, subPath } from './k8s-schema';
+import { FIXTURES_DIR, isPlainObject, isQualifiedName, joinPath, subPath } from './k8s-schema';
 
 export type FrpSide = 'server' | 'client';
 
-export const FRP_CONFIG_KEYS_FILE = path.join(SHARED_DIR, 'reference/frp/config-keys.json');
+export const FRP_CONFIG_KEYS_FILE = path.join(FIXTURES_DIR, 'frp/config-keys.json');
 
 type KeyList = readonly string[];
 type TypeMap = Readonly<Record<string, string>>;

@@ -1,6 +1,6 @@
 /**
  * Strict validation of core Kubernetes objects against the Kubernetes 1.28
- * OpenAPI (Swagger 2.0) definitions in `../shared/reference/kubernetes/`.
+ * OpenAPI (Swagger 2.0) definitions in `test/fixtures/kubernetes/`.
  *
  * "Strict" means what `kubectl apply --validate=strict` means, plus a little:
  * - unknown fields are errors (at every level, not only the top);
@@ -18,8 +18,10 @@ import * as path from 'path';
 // Shared helpers (used by every checker in test/helpers)
 // ---------------------------------------------------------------------------
 
-/** `../shared` as seen from the repo root (this file is `<repo>/test/helpers/k8s-schema.ts`). */
-export const SHARED_DIR = path.resolve(__dirname, '../../../shared');
+/** The repository root (this file is `<repo>/test/helpers/k8s-schema.ts`). */
+export const REPO_DIR = path.resolve(__dirname, '../..');
+/** Vendored third-party data the tests read (see test/fixtures/README.md). */
+export const FIXTURES_DIR = path.join(REPO_DIR, 'test/fixtures');
 
 /** `Kind/name` of a manifest, for error messages. */
 export function objectLabel(obj: any): string {
@@ -214,7 +216,7 @@ interface SwaggerSchema {
   readonly 'x-kubernetes-list-map-keys'?: string[];
 }
 
-export const K8S_DEFINITIONS_FILE = path.join(SHARED_DIR, 'reference/kubernetes/v1.28.0-definitions.json');
+export const K8S_DEFINITIONS_FILE = path.join(FIXTURES_DIR, 'kubernetes/v1.28.0-definitions.json');
 
 const META = 'io.k8s.apimachinery.pkg.apis.meta.v1';
 const APIEXT = 'io.k8s.apiextensions-apiserver.pkg.apis.apiextensions.v1';
