@@ -6,7 +6,8 @@
  * CRDs or a CRD in the bundle; neither = "no schema for ..."); names and labels; the pod
  * security rules for workloads; a workload's selector must match its template labels.
  * Per bundle: no duplicate objects; frp TOML in ConfigMaps (`frps.toml` / `*.frps.toml`
- * as server, `frpc.toml` / `*.frpc.toml` as client) passes checkFrpToml, and every
+ * as server, `frpc.toml` / `*.frpc.toml` as client) passes the real `frps verify` /
+ * `frpc verify` of frp v0.70.1 and checkFrpToml, and every
  * `{{ .Envs.X }}` it uses is defined on a container that mounts that ConfigMap (per
  * workload mounting it; `envFrom` counts as "may define"); no secret values; every CRD in
  * the bundle passes the structural checks.
@@ -14,6 +15,7 @@
 import { App, Chart, Yaml } from 'cdk8s';
 import { checkCrdDefinition, validateCustomResource } from './crd-schema';
 import { checkFrpToml, frpTomlEnvRefs, FrpSide } from './frp-keys';
+import { frpProgramOfKey, verifyBundleFrpConfigs } from './frp-verify';
 import {
   isCoreKind, isDns1035Label, isDns1123Label, isDns1123Subdomain, isLabelValue, isPlainObject, isQualifiedName,
   joinPath, objectLabel, problem, validateK8sObject,
@@ -23,9 +25,8 @@ import { checkNoSecretValues } from './secrets';
 
 /** Which side of frp a ConfigMap data key holds, if any. */
 export function frpSideOfKey(key: string): FrpSide | undefined {
-  if (key === 'frps.toml' || key.endsWith('.frps.toml')) return 'server';
-  if (key === 'frpc.toml' || key.endsWith('.frpc.toml')) return 'client';
-  return undefined;
+  const program = frpProgramOfKey(key);
+  return program && (program === 'frps' ? 'server' : 'client');
 }
 
 /** Kinds whose names may contain ':' and other path-segment characters. */
@@ -70,6 +71,8 @@ export function checkBundle(manifests: readonly any[]): string[] {
     if (obj.kind === 'ConfigMap' && obj.apiVersion === 'v1') out.push(...checkFrpConfigMap(obj, manifests));
   });
   out.push(...checkNoSecretValues(manifests));
+  // frp's own verify is the config check of record
+  out.push(...verifyBundleFrpConfigs(manifests));
   return out;
 }
 

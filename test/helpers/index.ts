@@ -9,3 +9,4 @@ export * from './pod-security';
 export * from './secrets';
 export * from './bundle';
 export * from './wiring';
+export * from './frp-verify';
