@@ -3,6 +3,10 @@
 #   haproxy             every generated haproxy.cfg is checked with `haproxy -c` and run on 127.0.0.1
 #   nginx-light + libnginx-mod-stream   the UDP balancer config is checked and run on 127.0.0.1
 #   prometheus          for `promtool check rules` / `promtool test rules`
+#   etcd-server         the store of the test API server (scripts/test-cluster.sh)
+# and builds the real programs from the Go module proxy (cached by version):
+#   frps, frpc v0.70.1              scripts/build-frp.sh
+#   kube-apiserver, kubectl v1.28   scripts/build-k8s.sh
 # Safe to run again: installs only what is missing.
 set -euo pipefail
 
@@ -11,9 +15,16 @@ command -v haproxy >/dev/null 2>&1 || need+=(haproxy)
 command -v promtool >/dev/null 2>&1 || need+=(prometheus)
 command -v nginx >/dev/null 2>&1 || need+=(nginx-light)
 [ -e /usr/lib/nginx/modules/ngx_stream_module.so ] || need+=(libnginx-mod-stream)
+command -v etcd >/dev/null 2>&1 || need+=(etcd-server)
+here="$(cd "$(dirname "$0")" && pwd)"
+build_go_tools() {
+  echo "install-tools: frp in $("$here/build-frp.sh")"
+  echo "install-tools: kube-apiserver in $("$here/build-k8s.sh")"
+}
 
 if [ ${#need[@]} -eq 0 ]; then
-  echo "install-tools: haproxy, promtool and nginx (stream) are present"
+  echo "install-tools: haproxy, promtool, nginx (stream) and etcd are present"
+  build_go_tools
   exit 0
 fi
 
@@ -33,3 +44,5 @@ $sudo apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 echo "install-tools: $(haproxy -v | head -1)"
 echo "install-tools: $(promtool --version 2>&1 | head -1)"
 echo "install-tools: $(nginx -v 2>&1)"
+echo "install-tools: $(etcd --version 2>&1 | head -1)"
+build_go_tools

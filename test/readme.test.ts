@@ -32,5 +32,5 @@ test('the README set-up commands are the ones CI runs', () => {
   const ci = readFileSync(join(__dirname, '..', '.ci', 'run'), 'utf8');
   const testCommand = /# 2\.[^\n]*\n([^\n]+)/.exec(readme)![1].trim();
   expect(ci).toContain(testCommand);
-  expect(readme).toContain('npm install && npx cdk8s synth');
+  expect(readme).toContain('npm ci && npx cdk8s synth');
 });
