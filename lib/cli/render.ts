@@ -2,6 +2,7 @@ import { readFileSync } from 'fs';
 import { App, Chart } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { parseAllDocuments } from 'yaml';
+import { IMPORT_USAGE, importCommand } from './import';
 import { FrpAuth } from '../frp-auth';
 import { FrpServer } from '../server/frp-server';
 import { DistributedService } from '../service/distributed-service';
@@ -9,6 +10,7 @@ import { IssuerKind } from '../service/spec';
 import { CertificateAuthority, ICertificateAuthority } from '../tls/certificate-authority';
 
 const USAGE = `usage: cdk8s-frp render [--namespace NS] [--subdomain-host DOMAIN] [--token-secret NAME] FILE...
+       cdk8s-frp import [--namespace NS] FILE...   (frpc configs in; see import --help)
 
 Reads frp.io/v1beta1 DistributedService manifests (several YAML documents per
 file are fine) and prints the complete bundle as YAML on stdout: one frps
@@ -156,6 +158,15 @@ function serverTrust(scope: Chart, manifests: { source: string; doc: any }[]): I
 
 /** The CLI: returns the exit code. @internal */
 export function main(argv: string[], out: (s: string) => void, err: (s: string) => void): number {
+  if (argv[0] === 'import') {
+    try {
+      return importCommand(argv.slice(1), out, err);
+    } catch (e) {
+      err(`cdk8s-frp import: ${(e as Error).message}\n`);
+      if (/unknown option|needs a|no FILE/.test((e as Error).message)) err(`${IMPORT_USAGE}\n`);
+      return 1;
+    }
+  }
   try {
     const options = parseArgs(argv);
     if (options === 'help') {
