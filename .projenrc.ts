@@ -94,6 +94,12 @@ project.addTask('import', {
   exec: 'node scripts/import-crds.js',
 });
 
+project.addTask('test:live', {
+  description: 'The live suite only: real frps/frpc/HAProxy/nginx run the rendered bundles on 127.0.0.0/8 (test/live)',
+  exec: 'jest --ci --coverage=false test/live',
+  receiveArgs: true,
+});
+
 project.addTask('bench', {
   description: 'Synth time and memory for 1..1000 DistributedServices (see README)',
   exec: 'ts-node --prefer-ts-exts -P test/tsconfig.json bench/synth.bench.ts',

@@ -1,0 +1,76 @@
+/**
+ * Shared set-up for the live suites: a chart with a token Secret, synthesis, and user
+ * backends on their own loopback addresses.
+ */
+import { Chart, Testing } from 'cdk8s';
+import * as kplus from 'cdk8s-plus-28';
+import { DistributedService, DistributedServiceProps, FrpAuth } from '../../lib';
+import { expectValidBundle } from '../helpers';
+import { Closeable, ExternalPod, LiveCluster } from './harness/cluster';
+
+export const NS = 'apps';
+/** The frpc<->frps token (test/live/security.live.test.ts also tries one ending in a newline). */
+export const TOKEN = 'live-test-token';
+
+/** Synthesizes one or more DistributedServices in namespace `apps`; the bundle must pass every static check first. */
+export function bundleOf(services: Record<string, Omit<DistributedServiceProps, 'auth'>>, build?: (chart: Chart, auth: FrpAuth) => void): any[] {
+  const app = Testing.app();
+  const chart = new Chart(app, 'live', { namespace: NS });
+  const auth = FrpAuth.token(kplus.Secret.fromSecretName(chart, 'frp-token', 'frp-token'));
+  let server: DistributedServiceProps['server'];
+  for (const [name, props] of Object.entries(services)) {
+    const s = new DistributedService(chart, name, { ...(server ? { server } : { auth }), ...props } as DistributedServiceProps);
+    server = s.server;
+  }
+  build?.(chart, auth);
+  const manifests = Testing.synth(chart);
+  expectValidBundle(manifests);
+  return manifests;
+}
+
+/** Every Secret a bundle's pods name, with test values: the token, plus `extra`. */
+export function fixtureSecrets(extra: Record<string, Record<string, string | Buffer>> = {}): Record<string, Record<string, string | Buffer>> {
+  return { [`${NS}/frp-token`]: { token: TOKEN }, ...extra };
+}
+
+/** Backends outside the bundle, each on its own address; closed by `closeAll`. */
+export class Backends {
+  public readonly running: Closeable[] = [];
+  private next = 1;
+  constructor(private readonly base: number) {}
+
+  /** A fresh address for a backend (127.B.4.N). */
+  public address(): string {
+    return `127.${this.base}.4.${this.next++}`;
+  }
+
+  public async add<T extends Closeable>(b: Promise<T>): Promise<T> {
+    const x = await b;
+    this.running.push(x);
+    return x;
+  }
+
+  /** An external pod entry for a backend at `ip` (for selector discovery). */
+  public pod(name: string, ip: string, labels: Record<string, string>): ExternalPod {
+    return { name, namespace: NS, ip, labels };
+  }
+
+  public async closeAll(): Promise<void> {
+    await Promise.all(this.running.splice(0).map((b) => b.close()));
+  }
+}
+
+/** The Service that fronts the frps vhost port (http). */
+export function vhostService(c: LiveCluster) {
+  return c.findService('with an http port to frps', (s) => s.spec.ports?.some((p: any) => p.name === 'http') && s.metadata.labels?.['app.kubernetes.io/name'] === 'frps');
+}
+
+/** The Service exposing a tcp/udp remote port. */
+export function remotePortService(c: LiveCluster, port: number) {
+  return c.findService(`exposing port ${port}`, (s) => s.spec.ports?.some((p: any) => p.port === port) && !s.spec.ports.some((p: any) => p.name === 'control'));
+}
+
+/** The frps metrics endpoint (webServer port, named `metrics`). */
+export function metricsService(c: LiveCluster) {
+  return c.findService('with frps metrics', (s) => s.spec.ports?.some((p: any) => p.name === 'metrics') && s.metadata.labels?.['app.kubernetes.io/name'] === 'frps');
+}
