@@ -14,6 +14,8 @@ const crds = path.resolve(root, 'crds');
 const groups = {
   'cert-manager.io': ['certificates.yaml', 'issuers.yaml', 'clusterissuers.yaml'],
   'monitoring.coreos.com': ['servicemonitors.yaml', 'podmonitors.yaml', 'prometheusrules.yaml'],
+  // the routes DistributedService renders for expose.gateway (Gateway itself is the user's)
+  'gateway.networking.k8s.io': ['httproutes.yaml', 'tcproutes.yaml', 'udproutes.yaml'],
 };
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'cdk8s-frp-import-'));

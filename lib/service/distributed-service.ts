@@ -1,4 +1,4 @@
-import { ApiObjectMetadata, Chart } from 'cdk8s';
+import { ApiObject, ApiObjectMetadata, Chart } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { BALANCER_PORT, BalancerBackends, haproxyServiceFor, haproxyTimeoutsFor, nginxUdpServiceFor } from './balancer-config';
@@ -6,6 +6,7 @@ import { planService, ServicePlan } from './plan';
 import { SPEC_SCHEMA } from './schema';
 import { BandwidthMode, DistributedServiceSpec, ExposeType, MtlsMode } from './spec';
 import { validateAgainstSchema } from './validate-schema';
+import * as gateway from '../../imports/gateway.networking.k8s.io';
 import { HaproxyBalancer } from '../balancer/haproxy-balancer';
 import { UdpBalancer } from '../balancer/udp-balancer';
 import { FrpClientPool, FrpClientTlsOptions, FrpClientWorkload } from '../client/frp-client-pool';
@@ -136,8 +137,14 @@ export class DistributedService extends Construct {
   public readonly clientPool: FrpClientPool;
   /** The Service exposing a port exposure. */
   public readonly exposedService?: kplus.Service;
-  /** The Ingress of a domain/subdomain/path exposure. */
+  /** The Ingress of a domain/subdomain/path exposure (without expose.gateway). */
   public readonly ingress?: kplus.Ingress;
+  /**
+   * The Gateway API route attaching the service to expose.gateway: an
+   * HTTPRoute (domain, subdomain, path), a TCPRoute (tcp, grpc port) or a
+   * UDPRoute (udp port).
+   */
+  public readonly route?: ApiObject;
   /** The Service in front of selected backend pods (discovery selector, or the workload behind a balancer). */
   public readonly backendService?: kplus.Service;
   /** The HAProxy balancer tier, when the spec needs one. */
@@ -303,27 +310,59 @@ export class DistributedService extends Construct {
     // ---- exposure, in front of frps
     const serverNs = Chart.of(this.server).namespace;
     const front = (extra: ApiObjectMetadata = {}): ApiObjectMetadata => ({ ...extra, namespace: serverNs, labels: this.labels() });
+    const gw = plan.expose.gateway;
+    const parentRefs = gw ? [{
+      group: 'gateway.networking.k8s.io',
+      kind: 'Gateway',
+      name: gw.name,
+      namespace: gw.namespace,
+      sectionName: gw.sectionName,
+    }] : [];
     if (plan.expose.type === ExposeType.PORT) {
+      const udp = plan.proxyType === FrpProxyType.UDP;
       this.exposedService = new kplus.Service(this, 'Exposed', {
         metadata: front({ name: this.name }),
+        // behind a Gateway the Service is the route's backend, cluster-internal
         type: plan.expose.serviceType as string as kplus.ServiceType,
         selector: this.server.deployment,
         ports: [{
-          name: plan.proxyType === FrpProxyType.UDP ? 'udp' : 'tcp',
+          name: udp ? 'udp' : 'tcp',
           port: plan.expose.port!,
           targetPort: plan.expose.remotePort!,
-          protocol: plan.proxyType === FrpProxyType.UDP ? kplus.Protocol.UDP : kplus.Protocol.TCP,
+          protocol: udp ? kplus.Protocol.UDP : kplus.Protocol.TCP,
         }],
       });
+      if (gw) {
+        const routeProps = {
+          metadata: front({ name: this.name }),
+          spec: { parentRefs, rules: [{ backendRefs: [{ name: this.exposedService.name, port: plan.expose.port! }] }] },
+        };
+        this.route = udp ? new gateway.UdpRoute(this, 'Route', routeProps) : new gateway.TcpRoute(this, 'Route', routeProps);
+      }
     } else {
       const host = plan.expose.domain ?? `${plan.expose.subdomain}.${this.server.subDomainHost}`;
-      this.ingress = new kplus.Ingress(this, 'Ingress', {
-        metadata: front({ name: this.name }),
-        className: plan.expose.ingressClassName,
-      });
-      this.ingress.addHostRule(host, plan.expose.path ?? '/', kplus.IngressBackend.fromService(this.server.vhostService!, { port: this.server.vhostHttpServicePort }), kplus.HttpIngressPathType.PREFIX);
-      if (plan.expose.ingressTlsSecret) {
-        this.ingress.addTls([{ hosts: [host], secret: kplus.Secret.fromSecretName(this, 'IngressTls', plan.expose.ingressTlsSecret) }]);
+      const backend = { service: this.server.vhostService!, port: this.server.vhostHttpServicePort };
+      if (gw) {
+        this.route = new gateway.HttpRoute(this, 'Route', {
+          metadata: front({ name: this.name }),
+          spec: {
+            parentRefs,
+            hostnames: [host],
+            rules: [{
+              matches: [{ path: { type: gateway.HttpRouteSpecRulesMatchesPathType.PATH_PREFIX, value: plan.expose.path ?? '/' } }],
+              backendRefs: [{ name: backend.service.name, port: backend.port }],
+            }],
+          },
+        });
+      } else {
+        this.ingress = new kplus.Ingress(this, 'Ingress', {
+          metadata: front({ name: this.name }),
+          className: plan.expose.ingressClassName,
+        });
+        this.ingress.addHostRule(host, plan.expose.path ?? '/', kplus.IngressBackend.fromService(backend.service, { port: backend.port }), kplus.HttpIngressPathType.PREFIX);
+        if (plan.expose.ingressTlsSecret) {
+          this.ingress.addTls([{ hosts: [host], secret: kplus.Secret.fromSecretName(this, 'IngressTls', plan.expose.ingressTlsSecret) }]);
+        }
       }
     }
   }

@@ -1,7 +1,7 @@
 import { durationSeconds, MAX_SECONDS } from './durations';
 import {
   AuthenticationType, AuthorizationRule, BackendEndpoint, BandwidthMode, DiscoveryMode, DistributedServiceSpec, DistributedServiceType,
-  ExposeServiceType, ExposeType, HealthCheckType, IssuerKind, LabelSelector, LoadBalancingAlgorithm, MtlsMode, RetryBackoff,
+  ExposeServiceType, ExposeType, GatewayReference, HealthCheckType, IssuerKind, LabelSelector, LoadBalancingAlgorithm, MtlsMode, RetryBackoff,
 } from './spec';
 import { Bandwidth } from '../frp/bandwidth';
 import { invalid } from '../frp/errors';
@@ -9,6 +9,7 @@ import { FrpHealthCheck, FrpHealthCheckType, FrpProxyType } from '../frp/proxy';
 
 const DNS_1035_LABEL = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
 const DNS_1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+const DNS_1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 const DOMAIN = /^(\*\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)+$/;
 /** Longest name suffix the library appends to a service's name (`-balancer`). */
 const LONGEST_SUFFIX = '-balancer'.length;
@@ -84,6 +85,7 @@ export interface ServicePlan {
     readonly serviceType: ExposeServiceType;
     readonly ingressClassName?: string;
     readonly ingressTlsSecret?: string;
+    readonly gateway?: GatewayReference;
   };
   readonly healthCheck?: FrpHealthCheck;
   readonly balancer?: PlannedBalancer;
@@ -158,6 +160,18 @@ export function planService(spec: DistributedServiceSpec, ctx: PlanContext): Ser
   if (exposeType !== ExposeType.PORT && ex.port !== undefined) invalid(w, 'spec.expose.port', `is only used when expose.type is port, not ${exposeType}`);
   if (exposeType === ExposeType.SUBDOMAIN && ex.domain) invalid(w, 'spec.expose.domain', 'expose.type subdomain routes <subdomain>.<subDomainHost>: give either domain or subdomain');
   if (exposeType === ExposeType.DOMAIN && ex.subdomain) invalid(w, 'spec.expose.subdomain', 'expose.type domain routes expose.domain: give either domain or subdomain');
+  if (ex.gateway) {
+    const g = ex.gateway;
+    if (!DNS_1123_SUBDOMAIN.test(g.name ?? '')) invalid(w, 'spec.expose.gateway.name', `must be a Gateway's name (a DNS subdomain), got ${JSON.stringify(g.name)}`);
+    if (g.namespace !== undefined && !DNS_1123_LABEL.test(g.namespace)) invalid(w, 'spec.expose.gateway.namespace', `must be a namespace name (a DNS label), got ${JSON.stringify(g.namespace)}`);
+    if (g.sectionName !== undefined && !DNS_1123_SUBDOMAIN.test(g.sectionName)) invalid(w, 'spec.expose.gateway.sectionName', `must be a listener name (a DNS subdomain), got ${JSON.stringify(g.sectionName)}`);
+    if (ex.ingressClassName !== undefined || ex.ingressTlsSecret !== undefined) {
+      invalid(w, ex.ingressClassName !== undefined ? 'spec.expose.ingressClassName' : 'spec.expose.ingressTlsSecret', 'is for an Ingress; with expose.gateway the Gateway\'s listener decides the class and TLS');
+    }
+    if (ex.serviceType !== undefined && ex.serviceType !== ExposeServiceType.CLUSTER_IP) {
+      invalid(w, 'spec.expose.serviceType', `is ${ex.serviceType}, but with expose.gateway the Gateway is the entry point: the route's backend Service stays ClusterIP`);
+    }
+  }
   // frps runs as non-root: low external ports map to 10000+port on frps.
   const remotePort = ex.port === undefined ? undefined : ex.port < 1024 ? 10000 + ex.port : ex.port;
 
@@ -350,6 +364,7 @@ export function planService(spec: DistributedServiceSpec, ctx: PlanContext): Ser
       serviceType: ex.serviceType ?? ExposeServiceType.CLUSTER_IP,
       ingressClassName: ex.ingressClassName,
       ingressTlsSecret: ex.ingressTlsSecret,
+      gateway: ex.gateway,
     },
     healthCheck,
     balancer,

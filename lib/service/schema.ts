@@ -75,6 +75,11 @@ export const SPEC_SCHEMA: JsonSchema = obj('Desired state of the distributed ser
     serviceType: str('Extension: Service type for a port exposure.', { enum: ['ClusterIP', 'NodePort', 'LoadBalancer'], default: 'ClusterIP' }),
     ingressClassName: str('Extension: IngressClass for host/path exposures.'),
     ingressTlsSecret: str('Extension: TLS Secret the Ingress serves.'),
+    gateway: obj('Extension: an existing Gateway API Gateway to attach an HTTPRoute, TCPRoute or UDPRoute to, instead of an Ingress or Service.', {
+      name: str('Gateway name.', { maxLength: 253 }),
+      namespace: str('Gateway namespace (default: the namespace of frps).', { maxLength: 63 }),
+      sectionName: str('Listener name.', { maxLength: 253 }),
+    }, { required: ['name'] }),
   }),
   loadBalancing: obj('Load balancing.', {
     algorithm: str('Algorithm.', { enum: ['random', 'round-robin', 'least-conn', 'weighted', 'ip-hash'], default: 'random' }),

@@ -152,6 +152,29 @@ export enum ExposeServiceType {
   LOAD_BALANCER = 'LoadBalancer',
 }
 
+/**
+ * Extension: an existing Gateway API `Gateway` (gateway.networking.k8s.io/v1)
+ * that the service is attached to with a route instead of an Ingress or a
+ * Service of its own: an `HTTPRoute` for domain, subdomain and path exposures,
+ * a `TCPRoute` (tcp, grpc) or `UDPRoute` (udp) for port exposures.
+ */
+export interface GatewayReference {
+  /** The Gateway's name. */
+  readonly name: string;
+  /**
+   * The Gateway's namespace (its listeners' `allowedRoutes` must admit routes
+   * from the namespace of frps, where the route is created).
+   * @default - the namespace of frps
+   */
+  readonly namespace?: string;
+  /**
+   * The listener to attach to (`parentRefs[].sectionName`); for a port
+   * exposure, the listener on expose.port.
+   * @default - every listener of the Gateway that accepts the route
+   */
+  readonly sectionName?: string;
+}
+
 /** `spec.expose`. */
 export interface Expose {
   /**
@@ -194,6 +217,13 @@ export interface Expose {
    * @default - plain HTTP on the Ingress
    */
   readonly ingressTlsSecret?: string;
+  /**
+   * Extension: attach to this existing Gateway with an HTTPRoute, TCPRoute or
+   * UDPRoute instead of rendering an Ingress (or exposing a port with a
+   * Service of type serviceType). TLS for https is the Gateway listener's.
+   * @default - an Ingress (domain, subdomain, path) or a Service (port)
+   */
+  readonly gateway?: GatewayReference;
 }
 
 /** `spec.loadBalancing.algorithm`. */

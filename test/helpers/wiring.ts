@@ -8,6 +8,8 @@
  * - a pod's configMap volume names a ConfigMap in its namespace (Secrets are
  *   created out of band and are not checked);
  * - an Ingress backend is a Service in the Ingress' namespace with that port;
+ * - a Gateway API route's (HTTPRoute, TCPRoute, UDPRoute) backendRef is a
+ *   Service in the route's namespace with that port and protocol;
  * - frpc's serverAddr/serverPort name a Service in the bundle with that port,
  *   whose selector matches the frps pods;
  * - frpc's localIP, when it names a Service of the bundle, has the localPort.
@@ -48,6 +50,19 @@ export function checkWiring(manifests: readonly any[]): string[] {
         const svc = manifests.find(o => o.kind === 'Service' && o.metadata.name === b.name && ns(o) === ns(ing));
         if (!svc) problems.push(`${label(ing)}: backend Service ${b.name} is not in namespace "${ns(ing)}"`);
         else if (!svc.spec.ports.some((p: any) => p.port === b.port.number || p.name === b.port.name)) problems.push(`${label(ing)}: Service ${b.name} has no port ${JSON.stringify(b.port)}`);
+      }
+    }
+  }
+  const routeProtocol: Record<string, string> = { HTTPRoute: 'TCP', TCPRoute: 'TCP', UDPRoute: 'UDP' };
+  for (const route of manifests.filter(o => routeProtocol[o.kind] && o.apiVersion?.startsWith('gateway.networking.k8s.io/'))) {
+    for (const rule of route.spec.rules ?? []) {
+      for (const b of rule.backendRefs ?? []) {
+        if ((b.kind ?? 'Service') !== 'Service') continue;
+        const svcNs = b.namespace ?? ns(route);
+        const svc = manifests.find(o => o.kind === 'Service' && o.metadata.name === b.name && ns(o) === svcNs);
+        if (!svc) {problems.push(`${label(route)}: backendRef Service ${b.name} is not in namespace "${svcNs}"`);} else if (!svc.spec.ports.some((p: any) => p.port === b.port && (p.protocol ?? 'TCP') === routeProtocol[route.kind])) {
+          problems.push(`${label(route)}: Service ${b.name} has no ${routeProtocol[route.kind]} port ${b.port}`);
+        }
       }
     }
   }
