@@ -212,6 +212,13 @@ export class LiveCluster {
     return !pod.deleted && pod.containers.every((c) => c.ready);
   }
 
+  /** A Secret's data as the pods see it (a fixture, or issued by the harness cert-manager). */
+  public secretData(namespace: string, name: string): SecretData {
+    const d = this.secrets.get(`${namespace}/${name}`);
+    if (!d) throw new Error(`no Secret ${namespace}/${name} (have: ${[...this.secrets.keys()].join(', ')})`);
+    return d;
+  }
+
   /** A container's log so far. */
   public logs(pod: LivePod, container?: string): string {
     return pod.containers.filter((c) => !container || c.spec.name === container).map((c) => {
