@@ -6,6 +6,7 @@ import { Chart, Testing } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { DistributedService, DistributedServiceProps, FrpAuth } from '../../lib';
 import { expectValidBundle } from '../helpers';
+import { httpRequest } from './harness/backends';
 import { Closeable, ExternalPod, LiveCluster } from './harness/cluster';
 
 export const NS = 'apps';
@@ -73,4 +74,22 @@ export function remotePortService(c: LiveCluster, port: number) {
 /** The frps metrics endpoint (webServer port, named `metrics`). */
 export function metricsService(c: LiveCluster) {
   return c.findService('with frps metrics', (s) => s.spec.ports?.some((p: any) => p.name === 'metrics') && s.metadata.labels?.['app.kubernetes.io/name'] === 'frps');
+}
+
+/** Scrapes the live frps `/metrics` through its Service (the way Prometheus would). */
+export async function scrapeFrps(c: LiveCluster): Promise<string> {
+  const r = await httpRequest({ ...c.address(metricsService(c), 'metrics'), path: '/metrics', timeoutMs: 3000 });
+  if (r.status !== 200) throw new Error(`frps /metrics answered ${r.status}: ${r.body.slice(0, 200)}`);
+  return r.body;
+}
+
+/** Online proxies frps reports (`frp_server_proxy_counts_detailed`), by proxy name (`<user>.<proxy>`). */
+export async function onlineProxies(c: LiveCluster): Promise<string[]> {
+  const text = await scrapeFrps(c).catch(() => '');
+  const out: string[] = [];
+  for (const m of text.matchAll(/^frp_server_proxy_counts_detailed\{([^}]*)\} (\S+)$/gm)) {
+    const name = /name="([^"]*)"/.exec(m[1])?.[1];
+    if (name && Number(m[2]) > 0) out.push(name);
+  }
+  return out.sort();
 }

@@ -1,0 +1,106 @@
+/**
+ * Live: members come and go. A dead frpc pod leaves the group at once (frps drops its
+ * control connection) and no request fails after that; the restarted container and a
+ * replacement pod rejoin. An unhealthy backend leaves the group through frp's health
+ * check and returns when it recovers.
+ */
+import { DistributedServiceType, ExposeType } from '../../lib';
+import { HttpBackend, httpRequest, tally } from './harness/backends';
+import { LiveCluster, sleep, waitFor } from './harness/cluster';
+import { Backends, bundleOf, fixtureSecrets, onlineProxies, vhostService } from './fixtures';
+
+jest.setTimeout(180_000);
+
+describe('live: failover and health', () => {
+  let cluster: LiveCluster | undefined;
+  let backends: Backends;
+  afterEach(async () => {
+    await cluster?.stop();
+    cluster = undefined;
+    await backends?.closeAll();
+  });
+
+  const base = () => 100 + (Number(process.env.JEST_WORKER_ID ?? '1') % 100);
+
+  test('a killed frpc pod leaves the group without failed requests, then rejoins; a replacement pod joins', async () => {
+    backends = new Backends(base());
+    const ip = backends.address();
+    await backends.add(HttpBackend.start('api-0', ip, 8000));
+    const manifests = bundleOf({
+      api: {
+        serviceType: DistributedServiceType.HTTP,
+        backends: { replicas: 3, endpoints: [{ host: ip, port: 8000 }] },
+        expose: { type: ExposeType.DOMAIN, domain: 'api.example.test' },
+      },
+    });
+    cluster = await LiveCluster.start(manifests, { secrets: fixtureSecrets() });
+    const c = cluster;
+    await c.waitAllReady();
+    const frpcPods = c.podsWithImage('frpc');
+    expect(frpcPods).toHaveLength(3);
+    const members = () => onlineProxies(c);
+    await waitFor('3 members online', async () => (await members()).length === 3, 30_000)
+      .catch((e) => { throw new Error(`${e.message}: ${JSON.stringify(c.allLogs())}`); });
+    expect((await members()).map((m) => m.split('.')[0]).sort()).toEqual(frpcPods.map((p) => p.name).sort());
+
+    const vhost = c.address(vhostService(c), 'http');
+    const ask = () => httpRequest({ ...vhost, path: '/', headers: { host: 'api.example.test' }, timeoutMs: 5000 });
+
+    // kill one member's frpc (SIGKILL: no goodbye); frps notices the closed control connection
+    const victim = frpcPods[0];
+    c.killContainer(victim, 'frpc');
+    await waitFor('the dead member to leave the group', async () => !(await members()).some((m) => m.startsWith(`${victim.name}.`)), 15_000);
+    const during = [];
+    for (let i = 0; i < 60; i++) during.push((await ask()).status);
+    expect(tally(during.map(String))).toEqual({ 200: 60 });
+
+    // the kubelet restarts it; it logs in again as the same pod and rejoins
+    await waitFor('the restarted member to rejoin', async () => (await members()).some((m) => m.startsWith(`${victim.name}.`)), 30_000);
+
+    // a deleted pod is replaced by one with a new name, which joins as a new member
+    const fresh = await c.deletePod(frpcPods[1]);
+    await waitFor('the replacement pod to join', async () => {
+      const m = await members();
+      return m.some((x) => x.startsWith(`${fresh!.name}.`)) && !m.some((x) => x.startsWith(`${frpcPods[1].name}.`));
+    }, 30_000);
+    const after = [];
+    for (let i = 0; i < 30; i++) after.push((await ask()).status);
+    expect(tally(after.map(String))).toEqual({ 200: 30 });
+  });
+
+  test('an unhealthy backend leaves the group (frp health check) and returns on recovery', async () => {
+    backends = new Backends(base());
+    const ips = [backends.address(), backends.address()];
+    const b = [await backends.add(HttpBackend.start('api-0', ips[0], 8000)), await backends.add(HttpBackend.start('api-1', ips[1], 8000))];
+    const manifests = bundleOf({
+      api: {
+        serviceType: DistributedServiceType.HTTP,
+        backends: { replicas: 1, endpoints: ips.map((host) => ({ host, port: 8000 })) },
+        expose: { type: ExposeType.DOMAIN, domain: 'api.example.test' },
+        loadBalancing: { healthCheck: { enabled: true, path: '/health', interval: '1s', timeout: '1s', failureThreshold: 2 } },
+      },
+    });
+    cluster = await LiveCluster.start(manifests, { secrets: fixtureSecrets() });
+    const c = cluster;
+    await c.waitAllReady();
+    const vhost = c.address(vhostService(c), 'http');
+    const ask = () => httpRequest({ ...vhost, path: '/', headers: { host: 'api.example.test' }, timeoutMs: 5000 });
+    const serving = async (n: number) => {
+      const got = [];
+      for (let i = 0; i < n; i++) got.push(await ask());
+      return got;
+    };
+    await waitFor('both members online', async () => (await onlineProxies(c)).length === 2, 30_000);
+    expect(Object.keys(tally((await serving(10)).map((r) => r.answer?.instance ?? String(r.status)))).sort()).toEqual(['api-0', 'api-1']);
+
+    b[1].healthy = false;
+    await waitFor('the unhealthy member to leave', async () => (await onlineProxies(c)).length === 1, 20_000);
+    const only = await serving(20);
+    expect(tally(only.map((r) => r.answer?.instance ?? String(r.status)))).toEqual({ 'api-0': 20 });
+
+    b[1].healthy = true;
+    await waitFor('the recovered member to return', async () => (await onlineProxies(c)).length === 2, 20_000);
+    await sleep(200);
+    expect(Object.keys(tally((await serving(10)).map((r) => r.answer?.instance ?? String(r.status)))).sort()).toEqual(['api-0', 'api-1']);
+  });
+});
