@@ -4,10 +4,10 @@
  * replacement pod rejoin. An unhealthy backend leaves the group through frp's health
  * check and returns when it recovers.
  */
+import { Backends, bundleOf, fixtureSecrets, onlineProxies, vhostService } from './fixtures';
 import { DistributedServiceType, ExposeType } from '../../lib';
 import { HttpBackend, httpRequest, tally } from './harness/backends';
 import { LiveCluster, sleep, waitFor } from './harness/cluster';
-import { Backends, bundleOf, fixtureSecrets, onlineProxies, vhostService } from './fixtures';
 
 jest.setTimeout(180_000);
 

@@ -5,12 +5,12 @@
  * logs in (the control that shows the refusals are not vacuous).
  */
 import { parse } from 'smol-toml';
+import { Backends, bundleOf, fixtureSecrets, NS, remotePortService, TOKEN } from './fixtures';
 import { DistributedServiceType, ExposeType, MtlsMode } from '../../lib';
 import { TcpBackend, tcpAsk } from './harness/backends';
 import { mintStrangerCert } from './harness/certs';
 import { LiveCluster, waitFor } from './harness/cluster';
 import { tryLogin } from './harness/rogue';
-import { Backends, bundleOf, fixtureSecrets, NS, remotePortService, TOKEN } from './fixtures';
 
 jest.setTimeout(120_000);
 
