@@ -54,7 +54,8 @@ describe('live: authentication and mTLS between frpc and frps', () => {
     const clientSecret = frpcDeployment.spec.template.spec.volumes.find((v: any) => v.secret && /tls/.test(v.name)).secret.secretName;
     const valid = c.secretData(NS, clientSecret);
     const ca = valid['ca.crt'];
-    const attempt = (token: string, cert: typeof valid | undefined) => tryLogin({ server: control, token, tls: { cert, ca, serverName }, dir: c.root });
+    const attempt = (token: string, cert: typeof valid | undefined) =>
+      tryLogin({ server: control, token, tls: { cert, ca, serverName }, dir: c.root });
 
     const control_ = await attempt(TOKEN, valid);
     expect(control_.log).toMatch(/login to server success/);
