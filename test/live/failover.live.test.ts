@@ -7,7 +7,7 @@
 import { Backends, bundleOf, fixtureSecrets, onlineProxies, vhostService } from './fixtures';
 import { DistributedServiceType, ExposeType } from '../../lib';
 import { HttpBackend, httpRequest, tally } from './harness/backends';
-import { LiveCluster, sleep, waitFor } from './harness/cluster';
+import { claimSubnet, LiveCluster, sleep, waitFor } from './harness/cluster';
 
 jest.setTimeout(180_000);
 
@@ -20,10 +20,9 @@ describe('live: failover and health', () => {
     await backends?.closeAll();
   });
 
-  const base = () => 100 + (Number(process.env.JEST_WORKER_ID ?? '1') % 100);
-
   test('a killed frpc pod leaves the group without failed requests, then rejoins; a replacement pod joins', async () => {
-    backends = new Backends(base());
+    const subnet = await claimSubnet();
+    backends = new Backends(subnet.base);
     const ip = backends.address();
     await backends.add(HttpBackend.start('api-0', ip, 8000));
     const manifests = bundleOf({
@@ -33,7 +32,7 @@ describe('live: failover and health', () => {
         expose: { type: ExposeType.DOMAIN, domain: 'api.example.test' },
       },
     });
-    cluster = await LiveCluster.start(manifests, { secrets: fixtureSecrets() });
+    cluster = await LiveCluster.start(manifests, { subnet, secrets: fixtureSecrets() });
     const c = cluster;
     await c.waitAllReady();
     const frpcPods = c.podsWithImage('frpc');
@@ -69,7 +68,8 @@ describe('live: failover and health', () => {
   });
 
   test('an unhealthy backend leaves the group (frp health check) and returns on recovery', async () => {
-    backends = new Backends(base());
+    const subnet = await claimSubnet();
+    backends = new Backends(subnet.base);
     const ips = [backends.address(), backends.address()];
     const b = [await backends.add(HttpBackend.start('api-0', ips[0], 8000)), await backends.add(HttpBackend.start('api-1', ips[1], 8000))];
     const manifests = bundleOf({
@@ -80,7 +80,7 @@ describe('live: failover and health', () => {
         loadBalancing: { healthCheck: { enabled: true, path: '/health', interval: '1s', timeout: '1s', failureThreshold: 2 } },
       },
     });
-    cluster = await LiveCluster.start(manifests, { secrets: fixtureSecrets() });
+    cluster = await LiveCluster.start(manifests, { subnet, secrets: fixtureSecrets() });
     const c = cluster;
     await c.waitAllReady();
     const vhost = c.address(vhostService(c), 'http');

@@ -40,6 +40,7 @@ export class Backends {
   private next = 1;
   constructor(private readonly base: number) {}
 
+
   /** A fresh address for a backend (127.B.4.N). */
   public address(): string {
     return `127.${this.base}.4.${this.next++}`;

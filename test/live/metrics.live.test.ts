@@ -10,7 +10,7 @@ import * as YAML from 'yaml';
 import { Backends, bundleOf, fixtureSecrets, metricsService, NS, onlineProxies, remotePortService, scrapeFrps, vhostService } from './fixtures';
 import { DistributedServiceType, ExposeType } from '../../lib';
 import { HttpBackend, httpRequest, TcpBackend, tcpAsk } from './harness/backends';
-import { LiveCluster, waitFor } from './harness/cluster';
+import { claimSubnet, LiveCluster, waitFor } from './harness/cluster';
 import { runPromtool, tempDir, writeRuleFile } from '../monitoring/promtool';
 
 jest.setTimeout(180_000);
@@ -60,7 +60,8 @@ describe('live: metrics', () => {
   });
 
   test('alert and dashboard metric names exist in a live scrape; the members alert fires only when a member is gone', async () => {
-    backends = new Backends(100 + (Number(process.env.JEST_WORKER_ID ?? '1') % 100));
+    const subnet = await claimSubnet();
+    backends = new Backends(subnet.base);
     const ip = backends.address();
     await backends.add(HttpBackend.start('api-0', ip, 8000));
     const dbIp = backends.address();
@@ -78,7 +79,7 @@ describe('live: metrics', () => {
         expose: { type: ExposeType.PORT, port: 25432 },
       },
     });
-    cluster = await LiveCluster.start(manifests, { secrets: fixtureSecrets() });
+    cluster = await LiveCluster.start(manifests, { subnet, secrets: fixtureSecrets() });
     const c = cluster;
     await c.waitAllReady();
     await waitFor('every member online', async () => (await onlineProxies(c)).length === 3, 30_000);

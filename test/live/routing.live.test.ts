@@ -6,7 +6,7 @@
 import { Backends, bundleOf, fixtureSecrets, NS, remotePortService, vhostService } from './fixtures';
 import { DiscoveryMode, DistributedServiceType, ExposeType, LoadBalancingAlgorithm } from '../../lib';
 import { HttpBackend, httpRequest, tally, TcpBackend, tcpAsk, UdpBackend, udpAsk } from './harness/backends';
-import { LiveCluster, waitFor } from './harness/cluster';
+import { claimSubnet, LiveCluster, waitFor } from './harness/cluster';
 
 jest.setTimeout(120_000);
 
@@ -20,8 +20,8 @@ describe('live: routing through real frp', () => {
   });
 
   test('http by domain + path and by subdomain; every group member serves', async () => {
-    const base = 100 + (Number(process.env.JEST_WORKER_ID ?? '1') % 100);
-    backends = new Backends(base);
+    const subnet = await claimSubnet();
+    backends = new Backends(subnet.base);
     const api = [backends.address(), backends.address()];
     const web = backends.address();
     for (const [i, ip] of api.entries()) await backends.add(HttpBackend.start(`api-${i}`, ip, 8000));
@@ -40,6 +40,7 @@ describe('live: routing through real frp', () => {
       },
     }, undefined);
     cluster = await LiveCluster.start(manifests, {
+      subnet,
       secrets: fixtureSecrets(),
       externalPods: [backends.pod('web-0', web, { app: 'web' })],
     });
@@ -74,8 +75,8 @@ describe('live: routing through real frp', () => {
   });
 
   test('tcp by remote port: weighted 3:1 gives 75 % ± 5 % of 400 connections', async () => {
-    const base = 100 + (Number(process.env.JEST_WORKER_ID ?? '1') % 100);
-    backends = new Backends(base);
+    const subnet = await claimSubnet();
+    backends = new Backends(subnet.base);
     const heavy = backends.address();
     const light = backends.address();
     await backends.add(TcpBackend.start('heavy', heavy, 5432));
@@ -88,7 +89,7 @@ describe('live: routing through real frp', () => {
         loadBalancing: { algorithm: LoadBalancingAlgorithm.WEIGHTED },
       },
     });
-    cluster = await LiveCluster.start(manifests, { secrets: fixtureSecrets() });
+    cluster = await LiveCluster.start(manifests, { subnet, secrets: fixtureSecrets() });
     await cluster.waitAllReady();
     const svc = cluster.address(remotePortService(cluster, 15432), 15432);
     // wait until all four members (3 + 1) have registered: frps logs each
@@ -104,8 +105,8 @@ describe('live: routing through real frp', () => {
   });
 
   test('udp by remote port', async () => {
-    const base = 100 + (Number(process.env.JEST_WORKER_ID ?? '1') % 100);
-    backends = new Backends(base);
+    const subnet = await claimSubnet();
+    backends = new Backends(subnet.base);
     const dnsIp = backends.address();
     await backends.add(UdpBackend.start('dns-0', dnsIp, 5353));
     const manifests = bundleOf({
@@ -115,7 +116,7 @@ describe('live: routing through real frp', () => {
         expose: { type: ExposeType.PORT, port: 15353 },
       },
     });
-    cluster = await LiveCluster.start(manifests, { secrets: fixtureSecrets() });
+    cluster = await LiveCluster.start(manifests, { subnet, secrets: fixtureSecrets() });
     await cluster.waitAllReady();
     const svc = cluster.address(remotePortService(cluster, 15353), 15353);
     let answer = 'timeout';

@@ -9,7 +9,7 @@ import { Backends, bundleOf, fixtureSecrets, NS, remotePortService, TOKEN } from
 import { DistributedServiceType, ExposeType, MtlsMode } from '../../lib';
 import { TcpBackend, tcpAsk } from './harness/backends';
 import { mintStrangerCert } from './harness/certs';
-import { LiveCluster, waitFor } from './harness/cluster';
+import { claimSubnet, LiveCluster, waitFor } from './harness/cluster';
 import { tryLogin } from './harness/rogue';
 
 jest.setTimeout(120_000);
@@ -23,8 +23,8 @@ describe('live: authentication and mTLS between frpc and frps', () => {
   });
 
   test('auto mTLS: members serve; wrong token, foreign CA and no certificate are refused', async () => {
-    const base = 100 + (Number(process.env.JEST_WORKER_ID ?? '1') % 100);
-    backends = new Backends(base);
+    const subnet = await claimSubnet();
+    backends = new Backends(subnet.base);
     const ip = backends.address();
     await backends.add(TcpBackend.start('db-0', ip, 5432));
     const manifests = bundleOf({
@@ -35,7 +35,7 @@ describe('live: authentication and mTLS between frpc and frps', () => {
         security: { mtls: { enabled: true, mode: MtlsMode.AUTO } },
       },
     });
-    cluster = await LiveCluster.start(manifests, { secrets: fixtureSecrets() });
+    cluster = await LiveCluster.start(manifests, { subnet, secrets: fixtureSecrets() });
     await cluster.waitAllReady();
     const c = cluster;
 

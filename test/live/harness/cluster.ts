@@ -66,6 +66,8 @@ export interface LiveOptions {
   readonly externalPods?: ExternalPod[];
   /** Extra DNS names (e.g. an endpoint host of the spec) and their addresses. */
   readonly hosts?: Record<string, string[]>;
+  /** The addresses to use (claimSubnet()); the cluster releases it when it stops. @default - a fresh one */
+  readonly subnet?: Subnet;
   /** Namespace of objects without one. @default 'default' */
   readonly defaultNamespace?: string;
 }
@@ -99,9 +101,28 @@ const ns = (o: any, d: string) => o.metadata?.namespace ?? d;
 const WORKLOADS = new Set(['Deployment', 'StatefulSet', 'DaemonSet']);
 const RFC3339 = () => new Date().toISOString();
 
-/** Each jest worker gets its own 127.B.0.0/16, so live suites may run in parallel. */
-function subnet(): number {
-  return 100 + (Number(process.env.JEST_WORKER_ID ?? '1') % 100);
+/**
+ * A 127.B.0.0/16 of the test's own: B is claimed by binding the harness DNS at 127.B.0.53:53,
+ * so live suites in parallel jest workers, or in several jest runs, never share addresses.
+ * Services get 127.B.1.N, pods 127.B.2.N, test clients 127.B.3.N, test backends 127.B.4.N.
+ */
+export interface Subnet {
+  readonly base: number;
+  readonly dns: DnsServer;
+}
+
+export async function claimSubnet(): Promise<Subnet> {
+  const start = 100 + Math.floor(Math.random() * 150);
+  for (let i = 0; i < 150; i++) {
+    const base = 100 + ((start - 100 + i) % 150);
+    try {
+      const dns = await DnsServer.start(`127.${base}.0.53`, () => undefined);
+      return { base, dns };
+    } catch {
+      // taken by another live test: try the next
+    }
+  }
+  throw new Error('no free 127.B.0.0/16 for the live harness (every 127.B.0.53:53 from B=100 to 249 is taken)');
 }
 
 export function sleep(ms: number): Promise<void> {
@@ -124,7 +145,8 @@ process.once('exit', () => { for (const c of live) c.killAllSync(); });
 export class LiveCluster {
   /** Starts the bundle; on failure everything started is stopped again. */
   public static async start(manifests: readonly any[], options: LiveOptions = {}): Promise<LiveCluster> {
-    const c = new LiveCluster(manifests, options);
+    const subnet = options.subnet ?? await claimSubnet();
+    const c = new LiveCluster(manifests, options, subnet);
     live.add(c);
     try {
       await c.boot();
@@ -135,8 +157,8 @@ export class LiveCluster {
     return c;
   }
 
-  public readonly base = subnet();
-  public readonly dnsAddress = `127.${this.base}.0.53`;
+  public readonly base: number;
+  public readonly dnsAddress: string;
   public readonly root: string;
   public readonly pods: LivePod[] = [];
   public readonly services: LiveService[] = [];
@@ -152,7 +174,10 @@ export class LiveCluster {
   private readonly defaultNs: string;
   private readonly binDir: string;
 
-  private constructor(public readonly manifests: readonly any[], private readonly options: LiveOptions) {
+  private constructor(public readonly manifests: readonly any[], private readonly options: LiveOptions, subnet: Subnet) {
+    this.base = subnet.base;
+    this.dnsAddress = `127.${subnet.base}.0.53`;
+    this.dns = subnet.dns;
     this.defaultNs = options.defaultNamespace ?? 'default';
     this.root = fs.mkdtempSync(path.join(os.tmpdir(), 'frp-live-'));
     fs.chmodSync(this.root, 0o755);
@@ -290,7 +315,7 @@ export class LiveCluster {
       const replicas = w.kind === 'DaemonSet' ? 1 : (w.spec.replicas ?? 1);
       for (let i = 0; i < replicas; i++) this.createPod(w);
     }
-    this.dns = await DnsServer.start(this.dnsAddress, (name) => this.resolve(name));
+    this.dns!.lookup = (name) => this.resolve(name);
     for (const s of this.services) {
       if (s.obj.spec.clusterIP === 'None') continue; // headless: DNS only
       for (const p of s.obj.spec.ports ?? []) {

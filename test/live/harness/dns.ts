@@ -19,12 +19,13 @@ export class DnsServer {
       s.socket.once('error', reject);
       s.socket.bind(53, address, () => resolve());
     });
+    s.socket.unref(); // a test that fails before its cluster starts must not keep jest alive
     return s;
   }
 
   private readonly socket = dgram.createSocket('udp4');
 
-  private constructor(private readonly lookup: Lookup) {
+  private constructor(public lookup: Lookup) {
     this.socket.on('message', (msg, rinfo) => {
       const reply = this.answer(msg);
       if (reply) this.socket.send(reply, rinfo.port, rinfo.address);
