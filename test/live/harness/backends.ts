@@ -33,6 +33,8 @@ export class HttpBackend implements Closeable {
 
   public healthy = true;
   public hits = 0;
+  /** Requests being answered right now. */
+  public inflight = 0;
   public healthChecks = 0;
   private readonly sockets = new Set<net.Socket>();
   private readonly server: http.Server;
@@ -50,6 +52,8 @@ export class HttpBackend implements Closeable {
         return;
       }
       this.hits++;
+      this.inflight++;
+      res.on('close', () => { this.inflight--; });
       const delay = Math.min(Number(url.searchParams.get('delay') ?? 0), 120_000);
       const body: HttpAnswer = { instance, client: (req.socket.remoteAddress ?? '').replace(/^::ffff:/, ''), path: url.pathname, headers: req.headers };
       setTimeout(() => {
