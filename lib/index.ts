@@ -2,6 +2,7 @@ export * from './frp';
 export * from './frp-auth';
 export * from './server/frp-server';
 export * from './client/frp-client-pool';
+export * from './client/frp-external-client';
 export * from './tls';
 export * from './network';
 export * from './monitoring';

@@ -215,6 +215,10 @@ export class FrpClientPool extends Construct {
   public readonly server?: IFrpServer;
   /** The NetworkPolicy of the frpc pods, unless turned off or a sidecar. */
   public readonly networkPolicy?: k8s.KubeNetworkPolicy;
+  /** The Secret with the load-balancing group key, if any (external members need the same key). */
+  public readonly groupKeySecret?: kplus.ISecret;
+  /** The group key's key in groupKeySecret. */
+  public readonly groupKeySecretKey: string;
 
   private readonly props: FrpClientPoolProps;
   private readonly auth: FrpAuth;
@@ -244,6 +248,8 @@ export class FrpClientPool extends Construct {
     this.serverAddress = p.serverAddress ?? p.server!.host;
     this.serverPort = p.serverPort ?? p.server?.bindPort ?? 7000;
     this.adminPort = p.adminPort ?? 7400;
+    this.groupKeySecret = p.groupKeySecret;
+    this.groupKeySecretKey = p.groupKeySecretKey ?? 'group-key';
     checkPort(where, 'adminPort', this.adminPort);
     if (this.adminPort < 1024) invalid(where, 'adminPort', `must be 1024 or higher (frpc runs as a non-root user), got ${this.adminPort}`);
     checkInt(where, 'poolCount', p.poolCount, 0, 100);

@@ -113,6 +113,11 @@ export interface FrpcConfig {
    * @default - no user
    */
   readonly userEnv?: string;
+  /**
+   * A fixed `user` (exclusive with userEnv), e.g. an external machine's name.
+   * @default - no user
+   */
+  readonly user?: string;
   /** Authentication to frps. */
   readonly auth: FrpClientAuthConfig;
   /**
@@ -146,6 +151,8 @@ export function validateFrpcConfig(where: string | undefined, c: FrpcConfig): vo
   checkNonEmpty(where, 'serverAddr', c.serverAddr);
   if (c.serverAddr === '0.0.0.0') invalid(where, 'serverAddr', 'must name the frps host (frp defaults it to 0.0.0.0)');
   checkPort(where, 'serverPort', c.serverPort);
+  if (c.user !== undefined && c.userEnv !== undefined) invalid(where, 'user', 'user and userEnv are exclusive');
+  if (c.user !== undefined && !/^[-._a-zA-Z0-9]+$/.test(c.user)) invalid(where, 'user', `must be letters, digits, ".", "_" or "-", got ${JSON.stringify(c.user)}`);
   const a = c.auth;
   const oidcSet = !!a && [a.oidcClientId, a.oidcClientSecretEnv, a.oidcAudience, a.oidcScope, a.oidcTokenEndpointUrl, a.oidcTrustedCaFile]
     .some(v => v !== undefined);
@@ -187,7 +194,7 @@ export function renderFrpcToml(where: string | undefined, c: FrpcConfig): string
   const tree = {
     serverAddr: c.serverAddr,
     serverPort: c.serverPort ?? 7000,
-    user: c.userEnv === undefined ? undefined : envRef(where, 'userEnv', c.userEnv),
+    user: c.user ?? (c.userEnv === undefined ? undefined : envRef(where, 'userEnv', c.userEnv)),
     loginFailExit: false,
     metadatas: c.metadatas,
     log: { to: 'console', level: c.logLevel ?? FrpLogLevel.INFO, disablePrintColor: true },

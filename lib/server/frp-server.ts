@@ -1,3 +1,4 @@
+import * as net from 'net';
 import { Chart, Duration, Lazy, Names } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { k8s } from 'cdk8s-plus-28';
@@ -20,6 +21,7 @@ import { IssuedCertificate } from '../tls/issued-certificate';
 export const FRPS_IMAGE = 'fatedier/frps:v0.70.1';
 
 const CONFIG_DIR = '/etc/frp';
+const EXTERNAL_NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 const CONFIG_FILE = 'frps.toml';
 
 /** An frps that frpc pools can attach proxies to. */
@@ -85,6 +87,31 @@ export interface FrpServerTlsOptions {
    * @default true
    */
   readonly requireClientCertificates?: boolean;
+}
+
+/**
+ * frps reachable from outside the cluster (frpc on machines outside it): a
+ * second control Service of type LoadBalancer or NodePort carrying only the
+ * control port, and the addresses those machines dial in the server
+ * certificate's SANs.
+ */
+export interface FrpServerExternalAccess {
+  /**
+   * Type of the external control Service: LoadBalancer or NodePort.
+   * @default kplus.ServiceType.LOAD_BALANCER
+   */
+  readonly serviceType?: kplus.ServiceType;
+  /**
+   * DNS names and IP addresses external frpc dial (the load balancer's name or
+   * address, or a node's). Each one is put in the server certificate's SANs,
+   * so that frpc can verify frps by the name it dials.
+   */
+  readonly addresses: string[];
+  /**
+   * Node port of the control port (NodePort and LoadBalancer Services).
+   * @default - Kubernetes picks one (then say it to client-bundle as the server port)
+   */
+  readonly nodePort?: number;
 }
 
 /** Properties of an FrpServer. */
@@ -189,6 +216,13 @@ export interface FrpServerProps {
    */
   readonly networkPolicy?: boolean;
   /**
+   * Reach frps from outside the cluster: a LoadBalancer or NodePort control
+   * Service and the external addresses in the server certificate. With the
+   * NetworkPolicy on, give the external machines' addresses as clientPeers.
+   * @default - the control port is reachable inside the cluster only
+   */
+  readonly externalAccess?: FrpServerExternalAccess;
+  /**
    * Further peers that may reach the control port (frpc outside the cluster:
    * usually a CIDR, or the namespace of an ingress that carries websocket).
    * @default - only the pods of attached FrpClientPools
@@ -273,6 +307,10 @@ export class FrpServer extends Construct implements IFrpServer {
   public readonly networkPolicy?: k8s.KubeNetworkPolicy;
   /** The monitoring objects, when `monitoring` is given. */
   public readonly monitoring?: FrpMonitoring;
+  /** The LoadBalancer/NodePort control Service, when `externalAccess` is given. */
+  public readonly externalService?: kplus.Service;
+  /** Addresses external frpc dial (in the server certificate's SANs); empty without `externalAccess`. */
+  public readonly externalAddresses: string[];
 
   private readonly props: FrpServerProps;
   private readonly vhostHttpPort: number;
@@ -367,10 +405,41 @@ export class FrpServer extends Construct implements IFrpServer {
     const ns = Chart.of(this).namespace;
     this.host = ns ? `${this.service.name}.${ns}.svc` : this.service.name;
 
+    const ext = props.externalAccess;
+    this.externalAddresses = [...ext?.addresses ?? []];
+    if (ext) {
+      const type = ext.serviceType ?? kplus.ServiceType.LOAD_BALANCER;
+      if (type !== kplus.ServiceType.LOAD_BALANCER && type !== kplus.ServiceType.NODE_PORT) {
+        invalid(where, 'externalAccess.serviceType', `must be LoadBalancer or NodePort (ClusterIP is the in-cluster control Service), got ${JSON.stringify(type)}`);
+      }
+      if (!Array.isArray(ext.addresses) || ext.addresses.length === 0) {
+        invalid(where, 'externalAccess.addresses', 'must list the DNS names or IP addresses external frpc dial (they go into the server certificate)');
+      }
+      ext.addresses.forEach((a, i) => {
+        if (typeof a !== 'string' || !(EXTERNAL_NAME.test(a) || net.isIP(a) !== 0)) invalid(where, `externalAccess.addresses[${i}]`, `must be a DNS name or an IP address, got ${JSON.stringify(a)}`);
+      });
+      if (ext.nodePort !== undefined && !(Number.isInteger(ext.nodePort) && ext.nodePort >= 1 && ext.nodePort <= 65535)) {
+        invalid(where, 'externalAccess.nodePort', `must be a port number (usually 30000-32767), got ${JSON.stringify(ext.nodePort)}`);
+      }
+      if (props.networkPolicy !== false && (props.clientPeers ?? []).length === 0) {
+        invalid(where, 'clientPeers', 'externalAccess opens the control port to outside machines, but the NetworkPolicy admits none: give their addresses as clientPeers (NetworkPeer.cidr), or turn networkPolicy off');
+      }
+      this.externalService = new kplus.Service(this, 'ExternalService', {
+        metadata: { labels: this.labels },
+        type,
+        selector: this.deployment,
+        ports: [{ name: 'control', port: this.bindPort, targetPort: this.bindPort, nodePort: ext.nodePort }],
+      });
+    }
+
     if (props.tls && props.certificateAuthority) invalid(where, 'certificateAuthority', 'tls and certificateAuthority are exclusive: give the Secrets or the CA that issues them');
     this.certificateAuthority = props.certificateAuthority;
     if (props.certificateAuthority) {
-      this.certificate = props.certificateAuthority.issueServerCertificate(issueId(this), { server: this });
+      this.certificate = props.certificateAuthority.issueServerCertificate(issueId(this), {
+        server: this,
+        dnsNames: this.externalAddresses.filter(a => net.isIP(a) === 0),
+        ipAddresses: this.externalAddresses.filter(a => net.isIP(a) !== 0),
+      });
       this.mountTls(this.certificate.secret, this.certificate.caSecret, true);
       props.certificateAuthority.addRotationAnnotations(this.deployment, uniqueSecrets([this.certificate.secret, this.certificate.caSecret]));
     } else if (props.tls) {

@@ -1,12 +1,14 @@
 import { ApiObject, Chart, Testing } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { parse } from 'smol-toml';
-import { FrpAuth, FrpLogLevel, FrpProxyType, FrpServer, FrpServerProps, NetworkPeer } from '../../lib';
+import { CertificateAuthority, FrpAuth, FrpLogLevel, FrpProxyType, FrpServer, FrpServerProps, NetworkPeer } from '../../lib';
 import { expectValidBundle } from '../helpers';
 
 const tokenSecret = (chart: Chart) => kplus.Secret.fromSecretName(chart, 'token', 'frp-token');
 const byKind = (manifests: any[], kind: string) => manifests.filter(m => m.kind === kind);
 const frpsToml = (manifests: any[]): any => parse(byKind(manifests, 'ConfigMap')[0].data['frps.toml']);
+
+const deployment0 = (m: any[]) => m.find(o => o.kind === 'Deployment');
 
 describe('FrpServer', () => {
   test('minimal props: a locked-down frps with token auth, probes and metrics', () => {
@@ -68,6 +70,7 @@ describe('FrpServer', () => {
       clientPeers: [NetworkPeer.cidr('203.0.113.0/24')],
       exposurePeers: [NetworkPeer.namespace('ingress-nginx')],
       monitoringPeers: [NetworkPeer.namespace('observability')],
+      externalAccess: { serviceType: kplus.ServiceType.NODE_PORT, addresses: ['frps.example.com'], nodePort: 30700 },
     };
     const server = new FrpServer(chart, 'frps', all);
     server.registerProxy(chart, { name: 'pg', type: FrpProxyType.TCP, localPort: 5432, remotePort: 15432, group: 'pg' });
@@ -94,6 +97,10 @@ describe('FrpServer', () => {
     const services = byKind(manifests, 'Service');
     const remote = services.find(s => s.spec.type === 'LoadBalancer');
     expect(remote.spec.ports).toEqual([{ name: 'tcp-15432', port: 15432, targetPort: 15432, protocol: 'TCP' }]);
+    // outside machines: the control port alone on a NodePort
+    const external = services.find(s => s.spec.type === 'NodePort');
+    expect(external.spec.ports).toEqual([{ name: 'control', port: 7001, targetPort: 7001, nodePort: 30700 }]);
+    expect(external.spec.selector).toEqual(deployment0(manifests).spec.selector.matchLabels);
     const vhost = services.find(s => s.spec.ports.some((p: any) => p.name === 'http'));
     expect(vhost.spec.ports).toEqual([{ name: 'http', port: 80, targetPort: 8081 }]);
     const [deployment] = byKind(manifests, 'Deployment');
@@ -185,6 +192,45 @@ describe('FrpServer', () => {
       const server = make({ subDomainHost: 'example.com' });
       expect(() => server.registerProxy(server, { name: 'a', type: FrpProxyType.HTTP, localPort: 80, customDomains: ['app.example.com'] }))
         .toThrow('test/frps: proxy "a".customDomains: app.example.com is under the server\'s subDomainHost example.com: use subdomain instead (frps refuses it)');
+    });
+  });
+
+  describe('externalAccess: frps for machines outside the cluster', () => {
+    test('a LoadBalancer control Service (control port only) and the external names and IPs in the server certificate', () => {
+      const chart = new Chart(Testing.app(), 'test', { namespace: 'frp' });
+      const server = new FrpServer(chart, 'frps', {
+        auth: FrpAuth.token(tokenSecret(chart)),
+        certificateAuthority: new CertificateAuthority(chart, 'ca'),
+        externalAccess: { addresses: ['frps.example.com', '203.0.113.7'] },
+        clientPeers: [NetworkPeer.cidr('198.51.100.0/24')],
+      });
+      const manifests = Testing.synth(chart);
+      expectValidBundle(manifests);
+      expect(server.externalAddresses).toEqual(['frps.example.com', '203.0.113.7']);
+      const external = byKind(manifests, 'Service').find(s => s.spec.type === 'LoadBalancer');
+      expect(external.metadata.name).toBe(server.externalService!.name);
+      expect(external.spec.ports).toEqual([{ name: 'control', port: 7000, targetPort: 7000 }]); // no metrics port outside
+      const cert = byKind(manifests, 'Certificate').find(c => c.spec.usages?.includes('server auth'));
+      expect(cert.spec.dnsNames).toEqual(expect.arrayContaining([server.host, 'frps.example.com']));
+      expect(cert.spec.ipAddresses).toEqual(['203.0.113.7']);
+      const policy = byKind(manifests, 'NetworkPolicy')[0];
+      expect(policy.spec.ingress[0]).toEqual({ ports: [{ port: 7000, protocol: 'TCP' }], from: [{ ipBlock: { cidr: '198.51.100.0/24' } }] });
+    });
+
+    test.each<[string, any, string]>([
+      ['no addresses', { addresses: [] }, 'externalAccess.addresses: must list the DNS names or IP addresses external frpc dial'],
+      ['a bad address', { addresses: ['Frps_Example'] }, 'externalAccess.addresses[0]: must be a DNS name or an IP address, got "Frps_Example"'],
+      ['a ClusterIP Service', { addresses: ['a.example.com'], serviceType: kplus.ServiceType.CLUSTER_IP }, 'externalAccess.serviceType: must be LoadBalancer or NodePort'],
+      ['a bad node port', { addresses: ['a.example.com'], nodePort: 70000 }, 'externalAccess.nodePort: must be a port number'],
+    ])('refuses %s', (_name, externalAccess, message) => {
+      const chart = Testing.chart();
+      expect(() => new FrpServer(chart, 'frps', { auth: FrpAuth.token(tokenSecret(chart)), externalAccess, clientPeers: [NetworkPeer.cidr('10.0.0.0/8')] })).toThrow(message);
+    });
+
+    test('refuses to open the control port to the outside while the NetworkPolicy admits nobody from there', () => {
+      const chart = Testing.chart();
+      expect(() => new FrpServer(chart, 'frps', { auth: FrpAuth.token(tokenSecret(chart)), externalAccess: { addresses: ['a.example.com'] } }))
+        .toThrow('clientPeers: externalAccess opens the control port to outside machines, but the NetworkPolicy admits none');
     });
   });
 });

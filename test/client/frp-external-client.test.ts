@@ -1,0 +1,228 @@
+import { spawnSync } from 'child_process';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'fs';
+import { tmpdir } from 'os';
+import { join } from 'path';
+import { Chart, Testing } from 'cdk8s';
+import * as kplus from 'cdk8s-plus-28';
+import { parse } from 'smol-toml';
+import { parseAllDocuments } from 'yaml';
+import {
+  CertificateAuthority, DistributedService, DistributedServiceType, ExposeType, FrpAuth, FrpExternalClient, FrpServer,
+  LoadBalancingAlgorithm, NetworkPeer,
+} from '../../lib';
+import { main } from '../../lib/cli/render';
+import { expectValidBundle, frpBinary, frpVerify } from '../helpers';
+
+/** frps in `frp` with a CA and an external address; an http service in `ai` with a group key. */
+function setup(external = ['frps.example.com', '203.0.113.7']) {
+  const app = Testing.app();
+  const frp = new Chart(app, 'frp', { namespace: 'frp' });
+  const ai = new Chart(app, 'ai', { namespace: 'ai' });
+  const server = new FrpServer(frp, 'frps', {
+    auth: FrpAuth.token(kplus.Secret.fromSecretName(frp, 'token', 'frp-token')),
+    certificateAuthority: new CertificateAuthority(frp, 'ca'),
+    externalAccess: { addresses: external },
+    clientPeers: [NetworkPeer.cidr('198.51.100.0/24')],
+  });
+  const ollama = new DistributedService(ai, 'ollama', {
+    server,
+    serviceType: DistributedServiceType.HTTP,
+    backends: { endpoints: [{ host: 'ollama-0.ai.svc', port: 11434 }] },
+    expose: { domain: 'llm.example.com', path: '/v1' },
+    groupKeySecret: kplus.Secret.fromSecretName(ai, 'gk', 'llm-group-key'),
+  });
+  return { app, frp, ai, server, ollama };
+}
+
+describe('FrpExternalClient: frpc on a machine outside the cluster', () => {
+  test('joins the service\'s group with the same route and health check, as user <machine>, verifying frps by the dialled name', () => {
+    const { frp, server, ollama } = setup();
+    const gpu = new FrpExternalClient(frp, 'gpu-1', { server, machine: 'gpu-1', serverAddress: '203.0.113.7' });
+    gpu.addService(ollama, { localPort: 8080 });
+    const config = gpu.renderConfig();
+    expect(frpVerify('frpc', config, { FRP_GROUP_KEY: 'k' })).toMatchObject({ ok: true });
+    const c: any = parse(config);
+    const inCluster: any = parse(ollama.clientPool.renderConfig());
+    expect(c).toMatchObject({
+      serverAddr: '203.0.113.7',
+      serverPort: 7000,
+      user: 'gpu-1',
+      auth: { method: 'token', tokenSource: { type: 'file', file: { path: '/etc/frp/token' } } },
+      transport: { tls: { enable: true, certFile: '/etc/frp/tls/tls.crt', keyFile: '/etc/frp/tls/tls.key', trustedCaFile: '/etc/frp/tls/ca.crt', serverName: '203.0.113.7' } },
+      webServer: { addr: '127.0.0.1', port: 7400 },
+    });
+    expect(c.auth.token).toBeUndefined();
+    // one more member: the in-cluster member's proxy with the machine's backend
+    const { name: _n, localIP: _i, localPort: _p, ...shared } = inCluster.proxies[0];
+    expect(c.proxies).toEqual([{ ...shared, name: 'ollama', localIP: '127.0.0.1', localPort: 8080 }]);
+    expect(shared.loadBalancer).toEqual({ group: 'ai-ollama', groupKey: '{{ .Envs.FRP_GROUP_KEY }}' });
+    // the machine's client certificate is a cert-manager Certificate from the server's CA
+    const manifests = Testing.synth(frp);
+    expectValidBundle(manifests);
+    const cert = manifests.find(m => m.kind === 'Certificate' && m.metadata.name === gpu.certificate!.certificate!.name);
+    expect(cert.spec.usages).toEqual(['digital signature', 'client auth']);
+    const serverCert = manifests.find(m => m.kind === 'Certificate' && m.spec.usages?.includes('server auth'));
+    expect(serverCert.spec.ipAddresses).toEqual(['203.0.113.7']);
+    expect(serverCert.spec.dnsNames).toContain('frps.example.com');
+  });
+
+  test('the systemd unit: restart on failure, reload through frpc reload, the env file for the group key; systemd-analyze accepts it', () => {
+    const { frp, server, ollama } = setup();
+    const gpu = new FrpExternalClient(frp, 'gpu-1', { server, machine: 'gpu-1', frpcPath: frpBinary('frpc'), configDir: '/etc/frp-gpu' });
+    gpu.addService(ollama);
+    const unit = gpu.renderSystemdUnit();
+    const lines = unit.split('\n');
+    expect(lines).toEqual(expect.arrayContaining([
+      'Restart=on-failure',
+      `ExecStart=${frpBinary('frpc')} -c /etc/frp-gpu/frpc.toml`,
+      `ExecReload=${frpBinary('frpc')} reload -c /etc/frp-gpu/frpc.toml`,
+      'EnvironmentFile=/etc/frp-gpu/frpc.env',
+      'User=frpc',
+      'ReadOnlyPaths=/etc/frp-gpu',
+    ]));
+    const dir = mkdtempSync(join(tmpdir(), 'frpc-unit-'));
+    const file = join(dir, 'frpc.service');
+    writeFileSync(file, unit);
+    const r = spawnSync('systemd-analyze', ['verify', file], { encoding: 'utf8', timeout: 30_000 });
+    expect({ status: r.status, output: `${r.stdout}${r.stderr}`.trim() }).toEqual({ status: 0, output: '' });
+    // the check sees a broken unit
+    writeFileSync(file, unit.replace('Restart=on-failure', 'Restart=on-failure\nRestartEverything=yes'));
+    const bad = spawnSync('systemd-analyze', ['verify', file], { encoding: 'utf8', timeout: 30_000 });
+    expect(`${bad.stdout}${bad.stderr}`).toContain("Unknown key 'RestartEverything'");
+  });
+
+  test('the export script fetches the token, the group key and the certificate from the Secrets the bundle names', () => {
+    const { frp, server, ollama } = setup();
+    const gpu = new FrpExternalClient(frp, 'gpu-1', { server, machine: 'gpu-1' });
+    gpu.addService(ollama);
+    const script = gpu.renderExportScript();
+    const dir = mkdtempSync(join(tmpdir(), 'frpc-export-'));
+    // a stand-in kubectl: prints base64 of "<namespace>/<secret>/<key>", records waits
+    const bin = join(dir, 'bin');
+    spawnSync('mkdir', ['-p', bin]);
+    writeFileSync(join(bin, 'kubectl'), `#!/bin/sh
+if [ "$3" = wait ]; then echo "$@" >> "${dir}/waits"; exit 0; fi
+key=$(echo "$7" | sed -e 's/^jsonpath={.data.//' -e 's/}$//' -e 's/\\\\//g')
+printf '%s/%s/%s' "$2" "$5" "$key" | base64
+`);
+    chmodSync(join(bin, 'kubectl'), 0o755);
+    writeFileSync(join(dir, 'export.sh'), script);
+    const r = spawnSync('sh', ['export.sh'], { cwd: dir, encoding: 'utf8', env: { PATH: `${bin}:/usr/bin:/bin` }, timeout: 30_000 });
+    expect({ status: r.status, stderr: r.stderr }).toEqual({ status: 0, stderr: '' });
+    expect(r.stdout).toBe(''); // never prints a secret
+    const secret = gpu.certificate!.secret.name;
+    expect(readFileSync(join(dir, 'token'), 'utf8')).toBe('frp/frp-token/token');
+    expect(readFileSync(join(dir, 'frpc.env'), 'utf8')).toBe('FRP_GROUP_KEY=ai/llm-group-key/group-key\n');
+    expect(readFileSync(join(dir, 'tls/tls.crt'), 'utf8')).toBe(`frp/${secret}/tls.crt`);
+    expect(readFileSync(join(dir, 'tls/tls.key'), 'utf8')).toBe(`frp/${secret}/tls.key`);
+    expect(readFileSync(join(dir, 'tls/ca.crt'), 'utf8')).toBe(`frp/${gpu.certificate!.caSecret.name}/ca.crt`);
+    expect(readFileSync(join(dir, 'waits'), 'utf8')).toContain(`certificate/${gpu.certificate!.certificate!.name}`);
+  });
+
+  test.each<[string, (s: ReturnType<typeof setup>) => void, string]>([
+    ['an address frps\' certificate does not name', s => new FrpExternalClient(s.frp, 'm', { server: s.server, machine: 'm', serverAddress: 'other.example.com' }),
+      'serverAddress: other.example.com is not in the server certificate'],
+    ['a bad machine name', s => new FrpExternalClient(s.frp, 'm', { server: s.server, machine: 'GPU_1' }), 'machine: must be a DNS label'],
+    ['a service with a balancer tier', s => {
+      const svc = new DistributedService(s.ai, 'lc', {
+        server: s.server,
+        serviceType: DistributedServiceType.HTTP,
+        backends: { endpoints: [{ host: 'a', port: 80 }, { host: 'b', port: 80 }] },
+        expose: { domain: 'lc.example.com' },
+        loadBalancing: { algorithm: LoadBalancingAlgorithm.LEAST_CONN },
+      });
+      new FrpExternalClient(s.frp, 'm', { server: s.server, machine: 'm' }).addService(svc);
+    }, 'has a balancer tier (algorithm least-conn): a member outside the cluster would bypass it'],
+    ['a udp service', s => {
+      const svc = new DistributedService(s.ai, 'dns', {
+        server: s.server,
+        serviceType: DistributedServiceType.UDP,
+        backends: { endpoints: [{ host: 'a', port: 53 }] },
+        expose: { type: ExposeType.PORT, port: 5353 },
+      });
+      new FrpExternalClient(s.frp, 'm', { server: s.server, machine: 'm' }).addService(svc);
+    }, 'frp has no udp groups'],
+  ])('refuses %s', (_name, build, message) => {
+    expect(() => build(setup())).toThrow(message);
+  });
+
+  test('without a server address or external access it asks for one', () => {
+    const app = Testing.app();
+    const chart = new Chart(app, 'c', { namespace: 'frp' });
+    const server = new FrpServer(chart, 'frps', { auth: FrpAuth.token(kplus.Secret.fromSecretName(chart, 't', 'frp-token')) });
+    expect(() => new FrpExternalClient(chart, 'm', { server, machine: 'm' })).toThrow('serverAddress: is required: the server c/frps has no externalAccess addresses');
+  });
+});
+
+describe('cdk8s-frp client-bundle', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'cdk8s-frp-client-bundle-'));
+  const manifest = join(dir, 'svc.yaml');
+  writeFileSync(manifest, `apiVersion: frp.io/v1beta1
+kind: DistributedService
+metadata: {name: ollama, namespace: ai}
+spec:
+  serviceType: http
+  backends: {endpoints: [{host: ollama-0.ai.svc, port: 11434}]}
+  expose: {domain: llm.example.com, path: /v1}
+  security: {mtls: {enabled: true}}
+---
+apiVersion: frp.io/v1beta1
+kind: DistributedService
+metadata: {name: pg, namespace: ai}
+spec:
+  serviceType: tcp
+  backends: {endpoints: [{host: pg.ai.svc, port: 5432}]}
+  expose: {type: port, port: 5432}
+`);
+  const run = (...argv: string[]) => {
+    let out = '';
+    let err = '';
+    const code = main(argv, s => { out += s; }, s => { err += s; });
+    return { code, out, err };
+  };
+
+  test('writes frpc.toml, the unit, the export script and the machine\'s Certificate; the certificate\'s CA is the one render gives frps', () => {
+    const outDir = join(dir, 'gpu-1');
+    const r = run('client-bundle', '--machine', 'gpu-1', '--server-address', 'frps.example.com:31700', '--output-dir', outDir,
+      '--local', 'pg=10.0.0.5:15432', '--namespace', 'frp', manifest);
+    expect(r.err).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.out.trim().split('\n')).toEqual(['frpc.toml', 'frpc.service', 'export-credentials.sh', 'cluster.yaml'].map(f => join(outDir, f)));
+    const c: any = parse(readFileSync(join(outDir, 'frpc.toml'), 'utf8'));
+    expect(c.serverAddr).toBe('frps.example.com');
+    expect(c.serverPort).toBe(31700);
+    expect(c.user).toBe('gpu-1');
+    expect(c.proxies.map((p: any) => [p.name, p.localIP, p.localPort, p.loadBalancer.group])).toEqual([
+      ['ollama', '127.0.0.1', 11434, 'ai-ollama'],
+      ['pg', '10.0.0.5', 15432, 'ai-pg'],
+    ]);
+    expect(frpVerify('frpc', readFileSync(join(outDir, 'frpc.toml'), 'utf8'))).toMatchObject({ ok: true });
+    // the Certificate is issued by the CA issuer the cluster bundle (render) has
+    const [cert] = parseAllDocuments(readFileSync(join(outDir, 'cluster.yaml'), 'utf8')).map(d => d.toJS());
+    const bundle = run('render', '--namespace', 'frp', '--frps-service-type', 'LoadBalancer', '--frps-address', 'frps.example.com',
+      '--client-cidr', '198.51.100.0/24', manifest);
+    expect(bundle.err).toBe('');
+    const docs = parseAllDocuments(bundle.out).map(d => d.toJS());
+    expectValidBundle([...docs, cert]);
+    const issuer = docs.find(d => d.kind === 'Issuer' && d.metadata.name === cert.spec.issuerRef.name);
+    expect(issuer?.spec.ca).toBeDefined();
+    const serverCert = docs.find(d => d.kind === 'Certificate' && d.spec.usages?.includes('server auth'));
+    expect(serverCert.spec.dnsNames).toContain('frps.example.com');
+    expect(docs.find(d => d.kind === 'Service' && d.spec.type === 'LoadBalancer').spec.ports).toEqual([{ name: 'control', port: 7000, targetPort: 7000 }]);
+    expect(existsSync(join(outDir, 'export-credentials.sh'))).toBe(true);
+  });
+
+  test.each<[string, string[], RegExp]>([
+    ['no machine', ['client-bundle', '--server-address', 'h', manifest], /client-bundle needs --machine NAME/],
+    ['no server address', ['client-bundle', '--machine', 'm', manifest], /client-bundle needs --server-address/],
+    ['an unknown --local service', ['client-bundle', '--machine', 'm', '--server-address', 'h:1', '--output-dir', join(dir, 'x'), '--local', 'nope=1.2.3.4:5', manifest], /--local nope: no service of that name/],
+    ['a client-bundle option on render', ['render', '--machine', 'm', manifest], /unknown option --machine \(it is an option of client-bundle\)/],
+    ['an external address without a Service type', ['render', '--frps-address', 'h', manifest], /--frps-address and --frps-node-port need --frps-service-type/],
+    ['external access the NetworkPolicy would block', ['render', '--frps-service-type', 'NodePort', '--frps-address', 'h.example.com', manifest], /frps: .*clientPeers: externalAccess opens the control port/],
+  ])('fails on %s with exit 1', (_name, argv, message) => {
+    const r = run(...argv);
+    expect(r.code).toBe(1);
+    expect(r.out).toBe('');
+    expect(r.err).toMatch(message);
+  });
+});
