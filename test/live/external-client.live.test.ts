@@ -19,7 +19,7 @@ import {
 } from '../../lib';
 import { expectValidBundle, frpBinary } from '../helpers';
 import { HttpBackend, httpRequest, tally, TcpBackend } from './harness/backends';
-import { LiveCluster, sleep } from './harness/cluster';
+import { claimSubnet, LiveCluster, sleep } from './harness/cluster';
 
 jest.setTimeout(120_000);
 
@@ -181,7 +181,8 @@ describe('live: frpc on a machine outside the cluster', () => {
   });
 
   test('joins the group of an in-cluster member (same group key) and serves: http round robin over both', async () => {
-    backends = new Backends(100 + (Number(process.env.JEST_WORKER_ID ?? '1') % 100));
+    const subnet = await claimSubnet();
+    backends = new Backends(subnet.base);
     const podBackend = backends.address();
     const machineBackend = backends.address();
     await backends.add(HttpBackend.start('in-cluster', podBackend, 8000));
@@ -195,7 +196,7 @@ describe('live: frpc on a machine outside the cluster', () => {
         expose: { domain: 'web.example.test' },
       }),
     });
-    live = await LiveCluster.start(bundle.manifests, { secrets: fixtureSecrets({ [`${NS}/group-key`]: { 'group-key': GROUP_KEY } }) });
+    live = await LiveCluster.start(bundle.manifests, { subnet, secrets: fixtureSecrets({ [`${NS}/group-key`]: { 'group-key': GROUP_KEY } }) });
     await live.waitAllReady();
     const frpsBefore = bundle.server.renderConfig();
 
@@ -226,7 +227,8 @@ describe('live: frpc on a machine outside the cluster', () => {
   });
 
   test('adding a proxy and running the unit\'s reload keeps the other proxy\'s open connections alive', async () => {
-    backends = new Backends(100 + (Number(process.env.JEST_WORKER_ID ?? '1') % 100));
+    const subnet = await claimSubnet();
+    backends = new Backends(subnet.base);
     const dbHost = backends.address();
     const cacheHost = backends.address();
     const inCluster = backends.address();
@@ -243,7 +245,7 @@ describe('live: frpc on a machine outside the cluster', () => {
         expose: { type: ExposeType.PORT, port },
       });
     const bundle = cluster({ db: tcp('db', 15432, 5432), cache: tcp('cache', 16379, 6379) });
-    live = await LiveCluster.start(bundle.manifests, { secrets: fixtureSecrets({ [`${NS}/group-key`]: { 'group-key': GROUP_KEY } }) });
+    live = await LiveCluster.start(bundle.manifests, { subnet, secrets: fixtureSecrets({ [`${NS}/group-key`]: { 'group-key': GROUP_KEY } }) });
     await live.waitAllReady();
     const client = await externalClient(live, bundle);
     client.addService(bundle.services.db, { localIp: dbHost });
