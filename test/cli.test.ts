@@ -54,7 +54,8 @@ describe('cdk8s-frp render', () => {
     // services live in their own namespace (or the --namespace one); their fronts next to frps
     const clients = docs.filter(d => d.kind === 'Deployment' && d.metadata.labels['app.kubernetes.io/name'] === 'frpc');
     expect(clients.map(d => d.metadata.namespace).sort()).toEqual(['frp', 'microservices']);
-    expect(docs.find(d => d.kind === 'Service' && d.metadata.name === 'user-service').metadata.namespace).toBe('frp');
+    // next to frps, a service of another namespace has a namespace-qualified name
+    expect(docs.find(d => d.kind === 'Service' && d.metadata.name === 'user-service-microservices').metadata.namespace).toBe('frp');
     expect(docs.find(d => d.kind === 'Ingress').spec.rules[0].host).toBe('web.apps.example.com');
     const frpsConfig = docs.find(d => d.kind === 'ConfigMap' && d.data['frps.toml']).data['frps.toml'];
     expect(frpsConfig).toContain('subDomainHost = "apps.example.com"');

@@ -1,13 +1,13 @@
 import { readFileSync } from 'fs';
 import { App, Chart } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
-import { parseAllDocuments } from 'yaml';
+import { isMap, isPair, isSeq, parseAllDocuments } from 'yaml';
 import { clientBundleCommand } from './client-bundle';
 import { IMPORT_USAGE, importCommand } from './import';
 import { FrpAuth } from '../frp-auth';
 import { NetworkPeer } from '../network/network-peer';
 import { FrpServer } from '../server/frp-server';
-import { DistributedService } from '../service/distributed-service';
+import { DistributedService, manifestProblems } from '../service/distributed-service';
 import { IssuerKind } from '../service/spec';
 import { CertificateAuthority, ICertificateAuthority } from '../tls/certificate-authority';
 
@@ -151,9 +151,65 @@ export interface BuiltBundle {
   readonly services: DistributedService[];
 }
 
+/** YAML limits: aliases a document may expand, and how deep it may nest. */
+const MAX_ALIAS_COUNT = 100;
+const MAX_DEPTH = 64;
+
+/** A document's value, or what is wrong with its YAML in the user's words. */
+function documentValue(doc: ReturnType<typeof parseAllDocuments>[number]): { value?: unknown; error?: string } {
+  if (doc.errors.length > 0) {
+    const e = doc.errors[0];
+    const at = e.linePos ? ` at line ${e.linePos[0].line}, column ${e.linePos[0].col}` : '';
+    if (/call stack/i.test(e.message)) return { error: `invalid YAML: nested deeper than ${MAX_DEPTH} levels${at}` };
+    return { error: `invalid YAML: ${e.message.split('\n')[0]}` };
+  }
+  const depth = nestingDepth(doc.contents);
+  if (depth > MAX_DEPTH) return { error: `invalid YAML: nested deeper than ${MAX_DEPTH} levels` };
+  try {
+    return { value: doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT }) };
+  } catch (e) {
+    const message = (e as Error).message;
+    const alias = /Unresolved alias[^:]*: (.*)$/.exec(message);
+    if (alias) return { error: `invalid YAML: alias *${alias[1]} has no anchor &${alias[1]} before it in this document (anchors do not reach across documents)` };
+    if (/Excessive alias count/.test(message)) return { error: `invalid YAML: aliases expand to too many nodes (more than ${MAX_ALIAS_COUNT} per alias; a "billion laughs" document?)` };
+    if (e instanceof RangeError) return { error: `invalid YAML: nested deeper than ${MAX_DEPTH} levels` };
+    return { error: `invalid YAML: ${message.split('\n')[0]}` };
+  }
+}
+
+/** Nesting depth of a YAML node tree, without recursion (aliases are not followed). */
+function nestingDepth(root: unknown): number {
+  let max = 0;
+  const stack: [unknown, number][] = [[root, 1]];
+  while (stack.length > 0) {
+    const [node, depth] = stack.pop()!;
+    if (depth > max) max = depth;
+    if (depth > MAX_DEPTH) break;
+    if (isMap(node) || isSeq(node)) {
+      for (const item of node.items as unknown[]) {
+        if (isPair(item)) {
+          stack.push([item.key, depth + 1]);
+          stack.push([item.value, depth + 1]);
+        } else {
+          stack.push([item, depth + 1]);
+        }
+      }
+    }
+  }
+  return max;
+}
+
+/** A manifest read from a file. */
+interface Manifest {
+  readonly source: string;
+  readonly doc: any;
+  readonly namespace: string;
+}
+
 /**
  * Renders the bundle for the manifests in `files`. Throws on any invalid
- * input (with every message it can collect) before producing output.
+ * input (with every message it can collect, each naming the file and
+ * document) before producing output.
  * @internal
  */
 export function render(options: RenderOptions): string {
@@ -162,11 +218,12 @@ export function render(options: RenderOptions): string {
 
 /**
  * Builds the app for the manifests in `files` (render and client-bundle build
- * the same tree, so that names agree). Throws on any invalid input.
+ * the same tree, so that names agree). Throws on any invalid input, with
+ * every problem of every document.
  * @internal
  */
 export function buildBundle(options: RenderOptions): BuiltBundle {
-  const manifests: { source: string; doc: any }[] = [];
+  const read: { source: string; doc: any }[] = [];
   const errors: string[] = [];
   for (const file of options.files) {
     let text: string;
@@ -176,22 +233,40 @@ export function buildBundle(options: RenderOptions): BuiltBundle {
       errors.push(`${file}: cannot read: ${(e as Error).message}`);
       continue;
     }
-    parseAllDocuments(text).forEach((doc, i) => {
+    parseAllDocuments(text, { merge: true, logLevel: 'error', uniqueKeys: true }).forEach((doc, i) => {
       const source = `${file}: document ${i + 1}`;
-      if (doc.errors.length > 0) {
-        errors.push(`${source}: invalid YAML: ${doc.errors[0].message.split('\n')[0]}`);
-        return;
-      }
-      const value = doc.toJS();
-      if (value === null || value === undefined) return; // empty document
-      manifests.push({ source, doc: value });
+      const { value, error } = documentValue(doc);
+      if (error) errors.push(`${source}: ${error}`);
+      else if (value !== null && value !== undefined) read.push({ source, doc: value });
     });
   }
-  if (errors.length === 0 && manifests.length === 0) errors.push('no DistributedService in the given files');
-  if (errors.length > 0) throw new Error(errors.join('\n'));
+  if (errors.length === 0 && read.length === 0) errors.push('no DistributedService in the given files');
 
-  const namespaces = [...new Set(manifests.map(m => m.doc?.metadata?.namespace).filter((n): n is string => typeof n === 'string'))];
-  const serverNs = options.namespace ?? (namespaces.length === 1 && manifests.every(m => m.doc?.metadata?.namespace) ? namespaces[0] : 'default');
+  // every document checked on its own first, with every problem it has
+  const nsOf = (doc: any): string | undefined => {
+    const ns = isObject(doc) && isObject(doc.metadata) && own(doc.metadata, 'namespace') ? doc.metadata.namespace : undefined;
+    return typeof ns === 'string' ? ns : undefined;
+  };
+  const namespaces = [...new Set(read.map(m => nsOf(m.doc)).filter((n): n is string => n !== undefined))];
+  const serverNs = options.namespace ?? (namespaces.length === 1 && read.every(m => nsOf(m.doc) !== undefined) ? namespaces[0] : 'default');
+  const manifests: Manifest[] = [];
+  const seen = new Map<string, string>();
+  for (const { source, doc } of read) {
+    const namespace = nsOf(doc) ?? serverNs;
+    const problems = manifestProblems(doc, namespace);
+    const name = doc?.metadata?.name;
+    const where = problems.some(p => p.startsWith('metadata.name:') || p.startsWith('metadata.namespace:') || p.startsWith('apiVersion/kind:')) ? '' : `${namespace}/${name}: `;
+    if (problems.length === 0) {
+      const key = `${namespace}/${name}`;
+      if (seen.has(key)) problems.push(`metadata.name: DistributedService ${key} is also defined in ${seen.get(key)}`);
+      else seen.set(key, source);
+    }
+    if (problems.length > 0) errors.push(...problems.map(p => `${source}: ${where}${p}`));
+    else manifests.push({ source, doc, namespace });
+  }
+  // the valid documents are rendered too, for the problems only rendering finds
+  if (manifests.length === 0) throw new Error(errors.join('\n'));
+
   const app = new App();
   const charts = new Map<string, Chart>();
   const chartFor = (ns: string) => {
@@ -199,15 +274,17 @@ export function buildBundle(options: RenderOptions): BuiltBundle {
     return charts.get(ns)!;
   };
   const serverChart = chartFor(serverNs);
+  // the library's own ids are not DNS labels, so no service name meets them
   const externalAddresses = options.frpsAddresses?.length ? options.frpsAddresses
     : options.command === 'client-bundle' && options.serverAddress ? [options.serverAddress] : [];
   const external = options.frpsServiceType !== undefined || (options.command === 'client-bundle' && externalAddresses.length > 0);
+  const refused = new Set<string>();
   let server: FrpServer;
   try {
-    server = new FrpServer(serverChart, 'frps', {
-      auth: FrpAuth.token(kplus.Secret.fromSecretName(serverChart, 'frp-token', options.tokenSecret)),
+    server = new FrpServer(serverChart, 'Frps', {
+      auth: FrpAuth.token(kplus.Secret.fromSecretName(serverChart, 'FrpToken', options.tokenSecret)),
       subDomainHost: options.subDomainHost,
-      certificateAuthority: serverTrust(serverChart, manifests),
+      certificateAuthority: serverTrust(serverChart, manifests, errors, refused),
       externalAccess: external ? { serviceType: options.frpsServiceType, addresses: externalAddresses, nodePort: options.frpsNodePort } : undefined,
       clientPeers: (options.clientCidrs ?? []).map(c => NetworkPeer.cidr(c)),
       // client-bundle only needs the names; the NetworkPolicy is render's business
@@ -216,22 +293,21 @@ export function buildBundle(options: RenderOptions): BuiltBundle {
   } catch (e) {
     throw new Error(`frps: ${(e as Error).message}`);
   }
-  const services: DistributedService[] = [];
-  const seen = new Map<string, string>();
-  for (const { source, doc } of manifests) {
+  const services: { source: string; service: DistributedService }[] = [];
+  for (const { source, doc, namespace } of manifests.filter(m => !refused.has(m.source))) {
     try {
-      const ns = typeof doc?.metadata?.namespace === 'string' ? doc.metadata.namespace : serverNs;
-      const name = doc?.metadata?.name;
-      const key = `${ns}/${name}`;
-      if (typeof name === 'string' && seen.has(key)) throw new Error(`DistributedService ${key} is also defined in ${seen.get(key)}`);
-      seen.set(key, source);
-      services.push(DistributedService.fromManifest(chartFor(ns), typeof name === 'string' ? name : `unnamed-${seen.size}`, doc, { server }));
+      const service = DistributedService.fromManifest(chartFor(namespace), doc.metadata.name, doc, { server, source });
+      services.push({ source, service });
     } catch (e) {
-      errors.push(`${source}: ${(e as Error).message}`);
+      errors.push(...(e as Error).message.split('\n').map(line => `${source}: ${line}`));
     }
   }
+  // what a document's constructs check at synthesis, reported at that document
+  for (const { source, service } of services) {
+    for (const c of service.node.findAll()) errors.push(...c.node.validate().map(m => `${source}: ${m}`));
+  }
   if (errors.length > 0) throw new Error(errors.join('\n'));
-  return { app, server, serverChart, services };
+  return { app, server, serverChart, services: services.map(s => s.service) };
 }
 
 /**
@@ -241,32 +317,41 @@ export function buildBundle(options: RenderOptions): BuiltBundle {
  * namespace too; external: their issuer). Services without mTLS on an mTLS
  * frps get client certificates from the same CA.
  */
-function serverTrust(scope: Chart, manifests: { source: string; doc: any }[]): ICertificateAuthority | undefined {
+function serverTrust(scope: Chart, manifests: Manifest[], errors: string[], refused: Set<string>): ICertificateAuthority | undefined {
   const wanted = new Map<string, { sources: string[]; mtls: any }>();
   for (const { source, doc } of manifests) {
-    const mtls = doc?.spec?.security?.mtls;
+    const mtls = doc.spec.security?.mtls;
     if (mtls?.enabled !== true) continue;
     const mode = mtls.mode ?? 'auto';
+    // incomplete settings are reported by the service itself
+    if ((mode === 'manual' && !mtls.caSecret) || (mode === 'external' && !mtls.issuerName)) continue;
     const key = mode === 'manual' ? `manual mTLS with caSecret ${mtls.caSecret}`
       : mode === 'external' ? `external mTLS with ${mtls.issuerKind ?? 'ClusterIssuer'} ${mtls.issuerName}` : 'auto mTLS';
     if (!wanted.has(key)) wanted.set(key, { sources: [], mtls });
     wanted.get(key)!.sources.push(source);
   }
   if (wanted.size > 1) {
-    throw new Error(`the services share one frps, which trusts one client CA, but they ask for ${[...wanted.entries()]
-      .map(([k, v]) => `${k} (${v.sources.join(', ')})`).join(' and ')}; render them in separate runs (with --namespace)`);
+    const asked = [...wanted.entries()].map(([k, v]) => `${k} (${v.sources.join(', ')})`).join(' and ');
+    for (const [, v] of wanted) {
+      for (const source of v.sources) {
+        refused.add(source);
+        errors.push(`${source}: spec.security.mtls: the services share one frps, which trusts one client CA, but they ask for ${asked}; render them in separate runs (with --namespace)`);
+      }
+    }
+    return undefined;
   }
   const [only] = [...wanted.values()];
   if (!only) return undefined;
   const m = only.mtls;
-  if (m.mode === 'manual') return typeof m.caSecret === 'string' ? CertificateAuthority.fromCaSecret(scope, 'ca', { caSecretName: m.caSecret }) : undefined;
+  if (m.mode === 'manual') return CertificateAuthority.fromCaSecret(scope, 'Ca', { caSecretName: m.caSecret });
   if (m.mode === 'external') {
-    return typeof m.issuerName === 'string'
-      ? CertificateAuthority.fromIssuer(scope, 'ca', { name: m.issuerName, kind: m.issuerKind === 'Issuer' ? IssuerKind.ISSUER : IssuerKind.CLUSTER_ISSUER })
-      : undefined;
+    return CertificateAuthority.fromIssuer(scope, 'Ca', { name: m.issuerName, kind: m.issuerKind === 'Issuer' ? IssuerKind.ISSUER : IssuerKind.CLUSTER_ISSUER });
   }
-  return new CertificateAuthority(scope, 'ca');
+  return new CertificateAuthority(scope, 'Ca');
 }
+
+const own = (o: object, k: string) => Object.prototype.hasOwnProperty.call(o, k);
+const isObject = (v: unknown): v is Record<string, any> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** The CLI: returns the exit code. @internal */
 export function main(argv: string[], out: (s: string) => void, err: (s: string) => void): number {

@@ -1,6 +1,6 @@
 import { ApiObject } from 'cdk8s';
 import { Construct } from 'constructs';
-import { JsonSchema, SPEC_SCHEMA } from '../service/schema';
+import { crdSchema, JsonSchema, SPEC_SCHEMA } from '../service/schema';
 
 /** Sync wave of the CRD: before everything that could use it. */
 export const CRD_SYNC_WAVE = -10;
@@ -120,7 +120,7 @@ export class DistributedServiceCrd extends Construct {
             openAPIV3Schema: {
               type: 'object',
               properties: {
-                spec: { ...SPEC_SCHEMA, 'x-kubernetes-validations': SPEC_RULES },
+                spec: { ...crdSchema(SPEC_SCHEMA), 'x-kubernetes-validations': SPEC_RULES },
                 status: STATUS_SCHEMA,
               },
             },

@@ -560,6 +560,17 @@ export class FrpServer extends Construct implements IFrpServer {
   }
 
   /**
+   * Whether frps already listens on `port` for `protocol`: one of its own
+   * (TCP) ports, or the remote port of a registered proxy.
+   * @internal
+   */
+  public _isPortTaken(protocol: kplus.Protocol, port: number): boolean {
+    const own = [this.bindPort, this.webServerPort, this.vhostHttpPort, this.vhostHttpsPort, this.tcpmuxPort];
+    return (protocol === kplus.Protocol.TCP && own.includes(port))
+      || this.remotePorts.has(`${protocol}/${port}`);
+  }
+
+  /**
    * Raises `maxPoolCount` so that a client's `poolCount` is honoured.
    * @param poolCount the pool size a client asks for
    */

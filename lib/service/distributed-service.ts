@@ -1,11 +1,13 @@
-import { ApiObject, ApiObjectMetadata, Chart } from 'cdk8s';
+import { ApiObject, ApiObjectMetadata, Chart, JsonPatch } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { BALANCER_PORT, BalancerBackends, haproxyServiceFor, haproxyTimeoutsFor, nginxUdpServiceFor } from './balancer-config';
-import { planService, ServicePlan } from './plan';
+import { isDnsLabel, labelKeyProblem, labelValueProblem } from './field-checks';
+import { planService, serviceNameProblem, ServicePlan } from './plan';
 import { SPEC_SCHEMA } from './schema';
+import { Claim, qualifiedName, ServerClaims } from './server-claims';
 import { BandwidthMode, DistributedServiceSpec, ExposeType, MtlsMode } from './spec';
-import { validateAgainstSchema } from './validate-schema';
+import { schemaProblems, validateAgainstSchema } from './validate-schema';
 import * as gateway from '../../imports/gateway.networking.k8s.io';
 import { HaproxyBalancer } from '../balancer/haproxy-balancer';
 import { UdpBalancer } from '../balancer/udp-balancer';
@@ -84,7 +86,19 @@ export interface DistributedServiceManifestOptions {
    * @default - none
    */
   readonly groupKeySecret?: kplus.ISecret;
+  /**
+   * Where the manifest comes from (for example `apps.yaml: document 2`), named
+   * in messages about clashes with other services on the same server.
+   * @default - the construct path only
+   */
+  readonly source?: string;
 }
+
+/** The largest object the API server stores (etcd's request limit leaves 1 MiB for an object). */
+const MAX_OBJECT_BYTES = 1024 * 1024;
+
+/** The source of the manifest fromManifest is turning into a construct (constructors take props only). */
+let manifestSource: string | undefined;
 
 /** The API version and kind of DistributedService manifests. */
 export const DISTRIBUTED_SERVICE_API_VERSION = 'frp.io/v1beta1';
@@ -108,23 +122,16 @@ export class DistributedService extends Construct {
    */
   public static fromManifest(scope: Construct, id: string, manifest: any, options: DistributedServiceManifestOptions = {}): DistributedService {
     const where = `${scope.node.path ? `${scope.node.path}/` : ''}${id}`;
-    if (manifest === null || typeof manifest !== 'object' || Array.isArray(manifest)) invalid(where, 'manifest', 'must be an object');
-    if (manifest.apiVersion !== DISTRIBUTED_SERVICE_API_VERSION || manifest.kind !== 'DistributedService') {
-      invalid(where, 'apiVersion/kind', `must be ${DISTRIBUTED_SERVICE_API_VERSION} DistributedService, got ${JSON.stringify(manifest.apiVersion)} ${JSON.stringify(manifest.kind)}`);
+    // everything is checked before the manifest becomes props or a construct id
+    const problems = manifestProblems(manifest, Chart.of(scope).namespace);
+    if (problems.length > 0) throw new Error(problems.map(p => `${where}: ${p}`).join('\n'));
+    const { source, ...rest } = options;
+    manifestSource = source;
+    try {
+      return new DistributedService(scope, id, { ...rest, ...manifest.spec, name: manifest.metadata.name });
+    } finally {
+      manifestSource = undefined;
     }
-    for (const k of Object.keys(manifest)) {
-      if (!['apiVersion', 'kind', 'metadata', 'spec', 'status'].includes(k)) invalid(where, k, 'is not a field of a DistributedService (apiVersion, kind, metadata, spec, status)');
-    }
-    const md = manifest.metadata;
-    if (md === null || typeof md !== 'object' || typeof md.name !== 'string') invalid(where, 'metadata.name', 'is required');
-    const chartNs = Chart.of(scope).namespace;
-    if (md.namespace !== undefined && md.namespace !== chartNs) {
-      invalid(where, 'metadata.namespace', `is ${JSON.stringify(md.namespace)} but the chart's namespace is ${JSON.stringify(chartNs)}`);
-    }
-    if (manifest.spec === null || typeof manifest.spec !== 'object' || Array.isArray(manifest.spec)) invalid(where, 'spec', 'is required (an object)');
-    // before spreading: only schema fields may reach the props
-    validateAgainstSchema(where, 'spec', manifest.spec, SPEC_SCHEMA);
-    return new DistributedService(scope, id, { ...options, ...manifest.spec, name: md.name });
   }
 
   /** The service's name. */
@@ -152,9 +159,13 @@ export class DistributedService extends Construct {
   /** The nginx UDP balancer, for a udp service over several endpoints. */
   public readonly udpBalancer?: UdpBalancer;
 
+  /** Where the manifest came from, for messages. */
+  private readonly source?: string;
+
   constructor(scope: Construct, id: string, props: DistributedServiceProps) {
     super(scope, id);
     const where = this.node.path;
+    this.source = manifestSource;
     if (!props || typeof props !== 'object') invalid(where, 'props', 'are required');
     const { name, server, auth, subDomainHost, groupKeySecret, monitoring, clusterDomain, ...specProps } = props;
     const workload = specProps.backends?.discovery?.workload;
@@ -197,7 +208,13 @@ export class DistributedService extends Construct {
         if ((b.selector.matchExpressions ?? []).length > 0) {
           invalid(where, 'spec.backends.discovery.selector.matchExpressions', 'Kubernetes Services select pods by matchLabels only');
         }
-        for (const [k, v] of Object.entries(b.selector.matchLabels ?? {})) this.backendService.selectLabel(k, v);
+        const matchLabels = b.selector.matchLabels ?? {};
+        if (own(matchLabels, 'constructor')) {
+          // cdk8s cannot render a map with a key named "constructor": set the selector after rendering
+          ApiObject.of(this.backendService).addJsonPatch(JsonPatch.add('/spec/selector', { ...matchLabels }));
+        } else {
+          for (const [k, v] of Object.entries(matchLabels)) this.backendService.selectLabel(k, v);
+        }
       }
       localIP = hostOf(this.backendService.name, backendNs);
       dnsTarget = { kind: 'dns', hostname: fqdn(this.backendService.name, backendNs), port: b.port };
@@ -271,6 +288,10 @@ export class DistributedService extends Construct {
       invalid(where, 'spec.expose.subdomain', `needs a server with subDomainHost (set subDomainHost${server ? ` on ${server.node.path}` : ''})`);
     }
 
+    // ---- what this service takes on frps: routes, names next to frps, a port
+    const serverNs = Chart.of(this.server).namespace;
+    const front = this.claimFront(plan, serverNs, ns);
+
     // ---- frpc
     const proxies: FrpProxy[] = plan.members.map(m => ({
       name: m.proxyName,
@@ -278,9 +299,9 @@ export class DistributedService extends Construct {
       localIP: localPort !== undefined ? localIP : m.localIP ?? localIP,
       localPort: localPort ?? m.localPort,
       proxyProtocolVersion: proxyProtocol,
-      remotePort: plan.proxyType === FrpProxyType.HTTP ? undefined : plan.expose.remotePort,
-      customDomains: plan.proxyType === FrpProxyType.HTTP && plan.expose.domain ? [plan.expose.domain] : undefined,
-      subdomain: plan.proxyType === FrpProxyType.HTTP ? plan.expose.subdomain : undefined,
+      remotePort: plan.proxyType === FrpProxyType.HTTP ? undefined : front.remotePort,
+      customDomains: front.customDomain ? [front.customDomain] : undefined,
+      subdomain: front.subdomain,
       locations: plan.proxyType === FrpProxyType.HTTP && plan.expose.path ? [plan.expose.path] : undefined,
       group: plan.group,
       healthCheck: plan.healthCheck,
@@ -308,8 +329,7 @@ export class DistributedService extends Construct {
     this.udpBalancer?.allowClients(frpcPods);
 
     // ---- exposure, in front of frps
-    const serverNs = Chart.of(this.server).namespace;
-    const front = (extra: ApiObjectMetadata = {}): ApiObjectMetadata => ({ ...extra, namespace: serverNs, labels: this.labels() });
+    const frontMeta = (): ApiObjectMetadata => ({ name: front.name, namespace: serverNs, labels: this.labels() });
     const gw = plan.expose.gateway;
     const parentRefs = gw ? [{
       group: 'gateway.networking.k8s.io',
@@ -321,30 +341,30 @@ export class DistributedService extends Construct {
     if (plan.expose.type === ExposeType.PORT) {
       const udp = plan.proxyType === FrpProxyType.UDP;
       this.exposedService = new kplus.Service(this, 'Exposed', {
-        metadata: front({ name: this.name }),
+        metadata: frontMeta(),
         // behind a Gateway the Service is the route's backend, cluster-internal
         type: plan.expose.serviceType as string as kplus.ServiceType,
         selector: this.server.deployment,
         ports: [{
           name: udp ? 'udp' : 'tcp',
           port: plan.expose.port!,
-          targetPort: plan.expose.remotePort!,
+          targetPort: front.remotePort!,
           protocol: udp ? kplus.Protocol.UDP : kplus.Protocol.TCP,
         }],
       });
       if (gw) {
         const routeProps = {
-          metadata: front({ name: this.name }),
+          metadata: frontMeta(),
           spec: { parentRefs, rules: [{ backendRefs: [{ name: this.exposedService.name, port: plan.expose.port! }] }] },
         };
         this.route = udp ? new gateway.UdpRoute(this, 'Route', routeProps) : new gateway.TcpRoute(this, 'Route', routeProps);
       }
     } else {
-      const host = plan.expose.domain ?? `${plan.expose.subdomain}.${this.server.subDomainHost}`;
+      const host = front.host!;
       const backend = { service: this.server.vhostService!, port: this.server.vhostHttpServicePort };
       if (gw) {
         this.route = new gateway.HttpRoute(this, 'Route', {
-          metadata: front({ name: this.name }),
+          metadata: frontMeta(),
           spec: {
             parentRefs,
             hostnames: [host],
@@ -356,7 +376,7 @@ export class DistributedService extends Construct {
         });
       } else {
         this.ingress = new kplus.Ingress(this, 'Ingress', {
-          metadata: front({ name: this.name }),
+          metadata: frontMeta(),
           className: plan.expose.ingressClassName,
         });
         this.ingress.addHostRule(host, plan.expose.path ?? '/', kplus.IngressBackend.fromService(backend.service, { port: backend.port }), kplus.HttpIngressPathType.PREFIX);
@@ -365,6 +385,64 @@ export class DistributedService extends Construct {
         }
       }
     }
+    this.node.addValidation({ validate: () => this.sizeProblems() });
+  }
+
+  /**
+   * ConfigMaps of this service that the API server would refuse (an object is
+   * at most 1 MiB): long endpoint lists end up in frpc's or the balancer's config.
+   */
+  private sizeProblems(): string[] {
+    const out: string[] = [];
+    for (const c of this.node.findAll()) {
+      if (!(c instanceof ApiObject) || c.kind !== 'ConfigMap') continue;
+      const bytes = Buffer.byteLength(JSON.stringify(c.toJson()));
+      if (bytes > MAX_OBJECT_BYTES) {
+        out.push(`${this.node.path}: spec.backends.endpoints: the ConfigMap ${c.name} would be ${bytes} bytes, but the API server stores at most ${MAX_OBJECT_BYTES} (1 MiB) per object: list fewer endpoints, lower their weights or shorten their metadata`);
+      }
+    }
+    return out;
+  }
+
+  /**
+   * Claims this service's route or port and its object name next to frps on
+   * the (maybe shared) server; a clash with another service is reported at
+   * both services' fields. A domain under the server's subDomainHost is
+   * routed by frp as that subdomain (frps refuses it as a custom domain).
+   */
+  private claimFront(plan: ServicePlan, serverNs: string | undefined, ns: string | undefined) {
+    const where = this.node.path;
+    const claims = ServerClaims.of(this.server);
+    const me = (field: string): Claim => ({ owner: where, source: this.source, field });
+    // next to frps, a service of another namespace gets a namespace-qualified name
+    const name = serverNs === ns || !ns ? this.name : qualifiedName(this.name, ns);
+    const nameField = name === this.name ? 'metadata.name' : 'metadata.name/metadata.namespace';
+    if (plan.expose.type === ExposeType.PORT) {
+      const kinds = ['Service', ...plan.expose.gateway ? [plan.proxyType === FrpProxyType.UDP ? 'UDPRoute' : 'TCPRoute'] : []];
+      const conflicts = claims.claim([], kinds.map(kind => ({ key: `${kind}/${name}`, what: `the ${kind} ${name}`, claim: me(nameField) })));
+      if (conflicts.length > 0) throw new Error(conflicts.map(c => `${where}: ${c}`).join('\n'));
+      const protocol = plan.proxyType === FrpProxyType.UDP ? kplus.Protocol.UDP : kplus.Protocol.TCP;
+      return { name, remotePort: claims.remotePort(protocol, plan.expose.remotePort!) };
+    }
+    const sdh = this.server.subDomainHost;
+    let customDomain = plan.expose.domain;
+    let subdomain = plan.expose.subdomain;
+    if (customDomain && sdh && customDomain.endsWith(`.${sdh}`)) {
+      const label = customDomain.slice(0, -sdh.length - 1);
+      if (!isDnsLabel(label)) invalid(where, 'spec.expose.domain', `${customDomain} is under the server's subDomainHost ${sdh} but not one label below it: frps routes only <subdomain>.${sdh} there`);
+      customDomain = undefined;
+      subdomain = label;
+    }
+    const host = plan.expose.domain ?? `${subdomain}.${sdh}`;
+    const path = plan.expose.path ?? '/';
+    const routeField = plan.expose.domain ? 'spec.expose.domain' : 'spec.expose.subdomain';
+    const kind = plan.expose.gateway ? 'HTTPRoute' : 'Ingress';
+    const conflicts = claims.claim(
+      [{ key: `${host}${path}`, what: `the route http://${host}${path}`, claim: me(plan.expose.path ? `${routeField}+spec.expose.path` : routeField) }],
+      [{ key: `${kind}/${name}`, what: `the ${kind} ${name}`, claim: me(nameField) }],
+    );
+    if (conflicts.length > 0) throw new Error(conflicts.map(c => `${where}: ${c}`).join('\n'));
+    return { name, host, customDomain, subdomain, remotePort: undefined };
   }
 
   /**
@@ -400,4 +478,63 @@ function stripWorkload(spec: DistributedServiceSpec): DistributedServiceSpec {
 
 function hostOf(service: string, namespace: string | undefined): string {
   return namespace ? `${service}.${namespace}.svc` : service;
+}
+
+/** The fields of a Kubernetes ObjectMeta (strict decoding refuses any other). */
+const OBJECT_META_FIELDS = new Set(['name', 'generateName', 'namespace', 'selfLink', 'uid', 'resourceVersion', 'generation', 'creationTimestamp',
+  'deletionTimestamp', 'deletionGracePeriodSeconds', 'labels', 'annotations', 'ownerReferences', 'finalizers', 'managedFields']);
+const own = (o: object, k: string) => Object.prototype.hasOwnProperty.call(o, k);
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/**
+ * Every problem of a DistributedService manifest, each as `<field>: <message>`:
+ * kind, metadata (strictly, like the API server) and the spec. @internal
+ */
+export function manifestProblems(manifest: unknown, chartNamespace: string | undefined): string[] {
+  if (!isObject(manifest)) return [`manifest: must be an object (a ${DISTRIBUTED_SERVICE_API_VERSION} DistributedService), got ${Array.isArray(manifest) ? 'a list' : JSON.stringify(manifest)}`];
+  const out: string[] = [];
+  const m = manifest;
+  const apiVersion = own(m, 'apiVersion') ? m.apiVersion : undefined;
+  const kind = own(m, 'kind') ? m.kind : undefined;
+  if (apiVersion !== DISTRIBUTED_SERVICE_API_VERSION || kind !== 'DistributedService') {
+    // another kind: its fields mean something else, so stop here
+    return [`apiVersion/kind: must be ${DISTRIBUTED_SERVICE_API_VERSION} DistributedService, got ${JSON.stringify(apiVersion)} ${JSON.stringify(kind)}`];
+  }
+  for (const k of Object.keys(m)) {
+    if (!['apiVersion', 'kind', 'metadata', 'spec', 'status'].includes(k)) out.push(`${k}: is not a field of a DistributedService (apiVersion, kind, metadata, spec, status)`);
+  }
+  const md = own(m, 'metadata') ? m.metadata : undefined;
+  if (!isObject(md)) {
+    out.push(md === undefined ? 'metadata.name: is required' : `metadata: must be an object, got ${JSON.stringify(md)}`);
+  } else {
+    for (const k of Object.keys(md)) {
+      if (!OBJECT_META_FIELDS.has(k)) out.push(`metadata.${k}: is not a field of metadata (name, namespace, labels, annotations, ...)`);
+    }
+    const name = own(md, 'name') ? md.name : undefined;
+    if (name === undefined) {out.push('metadata.name: is required');} else {
+      const p = serviceNameProblem(name);
+      if (p) out.push(`metadata.name: ${p}`);
+    }
+    const ns = own(md, 'namespace') ? md.namespace : undefined;
+    if (ns !== undefined) {
+      if (typeof ns !== 'string' || !isDnsLabel(ns)) out.push(`metadata.namespace: must be a DNS label (at most 63 lower-case letters, digits and "-", starting and ending with a letter or digit), got ${JSON.stringify(ns)}`);
+      else if (ns !== chartNamespace) out.push(`metadata.namespace: is ${JSON.stringify(ns)} but the chart's namespace is ${JSON.stringify(chartNamespace)}`);
+    }
+    for (const f of ['labels', 'annotations'] as const) {
+      const map = own(md, f) ? md[f] : undefined;
+      if (map === undefined) continue;
+      if (!isObject(map)) {
+        out.push(`metadata.${f}: must be a map of strings, got ${JSON.stringify(map)}`);
+        continue;
+      }
+      for (const [k, v] of Object.entries(map)) {
+        const p = labelKeyProblem(k) ?? (typeof v !== 'string' ? `must be a string, got ${JSON.stringify(v)}` : f === 'labels' ? labelValueProblem(v) : undefined);
+        if (p) out.push(`metadata.${f}[${JSON.stringify(k)}]: ${p}`);
+      }
+    }
+  }
+  const spec = own(m, 'spec') ? m.spec : undefined;
+  if (!isObject(spec)) out.push(spec === undefined ? 'spec: is required' : `spec: must be an object, got ${Array.isArray(spec) ? 'a list' : JSON.stringify(spec)}`);
+  else out.push(...schemaProblems('spec', spec, SPEC_SCHEMA));
+  return out;
 }

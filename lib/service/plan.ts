@@ -4,13 +4,9 @@ import {
   ExposeServiceType, ExposeType, GatewayReference, HealthCheckType, IssuerKind, LabelSelector, LoadBalancingAlgorithm, MtlsMode, RetryBackoff,
 } from './spec';
 import { Bandwidth } from '../frp/bandwidth';
-import { invalid } from '../frp/errors';
 import { FrpHealthCheck, FrpHealthCheckType, FrpProxyType } from '../frp/proxy';
 
 const DNS_1035_LABEL = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
-const DNS_1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
-const DNS_1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
-const DOMAIN = /^(\*\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)+$/;
 /** Longest name suffix the library appends to a service's name (`-balancer`). */
 const LONGEST_SUFFIX = '-balancer'.length;
 /** Group members one frpc pod may open (endpoints times weights). */
@@ -112,15 +108,33 @@ export interface PlanContext {
 }
 
 /**
+ * What is wrong with a service name (metadata.name), or undefined: it names
+ * Services and prefixes derived names, so it is a DNS-1035 label short enough
+ * for the longest suffix. @internal
+ */
+export function serviceNameProblem(name: unknown): string | undefined {
+  if (typeof name !== 'string' || !DNS_1035_LABEL.test(name) || name.length > 63 - LONGEST_SUFFIX) {
+    return `must be a DNS label (lower-case letters, digits and "-", starting with a letter) of at most ${63 - LONGEST_SUFFIX} characters, so that derived names stay within 63; got ${JSON.stringify(name)}`;
+  }
+  return undefined;
+}
+
+/**
  * Turns a spec (already checked against the schema) into a plan: applies the
  * seed's defaults, enforces its webhook rules and frp's rules, and decides
  * members, group, exposure, tiers and certificates. Pure. @internal
  */
 export function planService(spec: DistributedServiceSpec, ctx: PlanContext): ServicePlan {
   const w = ctx.where;
-  if (!DNS_1035_LABEL.test(ctx.name) || ctx.name.length > 63 - LONGEST_SUFFIX) {
-    invalid(w, 'metadata.name', `must be a DNS label (lower-case letters, digits and "-", starting with a letter) of at most ${63 - LONGEST_SUFFIX} characters, so that derived names stay within 63; got ${JSON.stringify(ctx.name)}`);
-  }
+  // every problem of the spec, not only the first; `fail` when going on makes no sense
+  const problems: string[] = [];
+  const bad = (field: string, message: string): void => { problems.push(`${w ? `${w}: ` : ''}${field}: ${message}`); };
+  const fail = (field: string, message: string): never => {
+    bad(field, message);
+    throw new Error(problems.join('\n'));
+  };
+  const nameProblem = serviceNameProblem(ctx.name);
+  if (nameProblem) bad('metadata.name', nameProblem);
   const type = spec.serviceType;
   const lb = spec.loadBalancing ?? {};
   const algorithm = lb.algorithm ?? LoadBalancingAlgorithm.RANDOM;
@@ -129,47 +143,43 @@ export function planService(spec: DistributedServiceSpec, ctx: PlanContext): Ser
 
   // ---- expose (seed webhook: http needs domain or path)
   const ex = spec.expose ?? {};
-  const exposeType = ex.type ?? ExposeType.DOMAIN;
+  // the seed defaults to domain, which only http can use: other protocols default to port
+  const exposeType = ex.type ?? (type === DistributedServiceType.HTTP ? ExposeType.DOMAIN : ExposeType.PORT);
   const isHttp = type === DistributedServiceType.HTTP;
-  if (isHttp && !ex.domain && !ex.path && !ex.subdomain && exposeType !== ExposeType.PORT) {
-    invalid(w, 'spec.expose', 'an http service needs expose.domain or expose.path (or expose.subdomain)');
-  }
-  if (ex.domain !== undefined && !DOMAIN.test(ex.domain)) invalid(w, 'spec.expose.domain', `must be a lower-case DNS name such as app.example.com, got ${JSON.stringify(ex.domain)}`);
-  if (ex.subdomain !== undefined && !DNS_1123_LABEL.test(ex.subdomain)) invalid(w, 'spec.expose.subdomain', `must be one lower-case DNS label (no dots), got ${JSON.stringify(ex.subdomain)}`);
-  switch (exposeType) {
-    case ExposeType.DOMAIN:
-      if (!ex.domain) invalid(w, 'spec.expose.domain', 'is required when expose.type is domain');
-      break;
-    case ExposeType.SUBDOMAIN:
-      if (!ex.subdomain) invalid(w, 'spec.expose.subdomain', 'is required when expose.type is subdomain');
-      break;
-    case ExposeType.PATH:
-      if (!ex.path) invalid(w, 'spec.expose.path', 'is required when expose.type is path');
-      if (!ex.domain && !ex.subdomain) invalid(w, 'spec.expose.domain', 'frp routes http by host: a path exposure also needs expose.domain or expose.subdomain');
-      break;
-    case ExposeType.PORT:
-      if (ex.port === undefined) invalid(w, 'spec.expose.port', 'is required when expose.type is port');
-      break;
-  }
+  // (the schema checked the formats of domain, subdomain and path)
   if (exposeType !== ExposeType.PORT && !isHttp) {
-    invalid(w, 'spec.expose.type', `a ${type} service is exposed on a port: set expose.type to port and expose.port (domain, subdomain and path routing is for http)`);
+    bad('spec.expose.type', `a ${type} service is exposed on a port: set expose.type to port and expose.port (domain, subdomain and path routing is for http)`);
+  } else {
+    switch (exposeType) {
+      case ExposeType.DOMAIN:
+        if (!ex.domain) bad('spec.expose.domain', 'is required when expose.type is domain');
+        break;
+      case ExposeType.SUBDOMAIN:
+        if (!ex.subdomain) bad('spec.expose.subdomain', 'is required when expose.type is subdomain');
+        break;
+      case ExposeType.PATH:
+        if (!ex.path) bad('spec.expose.path', 'is required when expose.type is path');
+        if (!ex.domain && !ex.subdomain) bad('spec.expose.domain', 'frp routes http by host: a path exposure also needs expose.domain or expose.subdomain');
+        break;
+      case ExposeType.PORT:
+        if (ex.port === undefined) bad('spec.expose.port', 'is required when expose.type is port');
+        break;
+    }
   }
-  if (exposeType === ExposeType.PORT && (ex.domain || ex.subdomain || ex.path)) {
-    invalid(w, 'spec.expose', 'expose.type port takes expose.port only (domain, subdomain and path are for host routing)');
+  if (exposeType === ExposeType.PORT) {
+    for (const f of ['domain', 'subdomain', 'path'] as const) {
+      if (ex[f] !== undefined) bad(`spec.expose.${f}`, 'is for host routing: expose.type port takes expose.port only');
+    }
   }
-  if (exposeType !== ExposeType.PORT && ex.port !== undefined) invalid(w, 'spec.expose.port', `is only used when expose.type is port, not ${exposeType}`);
-  if (exposeType === ExposeType.SUBDOMAIN && ex.domain) invalid(w, 'spec.expose.domain', 'expose.type subdomain routes <subdomain>.<subDomainHost>: give either domain or subdomain');
-  if (exposeType === ExposeType.DOMAIN && ex.subdomain) invalid(w, 'spec.expose.subdomain', 'expose.type domain routes expose.domain: give either domain or subdomain');
+  if (exposeType !== ExposeType.PORT && ex.port !== undefined) bad('spec.expose.port', `is only used when expose.type is port, not ${exposeType}`);
+  if (exposeType === ExposeType.SUBDOMAIN && ex.domain) bad('spec.expose.domain', 'expose.type subdomain routes <subdomain>.<subDomainHost>: give either domain or subdomain');
+  if (exposeType === ExposeType.DOMAIN && ex.subdomain) bad('spec.expose.subdomain', 'expose.type domain routes expose.domain: give either domain or subdomain');
   if (ex.gateway) {
-    const g = ex.gateway;
-    if (!DNS_1123_SUBDOMAIN.test(g.name ?? '')) invalid(w, 'spec.expose.gateway.name', `must be a Gateway's name (a DNS subdomain), got ${JSON.stringify(g.name)}`);
-    if (g.namespace !== undefined && !DNS_1123_LABEL.test(g.namespace)) invalid(w, 'spec.expose.gateway.namespace', `must be a namespace name (a DNS label), got ${JSON.stringify(g.namespace)}`);
-    if (g.sectionName !== undefined && !DNS_1123_SUBDOMAIN.test(g.sectionName)) invalid(w, 'spec.expose.gateway.sectionName', `must be a listener name (a DNS subdomain), got ${JSON.stringify(g.sectionName)}`);
     if (ex.ingressClassName !== undefined || ex.ingressTlsSecret !== undefined) {
-      invalid(w, ex.ingressClassName !== undefined ? 'spec.expose.ingressClassName' : 'spec.expose.ingressTlsSecret', 'is for an Ingress; with expose.gateway the Gateway\'s listener decides the class and TLS');
+      bad(ex.ingressClassName !== undefined ? 'spec.expose.ingressClassName' : 'spec.expose.ingressTlsSecret', 'is for an Ingress; with expose.gateway the Gateway\'s listener decides the class and TLS');
     }
     if (ex.serviceType !== undefined && ex.serviceType !== ExposeServiceType.CLUSTER_IP) {
-      invalid(w, 'spec.expose.serviceType', `is ${ex.serviceType}, but with expose.gateway the Gateway is the entry point: the route's backend Service stays ClusterIP`);
+      bad('spec.expose.serviceType', `is ${ex.serviceType}, but with expose.gateway the Gateway is the entry point: the route's backend Service stays ClusterIP`);
     }
   }
   // frps runs as non-root: low external ports map to 10000+port on frps.
@@ -185,11 +195,11 @@ export function planService(spec: DistributedServiceSpec, ctx: PlanContext): Ser
   const hcEnabled = hc.enabled ?? true;
   const hcType = hc.type ?? (isHttp ? HealthCheckType.HTTP : HealthCheckType.TCP);
   if (type === DistributedServiceType.UDP && hc.type !== undefined && hcType !== HealthCheckType.TCP) {
-    invalid(w, 'spec.loadBalancing.healthCheck.type', `a udp service cannot be checked with ${hcType}`);
+    bad('spec.loadBalancing.healthCheck.type', `a udp service cannot be checked with ${hcType}`);
   }
   const interval = durationSeconds(w, 'spec.loadBalancing.healthCheck.interval', hc.interval ?? '10s', 'sm', MAX_SECONDS.frpTimer);
   const timeout = durationSeconds(w, 'spec.loadBalancing.healthCheck.timeout', hc.timeout ?? '3s', 'sm', MAX_SECONDS.frpTimer);
-  if (timeout > interval) invalid(w, 'spec.loadBalancing.healthCheck.timeout', `must not be longer than the interval (${hc.interval ?? '10s'}), got ${hc.timeout}`);
+  if (timeout > interval) bad('spec.loadBalancing.healthCheck.timeout', `must not be longer than the interval (${hc.interval ?? '10s'}), got ${hc.timeout}`);
   const path = hc.path ?? '/health';
   const fall = hc.failureThreshold ?? 3;
   const rise = hc.successThreshold ?? 1;
@@ -209,25 +219,25 @@ export function planService(spec: DistributedServiceSpec, ctx: PlanContext): Ser
   // ---- security
   const authn = sec.authentication ?? {};
   const authType = authn.type ?? AuthenticationType.NONE;
-  if (authType !== AuthenticationType.NONE && !authn.tokenSecret) invalid(w, 'spec.security.authentication.tokenSecret', `is required for authentication type ${authType} (the Secret with the ${authType === AuthenticationType.OAUTH2 ? 'JWT public key' : 'accepted keys'})`);
-  if (authType === AuthenticationType.NONE && authn.tokenSecret) invalid(w, 'spec.security.authentication.type', 'tokenSecret is set but type is none: choose token, oauth2 or apikey');
+  if (authType !== AuthenticationType.NONE && !authn.tokenSecret) bad('spec.security.authentication.tokenSecret', `is required for authentication type ${authType} (the Secret with the ${authType === AuthenticationType.OAUTH2 ? 'JWT public key' : 'accepted keys'})`);
+  if (authType === AuthenticationType.NONE && authn.tokenSecret) bad('spec.security.authentication.type', 'tokenSecret is set but type is none: choose token, oauth2 or apikey');
   const authz = sec.authorization ?? {};
   const rules = authz.enabled ? (authz.rules ?? []) : [];
-  if (authz.enabled && rules.length === 0) invalid(w, 'spec.security.authorization.rules', 'authorization is enabled but has no rules (every request would be refused)');
-  if (authz.enabled && !isHttp) invalid(w, 'spec.security.authorization', `rules on paths and methods need an http service, not ${type}`);
-  if (authType !== AuthenticationType.NONE && !isHttp) invalid(w, 'spec.security.authentication', `end-user ${authType} authentication needs an http service, not ${type}`);
+  if (authz.enabled && rules.length === 0) bad('spec.security.authorization.rules', 'authorization is enabled but has no rules (every request would be refused)');
+  if (authz.enabled && !isHttp) bad('spec.security.authorization.enabled', `rules on paths and methods need an http service, not ${type}`);
+  if (authType !== AuthenticationType.NONE && !isHttp) bad('spec.security.authentication.type', `end-user ${authType} authentication needs an http service, not ${type}`);
   if (rules.some(r => (r.roles ?? []).length > 0) && authType !== AuthenticationType.OAUTH2) {
-    invalid(w, 'spec.security.authorization.rules', 'rules with roles need authentication type oauth2 (roles come from the JWT)');
+    bad('spec.security.authorization.rules', 'rules with roles need authentication type oauth2 (roles come from the JWT)');
   }
   const m = sec.mtls ?? {};
   let mtls: PlannedMtls | undefined;
   if (m.enabled) {
     const mode = m.mode ?? MtlsMode.AUTO; // seed defaulting webhook
-    if (mode === MtlsMode.MANUAL && !m.caSecret) invalid(w, 'spec.security.mtls.caSecret', 'manual mTLS requires caSecret (the Secret with ca.crt)');
-    if (mode === MtlsMode.MANUAL && !m.certSecret) invalid(w, 'spec.security.mtls.certSecret', 'manual mTLS requires certSecret (the Secret with the client tls.crt and tls.key)');
-    if (mode === MtlsMode.EXTERNAL && !m.issuerName) invalid(w, 'spec.security.mtls.issuerName', 'external mTLS requires issuerName (a cert-manager Issuer or ClusterIssuer that fills ca.crt)');
-    if (mode !== MtlsMode.MANUAL && (m.caSecret || m.certSecret || m.serverCertSecret)) invalid(w, 'spec.security.mtls.caSecret', `caSecret, certSecret and serverCertSecret are for mode manual, not ${mode}`);
-    if (mode !== MtlsMode.EXTERNAL && m.issuerName) invalid(w, 'spec.security.mtls.issuerName', `is for mode external, not ${mode}`);
+    if (mode === MtlsMode.MANUAL && !m.caSecret) bad('spec.security.mtls.caSecret', 'manual mTLS requires caSecret (the Secret with ca.crt)');
+    if (mode === MtlsMode.MANUAL && !m.certSecret) bad('spec.security.mtls.certSecret', 'manual mTLS requires certSecret (the Secret with the client tls.crt and tls.key)');
+    if (mode === MtlsMode.EXTERNAL && !m.issuerName) bad('spec.security.mtls.issuerName', 'external mTLS requires issuerName (a cert-manager Issuer or ClusterIssuer that fills ca.crt)');
+    if (mode !== MtlsMode.MANUAL && (m.caSecret || m.certSecret || m.serverCertSecret)) bad('spec.security.mtls.caSecret', `caSecret, certSecret and serverCertSecret are for mode manual, not ${mode}`);
+    if (mode !== MtlsMode.EXTERNAL && m.issuerName) bad('spec.security.mtls.issuerName', `is for mode external, not ${mode}`);
     const rot = m.certRotation ?? {};
     mtls = {
       mode,
@@ -240,13 +250,13 @@ export function planService(spec: DistributedServiceSpec, ctx: PlanContext): Ser
       issuerKind: m.issuerKind ?? IssuerKind.CLUSTER_ISSUER,
     };
   } else if (m.mode !== undefined || m.caSecret || m.certSecret || m.serverCertSecret || m.issuerName) {
-    invalid(w, 'spec.security.mtls.enabled', 'mTLS settings are given but mtls.enabled is not true');
+    bad('spec.security.mtls.enabled', 'mTLS settings are given but mtls.enabled is not true');
   }
 
   // ---- backends (seed webhook: discovery and endpoints are exclusive; the schema's oneOf checked it)
   const d = spec.backends.discovery;
   const eps = spec.backends.endpoints;
-  if (eps !== undefined && eps.length === 0) invalid(w, 'spec.backends.endpoints', 'must list at least one endpoint');
+  if (eps !== undefined && eps.length === 0) bad('spec.backends.endpoints', 'must list at least one endpoint');
 
   // ---- balancer tier: only when the spec asks for what frp cannot do
   const affinity = lb.sessionAffinity?.enabled ? {
@@ -263,7 +273,7 @@ export function planService(spec: DistributedServiceSpec, ctx: PlanContext): Ser
   const udpSpread = type === DistributedServiceType.UDP && eps !== undefined && eps.reduce((n, e) => n + (e.weight ?? 1), 0) > 1;
   if (udpSpread) reasons.push('udp over several endpoints (frp has no udp groups)');
   if (type === DistributedServiceType.UDP && reasons.length > 0 && eps === undefined) {
-    invalid(w, 'spec.loadBalancing', `a udp service with discovered backends is spread by its Kubernetes Service (kube-proxy) only; ${reasons.join(', ')} needs backends.endpoints`);
+    bad('spec.loadBalancing', `a udp service with discovered backends is spread by its Kubernetes Service (kube-proxy) only; ${reasons.join(', ')} needs backends.endpoints`);
   }
   const retry = adv.retry ?? {};
   const conn = adv.connectionPool ?? {};
@@ -293,7 +303,7 @@ export function planService(spec: DistributedServiceSpec, ctx: PlanContext): Ser
     } else {
       members = [];
       eps.forEach((e, i) => {
-        if (!e.host || /\s/.test(e.host)) invalid(w, `spec.backends.endpoints[${i}].host`, `must be a host name or IP, got ${JSON.stringify(e.host)}`);
+        if (!e.host || /\s/.test(e.host)) bad(`spec.backends.endpoints[${i}].host`, `must be a host name or IP, got ${JSON.stringify(e.host)}`);
         // weight n = n members: exact under http round robin, proportional for tcp
         const weight = e.weight ?? 1;
         for (let k = 0; k < weight; k++) {
@@ -305,19 +315,19 @@ export function planService(spec: DistributedServiceSpec, ctx: PlanContext): Ser
           });
         }
       });
-      if (members.length > MAX_MEMBERS) invalid(w, 'spec.backends.endpoints', `endpoints times weights give ${members.length} group members per frpc pod; at most ${MAX_MEMBERS} (lower the weights)`);
+      if (members.length > MAX_MEMBERS) bad('spec.backends.endpoints', `endpoints times weights give ${members.length} group members per frpc pod; at most ${MAX_MEMBERS} (lower the weights)`);
     }
   } else {
     const mode = d!.mode ?? DiscoveryMode.AUTO;
     const port = d!.port ?? (mode === DiscoveryMode.AUTO ? ctx.workloadPort : undefined);
+    if (mode === DiscoveryMode.SELECTOR && !hasSelector(d!.selector)) bad('spec.backends.discovery.selector', 'mode selector needs matchLabels or matchExpressions');
+    if (mode !== DiscoveryMode.SELECTOR && d!.selector) bad('spec.backends.discovery.selector', `is only used with mode selector, not ${mode}`);
+    if (mode !== DiscoveryMode.DNS && d!.serviceName) bad('spec.backends.discovery.serviceName', `is only used with mode dns, not ${mode}`);
     if (port === undefined) {
-      invalid(w, 'spec.backends.discovery.port', mode === DiscoveryMode.AUTO && ctx.hasWorkload
+      return fail('spec.backends.discovery.port', mode === DiscoveryMode.AUTO && ctx.hasWorkload
         ? 'is required: the workload has no container port to take it from'
         : 'is required (the backend port, 1-65535)');
     }
-    if (mode === DiscoveryMode.SELECTOR && !hasSelector(d!.selector)) invalid(w, 'spec.backends.discovery.selector', 'mode selector needs matchLabels or matchExpressions');
-    if (mode !== DiscoveryMode.SELECTOR && d!.selector) invalid(w, 'spec.backends.discovery.selector', `is only used with mode selector, not ${mode}`);
-    if (mode !== DiscoveryMode.DNS && d!.serviceName) invalid(w, 'spec.backends.discovery.serviceName', `is only used with mode dns, not ${mode}`);
     if (mode === DiscoveryMode.AUTO && ctx.hasWorkload) {
       backends = { kind: 'workload', port };
       members = [{ proxyName: ctx.name, localPort: port }];
@@ -325,7 +335,7 @@ export function planService(spec: DistributedServiceSpec, ctx: PlanContext): Ser
       // with one, frpc forwards to the balancer, which resolves the pods
       sidecar = !balancer;
       if (sidecar && spec.backends.replicas !== undefined) {
-        invalid(w, 'spec.backends.replicas', 'frpc runs as a sidecar of the workload (one member per backend pod): scale the workload instead');
+        bad('spec.backends.replicas', 'frpc runs as a sidecar of the workload (one member per backend pod): scale the workload instead');
       }
     } else if (mode === DiscoveryMode.DNS) {
       // not <name>: a port exposure creates a Service of that name (pointing at frps)
@@ -344,7 +354,8 @@ export function planService(spec: DistributedServiceSpec, ctx: PlanContext): Ser
   const poolEnabled = conn.enabled ?? true;
   const dial = durationSeconds(w, 'spec.advanced.timeout.dial', adv.timeout?.dial ?? '10s', 'sm', MAX_SECONDS.frpTimer);
   const bw = adv.bandwidth ?? {};
-  if (bw.mode !== undefined && bw.limit === undefined) invalid(w, 'spec.advanced.bandwidth.limit', 'is required when bandwidth.mode is set');
+  if (bw.mode !== undefined && bw.limit === undefined) bad('spec.advanced.bandwidth.limit', 'is required when bandwidth.mode is set');
+  if (problems.length > 0) throw new Error(problems.join('\n'));
   return {
     name: ctx.name,
     serviceType: type,

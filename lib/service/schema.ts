@@ -1,3 +1,5 @@
+import { CHECKS, MAX_SECONDS } from './field-checks';
+
 /**
  * The openAPIV3Schema of DistributedService, from the seed
  * (seeds/000_f3480acfcf37b24a.txt), plus extensions marked in their
@@ -20,8 +22,29 @@ export interface JsonSchema {
   'default'?: unknown;
   'oneOf'?: { required: string[] }[];
   'format'?: string;
+  'maxItems'?: number;
+  'maxProperties'?: number;
   'x-kubernetes-preserve-unknown-fields'?: boolean;
   'x-kubernetes-validations'?: { rule: string; message: string }[];
+  /**
+   * A check in code for what a pattern cannot say (map keys, IP addresses,
+   * duration bounds, the renderers' own rules): returns what is wrong, or
+   * undefined. Not part of the CRD (see crdSchema).
+   */
+  'check'?: FieldCheck;
+}
+
+/** A field check: what is wrong with `value`, or undefined. @internal */
+export type FieldCheck = (value: any) => string | undefined;
+
+/** The schema without the code-only `check`s, for the CRD. @internal */
+export function crdSchema(schema: JsonSchema): JsonSchema {
+  const { check: _check, properties, additionalProperties, items, ...rest } = schema;
+  const out: JsonSchema = { ...rest };
+  if (properties) out.properties = Object.fromEntries(Object.entries(properties).map(([k, v]) => [k, crdSchema(v)]));
+  if (additionalProperties !== undefined) out.additionalProperties = typeof additionalProperties === 'object' ? crdSchema(additionalProperties) : additionalProperties;
+  if (items) out.items = crdSchema(items);
+  return out;
 }
 
 const str = (description: string, extra: Partial<JsonSchema> = {}): JsonSchema => ({ type: 'string', description, ...extra });
@@ -31,7 +54,13 @@ const obj = (description: string, properties: { [k: string]: JsonSchema }, extra
 const port = (description: string): JsonSchema => int(description, { minimum: 1, maximum: 65535 });
 const DURATION_SM = '^[0-9]+(s|m)$';
 const DURATION_SMH = '^[0-9]+(s|m|h)$';
-const stringMap: JsonSchema = { type: 'object', additionalProperties: { type: 'string' } };
+const labelMap: JsonSchema = { type: 'object', additionalProperties: { type: 'string' }, maxProperties: 64, check: CHECKS.labels };
+const name = (description: string, check: FieldCheck = CHECKS.objectName): JsonSchema => str(description, { maxLength: 253, check });
+const duration = (description: string, pattern: string, units: string, max: { seconds: number; why: string }, dflt: string): JsonSchema =>
+  str(description, { pattern, default: dflt, check: CHECKS.duration(units, max) });
+
+/** Endpoints one service may list (its ConfigMaps stay far below Kubernetes' 1 MiB object limit). @internal */
+export const MAX_ENDPOINTS = 1000;
 
 /** @internal */
 export const SPEC_SCHEMA: JsonSchema = obj('Desired state of the distributed service.', {
@@ -41,59 +70,61 @@ export const SPEC_SCHEMA: JsonSchema = obj('Desired state of the distributed ser
     discovery: obj('Discover backends.', {
       mode: str('auto, selector or dns.', { enum: ['auto', 'selector', 'dns'], default: 'auto' }),
       selector: obj('Kubernetes label selector.', {
-        matchLabels: stringMap,
+        matchLabels: labelMap,
         matchExpressions: {
           type: 'array',
+          maxItems: 64,
           items: obj('Requirement.', {
-            key: str('Label key.'),
+            key: str('Label key.', { maxLength: 317, check: CHECKS.labelKey }),
             operator: str('Operator.', { enum: ['In', 'NotIn', 'Exists', 'DoesNotExist'] }),
-            values: { type: 'array', items: { type: 'string' } },
+            values: { type: 'array', maxItems: 64, items: str('Label value.', { maxLength: 63, check: CHECKS.labelValue }) },
           }, { required: ['key', 'operator'] }),
         },
       }),
-      namespace: str('Namespace to look for backends in.'),
+      namespace: str('Namespace to look for backends in.', { maxLength: 63, check: CHECKS.dnsLabel }),
       port: port('Backend port.'),
-      serviceName: str('Extension: Service to resolve in mode dns (default: <name>-backends).', { maxLength: 63 }),
+      serviceName: str('Extension: Service to resolve in mode dns (default: <name>-backends).', { maxLength: 63, check: CHECKS.serviceName }),
     }),
     endpoints: {
       type: 'array',
       description: 'Backends listed by hand.',
+      maxItems: MAX_ENDPOINTS,
       items: obj('Endpoint.', {
-        host: str('Host name or IP.'),
+        host: str('Host name or IP.', { maxLength: 253, check: CHECKS.host }),
         port: port('Port.'),
         weight: int('Relative weight.', { minimum: 1, maximum: 100, default: 1 }),
-        metadata: stringMap,
+        metadata: { type: 'object', additionalProperties: { type: 'string' }, maxProperties: 32, check: CHECKS.smallMap },
       }, { required: ['host', 'port'] }),
     },
   }, { oneOf: [{ required: ['discovery'] }, { required: ['endpoints'] }] }),
   expose: obj('How the service is reached.', {
     type: str('domain, subdomain, path or port.', { enum: ['domain', 'subdomain', 'path', 'port'], default: 'domain' }),
-    domain: str('Custom domain.', { maxLength: 253 }),
-    subdomain: str('Subdomain of the server base domain.', { maxLength: 63 }),
+    domain: str('Custom domain.', { maxLength: 253, check: CHECKS.domain }),
+    subdomain: str('Subdomain of the server base domain.', { maxLength: 63, check: CHECKS.dnsLabel }),
     path: str('URL path.', { pattern: '^/[a-zA-Z0-9\\-_/]*$' }),
     port: port('External port.'),
     serviceType: str('Extension: Service type for a port exposure.', { enum: ['ClusterIP', 'NodePort', 'LoadBalancer'], default: 'ClusterIP' }),
-    ingressClassName: str('Extension: IngressClass for host/path exposures.'),
-    ingressTlsSecret: str('Extension: TLS Secret the Ingress serves.'),
+    ingressClassName: name('Extension: IngressClass for host/path exposures.'),
+    ingressTlsSecret: name('Extension: TLS Secret the Ingress serves.'),
     gateway: obj('Extension: an existing Gateway API Gateway to attach an HTTPRoute, TCPRoute or UDPRoute to, instead of an Ingress or Service.', {
-      name: str('Gateway name.', { maxLength: 253 }),
-      namespace: str('Gateway namespace (default: the namespace of frps).', { maxLength: 63 }),
-      sectionName: str('Listener name.', { maxLength: 253 }),
+      name: name('Gateway name.', CHECKS.subdomainNamed('a Gateway\'s name')),
+      namespace: str('Gateway namespace (default: the namespace of frps).', { maxLength: 63, check: CHECKS.dnsLabel }),
+      sectionName: name('Listener name.', CHECKS.subdomainNamed('a listener name')),
     }, { required: ['name'] }),
   }),
   loadBalancing: obj('Load balancing.', {
     algorithm: str('Algorithm.', { enum: ['random', 'round-robin', 'least-conn', 'weighted', 'ip-hash'], default: 'random' }),
     sessionAffinity: obj('Session affinity.', {
       enabled: bool('Keep a client on one backend.', false),
-      timeout: str('Affinity duration.', { pattern: DURATION_SMH, default: '1h' }),
-      cookieName: str('Cookie name (http).', { pattern: '^[A-Za-z0-9!#$%&\'*+\\-.^_`|~]+$', default: 'frp-session' }),
+      timeout: duration('Affinity duration.', DURATION_SMH, 'smh', MAX_SECONDS.day, '1h'),
+      cookieName: str('Cookie name (http).', { pattern: '^[A-Za-z0-9!#$%&\'*+\\-.^_`|~]+$', default: 'frp-session', check: CHECKS.cookieName }),
     }),
     healthCheck: obj('Health checks.', {
       enabled: bool('Check backends.', true),
       type: str('Check kind (default: http for http services, tcp otherwise).', { enum: ['tcp', 'http', 'https', 'grpc'] }),
-      path: str('Path for http checks.', { pattern: '^/\\S*$', default: '/health' }),
-      interval: str('Interval.', { pattern: DURATION_SM, default: '10s' }),
-      timeout: str('Timeout.', { pattern: DURATION_SM, default: '3s' }),
+      path: str('Path for http checks.', { pattern: '^/\\S*$', default: '/health', maxLength: 1024, check: CHECKS.urlPath }),
+      interval: duration('Interval.', DURATION_SM, 'sm', MAX_SECONDS.frpTimer, '10s'),
+      timeout: duration('Timeout.', DURATION_SM, 'sm', MAX_SECONDS.frpTimer, '3s'),
       successThreshold: int('Successes to become healthy.', { minimum: 1, maximum: 100, default: 1 }),
       failureThreshold: int('Failures to become unhealthy.', { minimum: 1, maximum: 100, default: 3 }),
     }),
@@ -102,28 +133,29 @@ export const SPEC_SCHEMA: JsonSchema = obj('Desired state of the distributed ser
     mtls: obj('Mutual TLS between frpc and frps.', {
       enabled: bool('Enable mTLS.', false),
       mode: str('Certificate source.', { enum: ['auto', 'manual', 'external'], default: 'auto' }),
-      caSecret: str('Secret with the CA certificate.'),
-      certSecret: str('Secret with the client certificate.'),
-      serverCertSecret: str('Extension: Secret with the frps certificate (mode manual, own server).'),
+      caSecret: name('Secret with the CA certificate.'),
+      certSecret: name('Secret with the client certificate.'),
+      serverCertSecret: name('Extension: Secret with the frps certificate (mode manual, own server).'),
       certRotation: obj('Rotation.', {
         enabled: bool('Renew automatically.', true),
-        beforeExpiry: str('Renew this long before expiry.', { pattern: '^[0-9]+(d|h)$', default: '7d' }),
+        beforeExpiry: str('Renew this long before expiry.', { pattern: '^[0-9]+(d|h)$', default: '7d', check: CHECKS.renewBefore }),
       }),
-      issuerName: str('Extension: issuer name (mode external).'),
+      issuerName: name('Extension: issuer name (mode external).'),
       issuerKind: str('Extension: issuer kind (mode external).', { enum: ['Issuer', 'ClusterIssuer'], default: 'ClusterIssuer' }),
     }),
     authentication: obj('End-user authentication.', {
       type: str('Kind.', { enum: ['none', 'token', 'oauth2', 'apikey'], default: 'none' }),
-      tokenSecret: str('Secret with tokens, keys or the JWT public key.'),
+      tokenSecret: name('Secret with tokens, keys or the JWT public key.'),
     }),
     authorization: obj('End-user authorization.', {
       enabled: bool('Enforce rules.', false),
       rules: {
         type: 'array',
+        maxItems: 64,
         items: obj('Rule.', {
-          path: str('Path glob.', { pattern: '^/\\S*$' }),
-          methods: { type: 'array', items: str('Method.', { enum: ['GET', 'POST', 'PUT', 'DELETE', 'PATCH'] }) },
-          roles: { type: 'array', items: { type: 'string' } },
+          path: str('Path glob.', { pattern: '^/\\S*$', maxLength: 1024, check: CHECKS.globPath }),
+          methods: { type: 'array', maxItems: 5, items: str('Method.', { enum: ['GET', 'POST', 'PUT', 'DELETE', 'PATCH'] }) },
+          roles: { type: 'array', maxItems: 64, items: str('Role.', { maxLength: 128, check: CHECKS.role }) },
         }),
       },
     }),
@@ -132,15 +164,15 @@ export const SPEC_SCHEMA: JsonSchema = obj('Desired state of the distributed ser
     connectionPool: obj('Connection pool.', {
       enabled: bool('Keep work connections ready.', true),
       size: int('Pool size.', { minimum: 1, maximum: 100, default: 5 }),
-      idleTimeout: str('Idle timeout.', { pattern: DURATION_SM, default: '90s' }),
+      idleTimeout: duration('Idle timeout.', DURATION_SM, 'sm', MAX_SECONDS.day, '90s'),
     }),
     bandwidth: obj('Bandwidth limit.', {
       limit: str('Limit.', { pattern: '^[0-9]+(MB|KB|GB)$' }),
       mode: str('Who enforces it.', { enum: ['client', 'server'], default: 'client' }),
     }),
     timeout: obj('Timeouts.', {
-      dial: str('Dial timeout.', { pattern: DURATION_SM, default: '10s' }),
-      keepAlive: str('Keepalive.', { pattern: DURATION_SM, default: '30s' }),
+      dial: duration('Dial timeout.', DURATION_SM, 'sm', MAX_SECONDS.frpTimer, '10s'),
+      keepAlive: duration('Keepalive.', DURATION_SM, 'sm', MAX_SECONDS.day, '30s'),
     }),
     retry: obj('Retries.', {
       enabled: bool('Retry.', true),

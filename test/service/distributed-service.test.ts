@@ -104,9 +104,13 @@ describe('DistributedService', () => {
     expectValidBundle(manifests);
     expect(tomlOf(manifests, 'frps.toml').allowPorts).toEqual([{ start: 15432, end: 15433 }]);
     expect(manifests.filter(m => m.kind === 'Deployment' && m.metadata.labels['app.kubernetes.io/name'] === 'frps')).toHaveLength(1);
-    expect(() => tcp('d', 15433)).toThrow('test/d/Client: proxy "d-0".remotePort: tcp/15433 is already used on test/frps by test/b/Client (proxy "b-0"); only members of one load-balancing group may share a remote port');
+    // the same exposed port again works (each exposure has its own Service): frps listens on another port
+    const d = tcp('d', 15433);
+    expect(d.exposedService!.ports[0]).toMatchObject({ port: 15433, targetPort: 25433 });
+    expect(tomlOf(Testing.synth(chart), 'frps.toml').allowPorts).toEqual([{ start: 15432, end: 15433 }, { single: 25433 }]);
+    // a route clash is reported at both services' spec fields
     expect(() => new DistributedService(chart, 'e', { server, serviceType: DistributedServiceType.HTTP, backends: { endpoints: [{ host: 'e', port: 80 }] }, expose: { domain: 'c.example.com' } }))
-      .toThrow('test/e/Client: proxy "e-0".customDomains: route http://c.example.com/ is already served on test/frps by test/c/Client (proxy "c-0"); only members of one load-balancing group may share a route');
+      .toThrow('test/e: spec.expose.domain: the route http://c.example.com/ is already served by test/c at its spec.expose.domain; only one service can serve a host and path (give one another domain or path)');
   });
 
   test('fromManifest takes a seed-format object', () => {

@@ -88,9 +88,9 @@ describe('planService defaults (the seed defaulting webhook)', () => {
 
 describe('planService fails with the field, the rule and what is allowed', () => {
   test.each<[string, any, string]>([
-    ['http without domain or path (seed webhook)', httpSpec({ expose: { type: 'domain' } }), 'app/svc: spec.expose: an http service needs expose.domain or expose.path (or expose.subdomain)'],
-    ['discovery and endpoints together (seed webhook)', tcpSpec({ backends: { endpoints: [{ host: 'a', port: 1 }], discovery: { port: 1 } } }), 'app/svc: spec.backends: must set exactly one of discovery or endpoints, not both'],
-    ['neither discovery nor endpoints', tcpSpec({ backends: {} }), 'app/svc: spec.backends: must set exactly one of discovery or endpoints'],
+    ['http without domain or path (seed webhook)', httpSpec({ expose: { type: 'domain' } }), 'app/svc: spec.expose.domain: is required when expose.type is domain'],
+    ['discovery and endpoints together (seed webhook)', tcpSpec({ backends: { endpoints: [{ host: 'a', port: 1 }], discovery: { port: 1 } } }), 'app/svc: spec.backends.endpoints: must not be set together with spec.backends.discovery (exactly one of them)'],
+    ['neither discovery nor endpoints', tcpSpec({ backends: {} }), 'app/svc: spec.backends.discovery: is required unless spec.backends.endpoints is set (exactly one of them)'],
     ['manual mTLS without caSecret (seed webhook)', tcpSpec({ security: { mtls: { enabled: true, mode: 'manual', certSecret: 'c' } } }), 'app/svc: spec.security.mtls.caSecret: manual mTLS requires caSecret (the Secret with ca.crt)'],
     ['an unknown serviceType', tcpSpec({ serviceType: 'sctp' }), 'app/svc: spec.serviceType: must be one of "http", "tcp", "udp", "grpc", got "sctp"'],
     ['an unknown algorithm', tcpSpec({ loadBalancing: { algorithm: 'fastest' } }), 'app/svc: spec.loadBalancing.algorithm: must be one of "random", "round-robin", "least-conn", "weighted", "ip-hash", got "fastest"'],
@@ -106,7 +106,9 @@ describe('planService fails with the field, the rule and what is allowed', () =>
     ['a health check interval over an hour', tcpSpec({ loadBalancing: { healthCheck: { interval: '61m' } } }), 'app/svc: spec.loadBalancing.healthCheck.interval: must be at most 60m (frp takes at most an hour), got 61m'],
     ['a keepalive over a day', tcpSpec({ advanced: { timeout: { keepAlive: '1441m' } } }), 'app/svc: spec.advanced.timeout.keepAlive: must be at most 24h (longer idle or affinity times keep state for a day or more), got 1441m'],
     ['pool size 0', tcpSpec({ advanced: { connectionPool: { size: 0 } } }), 'app/svc: spec.advanced.connectionPool.size: must be from 1 to 100, got 0'],
-    ['a tcp service on a domain', tcpSpec({ expose: { domain: 'db.example.com' } }), 'app/svc: spec.expose.type: a tcp service is exposed on a port: set expose.type to port and expose.port (domain, subdomain and path routing is for http)'],
+    ['a tcp service on a domain', tcpSpec({ expose: { type: 'domain', domain: 'db.example.com' } }), 'app/svc: spec.expose.type: a tcp service is exposed on a port: set expose.type to port and expose.port (domain, subdomain and path routing is for http)'],
+    ['a tcp service with a domain but no type (it defaults to port)', tcpSpec({ expose: { domain: 'db.example.com' } }),
+      'app/svc: spec.expose.port: is required when expose.type is port\napp/svc: spec.expose.domain: is for host routing: expose.type port takes expose.port only'],
     ['a port exposure without a port', tcpSpec({ expose: { type: 'port' } }), 'app/svc: spec.expose.port: is required when expose.type is port'],
     ['a path exposure without a host', httpSpec({ expose: { type: 'path', path: '/x' } }), 'app/svc: spec.expose.domain: frp routes http by host: a path exposure also needs expose.domain or expose.subdomain'],
     ['selector mode without a selector', httpSpec({ backends: { discovery: { mode: 'selector', port: 1 } } }), 'app/svc: spec.backends.discovery.selector: mode selector needs matchLabels or matchExpressions'],
@@ -115,7 +117,7 @@ describe('planService fails with the field, the rule and what is allowed', () =>
     ['roles without oauth2', httpSpec({ security: { authentication: { type: 'apikey', tokenSecret: 'k' }, authorization: { enabled: true, rules: [{ path: '/a/*', roles: ['admin'] }] } } }),
       'app/svc: spec.security.authorization.rules: rules with roles need authentication type oauth2 (roles come from the JWT)'],
     ['authorization without rules', httpSpec({ security: { authorization: { enabled: true } } }), 'app/svc: spec.security.authorization.rules: authorization is enabled but has no rules (every request would be refused)'],
-    ['end-user auth on tcp', tcpSpec({ security: { authentication: { type: 'apikey', tokenSecret: 'k' } } }), 'app/svc: spec.security.authentication: end-user apikey authentication needs an http service, not tcp'],
+    ['end-user auth on tcp', tcpSpec({ security: { authentication: { type: 'apikey', tokenSecret: 'k' } } }), 'app/svc: spec.security.authentication.type: end-user apikey authentication needs an http service, not tcp'],
     ['health check timeout over interval', tcpSpec({ loadBalancing: { healthCheck: { interval: '5s', timeout: '10s' } } }), 'app/svc: spec.loadBalancing.healthCheck.timeout: must not be longer than the interval (5s), got 10s'],
     ['udp least-conn over discovered pods', { serviceType: 'udp', backends: { discovery: { mode: 'dns', port: 53 } }, expose: { type: 'port', port: 5353 }, loadBalancing: { algorithm: 'least-conn' } },
       'app/svc: spec.loadBalancing: a udp service with discovered backends is spread by its Kubernetes Service (kube-proxy) only; algorithm least-conn needs backends.endpoints'],
