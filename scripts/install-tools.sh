@@ -5,6 +5,7 @@
 #   prometheus          for `promtool check rules` / `promtool test rules`
 #   etcd-server         the store of the test API server (scripts/test-cluster.sh)
 #   systemd             `systemd-analyze verify` on the rendered frpc.service (client-bundle)
+#   prometheus-nginx-exporter   plays the UDP balancer's exporter sidecar in the live harness
 # and builds the real programs from the Go module proxy (cached by version):
 #   frps, frpc v0.70.1              scripts/build-frp.sh
 #   kube-apiserver, kubectl v1.28   scripts/build-k8s.sh
@@ -18,6 +19,7 @@ command -v nginx >/dev/null 2>&1 || need+=(nginx-light)
 [ -e /usr/lib/nginx/modules/ngx_stream_module.so ] || need+=(libnginx-mod-stream)
 command -v etcd >/dev/null 2>&1 || need+=(etcd-server)
 command -v systemd-analyze >/dev/null 2>&1 || need+=(systemd)
+command -v prometheus-nginx-exporter >/dev/null 2>&1 || need+=(prometheus-nginx-exporter)
 here="$(cd "$(dirname "$0")" && pwd)"
 build_go_tools() {
   echo "install-tools: frp in $("$here/build-frp.sh")"

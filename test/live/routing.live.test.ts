@@ -125,3 +125,37 @@ describe('live: routing through real frp', () => {
     void NS;
   });
 });
+
+describe('live: udp over several endpoints (nginx stream balancer)', () => {
+  let cluster: LiveCluster | undefined;
+  let backends: Backends;
+  afterAll(async () => {
+    await cluster?.stop();
+    await backends?.closeAll();
+  });
+
+  test('datagrams through frps and frpc reach every endpoint via the nginx tier', async () => {
+    const subnet = await claimSubnet();
+    backends = new Backends(subnet.base);
+    const ips = [backends.address(), backends.address()];
+    for (const [i, ip] of ips.entries()) await backends.add(UdpBackend.start(`u${i}`, ip, 5353));
+    const manifests = bundleOf({
+      dns: {
+        serviceType: DistributedServiceType.UDP,
+        backends: { endpoints: ips.map((host) => ({ host, port: 5353 })) },
+        expose: { type: ExposeType.PORT, port: 15353 },
+      },
+    });
+    expect(manifests.some((o) => o.kind === 'Deployment' && o.spec.template.spec.containers.some((x: any) => /nginx/.test(x.image)))).toBe(true);
+    cluster = await LiveCluster.start(manifests, { subnet, secrets: fixtureSecrets() });
+    const c = cluster;
+    await c.waitAllReady();
+    const svc = c.address(remotePortService(c, 15353), 15353);
+    const seen = new Set<string>();
+    for (let i = 0; i < 80 && seen.size < 2; i++) {
+      const a = await udpAsk({ ...svc, localAddress: c.clientAddress(), timeoutMs: 500 });
+      if (a !== 'timeout') seen.add(a.split(' ')[0]);
+    }
+    expect([...seen].sort()).toEqual(['u0', 'u1']);
+  });
+});

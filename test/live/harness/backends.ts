@@ -16,14 +16,21 @@ export interface HttpAnswer {
   readonly headers: Record<string, string | string[] | undefined>;
 }
 
+export interface HttpBackendOptions {
+  /** The health path; null for none. @default '/health' */
+  readonly healthPath?: string | null;
+  /** Answer 200 on every path (a stand-in whose health path is unknown). @default false */
+  readonly anyPathOk?: boolean;
+}
+
 /**
- * An HTTP backend. `/health` answers 200 while `healthy`, else 503; `/missing-health`-style
- * paths other than those in `routes` answer 404 when `healthPath` is not '/health'.
+ * An HTTP backend. Its health path (`/health` unless given) answers 200 while `healthy`,
+ * else 503; with `healthPath: null` it has none (`/health` is 404), unless `anyPathOk`.
  * `?delay=MS` holds the answer that long (slow LLM answers).
  */
 export class HttpBackend implements Closeable {
-  public static async start(instance: string, host: string, port: number, opts: { healthPath?: string | null } = {}): Promise<HttpBackend> {
-    const b = new HttpBackend(instance, opts.healthPath === undefined ? '/health' : opts.healthPath);
+  public static async start(instance: string, host: string, port: number, opts: HttpBackendOptions = {}): Promise<HttpBackend> {
+    const b = new HttpBackend(instance, opts.healthPath === undefined ? '/health' : opts.healthPath, opts.anyPathOk ?? false);
     await new Promise<void>((resolve, reject) => {
       b.server.once('error', reject);
       b.server.listen(port, host, () => resolve());
@@ -39,7 +46,7 @@ export class HttpBackend implements Closeable {
   private readonly sockets = new Set<net.Socket>();
   private readonly server: http.Server;
 
-  private constructor(public readonly instance: string, private readonly healthPath: string | null) {
+  private constructor(public readonly instance: string, private readonly healthPath: string | null, private readonly anyPathOk: boolean) {
     this.server = http.createServer((req, res) => {
       const url = new URL(req.url ?? '/', 'http://x');
       if (this.healthPath !== null && url.pathname === this.healthPath) {
@@ -47,7 +54,7 @@ export class HttpBackend implements Closeable {
         res.writeHead(this.healthy ? 200 : 503).end(this.healthy ? 'ok' : 'unhealthy');
         return;
       }
-      if (this.healthPath === null && url.pathname === '/health') {
+      if (this.healthPath === null && url.pathname === '/health' && !this.anyPathOk) {
         res.writeHead(404).end('no such path');
         return;
       }

@@ -120,9 +120,19 @@ export function issueCertificates(manifests: readonly any[], secrets: Map<string
   return issued;
 }
 
-/** A CA and a leaf from it, outside any bundle (for "a certificate from another CA"). */
+/** A CA of the test's own (a Secret as `kubectl create secret tls` plus ca.crt would hold it). */
+export function mintCa(work: string, commonName: string): SecretData {
+  const ca = issue(work, { metadata: { name: commonName }, spec: { isCA: true, commonName } }, undefined);
+  return { 'tls.crt': ca.crt, 'tls.key': ca.key, 'ca.crt': ca.crt };
+}
+
+/** A leaf certificate from `ca` (mintCa) with these usages and DNS names. */
+export function mintLeaf(work: string, ca: SecretData, commonName: string, usages: string[], dnsNames?: string[]): SecretData {
+  const leaf = issue(work, { metadata: { name: commonName }, spec: { commonName, usages, dnsNames } }, { crt: ca['tls.crt'], key: ca['tls.key'] });
+  return { 'tls.crt': leaf.crt, 'tls.key': leaf.key, 'ca.crt': ca['tls.crt'] };
+}
+
+/** A client certificate from a CA nobody trusts (for "a certificate from another CA"). */
 export function mintStrangerCert(work: string, commonName: string): SecretData {
-  const ca = issue(work, { metadata: { name: 'stranger-ca' }, spec: { isCA: true, commonName: 'stranger CA' } }, undefined);
-  const leaf = issue(work, { metadata: { name: commonName }, spec: { commonName, usages: ['digital signature', 'key encipherment', 'client auth'] } }, ca);
-  return { 'tls.crt': leaf.crt, 'tls.key': leaf.key, 'ca.crt': ca.crt };
+  return mintLeaf(work, mintCa(work, 'stranger CA'), commonName, ['digital signature', 'key encipherment', 'client auth']);
 }

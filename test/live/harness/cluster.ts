@@ -98,6 +98,7 @@ export interface LiveService {
 }
 
 const ns = (o: any, d: string) => o.metadata?.namespace ?? d;
+const DEBIAN_STREAM_MODULE = '/usr/lib/nginx/modules/ngx_stream_module.so';
 const WORKLOADS = new Set(['Deployment', 'StatefulSet', 'DaemonSet']);
 const RFC3339 = () => new Date().toISOString();
 
@@ -486,7 +487,13 @@ export class LiveCluster {
         .replace(/^(\s*server\s+\S+\s+)(?:127\.0\.0\.1|localhost):(\d+)/gm, `$1${pod.ip}:$2`));
     }
     if (/nginx.*\.conf$|\.conf$/.test(file) && /\blisten\s/.test(text)) {
-      return Buffer.from(text.replace(/^(\s*listen\s+)(?:(?:0\.0\.0\.0|127\.0\.0\.1|\*):)?(\d+)/gm, `$1${pod.ip}:$2`));
+      let conf = text.replace(/^(\s*listen\s+)(?:(?:0\.0\.0\.0|127\.0\.0\.1|\*):)?(\d+)/gm, `$1${pod.ip}:$2`);
+      // HARNESS-REWRITE: the official nginx image has the stream module built in; Debian's
+      // nginx (which plays it here) loads it as a dynamic module
+      if (/^\s*stream\s*\{/m.test(conf) && !/load_module\s+\S*ngx_stream_module/.test(conf) && fs.existsSync(DEBIAN_STREAM_MODULE)) {
+        conf = `load_module ${DEBIAN_STREAM_MODULE};\n${conf}`;
+      }
+      return Buffer.from(conf);
     }
     return content;
   }
@@ -541,14 +548,19 @@ export class LiveCluster {
     return [...uppers.entries()].map(([top, upper]) => `${top}=${upper}`);
   }
 
-  private binaryFor(c: any): string[] | undefined {
+  private binaryFor(c: any, ip: string): string[] | undefined {
     const image = String(c.image);
     const cmd: string[] = c.command ?? [];
     const args: string[] = c.args ?? [];
     if (/(^|\/)frps:/.test(image)) return [path.join(this.binDir, 'frps'), ...(cmd.length ? cmd.slice(1) : []), ...args];
     if (/(^|\/)frpc:/.test(image)) return [path.join(this.binDir, 'frpc'), ...(cmd.length ? cmd.slice(1) : []), ...args];
     if (/(^|\/)haproxy:/.test(image)) return cmd.length ? [...cmd, ...args] : ['haproxy', '-f', '/usr/local/etc/haproxy/haproxy.cfg', ...args];
-    if (/(^|\/)nginx[^/]*:/.test(image)) return cmd.length ? [...cmd, ...args] : ['nginx', '-g', 'daemon off;', ...args];
+    if (/(^|\/)nginx-prometheus-exporter:/.test(image)) {
+      // Debian's prometheus-nginx-exporter plays the image; HARNESS-REWRITE: its scrape and
+      // listen addresses are pod-local in a cluster
+      return ['prometheus-nginx-exporter', ...args.map((a) => a.replace(/127\.0\.0\.1|localhost/g, ip).replace(/^(--?web\.listen-address=):/, `$1${ip}:`))];
+    }
+    if (/(^|\/)nginx(-unprivileged)?:/.test(image)) return cmd.length ? [...cmd, ...args] : ['nginx', '-g', 'daemon off;', ...args];
     return undefined;
   }
 
@@ -564,7 +576,7 @@ export class LiveCluster {
   private async startContainer(pod: LivePod, c: RunningContainer): Promise<void> {
     if (this.stopping || pod.deleted) return;
     const env = this.envOf(pod, c.spec);
-    const argv = this.binaryFor(c.spec);
+    const argv = this.binaryFor(c.spec, pod.ip);
     if (!argv) {
       const runner = this.runnerFor(String(c.spec.image));
       if (!runner) throw new Error(`pod ${pod.name} container ${c.spec.name}: image ${c.spec.image} is not one the harness runs; map it to a test server in options.images`);
@@ -582,6 +594,7 @@ export class LiveCluster {
     const priv = sc.runAsUser !== undefined ? ['setpriv', `--reuid=${sc.runAsUser}`, `--regid=${sc.runAsGroup ?? sc.runAsUser}`, '--clear-groups', '--'] : [];
     const script = `${mounts.join('\n')}\ncd /\nexec "$@"`;
     const out = fs.openSync(c.log, 'a');
+    fs.chmodSync(c.log, 0o666); // the pod's user may reopen /dev/stdout (nginx does)
     fs.writeSync(out, `${RFC3339()} harness: start ${argv.join(' ')}\n`);
     const proc = spawn('unshare', ['-m', '--propagation', 'private', '--', 'sh', '-c', script, 'sh', ...priv, ...argv], {
       env: { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', HOSTNAME: pod.name, ...env },
