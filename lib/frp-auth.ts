@@ -1,4 +1,5 @@
 import * as kplus from 'cdk8s-plus-28';
+import { Construct } from 'constructs';
 import { FrpClientAuthConfig } from './frp/client-config';
 import { FrpAuthMethod, FrpAuthScope } from './frp/common';
 import { FrpServerAuthConfig } from './frp/server-config';
@@ -51,6 +52,23 @@ export interface SecretEnv {
   readonly key: string;
 }
 
+/** A Secret key a container reads as a file (frp's `tokenSource` type file). @internal */
+export interface SecretFile {
+  /** Volume name (before a sidecar suffix). */
+  readonly volume: string;
+  /** Directory the Secret is mounted at. */
+  readonly dir: string;
+  /** File name inside dir. */
+  readonly file: string;
+  readonly secret: kplus.ISecret;
+  readonly key: string;
+}
+
+/** Where the token Secret is mounted (only the token key, as file `token`). @internal */
+export const TOKEN_DIR = '/etc/frp/auth';
+/** The token file frp reads (`auth.tokenSource.file.path`). @internal */
+export const TOKEN_FILE = `${TOKEN_DIR}/token`;
+
 /** Env var names used in the rendered configs. @internal */
 export const ENV = {
   AUTH_TOKEN: 'FRP_AUTH_TOKEN',
@@ -63,8 +81,11 @@ export const ENV = {
 
 /**
  * How frpc authenticates to frps. frps never runs without it. Secret values are
- * referenced, never copied: the containers read them as environment variables
- * and frp substitutes `{{ .Envs.NAME }}` in its config.
+ * referenced, never copied: the token is mounted as a file that frp reads
+ * itself (`auth.tokenSource`, type file; frp trims whitespace, so a Secret
+ * written by `kubectl create secret --from-file` with a trailing newline
+ * works); the OIDC client secret, for which frp has no file source, is an
+ * environment variable read byte-safe (`{{ printf "%q" .Envs.NAME }}`).
  */
 export class FrpAuth {
   /**
@@ -76,7 +97,8 @@ export class FrpAuth {
     const key = options.key ?? 'token';
     if (!/^[-._a-zA-Z0-9]+$/.test(key)) throw new Error(`FrpAuth.token: key must be a valid Secret key ([-._a-zA-Z0-9]+), got ${JSON.stringify(key)}`);
     const scopes = options.authenticateAllMessages === false ? [] : [FrpAuthScope.HEART_BEATS, FrpAuthScope.NEW_WORK_CONNS];
-    return new FrpAuth(FrpAuthMethod.TOKEN, scopes, [{ name: ENV.AUTH_TOKEN, secret, key }], [{ name: ENV.AUTH_TOKEN, secret, key }]);
+    const file: SecretFile = { volume: 'frp-token', dir: TOKEN_DIR, file: 'token', secret, key };
+    return new FrpAuth(FrpAuthMethod.TOKEN, scopes, [], [], [file]);
   }
 
   /** OIDC client credentials: frpc gets tokens from the endpoint, frps verifies them. */
@@ -90,7 +112,7 @@ export class FrpAuth {
     }
     if (!options.clientSecret) throw new Error('FrpAuth.oidc: clientSecret is required (a Secret holding the OIDC client secret)');
     const key = options.clientSecretKey ?? 'client-secret';
-    return new FrpAuth(FrpAuthMethod.OIDC, [], [], [{ name: ENV.OIDC_CLIENT_SECRET, secret: options.clientSecret, key }], options);
+    return new FrpAuth(FrpAuthMethod.OIDC, [], [], [{ name: ENV.OIDC_CLIENT_SECRET, secret: options.clientSecret, key }], [], options);
   }
 
   private constructor(
@@ -99,18 +121,19 @@ export class FrpAuth {
     private readonly scopes: FrpAuthScope[],
     private readonly serverEnv: SecretEnv[],
     private readonly clientEnv: SecretEnv[],
+    private readonly files: SecretFile[],
     private readonly oidcOptions?: FrpOidcAuthOptions,
   ) {}
 
   /** The frps `auth` config. @internal */
   public _serverConfig(): FrpServerAuthConfig {
-    if (this.method === FrpAuthMethod.TOKEN) return { method: this.method, tokenEnv: ENV.AUTH_TOKEN, additionalScopes: this.scopes };
+    if (this.method === FrpAuthMethod.TOKEN) return { method: this.method, tokenFile: TOKEN_FILE, additionalScopes: this.scopes };
     return { method: this.method, oidcIssuer: this.oidcOptions!.issuer, oidcAudience: this.oidcOptions!.audience };
   }
 
   /** The frpc `auth` config. @internal */
   public _clientConfig(): FrpClientAuthConfig {
-    if (this.method === FrpAuthMethod.TOKEN) return { method: this.method, tokenEnv: ENV.AUTH_TOKEN, additionalScopes: this.scopes };
+    if (this.method === FrpAuthMethod.TOKEN) return { method: this.method, tokenFile: TOKEN_FILE, additionalScopes: this.scopes };
     const o = this.oidcOptions!;
     return {
       method: this.method,
@@ -127,6 +150,23 @@ export class FrpAuth {
 
   /** Secret-backed env vars frpc needs. @internal */
   public _clientEnv(): SecretEnv[] { return this.clientEnv; }
+
+  /** Secret keys both sides read as files. @internal */
+  public _files(): SecretFile[] { return this.files; }
+
+  /** The OIDC token endpoint, for method oidc. @internal */
+  public get _tokenEndpointUrl(): string | undefined { return this.oidcOptions?.tokenEndpointUrl; }
+}
+
+/**
+ * Mounts Secret keys as files: one volume per Secret key (named
+ * `<volume><suffix>`), holding only that key. @internal
+ */
+export function mountSecretFiles(scope: Construct, container: kplus.Container, files: SecretFile[], suffix: string): void {
+  for (const f of files) {
+    const volume = kplus.Volume.fromSecret(scope, `${f.volume}-volume`, f.secret, { name: `${f.volume}${suffix}`, items: { [f.key]: { path: f.file } } });
+    container.mount(f.dir, volume, { readOnly: true });
+  }
 }
 
 /** Adds Secret-backed env vars to a container. @internal */

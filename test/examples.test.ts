@@ -1,6 +1,5 @@
 import { App, Chart } from 'cdk8s';
-import { parse } from 'smol-toml';
-import { checkBundle, checkNoSecretValues, checkPodSecurity, checkWiring, expectDeterministic } from './helpers';
+import { checkBundle, checkNoSecretValues, checkPodSecurity, checkWiring, expectDeterministic, parseFrpTomlValues as parse } from './helpers';
 import { MtlsTunnelChart } from '../examples/mtls-tunnel';
 import { OllamaClusterChart, PostgresProxyChart, UserServiceChart, WebappFrontendChart } from '../examples/seed-use-cases';
 import { TcpTunnelChart } from '../examples/tcp-tunnel';

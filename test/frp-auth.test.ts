@@ -1,8 +1,7 @@
 import { Chart, Testing } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
-import { parse } from 'smol-toml';
 import { FrpAuth, FrpAuthMethod, FrpClientPool, FrpProxyType, FrpServer } from '../lib';
-import { expectValidBundle } from './helpers';
+import { expectValidBundle, parseFrpTomlValues as parse } from './helpers';
 
 const toml = (m: any[], key: string): any => parse(m.find(x => x.kind === 'ConfigMap' && x.data?.[key]).data[key]);
 const container = (m: any[], name: string) => m.find(x => x.kind === 'Deployment' && x.metadata.labels['app.kubernetes.io/name'] === name).spec.template.spec.containers[0];
@@ -46,8 +45,12 @@ describe('FrpAuth', () => {
     expect(auth.method).toBe(FrpAuthMethod.TOKEN);
     new FrpServer(chart, 'frps', { auth });
     const m = Testing.synth(chart);
-    expect(toml(m, 'frps.toml').auth).toEqual({ method: 'token', token: '{{ .Envs.FRP_AUTH_TOKEN }}' });
-    expect(container(m, 'frps').env).toEqual([{ name: 'FRP_AUTH_TOKEN', valueFrom: { secretKeyRef: { name: 'frp', key: 'frp-token' } } }]);
+    // frp reads the mounted key itself (tokenSource, type file) and trims it
+    expect(toml(m, 'frps.toml').auth).toEqual({ method: 'token', tokenSource: { type: 'file', file: { path: '/etc/frp/auth/token' } } });
+    expect(container(m, 'frps').env).toBeUndefined();
+    expect(container(m, 'frps').volumeMounts).toContainEqual({ name: 'frp-token', mountPath: '/etc/frp/auth', readOnly: true });
+    const pod = m.find(x => x.kind === 'Deployment').spec.template.spec;
+    expect(pod.volumes).toContainEqual({ name: 'frp-token', secret: { secretName: 'frp', items: [{ key: 'frp-token', path: 'token' }] } });
   });
 
   describe('fails', () => {

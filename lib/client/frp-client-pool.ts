@@ -6,7 +6,7 @@ import { FrpcConfig, FrpClientTlsConfig, renderFrpcToml } from '../frp/client-co
 import { FrpAuthMethod, FrpLogLevel } from '../frp/common';
 import { checkInt, checkNonEmpty, checkPort, invalid } from '../frp/errors';
 import { FrpProxy, FrpProxyType } from '../frp/proxy';
-import { addSecretEnv, ENV, FrpAuth } from '../frp-auth';
+import { addSecretEnv, mountSecretFiles, ENV, FrpAuth } from '../frp-auth';
 import {
   appLabels, CONFIG_CHECKSUM_ANNOTATION, resourcesWithDefaults, lazyString, restrictedPodSecurityContext,
   restrictedSecurityContext, sha256,
@@ -306,6 +306,7 @@ export class FrpClientPool extends Construct {
     });
     this.container.env.addVariable(ENV.POD_NAME, kplus.EnvValue.fromFieldRef(kplus.EnvFieldPaths.POD_NAME));
     addSecretEnv(this.container, this.auth._clientEnv());
+    mountSecretFiles(this, this.container, this.auth._files(), suffix);
     if (p.groupKeySecret) {
       this.container.env.addVariable(ENV.GROUP_KEY, kplus.EnvValue.fromSecretValue({ secret: p.groupKeySecret, key: p.groupKeySecretKey ?? 'group-key' }));
     }

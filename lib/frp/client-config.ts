@@ -2,8 +2,7 @@ import { parse } from 'smol-toml';
 import { FrpAuthBaseConfig, authBaseTree, FrpLogLevel, FrpWebServerConfig, validateAuthBase, validateWebServer, webServerTree, FrpAuthMethod } from './common';
 import { checkEnum, checkInt, checkNonEmpty, checkPort, invalid } from './errors';
 import { FrpProxy, proxyTree, validateProxy } from './proxy';
-import { envRef, toTomlTree } from './template';
-import { stringifyToml } from './toml';
+import { envRef, renderFrpTree, secretEnvRef } from './template';
 
 /** frpc's authentication (`auth.*`). */
 export interface FrpClientAuthConfig extends FrpAuthBaseConfig {
@@ -13,7 +12,7 @@ export interface FrpClientAuthConfig extends FrpAuthBaseConfig {
    */
   readonly oidcClientId?: string;
   /**
-   * Environment variable holding the OIDC client secret.
+   * Environment variable holding the OIDC client secret (read byte-safe, not trimmed).
    * @default - none
    */
   readonly oidcClientSecretEnv?: string;
@@ -202,7 +201,7 @@ export function renderFrpcToml(where: string | undefined, c: FrpcConfig): string
       ...authBaseTree(where, a),
       oidc: a.method !== FrpAuthMethod.OIDC ? undefined : {
         clientID: a.oidcClientId,
-        clientSecret: a.oidcClientSecretEnv === undefined ? undefined : envRef(where, 'auth.oidcClientSecretEnv', a.oidcClientSecretEnv),
+        clientSecret: a.oidcClientSecretEnv === undefined ? undefined : secretEnvRef(where, 'auth.oidcClientSecretEnv', a.oidcClientSecretEnv),
         audience: a.oidcAudience,
         scope: a.oidcScope,
         tokenEndpointURL: a.oidcTokenEndpointUrl,
@@ -225,7 +224,7 @@ export function renderFrpcToml(where: string | undefined, c: FrpcConfig): string
     webServer: webServerTree(where, 'webServer', c.webServer),
     proxies: c.proxies.map((p, i) => proxyTree(where, `proxies[${i}]`, p)),
   };
-  return stringifyToml(toTomlTree(tree) as Record<string, unknown>);
+  return renderFrpTree(where, tree);
 }
 
 /** Parses rendered TOML back (used by tests and the CLI's self-check). @internal */

@@ -1,5 +1,5 @@
 import { checkEnum, checkNonEmpty, checkPort, invalid } from './errors';
-import { envRef } from './template';
+import { secretEnvRef } from './template';
 
 /** How frpc authenticates to frps (`auth.method`). */
 export enum FrpAuthMethod {
@@ -42,6 +42,7 @@ export interface FrpWebServerConfig {
   readonly port: number;
   /**
    * Environment variable holding the basic-auth user (`/healthz` stays open).
+   * Read byte-safe (`{{ printf "%q" .Envs.NAME }}`), not trimmed.
    * @default - no basic auth
    */
   readonly userEnv?: string;
@@ -57,7 +58,9 @@ export interface FrpAuthBaseConfig {
   /** Authentication method. */
   readonly method: FrpAuthMethod;
   /**
-   * Environment variable holding the token (method token). Exclusive with tokenFile.
+   * Environment variable holding the token (method token), read byte-safe
+   * (`{{ printf "%q" .Envs.NAME }}`) and not trimmed. Exclusive with tokenFile,
+   * which is preferred (frp trims the file's whitespace).
    * @default - none
    */
   readonly tokenEnv?: string;
@@ -89,8 +92,8 @@ export function webServerTree(where: string | undefined, field: string, w: FrpWe
   return {
     addr: w.addr ?? '0.0.0.0',
     port: w.port,
-    user: w.userEnv === undefined ? undefined : envRef(where, `${field}.userEnv`, w.userEnv),
-    password: w.passwordEnv === undefined ? undefined : envRef(where, `${field}.passwordEnv`, w.passwordEnv),
+    user: w.userEnv === undefined ? undefined : secretEnvRef(where, `${field}.userEnv`, w.userEnv),
+    password: w.passwordEnv === undefined ? undefined : secretEnvRef(where, `${field}.passwordEnv`, w.passwordEnv),
   };
 }
 
@@ -115,7 +118,7 @@ export function authBaseTree(where: string | undefined, a: FrpAuthBaseConfig) {
   return {
     method: a.method,
     additionalScopes: a.additionalScopes && a.additionalScopes.length > 0 ? a.additionalScopes : undefined,
-    token: a.tokenEnv === undefined ? undefined : envRef(where, 'auth.tokenEnv', a.tokenEnv),
+    token: a.tokenEnv === undefined ? undefined : secretEnvRef(where, 'auth.tokenEnv', a.tokenEnv),
     tokenSource: a.tokenFile === undefined ? undefined : { type: 'file', file: { path: a.tokenFile } },
   };
 }

@@ -1,6 +1,6 @@
 import { Bandwidth } from './bandwidth';
 import { checkEnum, checkInt, checkNonEmpty, checkPort, invalid } from './errors';
-import { envRef, RawTemplate } from './template';
+import { RawTemplate, secretEnvRef } from './template';
 
 /** frp proxy types this library renders (FACTS.md §3, §7). */
 export enum FrpProxyType {
@@ -77,8 +77,8 @@ export interface FrpHealthCheck {
 
 /**
  * One `[[proxies]]` entry of frpc.toml. Field names are frp's. Secret values
- * (the group key) are given as environment variable names and rendered as
- * `{{ .Envs.NAME }}`.
+ * (the group key) are given as environment variable names and rendered
+ * byte-safe as `{{ printf "%q" .Envs.NAME }}` (frp has no file source for them).
  */
 export interface FrpProxy {
   /** Proxy name, unique within one frpc config. */
@@ -278,7 +278,7 @@ export function proxyTree(where: string | undefined, field: string, p: FrpProxy)
     },
     loadBalancer: p.group === undefined ? undefined : {
       group: p.group,
-      groupKey: p.groupKeyEnv === undefined ? undefined : envRef(where, `${field}.groupKeyEnv`, p.groupKeyEnv),
+      groupKey: p.groupKeyEnv === undefined ? undefined : secretEnvRef(where, `${field}.groupKeyEnv`, p.groupKeyEnv),
     },
     healthCheck: p.healthCheck === undefined ? undefined : {
       type: p.healthCheck.type,

@@ -1,7 +1,6 @@
 import { authBaseTree, FrpAuthBaseConfig, FrpAuthMethod, FrpLogLevel, FrpWebServerConfig, validateAuthBase, validateWebServer, webServerTree } from './common';
 import { checkEnum, checkInt, checkNonEmpty, checkPort, invalid } from './errors';
-import { toTomlTree } from './template';
-import { stringifyToml } from './toml';
+import { renderFrpTree } from './template';
 
 /** frps' authentication of clients (`auth.*`). */
 export interface FrpServerAuthConfig extends FrpAuthBaseConfig {
@@ -201,5 +200,5 @@ export function renderFrpsToml(where: string | undefined, c: FrpsConfig): string
     webServer: webServerTree(where, 'webServer', c.webServer),
     allowPorts: c.allowPorts?.map(r => (r.end === undefined || r.end === r.start ? { single: r.start } : { start: r.start, end: r.end })),
   };
-  return stringifyToml(toTomlTree(tree) as Record<string, unknown>);
+  return renderFrpTree(where, tree);
 }

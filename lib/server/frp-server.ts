@@ -7,7 +7,7 @@ import { FrpLogLevel } from '../frp/common';
 import { checkPort, invalid } from '../frp/errors';
 import { FrpProxy, FrpProxyType, validateProxy } from '../frp/proxy';
 import { FrpPortRange, FrpsConfig, FrpServerTlsConfig, renderFrpsToml } from '../frp/server-config';
-import { addSecretEnv, FrpAuth } from '../frp-auth';
+import { addSecretEnv, mountSecretFiles, FrpAuth } from '../frp-auth';
 import {
   appLabels, CONFIG_CHECKSUM_ANNOTATION, resourcesWithDefaults, lazyString, restrictedPodSecurityContext,
   restrictedSecurityContext, sha256,
@@ -389,6 +389,7 @@ export class FrpServer extends Construct implements IFrpServer {
       }],
     });
     addSecretEnv(this.container, this.auth._serverEnv());
+    mountSecretFiles(this, this.container, this.auth._files(), '');
     if (props.webServerCredentials) {
       this.container.env.addVariable('FRP_WEB_USER', kplus.EnvValue.fromSecretValue({ secret: props.webServerCredentials, key: 'user' }));
       this.container.env.addVariable('FRP_WEB_PASSWORD', kplus.EnvValue.fromSecretValue({ secret: props.webServerCredentials, key: 'password' }));

@@ -58,8 +58,12 @@ export interface DistributedServiceProps extends DistributedServiceSpec {
    */
   readonly monitoring?: FrpMonitoringOptions;
   /**
-   * Secret with the load-balancing group key (`group-key`).
-   * @default - no group key (frp auth still keeps unknown clients out)
+   * Secret (in this service's namespace) whose key `group-key` is the
+   * load-balancing group key. Without a group key any frpc holding the shared
+   * frp token could join this service's group and take a share of its
+   * traffic. The bundle only references the Secret; create it yourself, e.g.
+   * `kubectl create secret generic <name>-group-key --from-literal=group-key=$(openssl rand -hex 32)`.
+   * @default - the Secret `<name>-group-key`
    */
   readonly groupKeySecret?: kplus.ISecret;
 }
@@ -82,8 +86,8 @@ export interface DistributedServiceManifestOptions {
    */
   readonly subDomainHost?: string;
   /**
-   * Secret with the load-balancing group key.
-   * @default - none
+   * Secret with the load-balancing group key (key `group-key`).
+   * @default - the Secret `<name>-group-key` in the service's namespace
    */
   readonly groupKeySecret?: kplus.ISecret;
   /**
@@ -316,7 +320,8 @@ export class DistributedService extends Construct {
       poolCount: plan.poolCount,
       dialServerTimeoutSeconds: plan.dialTimeoutSeconds,
       dialServerKeepaliveSeconds: plan.keepAliveSeconds,
-      groupKeySecret,
+      groupKeySecret: plan.group === undefined ? undefined
+        : groupKeySecret ?? kplus.Secret.fromSecretName(this, 'GroupKey', groupKeySecretName(this.name)),
       certificateAuthority: server && ca !== server.certificateAuthority ? ca : undefined,
       tls: clientTls ? { ...clientTls, serverName: this.server.host } : undefined,
       exposeRemotePorts: false,
@@ -474,6 +479,11 @@ function stripWorkload(spec: DistributedServiceSpec): DistributedServiceSpec {
   if (!d || d.workload === undefined) return spec;
   const { workload: _w, ...discovery } = d;
   return { ...spec, backends: { ...spec.backends, discovery } };
+}
+
+/** The Secret a service's group key is read from by default. @internal */
+export function groupKeySecretName(service: string): string {
+  return `${service}-group-key`;
 }
 
 function hostOf(service: string, namespace: string | undefined): string {

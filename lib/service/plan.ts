@@ -7,8 +7,8 @@ import { Bandwidth } from '../frp/bandwidth';
 import { FrpHealthCheck, FrpHealthCheckType, FrpProxyType } from '../frp/proxy';
 
 const DNS_1035_LABEL = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
-/** Longest name suffix the library appends to a service's name (`-balancer`). */
-const LONGEST_SUFFIX = '-balancer'.length;
+/** Longest name suffix the library appends to a service's name (`-group-key`, the default group key Secret). */
+const LONGEST_SUFFIX = '-group-key'.length;
 /** Group members one frpc pod may open (endpoints times weights). */
 const MAX_MEMBERS = 100;
 

@@ -1,10 +1,9 @@
 import { Size, Testing } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
-import { parse } from 'smol-toml';
 import {
   Bandwidth, FrpAuth, FrpClientPool, FrpClientPoolProps, FrpClientWorkload, FrpHealthCheckType, FrpLogLevel, FrpProxyType, FrpServer,
 } from '../../lib';
-import { expectValidBundle } from '../helpers';
+import { expectValidBundle, parseFrpTomlValues as parse } from '../helpers';
 
 const setup = () => {
   const chart = Testing.chart();
@@ -39,8 +38,8 @@ describe('FrpClientPool', () => {
     expect(container.image).toBe('fatedier/frpc:v0.70.1');
     expect(container.env).toEqual([
       { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
-      { name: 'FRP_AUTH_TOKEN', valueFrom: { secretKeyRef: { name: 'frp-token', key: 'token' } } },
     ]);
+    expect(config.auth.tokenSource).toEqual({ type: 'file', file: { path: '/etc/frp/auth/token' } });
     expect(container.readinessProbe.exec.command).toEqual(['wget', '-q', '-T', '2', '-O', '/dev/null', 'http://127.0.0.1:7400/healthz']);
     // the server now listens on and allows the member's remote port
     expect(parse(configMap(manifests, 'frps.toml').data['frps.toml']).allowPorts).toEqual([{ single: 15432 }]);
@@ -91,7 +90,7 @@ describe('FrpClientPool', () => {
     expect(deployment.spec.replicas).toBe(3);
     const env = deployment.spec.template.spec.containers[0].env;
     expect(env).toContainEqual({ name: 'FRP_GROUP_KEY', valueFrom: { secretKeyRef: { name: 'group-key', key: 'key' } } });
-    expect(env).toContainEqual({ name: 'FRP_AUTH_TOKEN', valueFrom: { secretKeyRef: { name: 'frp-token', key: 'token' } } });
+    expect(env.map((e: any) => e.name)).not.toContain('FRP_AUTH_TOKEN'); // a mounted file (tokenSource)
     // the server raised its pool cap to fit
     expect((parse(configMap(manifests, 'frps.toml').data['frps.toml']) as any).transport.maxPoolCount).toBe(20);
   });

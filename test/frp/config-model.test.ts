@@ -23,8 +23,9 @@ describe('frpc.toml', () => {
     const text = renderClient(config);
     // THEN
     expect(text).toMatchSnapshot();
-    expect(text).toContain('token = "{{ .Envs.FRP_AUTH_TOKEN }}"');
-    expect(text).toContain('groupKey = "{{ .Envs.FRP_GROUP_KEY }}"');
+    // secrets are whole values quoted by Go's %q at frp's template step (byte-safe)
+    expect(text).toContain('token = {{ printf "%q" .Envs.FRP_AUTH_TOKEN }}');
+    expect(text).toContain('groupKey = {{ printf "%q" .Envs.FRP_GROUP_KEY }}');
     expect(text).not.toMatch(/^\[common\]/m);
     const c = parsed(text);
     expect(c.serverAddr).toBe('frps.tunnels.svc');

@@ -159,6 +159,9 @@ function selfCheck(s: Schema): void {
 // ---------------------------------------------------------------------------
 
 const ENV_REF = /^\{\{\s*\.Envs\.([A-Za-z_][A-Za-z0-9_]*)\s*\}\}/;
+// A whole string value from an env var, byte-safe: Go's strconv.Quote writes the
+// quotes and escapes (the library's form for secrets without a file source).
+const QUOTED_ENV_REF = /^\{\{\s*printf\s+"%q"\s+\.Envs\.([A-Za-z_][A-Za-z0-9_]*)\s*\}\}/;
 // `{{ "{{" }}` in raw text, or the raw-string form {{`{{`}} the library emits:
 // inside a TOML basic string the double quotes would be backslash-escaped and
 // break the action, backquotes need no TOML escaping.
@@ -180,8 +183,14 @@ function scanTemplates(text: string): TemplateScan {
     rendered += text.slice(i, at);
     const rest = text.slice(at);
     const env = ENV_REF.exec(rest);
+    const quoted = QUOTED_ENV_REF.exec(rest);
     const esc = ESCAPED_BRACES.exec(rest);
-    if (env) {
+    if (quoted) {
+      // parsed as the string value `{{ .Envs.NAME }}`, like an env reference in quotes
+      envRefs.push(quoted[1]);
+      rendered += JSON.stringify(`{{ .Envs.${quoted[1]} }}`);
+      i = at + quoted[0].length;
+    } else if (env) {
       envRefs.push(env[1]);
       rendered += env[0];
       i = at + env[0].length;
@@ -192,7 +201,7 @@ function scanTemplates(text: string): TemplateScan {
       const line = text.slice(0, at).split('\n').length;
       const snippet = rest.split('\n')[0].slice(0, 40);
       errors.push(`line ${line}, at \`${snippet}\`: frp renders the file as a Go template, so "{{" must start `
-        + '{{ .Envs.NAME }} or be escaped as {{ "{{" }} or {{`{{`}}');
+        + '{{ .Envs.NAME }} or {{ printf "%q" .Envs.NAME }} or be escaped as {{ "{{" }} or {{`{{`}}');
       rendered += '{{';
       i = at + 2;
     }
@@ -217,6 +226,19 @@ export function isEnvTemplate(value: unknown): boolean {
  */
 export function parseFrpToml(text: string): Record<string, unknown> {
   return parse(scanTemplates(text).rendered, { integersAsBigInt: true }) as Record<string, unknown>;
+}
+
+/**
+ * Like parseFrpToml, with integers as numbers: what tests compare rendered configs
+ * against. A byte-safe secret (`{{ printf "%q" .Envs.NAME }}`) reads as the string
+ * `{{ .Envs.NAME }}`.
+ */
+export function parseFrpTomlValues(text: string): any {
+  const plain = (v: unknown): unknown => typeof v === 'bigint' ? Number(v)
+    : Array.isArray(v) ? v.map(plain)
+      : isPlainObject(v) ? Object.fromEntries(Object.entries(v).map(([k, x]) => [k, plain(x)]))
+        : v;
+  return plain(parseFrpToml(text));
 }
 
 // ---------------------------------------------------------------------------

@@ -14,7 +14,7 @@
  *   whose selector matches the frps pods;
  * - frpc's localIP, when it names a Service of the bundle, has the localPort.
  */
-import { parse } from 'smol-toml';
+import { parseFrpTomlValues as parse } from './frp-keys';
 
 const ns = (o: any) => o.metadata?.namespace ?? '';
 const podTemplates = (m: readonly any[]) => m.filter(o => o.spec?.template?.spec).map(o => ({ o, labels: o.spec.template.metadata?.labels ?? {} }));

@@ -1,8 +1,7 @@
 import { ApiObject, Chart, Testing } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
-import { parse } from 'smol-toml';
 import { CertificateAuthority, FrpAuth, FrpLogLevel, FrpProxyType, FrpServer, FrpServerProps, NetworkPeer } from '../../lib';
-import { expectValidBundle } from '../helpers';
+import { expectValidBundle, parseFrpTomlValues as parse } from '../helpers';
 
 const tokenSecret = (chart: Chart) => kplus.Secret.fromSecretName(chart, 'token', 'frp-token');
 const byKind = (manifests: any[], kind: string) => manifests.filter(m => m.kind === kind);
@@ -22,7 +21,7 @@ describe('FrpServer', () => {
     expectValidBundle(manifests);
     const config = frpsToml(manifests);
     expect(config.bindPort).toBe(7000);
-    expect(config.auth.token).toBe('{{ .Envs.FRP_AUTH_TOKEN }}');
+    expect(config.auth.tokenSource).toEqual({ type: 'file', file: { path: '/etc/frp/auth/token' } });
     expect(config.webServer).toEqual({ addr: '0.0.0.0', port: 7500 });
     expect(config.enablePrometheus).toBe(true);
     // no proxy attached: no port is allowed except a placeholder frp cannot misuse
@@ -32,7 +31,8 @@ describe('FrpServer', () => {
     const container = deployment.spec.template.spec.containers[0];
     expect(container.image).toBe('fatedier/frps:v0.70.1');
     expect(container.args).toEqual(['-c', '/etc/frp/frps.toml']);
-    expect(container.env).toEqual([{ name: 'FRP_AUTH_TOKEN', valueFrom: { secretKeyRef: { name: 'frp-token', key: 'token' } } }]);
+    expect(container.env).toBeUndefined(); // the token is a mounted file, read by frp (tokenSource)
+    expect(container.volumeMounts).toContainEqual({ name: 'frp-token', mountPath: '/etc/frp/auth', readOnly: true });
     expect(container.readinessProbe.httpGet).toEqual({ path: '/healthz', port: 7500, scheme: 'HTTP' });
     expect(deployment.spec.template.metadata.annotations['checksum/config']).toMatch(/^[0-9a-f]{64}$/);
 
@@ -84,7 +84,7 @@ describe('FrpServer', () => {
     expect(config.vhostHTTPPort).toBe(8081);
     expect(config.vhostHTTPSPort).toBeUndefined(); // no https proxy attached
     expect(config.subDomainHost).toBe('tunnels.example.com');
-    expect(config.auth).toEqual({ method: 'token', token: '{{ .Envs.FRP_AUTH_TOKEN }}' });
+    expect(config.auth).toEqual({ method: 'token', tokenSource: { type: 'file', file: { path: '/etc/frp/auth/token' } } });
     expect(config.webServer).toEqual({ addr: '0.0.0.0', port: 7501, user: '{{ .Envs.FRP_WEB_USER }}', password: '{{ .Envs.FRP_WEB_PASSWORD }}' });
     expect(config.enablePrometheus).toBe(true);
     const sm = manifests.find(m => m.kind === 'ServiceMonitor');

@@ -27,7 +27,7 @@ describe('DistributedService', () => {
       localPort: 11434,
       customDomains: ['llm.example.com'],
       locations: ['/v1'],
-      loadBalancer: { group: 'apps-llm' },
+      loadBalancer: { group: 'apps-llm', groupKey: '{{ .Envs.FRP_GROUP_KEY }}' },
       healthCheck: { type: 'http', path: '/health', timeoutSeconds: 3, maxFailed: 3, intervalSeconds: 10 },
     }]);
     const frps = tomlOf(manifests, 'frps.toml');
@@ -158,5 +158,26 @@ describe('DistributedService', () => {
       const { chart, auth } = chartWithToken();
       expect(() => build(chart, auth)).toThrow(message);
     });
+  });
+
+  test('every group gets a group key by default, from a Secret in the service namespace, read byte-safe (issue 9, defect 9)', () => {
+    // GIVEN / WHEN: no groupKeySecret given
+    const { manifests } = synthService('pg', {
+      serviceType: DistributedServiceType.TCP,
+      backends: { endpoints: [{ host: '10.0.0.1', port: 5432 }, { host: '10.0.0.2', port: 5432 }] },
+      expose: { type: ExposeType.PORT, port: 5432 },
+    });
+    // THEN
+    expectValidBundle(manifests);
+    const frpc = tomlOf(manifests, 'frpc.toml');
+    for (const p of frpc.proxies) expect(p.loadBalancer).toEqual({ group: 'apps-pg', groupKey: '{{ .Envs.FRP_GROUP_KEY }}' });
+    const text = manifests.find(m => m.kind === 'ConfigMap' && m.data?.['frpc.toml']).data['frpc.toml'];
+    expect(text).toContain('groupKey = {{ printf "%q" .Envs.FRP_GROUP_KEY }}');
+    const deployment = manifests.find(m => m.kind === 'Deployment' && m.metadata.labels['app.kubernetes.io/name'] === 'frpc');
+    expect(deployment.metadata.namespace).toBe('apps');
+    expect(deployment.spec.template.spec.containers[0].env).toContainEqual(
+      { name: 'FRP_GROUP_KEY', valueFrom: { secretKeyRef: { name: 'pg-group-key', key: 'group-key' } } });
+    // the key is referenced, never in the bundle
+    expect(manifests.filter(m => m.kind === 'Secret')).toEqual([]);
   });
 });

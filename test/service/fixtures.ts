@@ -1,6 +1,7 @@
 import { Chart, Testing } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { DistributedService, DistributedServiceProps, FrpAuth } from '../../lib';
+import { parseFrpTomlValues } from '../helpers';
 
 /** A chart in namespace `apps` and a token for the service's own frps. */
 export function chartWithToken(namespace = 'apps', context: { [key: string]: string } = {}): { chart: Chart; auth: FrpAuth } {
@@ -19,9 +20,9 @@ export function synthService(id: string, props: Omit<DistributedServiceProps, 'a
 
 /** The parsed frpc.toml / frps.toml of a bundle. */
 export function tomlOf(manifests: any[], key: 'frpc.toml' | 'frps.toml'): any {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const { parse } = require('smol-toml');
   const cm = manifests.find(m => m.kind === 'ConfigMap' && m.data?.[key]);
   if (!cm) throw new Error(`no ConfigMap with ${key}`);
-  return parse(cm.data[key]);
+  // as frp parses it: byte-safe secret templates read as "{{ .Envs.NAME }}" strings
+  return parseFrpTomlValues(cm.data[key]);
 }
+

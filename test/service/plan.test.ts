@@ -129,7 +129,7 @@ describe('planService fails with the field, the rule and what is allowed', () =>
 
   test('on a name that would not fit Kubernetes names', () => {
     expect(() => planService(tcpSpec() as any, { ...ctx, name: 'Bad_Name' }))
-      .toThrow('app/svc: metadata.name: must be a DNS label (lower-case letters, digits and "-", starting with a letter) of at most 54 characters, so that derived names stay within 63; got "Bad_Name"');
+      .toThrow('app/svc: metadata.name: must be a DNS label (lower-case letters, digits and "-", starting with a letter) of at most 53 characters, so that derived names stay within 63; got "Bad_Name"');
   });
 
   test('seed examples are valid', () => {

@@ -1,0 +1,97 @@
+/**
+ * Defect 2 (issue 9): secrets reach frp byte-safe. The real frps and frpc run on
+ * 127.0.0.1 on the configs FrpServer and FrpClientPool render, with Secret values
+ * as `kubectl create secret --from-file` writes them (a trailing newline) and with
+ * the characters that used to break the TOML (`"`, `\`, `{{`).
+ */
+import { Testing } from 'cdk8s';
+import * as kplus from 'cdk8s-plus-28';
+import { FrpAuth, FrpClientPool, FrpClientWorkload, FrpProxyType, FrpServer } from '../../lib';
+import { freePorts } from '../balancer/haproxy-harness';
+import { expectValidBundle } from '../helpers';
+import { FrpRun, onlineProxies, waitUntil } from '../helpers/frp-run';
+import { frpVerify } from '../helpers/frp-verify';
+
+jest.setTimeout(60_000);
+
+/** Secret values with every character that breaks a TOML string, ending in a newline. */
+const TOKEN = 's3cr"et\\tok{{en}}\n';
+const GROUP_KEY = 'gr"oup\\key {{ .Envs.X }}\n';
+const WEB_USER = 'ad"min\n';
+const WEB_PASSWORD = 'p\\a"ss{{\n';
+
+function bundle(ports: { bind: number; web: number; remote: number; admin: number }) {
+  const chart = Testing.chart();
+  const server = new FrpServer(chart, 'frps', {
+    auth: FrpAuth.token(kplus.Secret.fromSecretName(chart, 'token', 'frp-token')),
+    bindPort: ports.bind,
+    webServerPort: ports.web,
+    webServerCredentials: kplus.Secret.fromSecretName(chart, 'web', 'frps-web'),
+  });
+  new FrpClientPool(chart, 'frpc', {
+    server,
+    serverAddress: '127.0.0.1',
+    adminPort: ports.admin,
+    workload: FrpClientWorkload.deployment({ replicas: 2 }),
+    groupKeySecret: kplus.Secret.fromSecretName(chart, 'gk', 'svc-group-key'),
+    proxies: [{ name: 'echo', type: FrpProxyType.TCP, localPort: 9, remotePort: ports.remote, group: 'echo' }],
+  });
+  return Testing.synth(chart);
+}
+
+const toml = (manifests: any[], key: string): string => manifests.find(m => m.kind === 'ConfigMap' && m.data?.[key]).data[key];
+
+describe('secrets are byte-safe (issue 9, defect 2)', () => {
+  test('frps and frpc read the token from the mounted Secret key (auth.tokenSource, type file), never from the template', () => {
+    const manifests = bundle({ bind: 7000, web: 7500, remote: 15000, admin: 7400 });
+    expectValidBundle(manifests);
+    for (const key of ['frps.toml', 'frpc.toml']) {
+      const text = toml(manifests, key);
+      expect(text).toContain('[auth.tokenSource]\ntype = "file"');
+      expect(text).toContain('path = "/etc/frp/auth/token"');
+      expect(text).not.toMatch(/token = /);
+    }
+    // every secret without a frp file source is read through Go's %q, outside TOML quotes
+    expect(toml(manifests, 'frps.toml')).toContain('user = {{ printf "%q" .Envs.FRP_WEB_USER }}');
+    expect(toml(manifests, 'frps.toml')).toContain('password = {{ printf "%q" .Envs.FRP_WEB_PASSWORD }}');
+    expect(toml(manifests, 'frpc.toml')).toContain('groupKey = {{ printf "%q" .Envs.FRP_GROUP_KEY }}');
+    // the token volume holds the token key only
+    const frpc = manifests.find(m => m.kind === 'Deployment' && m.metadata.labels['app.kubernetes.io/name'] === 'frpc').spec.template.spec;
+    expect(frpc.volumes).toContainEqual({ name: 'frp-token', secret: { secretName: 'frp-token', items: [{ key: 'token', path: 'token' }] } });
+    expect(frpc.containers[0].volumeMounts).toContainEqual({ name: 'frp-token', mountPath: '/etc/frp/auth', readOnly: true });
+    expect(frpc.containers[0].env.map((e: any) => e.name)).not.toContain('FRP_AUTH_TOKEN');
+  });
+
+  test('frp verify accepts the configs whatever the secret values hold', () => {
+    const manifests = bundle({ bind: 7000, web: 7500, remote: 15000, admin: 7400 });
+    const env = { FRP_WEB_USER: WEB_USER, FRP_WEB_PASSWORD: WEB_PASSWORD, FRP_GROUP_KEY: GROUP_KEY, POD_NAME: 'frpc-0' };
+    expect(frpVerify('frps', toml(manifests, 'frps.toml'), env)).toMatchObject({ ok: true });
+    expect(frpVerify('frpc', toml(manifests, 'frpc.toml'), env)).toMatchObject({ ok: true });
+  });
+
+  test('live: both members log in with a token ending in a newline and join the group with the same quoted key; the dashboard takes the quoted credentials', async () => {
+    const [bind, web, remote, admin1, admin2] = await freePorts(5);
+    const run = new FrpRun();
+    try {
+      // what the kubelet does: the Secret key becomes the file /etc/frp/auth/token
+      const manifests = bundle({ bind, web, remote, admin: admin1 });
+      const root = `${run.tmp.dir}/`;
+      run.write('token', TOKEN);
+      const mounted = (text: string) => text.split('/etc/frp/auth/').join(root);
+      run.start('frps', mounted(toml(manifests, 'frps.toml')), { FRP_WEB_USER: WEB_USER, FRP_WEB_PASSWORD: WEB_PASSWORD });
+      const frpc = mounted(toml(manifests, 'frpc.toml'));
+      run.start('frpc', frpc, { POD_NAME: 'frpc-a', FRP_GROUP_KEY: GROUP_KEY });
+      // the second pod of the Deployment (its own admin port: both run on one host here)
+      run.start('frpc', frpc.replace(`port = ${admin1}`, `port = ${admin2}`), { POD_NAME: 'frpc-b', FRP_GROUP_KEY: GROUP_KEY });
+      const auth = `${WEB_USER}:${WEB_PASSWORD}`;
+      await waitUntil(async () => (await onlineProxies(web, 'tcp', auth)).length === 2, () => `two members online\n${run.logs()}`);
+      expect(await onlineProxies(web, 'tcp', auth)).toEqual(['frpc-a.echo', 'frpc-b.echo']);
+      // a member with another key is refused by the group
+      run.start('frpc', frpc.replace(`port = ${admin1}`, `port = ${admin2 + 1}`), { POD_NAME: 'frpc-c', FRP_GROUP_KEY: 'other' });
+      await waitUntil(async () => /group auth failed|authorization failed/.test(run.logs()), () => `frpc-c refused\n${run.logs()}`);
+      expect(await onlineProxies(web, 'tcp', auth)).toEqual(['frpc-a.echo', 'frpc-b.echo']);
+    } finally {
+      await run.stop();
+    }
+  });
+});
