@@ -29,9 +29,27 @@ export function bundleOf(services: Record<string, Omit<DistributedServiceProps, 
   return manifests;
 }
 
-/** Every Secret a bundle's pods name, with test values: the token, plus `extra`. */
-export function fixtureSecrets(extra: Record<string, Record<string, string | Buffer>> = {}): Record<string, Record<string, string | Buffer>> {
-  return { [`${NS}/frp-token`]: { token: TOKEN }, ...extra };
+/**
+ * A group key as a person might paste it: quotes, a backslash, `{{` and the trailing
+ * newline `kubectl create secret --from-file` writes (frp reads it byte-safe).
+ */
+export const GROUP_KEY = 'gr"oup\\key{{\n';
+
+/**
+ * Every Secret a bundle's pods name, with test values: the token, a group key for
+ * each `<service>-group-key` Secret the pods of `manifests` read, plus `extra`.
+ */
+export function fixtureSecrets(extra: Record<string, Record<string, string | Buffer>> = {}, manifests: readonly any[] = []): Record<string, Record<string, string | Buffer>> {
+  const groupKeys: Record<string, Record<string, string>> = {};
+  for (const m of manifests) {
+    for (const c of m?.spec?.template?.spec?.containers ?? []) {
+      for (const e of c.env ?? []) {
+        const ref = e.valueFrom?.secretKeyRef;
+        if (ref && /-group-key$/.test(ref.name)) groupKeys[`${m.metadata.namespace ?? NS}/${ref.name}`] = { [ref.key]: GROUP_KEY };
+      }
+    }
+  }
+  return { [`${NS}/frp-token`]: { token: TOKEN }, ...groupKeys, ...extra };
 }
 
 /** Backends outside the bundle, each on its own address; closed by `closeAll`. */
