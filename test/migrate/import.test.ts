@@ -4,7 +4,7 @@ import { join } from 'path';
 import { parse as parseToml } from 'smol-toml';
 import { parseAllDocuments } from 'yaml';
 import { main } from '../../lib/cli/render';
-import { frpVerify } from '../helpers';
+import { frpVerify, parseFrpTomlValues } from '../helpers';
 
 const FIXTURES = join(__dirname, '..', 'fixtures', 'frp');
 const SUBDOMAIN_HOST = 'apps.example.com';
@@ -62,7 +62,7 @@ function renderedFrpcProxies(bundleYaml: string): any[] {
     const text = cm.data['frpc.toml'];
     const v = frpVerify('frpc', text);
     expect({ config: cm.metadata.name, ...v }).toEqual({ config: cm.metadata.name, ok: true, output: expect.stringContaining('syntax is ok') });
-    proxies.push(...(parseToml(text).proxies as any[]));
+    proxies.push(...(parseFrpTomlValues(text).proxies as any[]));
   }
   return proxies;
 }
