@@ -4,7 +4,7 @@
  * CA, or with no certificate is refused; the same client with the bundle's credentials
  * logs in (the control that shows the refusals are not vacuous).
  */
-import { parse } from 'smol-toml';
+import { parseFrpTomlValues as parse } from '../helpers';
 import { Backends, bundleOf, fixtureSecrets, NS, remotePortService, TOKEN } from './fixtures';
 import { DistributedServiceType, ExposeType, MtlsMode } from '../../lib';
 import { TcpBackend, tcpAsk } from './harness/backends';
