@@ -32,7 +32,7 @@ describe('live: failover and health', () => {
         expose: { type: ExposeType.DOMAIN, domain: 'api.example.test' },
       },
     });
-    cluster = await LiveCluster.start(manifests, { subnet, secrets: fixtureSecrets({}, manifests) });
+    cluster = await LiveCluster.start(manifests, { subnet, secrets: fixtureSecrets() });
     const c = cluster;
     await c.waitAllReady();
     const frpcPods = c.podsWithImage('frpc');
@@ -80,7 +80,7 @@ describe('live: failover and health', () => {
         loadBalancing: { healthCheck: { enabled: true, path: '/health', interval: '1s', timeout: '1s', failureThreshold: 2 } },
       },
     });
-    cluster = await LiveCluster.start(manifests, { subnet, secrets: fixtureSecrets({}, manifests) });
+    cluster = await LiveCluster.start(manifests, { subnet, secrets: fixtureSecrets() });
     const c = cluster;
     await c.waitAllReady();
     const vhost = c.address(vhostService(c), 'http');

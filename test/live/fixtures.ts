@@ -26,6 +26,7 @@ export function bundleOf(services: Record<string, Omit<DistributedServiceProps, 
   build?.(chart, auth);
   const manifests = Testing.synth(chart);
   expectValidBundle(manifests);
+  noteGroupKeys(manifests);
   return manifests;
 }
 
@@ -35,20 +36,28 @@ export function bundleOf(services: Record<string, Omit<DistributedServiceProps, 
  */
 export const GROUP_KEY = 'gr"oup\\key{{\n';
 
-/**
- * Every Secret a bundle's pods name, with test values: the token, a group key for
- * each `<service>-group-key` Secret the pods of `manifests` read, plus `extra`.
- */
-export function fixtureSecrets(extra: Record<string, Record<string, string | Buffer>> = {}, manifests: readonly any[] = []): Record<string, Record<string, string | Buffer>> {
-  const groupKeys: Record<string, Record<string, string>> = {};
+/** `<namespace>/<name>` of the group key Secrets that the bundles built here read. */
+const groupKeySecrets = new Map<string, string>();
+
+/** Remembers the `<service>-group-key` Secrets a bundle's pods read (fixtureSecrets fills them). */
+function noteGroupKeys(manifests: readonly any[]): void {
   for (const m of manifests) {
     for (const c of m?.spec?.template?.spec?.containers ?? []) {
       for (const e of c.env ?? []) {
         const ref = e.valueFrom?.secretKeyRef;
-        if (ref && /-group-key$/.test(ref.name)) groupKeys[`${m.metadata.namespace ?? NS}/${ref.name}`] = { [ref.key]: GROUP_KEY };
+        if (ref && /-group-key$/.test(ref.name)) groupKeySecrets.set(`${m.metadata.namespace ?? NS}/${ref.name}`, ref.key);
       }
     }
   }
+}
+
+/**
+ * Every Secret a bundle's pods name, with test values: the token, a group key for
+ * each `<service>-group-key` Secret of the bundles built by bundleOf, plus `extra`.
+ */
+export function fixtureSecrets(extra: Record<string, Record<string, string | Buffer>> = {}): Record<string, Record<string, string | Buffer>> {
+  const groupKeys: Record<string, Record<string, string>> = {};
+  for (const [secret, key] of groupKeySecrets) groupKeys[secret] = { [key]: GROUP_KEY };
   return { [`${NS}/frp-token`]: { token: TOKEN }, ...groupKeys, ...extra };
 }
 

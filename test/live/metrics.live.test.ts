@@ -79,7 +79,7 @@ describe('live: metrics', () => {
         expose: { type: ExposeType.PORT, port: 25432 },
       },
     });
-    cluster = await LiveCluster.start(manifests, { subnet, secrets: fixtureSecrets({}, manifests) });
+    cluster = await LiveCluster.start(manifests, { subnet, secrets: fixtureSecrets() });
     const c = cluster;
     await c.waitAllReady();
     await waitFor('every member online', async () => (await onlineProxies(c)).length === 3, 30_000);

@@ -41,7 +41,7 @@ describe('live: routing through real frp', () => {
     }, undefined);
     cluster = await LiveCluster.start(manifests, {
       subnet,
-      secrets: fixtureSecrets({}, manifests),
+      secrets: fixtureSecrets(),
       externalPods: [backends.pod('web-0', web, { app: 'web' })],
     });
     await cluster.waitAllReady();
@@ -89,7 +89,7 @@ describe('live: routing through real frp', () => {
         loadBalancing: { algorithm: LoadBalancingAlgorithm.WEIGHTED },
       },
     });
-    cluster = await LiveCluster.start(manifests, { subnet, secrets: fixtureSecrets({}, manifests) });
+    cluster = await LiveCluster.start(manifests, { subnet, secrets: fixtureSecrets() });
     await cluster.waitAllReady();
     const svc = cluster.address(remotePortService(cluster, 15432), 15432);
     // wait until all four members (3 + 1) have registered: frps logs each
@@ -116,7 +116,7 @@ describe('live: routing through real frp', () => {
         expose: { type: ExposeType.PORT, port: 15353 },
       },
     });
-    cluster = await LiveCluster.start(manifests, { subnet, secrets: fixtureSecrets({}, manifests) });
+    cluster = await LiveCluster.start(manifests, { subnet, secrets: fixtureSecrets() });
     await cluster.waitAllReady();
     const svc = cluster.address(remotePortService(cluster, 15353), 15353);
     let answer = 'timeout';

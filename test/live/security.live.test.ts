@@ -35,7 +35,7 @@ describe('live: authentication and mTLS between frpc and frps', () => {
         security: { mtls: { enabled: true, mode: MtlsMode.AUTO } },
       },
     });
-    cluster = await LiveCluster.start(manifests, { subnet, secrets: fixtureSecrets({}, manifests) });
+    cluster = await LiveCluster.start(manifests, { subnet, secrets: fixtureSecrets() });
     await cluster.waitAllReady();
     const c = cluster;
 
