@@ -100,7 +100,7 @@ export class FrpExternalClient extends Construct {
 
   private readonly props: FrpExternalClientProps;
   private readonly proxies: FrpProxy[] = [];
-  private readonly groupKeys: { secret: kplus.ISecret; key: string; namespace?: string }[] = [];
+  private readonly groupKeys: { secret: kplus.ISecret; key: string; namespace?: string; env: string }[] = [];
   private readonly adminPort: number;
   private readonly tls?: FrpClientTlsConfig;
   private poolCount?: number;
@@ -181,18 +181,21 @@ export class FrpExternalClient extends Construct {
     const localPort = options.localPort ?? plan.members[0].localPort;
     checkPort(where, `${field}.localPort`, localPort);
     const { metadatas: _m, proxyProtocolVersion: _p, ...rest } = template;
-    const proxy: FrpProxy = { ...rest, name: service.name, localIP: localIp, localPort };
-    this.server.registerProxy(this, proxy, { exposeRemotePort: false });
-    this.proxies.push(proxy);
+    // each service's group key Secret gets its own env var (FRP_GROUP_KEY, FRP_GROUP_KEY_2, ...)
+    let groupKeyEnv: string | undefined;
     const gk = service.clientPool.groupKeySecret;
     if (gk && template.groupKeyEnv) {
       const ns = Chart.of(service.clientPool).namespace;
-      const same = this.groupKeys.find(k => k.secret.name === gk.name && k.namespace === ns && k.key === service.clientPool.groupKeySecretKey);
-      if (!same && this.groupKeys.length > 0) {
-        invalid(where, field, 'uses another group-key Secret than the machine\'s other services; frpc has one FRP_GROUP_KEY: serve them from separate machines or share the Secret');
+      let same = this.groupKeys.find(k => k.secret.name === gk.name && k.namespace === ns && k.key === service.clientPool.groupKeySecretKey);
+      if (!same) {
+        same = { secret: gk, key: service.clientPool.groupKeySecretKey, namespace: ns, env: this.groupKeys.length === 0 ? ENV.GROUP_KEY : `${ENV.GROUP_KEY}_${this.groupKeys.length + 1}` };
+        this.groupKeys.push(same);
       }
-      if (!same) this.groupKeys.push({ secret: gk, key: service.clientPool.groupKeySecretKey, namespace: ns });
+      groupKeyEnv = same.env;
     }
+    const proxy: FrpProxy = { ...rest, name: service.name, localIP: localIp, localPort, groupKeyEnv };
+    this.server.registerProxy(this, proxy, { exposeRemotePort: false });
+    this.proxies.push(proxy);
     const t = pool.transport ?? {};
     if (t.poolCount !== undefined) this.poolCount = Math.max(this.poolCount ?? 0, t.poolCount);
     this.dialServerTimeout ??= t.dialServerTimeout;
@@ -301,12 +304,12 @@ export class FrpExternalClient extends Construct {
       'umask 077',
     ];
     if (this.server.auth.method === FrpAuthMethod.TOKEN) {
-      const env = this.server.auth._clientEnv().find(e => e.name === ENV.AUTH_TOKEN)!;
-      lines.push(`${get(serverNs, env.secret.name, env.key)} > token`);
+      const file = this.server.auth._files()[0];
+      lines.push(`${get(serverNs, file.secret.name, file.key)} > token`);
     }
     // systemd EnvironmentFile: NAME=value lines for the {{ .Envs.NAME }} in frpc.toml
     const envLines: string[] = [];
-    for (const gk of this.groupKeys) envLines.push(`printf '${ENV.GROUP_KEY}=%s\\n' "$(${get(gk.namespace, gk.secret.name, gk.key)})"`);
+    for (const gk of this.groupKeys) envLines.push(`printf '${gk.env}=%s\\n' "$(${get(gk.namespace, gk.secret.name, gk.key)})"`);
     for (const e of this.server.auth._clientEnv().filter(x => x.name === ENV.OIDC_CLIENT_SECRET)) {
       envLines.push(`printf '${e.name}=%s\\n' "$(${get(serverNs, e.secret.name, e.key)})"`);
     }

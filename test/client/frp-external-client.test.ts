@@ -4,14 +4,13 @@ import { tmpdir } from 'os';
 import { join } from 'path';
 import { Chart, Testing } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
-import { parse } from 'smol-toml';
 import { parseAllDocuments } from 'yaml';
 import {
   CertificateAuthority, DistributedService, DistributedServiceType, ExposeType, FrpAuth, FrpExternalClient, FrpServer,
   LoadBalancingAlgorithm, NetworkPeer,
 } from '../../lib';
 import { main } from '../../lib/cli/render';
-import { expectValidBundle, frpBinary, frpVerify } from '../helpers';
+import { expectValidBundle, frpBinary, frpVerify, parseFrpTomlValues as parse } from '../helpers';
 
 /** frps in `frp` with a CA and an external address; an http service in `ai` with a group key. */
 function setup(external = ['frps.example.com', '203.0.113.7']) {
