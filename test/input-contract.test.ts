@@ -316,7 +316,7 @@ describe('every problem of a document at once', () => {
     )]);
     const lines = expectRefused(r);
     expect(lines.map(l => l.replace(/^\S+: /, ''))).toEqual([
-      'document 1: metadata.name: must be a DNS label (lower-case letters, digits and "-", starting with a letter) of at most 54 characters, so that derived names stay within 63; got "Bad Name"',
+      'document 1: metadata.name: must be a DNS label (lower-case letters, digits and "-", starting with a letter) of at most 53 characters, so that derived names stay within 63; got "Bad Name"',
       'document 1: metadata.namespace: must be a DNS label (at most 63 lower-case letters, digits and "-", starting and ending with a letter or digit), got "A"',
       'document 1: spec.serviceType: must be one of "http", "tcp", "udp", "grpc", got "sctp"',
       'document 1: spec.backends.endpoints[0].host: must be an ipv4 address, an ipv6 address (without brackets) or a dns name, got ".a"',
