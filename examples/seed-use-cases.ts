@@ -6,7 +6,7 @@
  * Every chart references Secrets that are created out of band, never in Git:
  * `frp-token` (key `token`) for frpc<->frps, and the ones named in the spec.
  */
-import { Chart, ChartProps, Size } from 'cdk8s';
+import { ApiObject, Chart, ChartProps, JsonPatch, Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import {
@@ -133,6 +133,9 @@ export class WebappFrontendChart extends Chart {
         liveness: kplus.Probe.fromHttpGet('/health', { port: 3000 }),
       }],
     });
+    // cdk8s-plus renders minReadySeconds 0 and hostNetwork false, which the API server
+    // does not store; dropped, the object reads back as rendered (Argo CD stays Synced)
+    ApiObject.of(this.frontend).addJsonPatch(JsonPatch.remove('/spec/minReadySeconds'), JsonPatch.remove('/spec/template/spec/hostNetwork'));
     this.service = new DistributedService(this, 'webapp-frontend', {
       auth: token(this),
       serviceType: DistributedServiceType.HTTP,

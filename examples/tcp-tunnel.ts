@@ -1,4 +1,4 @@
-import { Chart, ChartProps, Size } from 'cdk8s';
+import { ApiObject, Chart, ChartProps, JsonPatch, Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { FrpAuth, FrpClientPool, FrpClientWorkload, FrpProxyType, FrpServer, FrpHealthCheckType } from '../lib';
@@ -49,6 +49,10 @@ export class TcpTunnelChart extends Chart {
       }],
     });
     const backendService = this.backend.exposeViaService({ ports: [{ port: 5678 }] });
+    // cdk8s-plus renders minReadySeconds 0, hostNetwork false and externalIPs [], which the
+    // API server does not store; dropped, the objects read back as rendered (Argo CD stays Synced)
+    ApiObject.of(this.backend).addJsonPatch(JsonPatch.remove('/spec/minReadySeconds'), JsonPatch.remove('/spec/template/spec/hostNetwork'));
+    ApiObject.of(backendService).addJsonPatch(JsonPatch.remove('/spec/externalIPs'));
 
     this.pool = new FrpClientPool(this, 'frpc', {
       server: this.server,

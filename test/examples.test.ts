@@ -1,18 +1,7 @@
-import { App, Chart } from 'cdk8s';
+import { App } from 'cdk8s';
 import { checkBundle, checkNoSecretValues, checkPodSecurity, checkWiring, expectDeterministic, parseFrpTomlValues as parse } from './helpers';
-import { MtlsTunnelChart } from '../examples/mtls-tunnel';
-import { OllamaClusterChart, PostgresProxyChart, UserServiceChart, WebappFrontendChart } from '../examples/seed-use-cases';
-import { TcpTunnelChart } from '../examples/tcp-tunnel';
+import { EXAMPLES } from './helpers/examples';
 
-/** Every example app, by chart name. */
-const EXAMPLES: Record<string, (app: App) => Chart> = {
-  'tcp-tunnel': app => new TcpTunnelChart(app, 'tcp-tunnel'),
-  'mtls-tunnel': app => new MtlsTunnelChart(app, 'mtls-tunnel'),
-  'ollama-cluster': app => new OllamaClusterChart(app, 'ollama-cluster'),
-  'user-service': app => new UserServiceChart(app, 'user-service'),
-  'postgres-proxy': app => new PostgresProxyChart(app, 'postgres-proxy'),
-  'webapp-frontend': app => new WebappFrontendChart(app, 'webapp-frontend'),
-};
 const synth = (name: string) => EXAMPLES[name](new App()).toJson();
 const toml = (m: any[], key: string): any => parse(m.find(x => x.kind === 'ConfigMap' && x.data?.[key]).data[key]);
 const byName = (m: any[], kind: string, name: string) => m.find(x => x.kind === kind && x.metadata.labels?.['app.kubernetes.io/name'] === name);

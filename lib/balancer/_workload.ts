@@ -5,7 +5,7 @@ import * as kplus from 'cdk8s-plus-28';
 import { k8s } from 'cdk8s-plus-28';
 import { IConstruct } from 'constructs';
 import { invalid } from '../frp/errors';
-import { sha256 } from '../k8s/pod-defaults';
+import { sha256, storedCpu } from '../k8s/pod-defaults';
 import { NetworkPeer, PolicyPort, policyRule } from '../network/network-peer';
 
 /**
@@ -31,8 +31,8 @@ export function fsRoot(scope: IConstruct): string {
 export function balancerResources(user?: kplus.ContainerResources): kplus.ContainerResources {
   return {
     cpu: {
-      request: user?.cpu?.request ?? kplus.Cpu.millis(100),
-      limit: user?.cpu?.limit ?? kplus.Cpu.millis(1000),
+      request: storedCpu(user?.cpu?.request) ?? kplus.Cpu.millis(100),
+      limit: storedCpu(user?.cpu?.limit) ?? kplus.Cpu.units(1),
     },
     memory: {
       request: user?.memory?.request ?? Size.mebibytes(64),

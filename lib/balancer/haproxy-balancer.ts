@@ -10,7 +10,7 @@ import { HaproxyConfig } from './haproxy-config';
 import { HaproxyConfigProps } from './haproxy-model';
 import { checkInt, invalid } from '../frp/errors';
 import {
-  appLabels, CONFIG_CHECKSUM_ANNOTATION, restrictedPodSecurityContext, restrictedSecurityContext, sha256,
+  appLabels, CONFIG_CHECKSUM_ANNOTATION, omitUnstoredDefaults, restrictedPodSecurityContext, restrictedSecurityContext, sha256,
 } from '../k8s/pod-defaults';
 import { MetricsTarget } from '../monitoring/metrics-target';
 import { DNS_PORTS, NetworkPeer, PolicyPort } from '../network/network-peer';
@@ -145,6 +145,7 @@ export class HaproxyBalancer extends Construct {
       automountServiceAccountToken: false,
       isolate: false,
     });
+    omitUnstoredDefaults(this.deployment);
     this.deployment.podMetadata.addAnnotation(CONFIG_CHECKSUM_ANNOTATION, sha256(text));
 
     const health = cfg.healthEndpoint?.path ?? '/healthz';
@@ -186,6 +187,7 @@ export class HaproxyBalancer extends Construct {
         { name: 'metrics', port: metricsPort, targetPort: metricsPort },
       ],
     });
+    omitUnstoredDefaults(this.service);
     const ns = Chart.of(this).namespace;
     this.host = ns ? `${this.service.name}.${ns}.svc` : this.service.name;
     this.metricsTarget = MetricsTarget.fromService(this.service, { port: 'metrics', path: cfg.metrics?.path ?? '/metrics' });

@@ -8,7 +8,7 @@ import { NginxStreamConfig } from './nginx-stream-config';
 import { NginxStreamConfigProps } from './nginx-stream-model';
 import { checkInt, invalid } from '../frp/errors';
 import {
-  appLabels, CONFIG_CHECKSUM_ANNOTATION, restrictedPodSecurityContext, restrictedSecurityContext, sha256,
+  appLabels, CONFIG_CHECKSUM_ANNOTATION, omitUnstoredDefaults, restrictedPodSecurityContext, restrictedSecurityContext, sha256,
 } from '../k8s/pod-defaults';
 import { MetricsTarget } from '../monitoring/metrics-target';
 import { DNS_PORTS, NetworkPeer } from '../network/network-peer';
@@ -129,6 +129,7 @@ export class UdpBalancer extends Construct {
       automountServiceAccountToken: false,
       isolate: false,
     });
+    omitUnstoredDefaults(this.deployment);
     this.deployment.podMetadata.addAnnotation(CONFIG_CHECKSUM_ANNOTATION, sha256(text));
 
     const health = cfg.statusEndpoint?.healthPath ?? '/healthz';
@@ -189,6 +190,7 @@ export class UdpBalancer extends Construct {
         { name: 'metrics', port: UdpBalancer.METRICS_PORT, targetPort: UdpBalancer.METRICS_PORT },
       ],
     });
+    omitUnstoredDefaults(this.service);
     const ns = Chart.of(this).namespace;
     this.host = ns ? `${this.service.name}.${ns}.svc` : this.service.name;
     this.metricsTarget = MetricsTarget.fromService(this.service, { port: 'metrics', path: '/metrics' });

@@ -9,7 +9,7 @@ import { FrpProxy, FrpProxyType } from '../frp/proxy';
 import { addSecretEnv, mountSecretFiles, ENV, FrpAuth } from '../frp-auth';
 import {
   appLabels, CONFIG_CHECKSUM_ANNOTATION, resourcesWithDefaults, lazyString, restrictedPodSecurityContext,
-  restrictedSecurityContext, sha256,
+  restrictedSecurityContext, sha256, omitUnstoredDefaults,
 } from '../k8s/pod-defaults';
 import { DNS_PORTS, NetworkPeer, PolicyPort, policyRule } from '../network/network-peer';
 import { checkImage, IFrpServer, issueId, mountTlsSecrets, uniqueSecrets, validationErrors } from '../server/frp-server';
@@ -282,6 +282,7 @@ export class FrpClientPool extends Construct {
       this.workload = kind._kind === 'daemonset'
         ? new kplus.DaemonSet(this, 'Resource', common)
         : new kplus.Deployment(this, 'Resource', { ...common, replicas: kind._replicas ?? 1 });
+      omitUnstoredDefaults(this.workload as kplus.Deployment | kplus.DaemonSet);
     }
     // In its own workload frpc uses plain names; as a sidecar in someone
     // else's pods (maybe next to other pools) every name carries a hash of

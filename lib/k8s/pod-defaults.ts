@@ -1,5 +1,5 @@
 import { createHash } from 'crypto';
-import { Lazy, Size } from 'cdk8s';
+import { ApiObject, JsonPatch, Lazy, Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 
 /** The uid/gid every container runs as (the frp images have no USER). @internal */
@@ -36,8 +36,8 @@ export function restrictedPodSecurityContext(): kplus.PodSecurityContextProps {
 export function resourcesWithDefaults(user?: kplus.ContainerResources): kplus.ContainerResources {
   return {
     cpu: {
-      request: user?.cpu?.request ?? kplus.Cpu.millis(50),
-      limit: user?.cpu?.limit ?? kplus.Cpu.millis(500),
+      request: storedCpu(user?.cpu?.request) ?? kplus.Cpu.millis(50),
+      limit: storedCpu(user?.cpu?.limit) ?? kplus.Cpu.millis(500),
     },
     memory: {
       request: user?.memory?.request ?? Size.mebibytes(32),
@@ -45,6 +45,35 @@ export function resourcesWithDefaults(user?: kplus.ContainerResources): kplus.Co
     },
     ephemeralStorage: user?.ephemeralStorage,
   };
+}
+
+/**
+ * A CPU quantity in the form the API server stores it: whole cores as units
+ * ("1000m" reads back as "1"), else as given. Rendered otherwise, a client-side
+ * diff (Argo CD's default) never settles. @internal
+ */
+export function storedCpu(cpu: kplus.Cpu | undefined): kplus.Cpu | undefined {
+  const m = cpu && /^([0-9]+)000m$/.exec(cpu.amount);
+  return m ? kplus.Cpu.units(Number(m[1])) : cpu;
+}
+
+/**
+ * Drops what cdk8s-plus renders at a value the API server does not store (Go's
+ * omitempty drops the zero value): minReadySeconds 0 and hostNetwork false on a
+ * workload, an empty externalIPs on a Service. Left in, they read back as
+ * removed and a client-side diff (Argo CD's default) shows the object OutOfSync
+ * for ever. Each is dropped only at that value. @internal
+ */
+export function omitUnstoredDefaults(obj: kplus.Deployment | kplus.DaemonSet | kplus.Service): void {
+  const api = ApiObject.of(obj);
+  if (obj instanceof kplus.Service) {
+    // our Services never set externalIPs (cdk8s-plus has no way to add them later)
+    api.addJsonPatch(JsonPatch.remove('/spec/externalIPs'));
+    return;
+  }
+  const minReady = obj instanceof kplus.Deployment ? obj.minReady.toSeconds() : obj.minReadySeconds;
+  if (minReady === 0) api.addJsonPatch(JsonPatch.remove('/spec/minReadySeconds'));
+  if (!obj.hostNetwork) api.addJsonPatch(JsonPatch.remove('/spec/template/spec/hostNetwork'));
 }
 
 /** Recommended labels (app.kubernetes.io/*). @internal */

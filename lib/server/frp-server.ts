@@ -10,7 +10,7 @@ import { FrpPortRange, FrpsConfig, FrpServerTlsConfig, renderFrpsToml } from '..
 import { addSecretEnv, mountSecretFiles, FrpAuth } from '../frp-auth';
 import {
   appLabels, CONFIG_CHECKSUM_ANNOTATION, resourcesWithDefaults, lazyString, restrictedPodSecurityContext,
-  restrictedSecurityContext, sha256,
+  restrictedSecurityContext, sha256, omitUnstoredDefaults,
 } from '../k8s/pod-defaults';
 import { FrpMonitoring, FrpMonitoringOptions } from '../monitoring/frp-monitoring';
 import { NetworkPeer, PolicyPort, policyRule } from '../network/network-peer';
@@ -366,6 +366,7 @@ export class FrpServer extends Construct implements IFrpServer {
       automountServiceAccountToken: false,
       isolate: false,
     });
+    omitUnstoredDefaults(this.deployment);
     this.deployment.podMetadata.addAnnotation(CONFIG_CHECKSUM_ANNOTATION, lazyString(() => sha256(this.renderConfig())));
 
     const probe = kplus.Probe.fromHttpGet('/healthz', { port: this.webServerPort });
@@ -403,6 +404,7 @@ export class FrpServer extends Construct implements IFrpServer {
         { name: 'metrics', port: this.webServerPort, targetPort: this.webServerPort },
       ],
     });
+    omitUnstoredDefaults(this.service);
     const ns = Chart.of(this).namespace;
     this.host = ns ? `${this.service.name}.${ns}.svc` : this.service.name;
 
@@ -431,6 +433,7 @@ export class FrpServer extends Construct implements IFrpServer {
         selector: this.deployment,
         ports: [{ name: 'control', port: this.bindPort, targetPort: this.bindPort, nodePort: ext.nodePort }],
       });
+      omitUnstoredDefaults(this.externalService);
     }
 
     if (props.tls && props.certificateAuthority) invalid(where, 'certificateAuthority', 'tls and certificateAuthority are exclusive: give the Secrets or the CA that issues them');
@@ -644,6 +647,7 @@ export class FrpServer extends Construct implements IFrpServer {
   private vhostServiceOrCreate(): kplus.Service {
     if (!this._vhostService) {
       this._vhostService = new kplus.Service(this, 'VhostService', { metadata: { labels: this.labels }, selector: this.deployment, ports: [] });
+      omitUnstoredDefaults(this._vhostService);
     }
     return this._vhostService;
   }
@@ -656,6 +660,7 @@ export class FrpServer extends Construct implements IFrpServer {
         selector: this.deployment,
         ports: [],
       });
+      omitUnstoredDefaults(this._remoteService);
     }
     return this._remoteService;
   }

@@ -15,6 +15,7 @@ import { FrpClientPool, FrpClientTlsOptions, FrpClientWorkload } from '../client
 import { invalid } from '../frp/errors';
 import { BandwidthLimitMode, FrpProxy, FrpProxyType, ProxyProtocolVersion } from '../frp/proxy';
 import { FrpAuth } from '../frp-auth';
+import { omitUnstoredDefaults } from '../k8s/pod-defaults';
 import { FrpMonitoringOptions } from '../monitoring/frp-monitoring';
 import { NetworkPeer } from '../network/network-peer';
 import { FrpServer, FrpServerTlsOptions } from '../server/frp-server';
@@ -208,6 +209,7 @@ export class DistributedService extends Construct {
         selector: b.kind === 'workload' ? workload : undefined,
         ports: [{ name: 'backend', port: b.port, targetPort: b.port }],
       });
+      omitUnstoredDefaults(this.backendService);
       if (b.kind === 'selector') {
         if ((b.selector.matchExpressions ?? []).length > 0) {
           invalid(where, 'spec.backends.discovery.selector.matchExpressions', 'Kubernetes Services select pods by matchLabels only');
@@ -357,6 +359,7 @@ export class DistributedService extends Construct {
           protocol: udp ? kplus.Protocol.UDP : kplus.Protocol.TCP,
         }],
       });
+      omitUnstoredDefaults(this.exposedService);
       if (gw) {
         const routeProps = {
           metadata: frontMeta(),

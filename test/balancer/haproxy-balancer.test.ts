@@ -102,7 +102,7 @@ describe('HaproxyBalancer', () => {
     expect(c.command).toEqual(['haproxy']);
     expect(c.args).toEqual(['-db', '-f', '/usr/local/etc/haproxy/haproxy.cfg']);
     expect(c.securityContext).toMatchObject({ readOnlyRootFilesystem: true, runAsNonRoot: true, runAsUser: 65532, allowPrivilegeEscalation: false });
-    expect(c.resources).toEqual({ limits: { cpu: '1000m', memory: '256Mi' }, requests: { cpu: '100m', memory: '64Mi' } });
+    expect(c.resources).toEqual({ limits: { cpu: '1', memory: '256Mi' }, requests: { cpu: '100m', memory: '64Mi' } });
 
     // the config is a ConfigMap mounted as a directory (no subPath), where -f points
     const mount = c.volumeMounts.find((m: any) => m.mountPath === HaproxyBalancer.CONFIG_DIR);
@@ -179,7 +179,7 @@ describe('HaproxyBalancer', () => {
     expect(c.image).toBe('registry.example.com/haproxy:2.8.15-alpine');
     expect(one(manifests, 'Deployment').spec.replicas).toBe(3);
     // resources merge field by field
-    expect(c.resources).toEqual({ limits: { cpu: '1000m', memory: '512Mi' }, requests: { cpu: '100m', memory: '64Mi' } });
+    expect(c.resources).toEqual({ limits: { cpu: '1', memory: '512Mi' }, requests: { cpu: '100m', memory: '64Mi' } });
     // labels on every object, selectors still ours
     for (const m of manifests) expect(m.metadata.labels.team).toBe('edge');
     expect(lb.host).toEqual(`${lb.service.name}.edge.svc`);

@@ -68,7 +68,7 @@ describe('UdpBalancer', () => {
     expect(nginx.command).toEqual(['nginx']);
     expect(nginx.args).toEqual(['-e', 'stderr', '-c', '/etc/nginx/balancer/nginx.conf']);
     expect(nginx.securityContext).toMatchObject({ readOnlyRootFilesystem: true, runAsNonRoot: true, runAsUser: 65532 });
-    expect(nginx.resources).toEqual({ limits: { cpu: '1000m', memory: '256Mi' }, requests: { cpu: '100m', memory: '64Mi' } });
+    expect(nginx.resources).toEqual({ limits: { cpu: '1', memory: '256Mi' }, requests: { cpu: '100m', memory: '64Mi' } });
     // config mounted as a directory where -c points; the runtime directory is an emptyDir
     expect(nginx.volumeMounts).toEqual([
       { mountPath: '/etc/nginx/balancer', name: 'config', readOnly: true },
@@ -134,7 +134,7 @@ describe('UdpBalancer', () => {
     expectValidBundle(manifests);
     const nginx = container(manifests, 'nginx');
     expect(nginx.image).toBe('registry.example.com/nginx-unprivileged:1.28.0-alpine-slim');
-    expect(nginx.resources).toEqual({ limits: { cpu: '1000m', memory: '256Mi' }, requests: { cpu: '100m', memory: '32Mi' } });
+    expect(nginx.resources).toEqual({ limits: { cpu: '1', memory: '256Mi' }, requests: { cpu: '100m', memory: '32Mi' } });
     expect(nginx.volumeMounts).toContainEqual({ mountPath: '/var/run/nginx', name: 'run' });
     expect(confText(manifests)).toContain('pid /var/run/nginx/nginx.pid;');
     expect(nginx.readinessProbe.httpGet).toEqual({ path: '/live', port: 8500, scheme: 'HTTP' });
