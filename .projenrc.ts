@@ -47,6 +47,10 @@ const project = new cdk8s.ConstructLibraryCdk8s({
     jestConfig: {
       moduleFileExtensions: ['ts', 'js', 'json', 'node'],
       testPathIgnorePatterns: ['/node_modules/', '/dist/', '/dist-pkg/'],
+      // The test API server (scripts/test-cluster.sh) for test/cluster/: a state
+      // directory per run; started by the first test that needs it, stopped at the end.
+      globalSetup: '<rootDir>/test/cluster/global-setup.ts',
+      globalTeardown: '<rootDir>/test/cluster/global-teardown.ts',
     },
   },
 });
@@ -97,6 +101,12 @@ project.addTask('import', {
 project.addTask('test:live', {
   description: 'The live suite only: real frps/frpc/HAProxy/nginx run the rendered bundles on 127.0.0.0/8 (test/live)',
   exec: 'jest --ci --coverage=false test/live',
+  receiveArgs: true,
+});
+
+project.addTask('test:cluster', {
+  description: 'Only the suite on the test API server (test/cluster; scripts/test-cluster.sh)',
+  exec: 'jest --ci --coverage=false test/cluster',
   receiveArgs: true,
 });
 

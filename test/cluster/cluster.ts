@@ -1,0 +1,134 @@
+import { execFileSync, spawnSync } from 'child_process';
+import { mkdtempSync, writeFileSync } from 'fs';
+import { tmpdir } from 'os';
+import { join } from 'path';
+import { stringify } from 'yaml';
+
+/**
+ * The test API server (scripts/test-cluster.sh): etcd and kube-apiserver v1.28 on
+ * 127.0.0.1 with the CRDs installed. The jest global setup (./global-setup.ts) gives
+ * each run its own state directory and stops the cluster at the end; the first test
+ * file that needs it starts it (the script is idempotent and takes a lock, so test
+ * files in parallel workers share one).
+ */
+const ROOT = join(__dirname, '..', '..');
+const SCRIPT = join(ROOT, 'scripts', 'test-cluster.sh');
+
+/** The outcome of one kubectl run. */
+export interface KubectlResult {
+  readonly status: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+let kubeconfig: string | undefined;
+let kubectlBin: string | undefined;
+
+/** Starts the test cluster (or finds the running one) and returns its kubeconfig path. */
+export function startCluster(): string {
+  if (kubeconfig) return kubeconfig;
+  const out = execFileSync(SCRIPT, ['start'], { encoding: 'utf8', timeout: 600_000, stdio: ['ignore', 'pipe', 'pipe'] });
+  kubeconfig = out.trim().split('\n').pop()!;
+  kubectlBin = join(execFileSync(join(ROOT, 'scripts', 'build-k8s.sh'), { encoding: 'utf8', timeout: 600_000 }).trim().split('\n').pop()!, 'kubectl');
+  return kubeconfig;
+}
+
+/** Runs kubectl against the test cluster, with `input` on stdin. */
+export function kubectl(args: string[], input?: string): KubectlResult {
+  startCluster();
+  const r = spawnSync(kubectlBin!, ['--kubeconfig', kubeconfig!, ...args], { input, encoding: 'utf8', timeout: 120_000 });
+  if (r.error) throw r.error;
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** kubectl that must succeed with nothing on stderr (no warnings); returns stdout. */
+export function kubectlClean(args: string[], input?: string): string {
+  const r = kubectl(args, input);
+  if (r.status !== 0 || r.stderr !== '') {
+    throw new Error(`kubectl ${args.join(' ')}: exit ${r.status}\n${r.stderr}`);
+  }
+  return r.stdout;
+}
+
+/** Multi-document YAML of `docs`. */
+export function toYaml(docs: any[]): string {
+  return docs.map(d => stringify(d)).join('---\n');
+}
+
+let scratch: string | undefined;
+/** Writes `docs` to a file (kubectl diff needs one) and returns its path. */
+export function writeManifests(name: string, docs: any[]): string {
+  scratch ??= mkdtempSync(join(tmpdir(), 'cdk8s-frp-cluster-test-'));
+  const file = join(scratch, `${name}.yaml`);
+  writeFileSync(file, toYaml(docs));
+  return file;
+}
+
+/** Field manager of the applies: Argo CD's application controller. */
+export const FIELD_MANAGER = 'argocd-controller';
+
+/**
+ * The namespaces `docs` use, as a cluster would have them: labelled PodSecurity
+ * `restricted` (enforce and warn), with the ServiceAccount `default` that
+ * kube-controller-manager would create (none runs here). Idempotent.
+ */
+export function ensureNamespaces(docs: any[]): string[] {
+  const names = [...new Set(docs.map(d => d.metadata?.namespace).filter((n): n is string => typeof n === 'string'))].sort();
+  const objects = names.flatMap(name => [
+    {
+      apiVersion: 'v1',
+      kind: 'Namespace',
+      metadata: { name, labels: { 'pod-security.kubernetes.io/enforce': 'restricted', 'pod-security.kubernetes.io/warn': 'restricted' } },
+    },
+    { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'default', namespace: name } },
+  ]);
+  if (objects.length > 0) kubectlClean(['apply', '--server-side', '--field-manager=test-setup', '-f', '-'], toYaml(objects));
+  return names;
+}
+
+/** Server-side apply of `docs` as Argo CD does it (no --force-conflicts). */
+export function serverSideApply(file: string): KubectlResult {
+  return kubectl(['apply', '--server-side', `--field-manager=${FIELD_MANAGER}`, '-f', file]);
+}
+
+/** `kubectl diff --server-side` of `file` against the cluster: exit 0 means no difference. */
+export function serverSideDiff(file: string): KubectlResult {
+  return kubectl(['diff', '--server-side', `--field-manager=${FIELD_MANAGER}`, '-f', file]);
+}
+
+/** The live objects for the objects in `file`, in the file's order. */
+export function liveObjects(file: string): any[] {
+  return JSON.parse(kubectlClean(['get', '-f', file, '-o', 'json'])).items;
+}
+
+/**
+ * Where the live object differs from what was rendered: every field the bundle
+ * sets must read back with the same value (lists element by element, the same
+ * length). The server may add fields (defaults, status); it must not rewrite or
+ * drop ours, else a client-side diff (Argo CD's default) never settles.
+ */
+export function drift(rendered: unknown, live: unknown, path = ''): string[] {
+  if (Array.isArray(rendered)) {
+    if (!Array.isArray(live)) return [`${path}: rendered a list of ${rendered.length}, live ${JSON.stringify(live)}`];
+    if (live.length !== rendered.length) return [`${path}: rendered ${rendered.length} items, live has ${live.length}: ${JSON.stringify(live)}`];
+    return rendered.flatMap((r, i) => drift(r, live[i], `${path}[${i}]`));
+  }
+  if (rendered !== null && typeof rendered === 'object') {
+    if (live === null || typeof live !== 'object' || Array.isArray(live)) return [`${path}: rendered an object, live ${JSON.stringify(live)}`];
+    return Object.entries(rendered).flatMap(([k, v]) => drift(v, (live as any)[k], `${path}.${k}`));
+  }
+  return rendered === live ? [] : [`${path}: rendered ${JSON.stringify(rendered)}, live ${JSON.stringify(live)}`];
+}
+
+/**
+ * The pods the workloads in `docs` would create, from their templates (no
+ * controller runs here to create them), to create with `--dry-run=server`.
+ */
+export function podsOf(docs: any[]): any[] {
+  return docs.filter(d => d.spec?.template?.spec?.containers).map(d => ({
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name: `${d.metadata.name}-pod`.slice(0, 63), namespace: d.metadata.namespace, labels: d.spec.template.metadata?.labels, annotations: d.spec.template.metadata?.annotations },
+    spec: d.spec.template.spec,
+  }));
+}

@@ -1,0 +1,11 @@
+import { execFileSync } from 'child_process';
+import { rmSync } from 'fs';
+import { join } from 'path';
+
+/** jest globalTeardown: stops the cluster this run started (./global-setup.ts). */
+export default function globalTeardown(): void {
+  const dir = process.env.CDK8S_FRP_CLUSTER_DIR;
+  if (process.env.CDK8S_FRP_CLUSTER_RUN !== 'own' || !dir) return;
+  execFileSync(join(__dirname, '..', '..', 'scripts', 'test-cluster.sh'), ['stop'], { stdio: 'ignore', timeout: 120_000 });
+  rmSync(dir, { recursive: true, force: true });
+}
