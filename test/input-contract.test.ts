@@ -33,7 +33,7 @@ const tcp = (port = 5432, extra: any = {}) => ({ serviceType: 'tcp', backends: {
 const http = (domain = 'app.example.com', extra: any = {}) => ({ serviceType: 'http', backends: { discovery: { mode: 'selector', selector: { matchLabels: { app: 'web' } }, port: 3000 } }, expose: { domain }, ...extra });
 
 /** A message line: file, document, maybe the service, then the user's field (or the YAML problem). */
-const CONTRACT_LINE = /^\S+\.yaml: (document \d+: ([a-z0-9-]+\/[a-z0-9-]+: )?(spec[.[:]|metadata[.[:]|apiVersion\/kind:|[^ :]+: is not a field of a DistributedService|invalid YAML: )|cannot read)/;
+const CONTRACT_LINE = /^\S+\.yaml: (document \d+: ([a-z0-9-]+\/[a-z0-9-]+: )?(spec[.[:]|metadata[.[:]|apiVersion\/kind:|("(?:[^"\\]|\\.)*"|[^ :"]+): is not a field of a DistributedService|invalid YAML: )|cannot read)/;
 
 function expectRefused(r: ReturnType<typeof render>, ...messages: (string | RegExp)[]) {
   expect(r.out).toBe('');

@@ -7,7 +7,7 @@ import { planService, serviceNameProblem, ServicePlan } from './plan';
 import { SPEC_SCHEMA } from './schema';
 import { Claim, qualifiedName, ServerClaims } from './server-claims';
 import { BandwidthMode, DistributedServiceSpec, ExposeType, MtlsMode } from './spec';
-import { schemaProblems, validateAgainstSchema } from './validate-schema';
+import { fieldPath, schemaProblems, validateAgainstSchema } from './validate-schema';
 import * as gateway from '../../imports/gateway.networking.k8s.io';
 import { HaproxyBalancer } from '../balancer/haproxy-balancer';
 import { UdpBalancer } from '../balancer/udp-balancer';
@@ -291,7 +291,7 @@ export class DistributedService extends Construct {
       monitoring: monitoring && this.withExpectedMembers({ balancer: this.balancer?.metricsTarget, ...monitoring }),
     });
     if (plan.expose.subdomain && !this.server.subDomainHost) {
-      invalid(where, 'spec.expose.subdomain', `needs a server with subDomainHost (set subDomainHost${server ? ` on ${server.node.path}` : ''})`);
+      invalid(where, 'spec.expose.subdomain', `needs a server with subDomainHost (set subDomainHost on the ${server ? 'shared FrpServer' : 'service'}; cdk8s-frp render --subdomain-host)`);
     }
 
     // ---- what this service takes on frps: routes, names next to frps, a port
@@ -504,7 +504,7 @@ const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'obj
  * kind, metadata (strictly, like the API server) and the spec. @internal
  */
 export function manifestProblems(manifest: unknown, chartNamespace: string | undefined): string[] {
-  if (!isObject(manifest)) return [`manifest: must be an object (a ${DISTRIBUTED_SERVICE_API_VERSION} DistributedService), got ${Array.isArray(manifest) ? 'a list' : JSON.stringify(manifest)}`];
+  if (!isObject(manifest)) return [`apiVersion/kind: the document must be an object (a ${DISTRIBUTED_SERVICE_API_VERSION} DistributedService), got ${Array.isArray(manifest) ? 'a list' : JSON.stringify(manifest)}`];
   const out: string[] = [];
   const m = manifest;
   const apiVersion = own(m, 'apiVersion') ? m.apiVersion : undefined;
@@ -514,14 +514,14 @@ export function manifestProblems(manifest: unknown, chartNamespace: string | und
     return [`apiVersion/kind: must be ${DISTRIBUTED_SERVICE_API_VERSION} DistributedService, got ${JSON.stringify(apiVersion)} ${JSON.stringify(kind)}`];
   }
   for (const k of Object.keys(m)) {
-    if (!['apiVersion', 'kind', 'metadata', 'spec', 'status'].includes(k)) out.push(`${k}: is not a field of a DistributedService (apiVersion, kind, metadata, spec, status)`);
+    if (!['apiVersion', 'kind', 'metadata', 'spec', 'status'].includes(k)) out.push(`${fieldPath('', k)}: is not a field of a DistributedService (apiVersion, kind, metadata, spec, status)`);
   }
   const md = own(m, 'metadata') ? m.metadata : undefined;
   if (!isObject(md)) {
     out.push(md === undefined ? 'metadata.name: is required' : `metadata: must be an object, got ${JSON.stringify(md)}`);
   } else {
     for (const k of Object.keys(md)) {
-      if (!OBJECT_META_FIELDS.has(k)) out.push(`metadata.${k}: is not a field of metadata (name, namespace, labels, annotations, ...)`);
+      if (!OBJECT_META_FIELDS.has(k)) out.push(`${fieldPath('metadata', k)}: is not a field of metadata (name, namespace, labels, annotations, ...)`);
     }
     const name = own(md, 'name') ? md.name : undefined;
     if (name === undefined) {out.push('metadata.name: is required');} else {

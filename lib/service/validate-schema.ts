@@ -25,6 +25,13 @@ export function validateAgainstSchema(where: string, path: string, value: unknow
   if (problems.length > 0) throw new Error(problems.map(p => `${where ? `${where}: ` : ''}${p}`).join('\n'));
 }
 
+/** `path.key`, or `path["key"]` for keys that are not plain names. @internal */
+export function fieldPath(path: string, key: string): string {
+  const plain = /^[A-Za-z_][A-Za-z0-9_]*$/.test(key);
+  if (!path) return plain ? key : JSON.stringify(key);
+  return plain ? `${path}.${key}` : `${path}[${JSON.stringify(key)}]`;
+}
+
 function walk(path: string, value: unknown, schema: JsonSchema, out: string[]): void {
   if (value === undefined) return;
   const bad = (field: string, message: string) => { out.push(`${field}: ${message}`); };
@@ -53,7 +60,7 @@ function walk(path: string, value: unknown, schema: JsonSchema, out: string[]): 
       for (const k of keys) {
         const v = o[k];
         if (v === undefined) continue;
-        const field = /^[A-Za-z_][A-Za-z0-9_]*$/.test(k) ? `${path}.${k}` : `${path}[${JSON.stringify(k)}]`;
+        const field = fieldPath(path, k);
         if (schema.properties && own(schema.properties, k)) walk(field, v, schema.properties[k], out);
         else if (typeof schema.additionalProperties === 'object') walk(field, v, schema.additionalProperties, out);
         else if (!schema['x-kubernetes-preserve-unknown-fields']) bad(field, `is not a known field${known.length ? ` (known: ${known.join(', ')})` : ''}`);

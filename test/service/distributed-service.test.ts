@@ -131,7 +131,7 @@ describe('DistributedService', () => {
       ['without auth or a server', c => new DistributedService(c, 's', { serviceType: DistributedServiceType.TCP, backends: { endpoints: [{ host: 'a', port: 1 }] }, expose: { type: ExposeType.PORT, port: 2000 } }),
         'test/s: auth: is required when the service creates its own FrpServer (FrpAuth.token(secret)); or pass a shared server'],
       ['on a subdomain without subDomainHost', (c, auth) => new DistributedService(c, 's', { auth, serviceType: DistributedServiceType.HTTP, backends: { endpoints: [{ host: 'a', port: 1 }] }, expose: { type: ExposeType.SUBDOMAIN, subdomain: 'x' } }),
-        'test/s: spec.expose.subdomain: needs a server with subDomainHost (set subDomainHost)'],
+        'test/s: spec.expose.subdomain: needs a server with subDomainHost (set subDomainHost on the service; cdk8s-frp render --subdomain-host)'],
       ['on its own exposed Service as dns backends', (c, auth) => new DistributedService(c, 's', {
         auth,
         serviceType: DistributedServiceType.TCP,
