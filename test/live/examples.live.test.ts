@@ -10,8 +10,8 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { App, Chart } from 'cdk8s';
-import { parse } from 'smol-toml';
-import { onlineProxies, TOKEN } from './fixtures';
+import { parseFrpTomlValues as parse } from '../helpers';
+import { GROUP_KEY, onlineProxies, TOKEN } from './fixtures';
 import { autoBackends } from './harness/auto-backends';
 import { mintCa, mintLeaf } from './harness/certs';
 import { claimSubnet, LiveCluster, waitFor } from './harness/cluster';
@@ -39,6 +39,15 @@ function userSecrets(manifests: any[], dir: string): Record<string, Record<strin
   const nsOf = (name: string) => manifests.find((o) => mounts(o, name) || envs(o, name))?.metadata.namespace;
   const put = (name: string, data: Record<string, string | Buffer>) => { const n = nsOf(name); if (n) out[`${n}/${name}`] = data; };
   put('frp-token', { token: TOKEN });
+  // every load-balancing group's key (DistributedService reads <name>-group-key by default)
+  for (const o of manifests) {
+    for (const c of o.spec?.template?.spec?.containers ?? []) {
+      for (const e of c.env ?? []) {
+        const ref = e.valueFrom?.secretKeyRef;
+        if (ref && /-group-key$/.test(ref.name)) out[`${o.metadata.namespace}/${ref.name}`] = { [ref.key]: GROUP_KEY };
+      }
+    }
+  }
   put('ollama-api-keys', { keys: 'test-key\n' });
   const jwtKey = generateKeyPairSync('rsa', { modulusLength: 2048 }).publicKey;
   put('oauth2-config', { 'public-key.pem': jwtKey.export({ type: 'spki', format: 'pem' }).toString() });

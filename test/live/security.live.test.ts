@@ -5,7 +5,7 @@
  * logs in (the control that shows the refusals are not vacuous).
  */
 import { parseFrpTomlValues as parse } from '../helpers';
-import { Backends, bundleOf, fixtureSecrets, NS, remotePortService, TOKEN } from './fixtures';
+import { Backends, bundleOf, fixtureSecrets, NS, onlineProxies, remotePortService, TOKEN } from './fixtures';
 import { DistributedServiceType, ExposeType, MtlsMode } from '../../lib';
 import { TcpBackend, tcpAsk } from './harness/backends';
 import { mintStrangerCert } from './harness/certs';
@@ -76,5 +76,37 @@ describe('live: authentication and mTLS between frpc and frps', () => {
     // without TLS at all
     const plain = await tryLogin({ server: control, token: TOKEN, dir: c.root });
     expect(plain.ok).toBe(false);
+  });
+});
+
+describe('live: a token Secret as kubectl writes it from a file', () => {
+  let cluster: LiveCluster | undefined;
+  let backends: Backends;
+  afterAll(async () => {
+    await cluster?.stop();
+    await backends?.closeAll();
+  });
+
+  test('a token ending in a newline (kubectl create secret --from-file) logs every member in', async () => {
+    const subnet = await claimSubnet();
+    backends = new Backends(subnet.base);
+    const ip = backends.address();
+    await backends.add(TcpBackend.start('db-0', ip, 5432));
+    const manifests = bundleOf({
+      db: {
+        serviceType: DistributedServiceType.TCP,
+        backends: { replicas: 2, endpoints: [{ host: ip, port: 5432 }] },
+        expose: { type: ExposeType.PORT, port: 25432 },
+      },
+    });
+    const secrets = fixtureSecrets();
+    secrets[`${NS}/frp-token`] = { token: `${TOKEN}\n` };
+    cluster = await LiveCluster.start(manifests, { subnet, secrets });
+    const c = cluster;
+    await c.waitAllReady();
+    await waitFor('both members online', async () => (await onlineProxies(c)).length === 2, 30_000)
+      .catch((e) => { throw new Error(`${e.message}\n${c.allLogs()}`); });
+    const svc = c.address(remotePortService(c, 25432), 25432);
+    expect(await tcpAsk(svc)).toMatch(/^db-0 /);
   });
 });
