@@ -13,9 +13,9 @@
  * HTTP servers answer 200 on every path (so any health path passes), TCP checks connect to
  * them too; udp targets get UDP servers.
  */
-import { parseFrpTomlValues as parse } from '../../helpers';
 import { HttpBackend, UdpBackend } from './backends';
 import { Closeable, ExternalPod, ImageRunner } from './cluster';
+import { parseFrpTomlValues as parse } from '../../helpers';
 
 export interface AutoBackends {
   readonly externalPods: ExternalPod[];
