@@ -162,10 +162,11 @@ export class FrpAuth {
  * Mounts Secret keys as files: one volume per Secret key (named
  * `<volume><suffix>`), holding only that key. @internal
  */
-export function mountSecretFiles(scope: Construct, container: kplus.Container, files: SecretFile[], suffix: string): void {
+export function mountSecretFiles(scope: Construct, containers: kplus.Container | kplus.Container[], files: SecretFile[], suffix: string): void {
   for (const f of files) {
     const volume = kplus.Volume.fromSecret(scope, `${f.volume}-volume`, f.secret, { name: `${f.volume}${suffix}`, items: { [f.key]: { path: f.file } } });
-    container.mount(f.dir, volume, { readOnly: true });
+    // one volume, mounted into every container that reads the file (HA: one frpc per frps replica)
+    for (const c of Array.isArray(containers) ? containers : [containers]) c.mount(f.dir, volume, { readOnly: true });
   }
 }
 

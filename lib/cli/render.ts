@@ -35,6 +35,8 @@ OPTIONS:
   --subdomain-host DOMAIN frps subDomainHost, for expose.type subdomain
   --token-secret NAME     Secret (key "token") with the frpc-frps token, in NS
                           and in every service namespace (default: frp-token)
+  --frps-replicas N       N frps replicas (HA, 1-9): every frpc pod runs one frpc
+                          per replica, so every replica holds every group
   --frps-service-type T   LoadBalancer or NodePort: a control Service for frpc
                           outside the cluster
   --frps-address HOST     (repeatable) a DNS name or IP outside machines dial;
@@ -52,6 +54,7 @@ export interface RenderOptions {
   readonly namespace?: string;
   readonly subDomainHost?: string;
   readonly tokenSecret: string;
+  readonly frpsReplicas?: number;
   readonly frpsServiceType?: kplus.ServiceType;
   readonly frpsAddresses?: string[];
   readonly frpsNodePort?: number;
@@ -77,6 +80,7 @@ export function parseArgs(argv: string[]): RenderOptions | 'help' {
   let subDomainHost: string | undefined;
   let tokenSecret = 'frp-token';
   let frpsServiceType: kplus.ServiceType | undefined;
+  let frpsReplicas: number | undefined;
   let frpsNodePort: number | undefined;
   const frpsAddresses: string[] = [];
   const clientCidrs: string[] = [];
@@ -98,6 +102,10 @@ export function parseArgs(argv: string[]): RenderOptions | 'help' {
       const v = value();
       if (v !== 'LoadBalancer' && v !== 'NodePort') throw new Error(`--frps-service-type must be LoadBalancer or NodePort, got ${JSON.stringify(v)}`);
       frpsServiceType = v as kplus.ServiceType;
+    } else if (a === '--frps-replicas') {
+      const v = value();
+      if (!/^[1-9]$/.test(v)) throw new Error(`--frps-replicas must be 1 to 9, got ${JSON.stringify(v)}`);
+      frpsReplicas = Number(v);
     } else if (a === '--frps-address') {frpsAddresses.push(value());} else if (a === '--frps-node-port') {frpsNodePort = portOf(a, value());} else if (a === '--client-cidr') {clientCidrs.push(value());} else if (a === '--machine') {machine = value();} else if (a === '--server-address') {server = value();} else if (a === '--output-dir') {outputDir = value();} else if (a === '--local') {
       const m = /^([a-z0-9-]+)=(.+):(\d+)$/.exec(value());
       if (!m) throw new Error(`--local must be SERVICE=HOST:PORT, got ${JSON.stringify(rest[i])}`);
@@ -125,6 +133,7 @@ export function parseArgs(argv: string[]): RenderOptions | 'help' {
     namespace,
     subDomainHost,
     tokenSecret,
+    frpsReplicas,
     frpsServiceType,
     frpsAddresses,
     frpsNodePort,
@@ -284,6 +293,7 @@ export function buildBundle(options: RenderOptions): BuiltBundle {
     server = new FrpServer(serverChart, 'Frps', {
       auth: FrpAuth.token(kplus.Secret.fromSecretName(serverChart, 'FrpToken', options.tokenSecret)),
       subDomainHost: options.subDomainHost,
+      replicas: options.frpsReplicas,
       certificateAuthority: serverTrust(serverChart, manifests, errors, refused),
       externalAccess: external ? { serviceType: options.frpsServiceType, addresses: externalAddresses, nodePort: options.frpsNodePort } : undefined,
       clientPeers: (options.clientCidrs ?? []).map(c => NetworkPeer.cidr(c)),

@@ -201,8 +201,12 @@ export interface FrpClientPoolProps {
 export class FrpClientPool extends Construct {
   /** ConfigMap holding frpc.toml. */
   public readonly configMap: kplus.ConfigMap;
-  /** The frpc container. */
+  /** The frpc container (the first one, with an HA frps). */
   public readonly container: kplus.Container;
+  /** One frpc container per frps replica (one for a single frps). */
+  public readonly containers: kplus.Container[];
+  /** The address each frpc container dials (one per frps replica). */
+  public readonly serverAddresses: string[];
   /** The workload running frpc (the backend's own workload for sidecars). */
   public readonly workload: kplus.AbstractPod;
   /** Address frpc dials. */
@@ -224,7 +228,7 @@ export class FrpClientPool extends Construct {
   private readonly auth: FrpAuth;
   private readonly proxies: FrpProxy[] = [];
   private readonly adminPort: number;
-  private rendered?: string;
+  private readonly rendered = new Map<number, string>();
   private tlsConfig?: FrpClientTlsConfig;
 
   /** The issued client certificate, when a CertificateAuthority is used. */
@@ -263,9 +267,16 @@ export class FrpClientPool extends Construct {
     if (kind._replicas !== undefined) checkInt(where, 'workload.replicas', kind._replicas, 1, 1000);
     this.labels = { ...appLabels('frpc', 'tunnel-client', Names.toLabelValue(this)), ...p.labels };
 
+    // HA frps: one frpc per frps replica in every pod, each with its own config
+    // and login, so that every replica holds every group
+    this.serverAddresses = !p.serverAddress && p.server?.replicaHosts && p.server.replicaHosts.length > 1
+      ? [...p.server.replicaHosts] : [this.serverAddress];
+    const replicas = this.serverAddresses.length;
+    if (this.adminPort + replicas - 1 > 65535) invalid(where, 'adminPort', `${this.adminPort} + ${replicas - 1} (one admin port per frps replica) exceeds 65535`);
+    const files = this.serverAddresses.map((_, i) => (replicas === 1 ? CONFIG_FILE : `replica-${i}.${CONFIG_FILE}`));
     this.configMap = new kplus.ConfigMap(this, 'Config', {
       metadata: { labels: this.labels },
-      data: { [CONFIG_FILE]: lazyString(() => this.renderConfig()) },
+      data: Object.fromEntries(files.map((f, i) => [f, lazyString(() => this.renderConfig(i))])),
     });
 
     if (kind._kind === 'sidecar') {
@@ -289,44 +300,51 @@ export class FrpClientPool extends Construct {
     // this construct's path.
     const sidecar = kind._kind === 'sidecar';
     const suffix = sidecar ? `-${sha256(this.node.path).slice(0, 8)}` : '';
-    this.workload.podMetadata.addAnnotation(sidecar ? `checksum/frpc${suffix}` : CONFIG_CHECKSUM_ANNOTATION, lazyString(() => sha256(this.renderConfig())));
+    this.workload.podMetadata.addAnnotation(sidecar ? `checksum/frpc${suffix}` : CONFIG_CHECKSUM_ANNOTATION,
+      lazyString(() => sha256(this.serverAddresses.map((_, i) => this.renderConfig(i)).join('\n'))));
 
     const configVolume = kplus.Volume.fromConfigMap(this, 'ConfigVolume', this.configMap, { name: `frpc-config${suffix}` });
-    this.container = this.workload.addContainer({
-      name: `frpc${suffix}`,
-      image: p.image ?? FRPC_IMAGE,
-      imagePullPolicy: kplus.ImagePullPolicy.IF_NOT_PRESENT,
-      args: ['-c', `${CONFIG_DIR}/${CONFIG_FILE}`],
-      securityContext: restrictedSecurityContext(),
-      resources: resourcesWithDefaults(p.resources),
-      // The admin API (reload, stop) has no auth, so it listens on 127.0.0.1
-      // only and the probes run inside the container (busybox wget).
-      readiness: kplus.Probe.fromCommand(healthCommand(this.adminPort)),
-      liveness: kplus.Probe.fromCommand(healthCommand(this.adminPort)),
-      volumeMounts: [{ path: CONFIG_DIR, volume: configVolume, readOnly: true }],
+    this.containers = files.map((file, i) => {
+      const container = this.workload.addContainer({
+        name: replicas === 1 ? `frpc${suffix}` : `frpc-${i}${suffix}`,
+        image: p.image ?? FRPC_IMAGE,
+        imagePullPolicy: kplus.ImagePullPolicy.IF_NOT_PRESENT,
+        args: ['-c', `${CONFIG_DIR}/${file}`],
+        securityContext: restrictedSecurityContext(),
+        resources: resourcesWithDefaults(p.resources),
+        // The admin API (reload, stop) has no auth, so it listens on 127.0.0.1
+        // only and the probes run inside the container (busybox wget).
+        readiness: kplus.Probe.fromCommand(healthCommand(this.adminPort + i)),
+        liveness: kplus.Probe.fromCommand(healthCommand(this.adminPort + i)),
+        volumeMounts: [{ path: CONFIG_DIR, volume: configVolume, readOnly: true }],
+      });
+      container.env.addVariable(ENV.POD_NAME, kplus.EnvValue.fromFieldRef(kplus.EnvFieldPaths.POD_NAME));
+      addSecretEnv(container, this.auth._clientEnv());
+      if (p.groupKeySecret) {
+        container.env.addVariable(ENV.GROUP_KEY, kplus.EnvValue.fromSecretValue({ secret: p.groupKeySecret, key: p.groupKeySecretKey ?? 'group-key' }));
+      }
+      return container;
     });
-    this.container.env.addVariable(ENV.POD_NAME, kplus.EnvValue.fromFieldRef(kplus.EnvFieldPaths.POD_NAME));
-    addSecretEnv(this.container, this.auth._clientEnv());
-    mountSecretFiles(this, this.container, this.auth._files(), suffix);
-    if (p.groupKeySecret) {
-      this.container.env.addVariable(ENV.GROUP_KEY, kplus.EnvValue.fromSecretValue({ secret: p.groupKeySecret, key: p.groupKeySecretKey ?? 'group-key' }));
-    }
+    this.container = this.containers[0];
+    mountSecretFiles(this, this.containers, this.auth._files(), suffix);
     if (p.tls && p.certificateAuthority) invalid(where, 'certificateAuthority', 'tls and certificateAuthority are exclusive: give the Secrets or the CA that issues them');
     const ca = p.tls ? undefined : p.certificateAuthority ?? p.server?.certificateAuthority;
     if (ca) {
       this.certificate = ca.issueClientCertificate(issueId(this));
-      const files = mountTlsSecrets(this, this.container, this.certificate.secret, this.certificate.caSecret, suffix);
-      // the server certificate names the Service frpc dials
-      this.tlsConfig = { enable: true, certFile: files.certFile, keyFile: files.keyFile, trustedCaFile: files.caFile, serverName: p.server?.host };
+      const tlsFiles = mountTlsSecrets(this, this.containers, this.certificate.secret, this.certificate.caSecret, suffix);
+      // the server certificate names the Service frpc dials (and every replica's)
+      this.tlsConfig = {
+        enable: true, certFile: tlsFiles.certFile, keyFile: tlsFiles.keyFile, trustedCaFile: tlsFiles.caFile, serverName: p.server?.host,
+      };
       ca.addRotationAnnotations(this.workload, uniqueSecrets([this.certificate.secret, this.certificate.caSecret]));
     } else if (p.tls) {
-      const files = mountTlsSecrets(this, this.container, p.tls.secret, p.tls.caSecret ?? p.tls.secret, suffix);
+      const tlsFiles = mountTlsSecrets(this, this.containers, p.tls.secret, p.tls.caSecret ?? p.tls.secret, suffix);
       const cert = p.tls.clientCertificate !== false;
       this.tlsConfig = {
         enable: true,
-        trustedCaFile: files.caFile,
-        certFile: cert ? files.certFile : undefined,
-        keyFile: cert ? files.keyFile : undefined,
+        trustedCaFile: tlsFiles.caFile,
+        certFile: cert ? tlsFiles.certFile : undefined,
+        keyFile: cert ? tlsFiles.keyFile : undefined,
         serverName: p.tls.serverName,
       };
     }
@@ -351,7 +369,7 @@ export class FrpClientPool extends Construct {
 
     for (const proxy of p.proxies ?? []) this.addProxy(proxy);
     renderFrpcToml(where, this.config());
-    this.node.addValidation({ validate: () => validationErrors(() => this.renderConfig()) });
+    this.node.addValidation({ validate: () => validationErrors(() => this.serverAddresses.map((_, i) => this.renderConfig(i))) });
   }
 
   /**
@@ -368,7 +386,7 @@ export class FrpClientPool extends Construct {
     const full: FrpProxy = proxy.group !== undefined && this.props.groupKeySecret ? { ...proxy, groupKeyEnv: ENV.GROUP_KEY } : proxy;
     this.server?.registerProxy(this, full, { exposeRemotePort: this.props.exposeRemotePorts });
     this.proxies.push(full);
-    this.rendered = undefined;
+    this.rendered.clear();
   }
 
   /** Egress rules: frps, DNS, the proxies' local ports (and an OIDC endpoint). */
@@ -395,20 +413,29 @@ export class FrpClientPool extends Construct {
     return rules;
   }
 
-  /** The frpc config (rendered at synth time with every proxy added so far). */
-  public renderConfig(): string {
-    if (this.rendered === undefined) {
-      this.rendered = renderFrpcToml(this.node.path, this.config());
-    }
-    return this.rendered;
+  /**
+   * The frpc config (rendered at synth time with every proxy added so far).
+   * @param replica which frps replica's frpc (HA)
+   * @default 0
+   */
+  public renderConfig(replica: number = 0): string {
+    if (!this.rendered.has(replica)) this.rendered.set(replica, renderFrpcToml(this.node.path, this.config(replica)));
+    return this.rendered.get(replica)!;
   }
 
-  /** The typed frpc config of this pool. */
-  public config(): FrpcConfig {
+  /**
+   * The typed frpc config of this pool.
+   * @param replica which frps replica's frpc (HA): its address and admin port
+   * @default 0
+   */
+  public config(replica: number = 0): FrpcConfig {
     const p = this.props;
     const tls = this.tlsConfig;
+    if (!Number.isInteger(replica) || replica < 0 || replica >= this.serverAddresses.length) {
+      invalid(this.node.path, 'replica', `must be 0 to ${this.serverAddresses.length - 1} (one frpc per frps replica), got ${replica}`);
+    }
     return {
-      serverAddr: this.serverAddress,
+      serverAddr: this.serverAddresses[replica],
       serverPort: this.serverPort,
       userEnv: ENV.POD_NAME,
       auth: this.auth._clientConfig(),
@@ -418,7 +445,7 @@ export class FrpClientPool extends Construct {
         dialServerKeepalive: p.dialServerKeepaliveSeconds,
         tls,
       },
-      webServer: { addr: '127.0.0.1', port: this.adminPort },
+      webServer: { addr: '127.0.0.1', port: this.adminPort + replica },
       logLevel: p.logLevel,
       proxies: this.proxies,
     };

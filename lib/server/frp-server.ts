@@ -4,7 +4,7 @@ import * as kplus from 'cdk8s-plus-28';
 import { k8s } from 'cdk8s-plus-28';
 import { Construct, IConstruct } from 'constructs';
 import { FrpLogLevel } from '../frp/common';
-import { checkPort, invalid } from '../frp/errors';
+import { checkInt, checkPort, invalid } from '../frp/errors';
 import { FrpProxy, FrpProxyType, validateProxy } from '../frp/proxy';
 import { FrpPortRange, FrpsConfig, FrpServerTlsConfig, renderFrpsToml } from '../frp/server-config';
 import { addSecretEnv, mountSecretFiles, FrpAuth } from '../frp-auth';
@@ -21,6 +21,8 @@ import { IssuedCertificate } from '../tls/issued-certificate';
 export const FRPS_IMAGE = 'fatedier/frps:v0.70.1';
 
 const CONFIG_DIR = '/etc/frp';
+/** Label telling frps replicas apart (`replicas` > 1). */
+const REPLICA_LABEL = 'frp.io/frps-replica';
 const EXTERNAL_NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 const CONFIG_FILE = 'frps.toml';
 
@@ -34,6 +36,11 @@ export interface IFrpServer extends IConstruct {
   readonly auth: FrpAuth;
   /** Labels that select the frps pods. */
   readonly podLabels: { [key: string]: string };
+  /**
+   * One address per frps replica (HA): every frpc connects to each of them, so
+   * that every replica holds every group. `[host]` for a single frps.
+   */
+  readonly replicaHosts: string[];
   /** Whether frps requires client certificates (mTLS). */
   readonly requiresClientCertificates: boolean;
   /**
@@ -216,6 +223,16 @@ export interface FrpServerProps {
    */
   readonly networkPolicy?: boolean;
   /**
+   * frps replicas (HA). frp keeps a load-balancing group inside one frps, so
+   * each replica is a Deployment of its own with a control Service of its own
+   * (a stable address), every frpc pod runs one frpc per replica, and every
+   * replica holds every group. The vhost, remote-port and exposure Services
+   * spread over all ready replicas; readiness takes a dead one out of them; a
+   * PodDisruptionBudget lets drains take one replica at a time.
+   * @default 1
+   */
+  readonly replicas?: number;
+  /**
    * Reach frps from outside the cluster: a LoadBalancer or NodePort control
    * Service and the external addresses in the server certificate. With the
    * NetworkPolicy on, give the external machines' addresses as clientPeers.
@@ -271,10 +288,24 @@ interface RouteUse {
  * proxies registered by FrpClientPools; the config is written at synth time.
  */
 export class FrpServer extends Construct implements IFrpServer {
-  /** The frps Deployment. */
+  /** The frps Deployment (the first replica's, with `replicas` > 1). */
   public readonly deployment: kplus.Deployment;
-  /** The frps container. */
+  /** One Deployment per replica (one pod each with `replicas` > 1). */
+  public readonly deployments: kplus.Deployment[];
+  /** The frps container (the first replica's). */
   public readonly container: kplus.Container;
+  /** Every replica's frps container. */
+  public readonly containers: kplus.Container[];
+  /** Number of frps replicas. */
+  public readonly replicas: number;
+  /** Selects every frps pod (what the vhost, remote-port and exposure Services select). */
+  public readonly pods: kplus.IPodSelector;
+  /** One control Service per replica (`replicas` > 1); `[service]` otherwise. */
+  public readonly replicaServices: kplus.Service[];
+  /** DNS names of the replicas' control Services, which frpc dials one each. */
+  public readonly replicaHosts: string[];
+  /** The PodDisruptionBudget (`replicas` > 1). */
+  public readonly podDisruptionBudget?: k8s.KubePodDisruptionBudget;
   /** ConfigMap holding frps.toml. */
   public readonly configMap: kplus.ConfigMap;
   /** Control Service: the bind port and the web server (metrics) port. */
@@ -358,47 +389,59 @@ export class FrpServer extends Construct implements IFrpServer {
       data: { [CONFIG_FILE]: lazyString(() => this.renderConfig()) },
     });
 
-    this.deployment = new kplus.Deployment(this, 'Resource', {
-      replicas: 1,
-      metadata: { labels: this.labels },
-      podMetadata: { labels: this.labels },
-      securityContext: restrictedPodSecurityContext(),
-      automountServiceAccountToken: false,
-      isolate: false,
-    });
-    omitUnstoredDefaults(this.deployment);
-    this.deployment.podMetadata.addAnnotation(CONFIG_CHECKSUM_ANNOTATION, lazyString(() => sha256(this.renderConfig())));
-
-    const probe = kplus.Probe.fromHttpGet('/healthz', { port: this.webServerPort });
-    this.container = this.deployment.addContainer({
-      name: 'frps',
-      image: props.image ?? FRPS_IMAGE,
-      imagePullPolicy: kplus.ImagePullPolicy.IF_NOT_PRESENT,
-      args: ['-c', `${CONFIG_DIR}/${CONFIG_FILE}`],
-      ports: [
-        { name: 'control', number: this.bindPort },
-        { name: 'metrics', number: this.webServerPort },
-      ],
-      securityContext: restrictedSecurityContext(),
-      resources: resourcesWithDefaults(props.resources),
-      readiness: kplus.Probe.fromHttpGet('/healthz', { port: this.webServerPort, periodSeconds: Duration.seconds(5) }),
-      liveness: probe,
-      volumeMounts: [{
-        path: CONFIG_DIR,
-        volume: kplus.Volume.fromConfigMap(this, 'ConfigVolume', this.configMap, { name: 'config' }),
-        readOnly: true,
-      }],
-    });
-    addSecretEnv(this.container, this.auth._serverEnv());
-    mountSecretFiles(this, this.container, this.auth._files(), '');
-    if (props.webServerCredentials) {
-      this.container.env.addVariable('FRP_WEB_USER', kplus.EnvValue.fromSecretValue({ secret: props.webServerCredentials, key: 'user' }));
-      this.container.env.addVariable('FRP_WEB_PASSWORD', kplus.EnvValue.fromSecretValue({ secret: props.webServerCredentials, key: 'password' }));
+    this.replicas = props.replicas ?? 1;
+    checkInt(where, 'replicas', this.replicas, 1, 9);
+    if (this.replicas > 1 && props.externalAccess) {
+      invalid(where, 'externalAccess', `is for one frps: with ${this.replicas} replicas an outside frpc would reach one replica and leave the others without its members`);
     }
+    this.podLabels = { 'app.kubernetes.io/name': this.labels['app.kubernetes.io/name'], 'app.kubernetes.io/instance': this.labels['app.kubernetes.io/instance'] };
+    const configVolume = kplus.Volume.fromConfigMap(this, 'ConfigVolume', this.configMap, { name: 'config' });
+    this.deployments = [];
+    this.containers = [];
+    for (let i = 0; i < this.replicas; i++) {
+      // one Deployment per replica: each replica has a Service (an address) of its own
+      const replicaLabels = this.replicas > 1 ? { ...this.labels, [REPLICA_LABEL]: String(i) } : this.labels;
+      const deployment = new kplus.Deployment(this, i === 0 ? 'Resource' : `Replica${i}`, {
+        replicas: 1,
+        metadata: { labels: replicaLabels },
+        podMetadata: { labels: replicaLabels },
+        securityContext: restrictedPodSecurityContext(),
+        automountServiceAccountToken: false,
+        isolate: false,
+      });
+      omitUnstoredDefaults(deployment);
+      deployment.podMetadata.addAnnotation(CONFIG_CHECKSUM_ANNOTATION, lazyString(() => sha256(this.renderConfig())));
+      const container = deployment.addContainer({
+        name: 'frps',
+        image: props.image ?? FRPS_IMAGE,
+        imagePullPolicy: kplus.ImagePullPolicy.IF_NOT_PRESENT,
+        args: ['-c', `${CONFIG_DIR}/${CONFIG_FILE}`],
+        ports: [
+          { name: 'control', number: this.bindPort },
+          { name: 'metrics', number: this.webServerPort },
+        ],
+        securityContext: restrictedSecurityContext(),
+        resources: resourcesWithDefaults(props.resources),
+        readiness: kplus.Probe.fromHttpGet('/healthz', { port: this.webServerPort, periodSeconds: Duration.seconds(5) }),
+        liveness: kplus.Probe.fromHttpGet('/healthz', { port: this.webServerPort }),
+        volumeMounts: [{ path: CONFIG_DIR, volume: configVolume, readOnly: true }],
+      });
+      addSecretEnv(container, this.auth._serverEnv());
+      if (props.webServerCredentials) {
+        container.env.addVariable('FRP_WEB_USER', kplus.EnvValue.fromSecretValue({ secret: props.webServerCredentials, key: 'user' }));
+        container.env.addVariable('FRP_WEB_PASSWORD', kplus.EnvValue.fromSecretValue({ secret: props.webServerCredentials, key: 'password' }));
+      }
+      this.deployments.push(deployment);
+      this.containers.push(container);
+    }
+    this.deployment = this.deployments[0];
+    this.container = this.containers[0];
+    mountSecretFiles(this, this.containers, this.auth._files(), '');
+    this.pods = this.replicas === 1 ? this.deployment : kplus.Pods.select(this, 'Pods', { labels: this.podLabels });
 
     this.service = new kplus.Service(this, 'Service', {
       metadata: { labels: this.labels },
-      selector: this.deployment,
+      selector: this.pods,
       ports: [
         { name: 'control', port: this.bindPort, targetPort: this.bindPort },
         { name: 'metrics', port: this.webServerPort, targetPort: this.webServerPort },
@@ -407,6 +450,19 @@ export class FrpServer extends Construct implements IFrpServer {
     omitUnstoredDefaults(this.service);
     const ns = Chart.of(this).namespace;
     this.host = ns ? `${this.service.name}.${ns}.svc` : this.service.name;
+    this.replicaServices = this.replicas === 1 ? [this.service] : this.deployments.map((d, i) => new kplus.Service(this, `ReplicaService${i}`, {
+      metadata: { labels: { ...this.labels, [REPLICA_LABEL]: String(i) } },
+      selector: d,
+      ports: [{ name: 'control', port: this.bindPort, targetPort: this.bindPort }],
+    }));
+    if (this.replicas > 1) this.replicaServices.forEach(svc => omitUnstoredDefaults(svc));
+    this.replicaHosts = this.replicaServices.map(svc => (ns ? `${svc.name}.${ns}.svc` : svc.name));
+    if (this.replicas > 1) {
+      this.podDisruptionBudget = new k8s.KubePodDisruptionBudget(this, 'DisruptionBudget', {
+        metadata: { labels: this.labels },
+        spec: { maxUnavailable: k8s.IntOrString.fromNumber(1), selector: { matchLabels: this.podLabels } },
+      });
+    }
 
     const ext = props.externalAccess;
     this.externalAddresses = [...ext?.addresses ?? []];
@@ -430,7 +486,7 @@ export class FrpServer extends Construct implements IFrpServer {
       this.externalService = new kplus.Service(this, 'ExternalService', {
         metadata: { labels: this.labels },
         type,
-        selector: this.deployment,
+        selector: this.pods,
         ports: [{ name: 'control', port: this.bindPort, targetPort: this.bindPort, nodePort: ext.nodePort }],
       });
       omitUnstoredDefaults(this.externalService);
@@ -445,13 +501,13 @@ export class FrpServer extends Construct implements IFrpServer {
         ipAddresses: this.externalAddresses.filter(a => net.isIP(a) !== 0),
       });
       this.mountTls(this.certificate.secret, this.certificate.caSecret, true);
-      props.certificateAuthority.addRotationAnnotations(this.deployment, uniqueSecrets([this.certificate.secret, this.certificate.caSecret]));
+      const secrets = uniqueSecrets([this.certificate.secret, this.certificate.caSecret]);
+      for (const d of this.deployments) props.certificateAuthority.addRotationAnnotations(d, secrets);
     } else if (props.tls) {
       this.mountTls(props.tls.secret, props.tls.caSecret ?? props.tls.secret, props.tls.requireClientCertificates !== false);
     }
     this.requiresClientCertificates = this.tlsFiles?.trustedCaFile !== undefined;
 
-    this.podLabels = { 'app.kubernetes.io/name': this.labels['app.kubernetes.io/name'], 'app.kubernetes.io/instance': this.labels['app.kubernetes.io/instance'] };
     this.clientPeers.push(...props.clientPeers ?? []);
     if (props.networkPolicy !== false) {
       this.networkPolicy = new k8s.KubeNetworkPolicy(this, 'NetworkPolicy', {
@@ -505,7 +561,7 @@ export class FrpServer extends Construct implements IFrpServer {
 
   /** Mounts the certificate (and a separate CA Secret) and points frps at the files. */
   private mountTls(secret: kplus.ISecret, caSecret: kplus.ISecret, verifyClients: boolean): void {
-    const files = mountTlsSecrets(this, this.container, secret, caSecret, '');
+    const files = mountTlsSecrets(this, this.containers, secret, caSecret, '');
     this.tlsFiles = { certFile: files.certFile, keyFile: files.keyFile, trustedCaFile: verifyClients ? files.caFile : undefined };
     this.rendered = undefined;
   }
@@ -646,7 +702,7 @@ export class FrpServer extends Construct implements IFrpServer {
 
   private vhostServiceOrCreate(): kplus.Service {
     if (!this._vhostService) {
-      this._vhostService = new kplus.Service(this, 'VhostService', { metadata: { labels: this.labels }, selector: this.deployment, ports: [] });
+      this._vhostService = new kplus.Service(this, 'VhostService', { metadata: { labels: this.labels }, selector: this.pods, ports: [] });
       omitUnstoredDefaults(this._vhostService);
     }
     return this._vhostService;
@@ -657,7 +713,7 @@ export class FrpServer extends Construct implements IFrpServer {
       this._remoteService = new kplus.Service(this, 'RemoteService', {
         metadata: { labels: this.labels },
         type: this.props.remotePortsServiceType ?? kplus.ServiceType.CLUSTER_IP,
-        selector: this.deployment,
+        selector: this.pods,
         ports: [],
       });
       omitUnstoredDefaults(this._remoteService);
@@ -681,13 +737,18 @@ export function uniqueSecrets(secrets: kplus.ISecret[]): kplus.ISecret[] {
  * from another Secret, that one at /etc/frp/tls-ca<suffix>; returns the file
  * paths. @internal
  */
-export function mountTlsSecrets(scope: Construct, container: kplus.Container, secret: kplus.ISecret, caSecret: kplus.ISecret, suffix: string) {
+export function mountTlsSecrets(
+  scope: Construct, containers: kplus.Container | kplus.Container[], secret: kplus.ISecret, caSecret: kplus.ISecret, suffix: string,
+) {
+  const all = Array.isArray(containers) ? containers : [containers];
   const dir = '/etc/frp/tls';
-  container.mount(dir, kplus.Volume.fromSecret(scope, 'TlsVolume', secret, { name: `tls${suffix}` }), { readOnly: true });
+  const volume = kplus.Volume.fromSecret(scope, 'TlsVolume', secret, { name: `tls${suffix}` });
+  for (const c of all) c.mount(dir, volume, { readOnly: true });
   let caDir = dir;
   if (caSecret.name !== secret.name) {
     caDir = '/etc/frp/tls-ca';
-    container.mount(caDir, kplus.Volume.fromSecret(scope, 'TlsCaVolume', caSecret, { name: `tls-ca${suffix}` }), { readOnly: true });
+    const caVolume = kplus.Volume.fromSecret(scope, 'TlsCaVolume', caSecret, { name: `tls-ca${suffix}` });
+    for (const c of all) c.mount(caDir, caVolume, { readOnly: true });
   }
   return { certFile: `${dir}/tls.crt`, keyFile: `${dir}/tls.key`, caFile: `${caDir}/ca.crt` };
 }

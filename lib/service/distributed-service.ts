@@ -47,6 +47,12 @@ export interface DistributedServiceProps extends DistributedServiceSpec {
    */
   readonly subDomainHost?: string;
   /**
+   * frps replicas of the server this service creates (HA: every frpc pod runs
+   * one frpc per replica; see FrpServerProps.replicas).
+   * @default 1
+   */
+  readonly serverReplicas?: number;
+  /**
    * Cluster DNS domain, for the balancer tier's per-pod DNS discovery.
    * @default "cluster.local"
    */
@@ -172,11 +178,13 @@ export class DistributedService extends Construct {
     const where = this.node.path;
     this.source = manifestSource;
     if (!props || typeof props !== 'object') invalid(where, 'props', 'are required');
-    const { name, server, auth, subDomainHost, groupKeySecret, monitoring, clusterDomain, ...specProps } = props;
+    const { name, server, auth, subDomainHost, groupKeySecret, monitoring, clusterDomain, serverReplicas, ...specProps } = props;
     const workload = specProps.backends?.discovery?.workload;
     const spec = stripWorkload(specProps);
     validateAgainstSchema(where, 'spec', spec, SPEC_SCHEMA);
-    if (server && (auth || subDomainHost || monitoring)) invalid(where, auth ? 'auth' : subDomainHost ? 'subDomainHost' : 'monitoring', 'is set on the shared server, not on a service that uses it');
+    if (server && (auth || subDomainHost || monitoring || serverReplicas !== undefined)) {
+      invalid(where, auth ? 'auth' : subDomainHost ? 'subDomainHost' : monitoring ? 'monitoring' : 'serverReplicas', 'is set on the shared server, not on a service that uses it');
+    }
     if (!server && !auth) invalid(where, 'auth', 'is required when the service creates its own FrpServer (FrpAuth.token(secret)); or pass a shared server');
 
     this.name = name ?? id;
@@ -288,6 +296,7 @@ export class DistributedService extends Construct {
       subDomainHost,
       certificateAuthority: ca,
       tls: serverTls,
+      replicas: serverReplicas,
       monitoring: monitoring && this.withExpectedMembers({ balancer: this.balancer?.metricsTarget, ...monitoring }),
     });
     if (plan.expose.subdomain && !this.server.subDomainHost) {
@@ -351,7 +360,7 @@ export class DistributedService extends Construct {
         metadata: frontMeta(),
         // behind a Gateway the Service is the route's backend, cluster-internal
         type: plan.expose.serviceType as string as kplus.ServiceType,
-        selector: this.server.deployment,
+        selector: this.server.pods,
         ports: [{
           name: udp ? 'udp' : 'tcp',
           port: plan.expose.port!,
@@ -360,6 +369,11 @@ export class DistributedService extends Construct {
         }],
       });
       omitUnstoredDefaults(this.exposedService);
+      if (udp && this.server.replicas > 1) {
+        // udp over HA frps: every replica serves the port; keep each client on one
+        // replica, which holds its udp session (client address -> work connection)
+        ApiObject.of(this.exposedService).addJsonPatch(JsonPatch.add('/spec/sessionAffinity', 'ClientIP'));
+      }
       if (gw) {
         const routeProps = {
           metadata: frontMeta(),

@@ -161,5 +161,13 @@ export function frpServerDnsNames(server: IFrpServer, clusterDomain: string): st
     if (ns) names.push(`${svc}.${ns}`, `${svc}.${ns}.svc`, `${svc}.${ns}.svc.${clusterDomain}`);
   }
   if (!names.includes(server.host)) names.push(server.host);
+  // HA: frpc dials each replica by its own Service
+  for (const svc of (server as { replicaServices?: unknown[] }).replicaServices ?? []) {
+    if (!(svc instanceof kplus.Service) || svc.name === (service as kplus.Service | undefined)?.name) continue;
+    const ns = svc.metadata.namespace;
+    for (const n of [svc.name, ...(ns ? [`${svc.name}.${ns}`, `${svc.name}.${ns}.svc`, `${svc.name}.${ns}.svc.${clusterDomain}`] : [])]) {
+      if (!names.includes(n)) names.push(n);
+    }
+  }
   return names;
 }

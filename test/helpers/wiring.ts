@@ -66,8 +66,9 @@ export function checkWiring(manifests: readonly any[]): string[] {
       }
     }
   }
-  for (const cm of manifests.filter(o => o.kind === 'ConfigMap' && o.data?.['frpc.toml'])) {
-    const c: any = parse(cm.data['frpc.toml']);
+  const frpcKeys = (cm: any) => Object.keys(cm.data ?? {}).filter(k => k === 'frpc.toml' || k.endsWith('.frpc.toml'));
+  for (const [cm, key] of manifests.filter(o => o.kind === 'ConfigMap').flatMap(o => frpcKeys(o).map(k => [o, k] as const))) {
+    const c: any = parse(cm.data[key]);
     const control = serviceByHost(manifests, c.serverAddr, ns(cm));
     if (!control) {
       if (!/\./.test(c.serverAddr) || /\.svc$/.test(c.serverAddr)) problems.push(`${label(cm)}: serverAddr ${c.serverAddr} is no Service of the bundle`);

@@ -71,6 +71,7 @@ describe('FrpServer', () => {
       exposurePeers: [NetworkPeer.namespace('ingress-nginx')],
       monitoringPeers: [NetworkPeer.namespace('observability')],
       externalAccess: { serviceType: kplus.ServiceType.NODE_PORT, addresses: ['frps.example.com'], nodePort: 30700 },
+      replicas: 1, // several replicas are tested below (and exclude externalAccess)
     };
     const server = new FrpServer(chart, 'frps', all);
     server.registerProxy(chart, { name: 'pg', type: FrpProxyType.TCP, localPort: 5432, remotePort: 15432, group: 'pg' });
