@@ -3,13 +3,12 @@ import { tmpdir } from 'os';
 import { join } from 'path';
 import { Chart, Testing } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
-import { parse } from 'smol-toml';
 import { parseAllDocuments } from 'yaml';
 import {
   CertificateAuthority, DistributedService, DistributedServiceType, ExposeType, FrpAuth, FrpServer, NetworkPeer,
 } from '../../lib';
 import { main } from '../../lib/cli/render';
-import { checkWiring, expectValidBundle } from '../helpers';
+import { checkWiring, expectValidBundle, parseFrpTomlValues } from '../helpers';
 
 const frpsPods = (m: any[]) => m.filter(o => o.kind === 'Deployment' && o.metadata.labels['app.kubernetes.io/name'] === 'frps');
 const selects = (selector: Record<string, string>, labels: Record<string, string>) => Object.entries(selector).every(([k, v]) => labels[k] === v);
@@ -77,11 +76,11 @@ describe('HA frps: replicas', () => {
     const containers = pool.spec.template.spec.containers;
     expect(containers.map((c: any) => [c.name, c.args])).toEqual([0, 1, 2].map(i => [`frpc-${i}`, ['-c', `/etc/frp/replica-${i}.frpc.toml`]]));
     expect(containers.map((c: any) => c.readinessProbe.exec.command.at(-1))).toEqual(['http://127.0.0.1:7400/healthz', 'http://127.0.0.1:7401/healthz', 'http://127.0.0.1:7402/healthz']);
-    // each container has the client certificate
-    for (const c of containers) expect(c.volumeMounts.map((m: any) => m.mountPath).sort()).toEqual(['/etc/frp', '/etc/frp/tls']);
+    // each container has the token file and the client certificate
+    for (const c of containers) expect(c.volumeMounts.map((m: any) => m.mountPath).sort()).toEqual(['/etc/frp', '/etc/frp/auth', '/etc/frp/tls']);
     const cm = manifests.find(o => o.kind === 'ConfigMap' && o.metadata.name === pool.spec.template.spec.volumes.find((v: any) => v.configMap).configMap.name);
     expect(Object.keys(cm.data)).toEqual(['replica-0.frpc.toml', 'replica-1.frpc.toml', 'replica-2.frpc.toml']);
-    const configs = [0, 1, 2].map(i => parse(cm.data[`replica-${i}.frpc.toml`]) as any);
+    const configs = [0, 1, 2].map(i => parseFrpTomlValues(cm.data[`replica-${i}.frpc.toml`]));
     expect(configs.map(c => c.serverAddr)).toEqual(server.replicaHosts);
     expect(configs.map(c => c.webServer.port)).toEqual([7400, 7401, 7402]);
     // the same members (same group) on every replica; each logs in as the pod
