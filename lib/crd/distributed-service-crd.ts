@@ -1,31 +1,104 @@
-import { ApiObject } from 'cdk8s';
+import { ApiObject, Chart, JsonPatch } from 'cdk8s';
 import { Construct } from 'constructs';
 import { crdSchema, JsonSchema, SPEC_SCHEMA } from '../service/schema';
 
 /** Sync wave of the CRD: before everything that could use it. */
 export const CRD_SYNC_WAVE = -10;
 
+/** An optional field of `spec` in CEL: present on every level of `path`. */
+const present = (path: string) => path.split('.').map((_, i, all) => `has(self.${all.slice(0, i + 1).join('.')})`).join(' && ');
+const absent = (path: string) => `!(${present(path)})`;
+
+/** A duration field matches its pattern (else the pattern reports it, and CEL's duration() would fail too). */
+const isDuration = (path: string) => `self.${path}.matches('^[0-9]+[smh]$')`;
+
+/** Duration fields of the spec with the most the library takes (lib/service/durations.ts). */
+const DURATION_MAXIMA: [path: string, max: string, why: string][] = [
+  ['loadBalancing.healthCheck.interval', '60m', 'frp takes at most an hour'],
+  ['loadBalancing.healthCheck.timeout', '60m', 'frp takes at most an hour'],
+  ['advanced.timeout.dial', '60m', 'frp takes at most an hour'],
+  ['advanced.timeout.keepAlive', '24h', 'longer idle or affinity times keep state for a day or more'],
+  ['advanced.connectionPool.idleTimeout', '24h', 'longer idle or affinity times keep state for a day or more'],
+  ['loadBalancing.sessionAffinity.timeout', '24h', 'longer idle or affinity times keep state for a day or more'],
+];
+
 /**
  * The seed's validation webhook rules as CEL, on `spec` (they run after
- * defaulting, so defaulted fields are present). @internal
+ * defaulting, so defaulted fields are present), and the library's own rules
+ * that CEL can judge. Each names the field (`fieldPath`) where `cdk8s-frp
+ * render` reports the same problem. @internal
  */
-export const SPEC_RULES: { rule: string; message: string }[] = [
+export const SPEC_RULES: { rule: string; message: string; fieldPath: string }[] = [
   {
     rule: "self.serviceType != 'http' || (has(self.expose) && (has(self.expose.domain) || has(self.expose.path) || has(self.expose.subdomain) || self.expose.type == 'port'))",
     message: 'HTTP service must have domain or path',
+    fieldPath: '.expose.domain',
   },
   {
-    rule: 'has(self.backends.discovery) != has(self.backends.endpoints)',
+    rule: '!(has(self.backends.discovery) && has(self.backends.endpoints))',
     message: 'Cannot use both discovery and manual endpoints (set exactly one)',
+    fieldPath: '.backends.endpoints',
   },
   {
-    rule: "!has(self.security) || !has(self.security.mtls) || !(self.security.mtls.enabled && self.security.mtls.mode == 'manual') || has(self.security.mtls.caSecret)",
+    rule: 'has(self.backends.discovery) || has(self.backends.endpoints)',
+    message: 'Set discovery or endpoints',
+    fieldPath: '.backends.discovery',
+  },
+  {
+    rule: `${absent('security.mtls')} || !(self.security.mtls.enabled && self.security.mtls.mode == 'manual') || has(self.security.mtls.caSecret)`,
     message: 'Manual mTLS requires caSecret',
+    fieldPath: '.security.mtls.caSecret',
   },
   {
     rule: "!has(self.expose) || self.expose.type != 'port' || has(self.expose.port)",
     message: 'expose.type port requires expose.port',
+    fieldPath: '.expose.port',
   },
+  {
+    rule: `${absent('expose.type')} || self.expose.type != 'path' || has(self.expose.domain) || has(self.expose.subdomain)`,
+    message: 'frp routes http by host: a path exposure also needs expose.domain or expose.subdomain',
+    fieldPath: '.expose.domain',
+  },
+  {
+    rule: `${absent('backends.discovery.mode')} || self.backends.discovery.mode != 'selector' || has(self.backends.discovery.selector)`,
+    message: 'mode selector needs matchLabels or matchExpressions',
+    fieldPath: '.backends.discovery.selector',
+  },
+  {
+    rule: '!has(self.backends.discovery) || has(self.backends.discovery.port)',
+    message: 'discovery needs the backend port',
+    fieldPath: '.backends.discovery.port',
+  },
+  {
+    rule: `${absent('security.authentication.type')} || self.security.authentication.type == 'none' || has(self.security.authentication.tokenSecret)`,
+    message: 'authentication needs tokenSecret',
+    fieldPath: '.security.authentication.tokenSecret',
+  },
+  {
+    rule: `${absent('security.authentication.type')} || self.security.authentication.type == 'none' || self.serviceType == 'http'`,
+    message: 'end-user authentication needs an http service',
+    fieldPath: '.security.authentication.type',
+  },
+  {
+    rule: `${absent('security.authorization.enabled')} || !self.security.authorization.enabled || (has(self.security.authorization.rules) && size(self.security.authorization.rules) > 0)`,
+    message: 'authorization is enabled but has no rules (every request would be refused)',
+    fieldPath: '.security.authorization.rules',
+  },
+  {
+    rule: `${absent('security.authorization.rules')} || !self.security.authorization.rules.exists(r, has(r.roles) && size(r.roles) > 0) || (${present('security.authentication.type')} && self.security.authentication.type == 'oauth2')`,
+    message: 'rules with roles need authentication type oauth2 (roles come from the JWT)',
+    fieldPath: '.security.authorization.rules',
+  },
+  {
+    rule: `${absent('loadBalancing.healthCheck.timeout')} || !has(self.loadBalancing.healthCheck.interval) || !(${isDuration('loadBalancing.healthCheck.timeout')} && ${isDuration('loadBalancing.healthCheck.interval')}) || duration(self.loadBalancing.healthCheck.timeout) <= duration(self.loadBalancing.healthCheck.interval)`,
+    message: 'the health check timeout must not be longer than the interval',
+    fieldPath: '.loadBalancing.healthCheck.timeout',
+  },
+  ...DURATION_MAXIMA.map(([path, max, why]) => ({
+    rule: `${absent(path)} || !${isDuration(path)} || duration(self.${path}) <= duration('${max}')`,
+    message: `must be at most ${max} (${why})`,
+    fieldPath: `.${path}`,
+  })),
 ];
 
 const STATUS_SCHEMA: JsonSchema = {
@@ -80,7 +153,9 @@ export interface DistributedServiceCrdProps {
  * The `frp.io/v1beta1` DistributedService CustomResourceDefinition, with the
  * seed's schema, printer columns and subresources, and its webhook rules as
  * CEL validations. Useful to keep DistributedService manifests in the cluster
- * (kubectl get ds) next to the bundles `cdk8s-frp render` makes from them.
+ * (`kubectl get dsvc`; `ds` is kubectl's DaemonSet) next to the bundles
+ * `cdk8s-frp render` makes from them. The CRD is cluster-scoped: it carries no
+ * namespace, whatever the chart's.
  */
 export class DistributedServiceCrd extends Construct {
   /** The CRD object. */
@@ -103,7 +178,7 @@ export class DistributedServiceCrd extends Construct {
           singular: 'distributedservice',
           kind: 'DistributedService',
           listKind: 'DistributedServiceList',
-          shortNames: ['ds', 'dsvc'],
+          shortNames: ['dsvc'],
         },
         scope: 'Namespaced',
         versions: [{
@@ -136,5 +211,7 @@ export class DistributedServiceCrd extends Construct {
         }],
       },
     });
+    // cluster-scoped: cdk8s gives every object the chart's namespace
+    if (Chart.of(this).namespace !== undefined) this.resource.addJsonPatch(JsonPatch.remove('/metadata/namespace'));
   }
 }

@@ -1,5 +1,6 @@
 import { run } from '@bufbuild/cel';
-import { Testing } from 'cdk8s';
+import { Chart, Testing } from 'cdk8s';
+import { ConfigMap } from 'cdk8s-plus-28';
 import { DistributedServiceCrd } from '../../lib';
 import { SPEC_RULES } from '../../lib/crd/distributed-service-crd';
 import { checkCrdDefinition, expectValidBundle, validateCustomResource } from '../helpers';
@@ -27,12 +28,23 @@ describe('DistributedServiceCrd', () => {
     expectValidBundle([crd]);
     expect(checkCrdDefinition(crd)).toEqual([]);
     expect(crd.metadata.name).toBe('distributedservices.frp.io');
-    expect(crd.spec.names.shortNames).toEqual(['ds', 'dsvc']);
+    expect(crd.spec.names.shortNames).toEqual(['dsvc']); // not ds: kubectl's DaemonSet
     const v = crd.spec.versions[0];
     expect(v.additionalPrinterColumns.map((c: any) => c.jsonPath)).toEqual(['.spec.serviceType', '.status.activeBackends', '.status.state', '.metadata.creationTimestamp']);
     expect(v.subresources.scale.specReplicasPath).toBe('.spec.backends.replicas');
     expect(v.schema.openAPIV3Schema.properties.spec.properties.backends.properties.replicas.type).toBe('integer');
     expect(crd.metadata.annotations['argocd.argoproj.io/sync-wave']).toBe('-10');
+  });
+
+  test('is cluster-scoped: no namespace, also in a chart with one', () => {
+    expect(crd.metadata).not.toHaveProperty('namespace');
+    const namespaced = new Chart(Testing.app(), 'frp', { namespace: 'frp' });
+    new DistributedServiceCrd(namespaced, 'crd');
+    new ConfigMap(namespaced, 'other');
+    const [c, other] = Testing.synth(namespaced);
+    expect(c.kind).toBe('CustomResourceDefinition');
+    expect(c.metadata).not.toHaveProperty('namespace');
+    expect(other.metadata.namespace).toBe('frp');
   });
 
   test('accepts the seed examples and rejects an unknown field', () => {
@@ -52,7 +64,13 @@ describe('DistributedServiceCrd', () => {
 
   test.each<[string, any, string[]]>([
     ['http without domain or path', { ...base, serviceType: 'http', expose: { type: 'domain' } }, ['HTTP service must have domain or path']],
-    ['http with a path', { ...base, serviceType: 'http', expose: { type: 'path', path: '/x' } }, []],
+    ['http with a path but no host', { ...base, serviceType: 'http', expose: { type: 'path', path: '/x' } }, ['frp routes http by host: a path exposure also needs expose.domain or expose.subdomain']],
+    ['http with a domain and path', { ...base, serviceType: 'http', expose: { type: 'path', domain: 'x.example.com', path: '/x' } }, []],
+    ['neither discovery nor endpoints', { ...base, backends: {} }, ['Set discovery or endpoints']],
+    ['a dial timeout over an hour', { ...base, advanced: { timeout: { dial: '61m' } } }, ['must be at most 60m (frp takes at most an hour)']],
+    ['a health check timeout over its interval', { ...base, loadBalancing: { healthCheck: { interval: '5s', timeout: '10s' } } }, ['the health check timeout must not be longer than the interval']],
+    ['roles without oauth2', { ...base, serviceType: 'http', expose: { type: 'domain', domain: 'x.example.com' }, security: { authentication: { type: 'apikey', tokenSecret: 'k' }, authorization: { enabled: true, rules: [{ path: '/a', roles: ['admin'] }] } } },
+      ['rules with roles need authentication type oauth2 (roles come from the JWT)']],
     ['both discovery and endpoints', { ...base, backends: { endpoints: [{ host: 'a', port: 1 }], discovery: { port: 1 } } }, ['Cannot use both discovery and manual endpoints (set exactly one)']],
     ['manual mTLS without caSecret', { ...base, security: { mtls: { enabled: true, mode: 'manual' } } }, ['Manual mTLS requires caSecret']],
     ['manual mTLS with caSecret', { ...base, security: { mtls: { enabled: true, mode: 'manual', caSecret: 'ca' } } }, []],
