@@ -178,8 +178,10 @@ EOF
   (cd "$root" && npx --no-install ts-node --transpile-only -P test/tsconfig.json scripts/distributed-service-crd.ts) >"$crd"
   # create (the etcd is new): server-side apply refuses fields a 1.28 server does not know
   # (cert-manager's selectableFields, Kubernetes 1.30+); this drops them and says so.
-  "$k/kubectl" --kubeconfig "$kubeconfig" create --validate=warn -f "$root/crds" -R -f "$crd" \
+  "$k/kubectl" --kubeconfig "$kubeconfig" create --validate=warn -f "$root/crds" -R \
     2>&1 >/dev/null | sed 's/^/test-cluster: CRDs: /' >&2
+  # ours as Argo CD applies it (the tests apply it again, changed or not, as the same manager)
+  "$k/kubectl" --kubeconfig "$kubeconfig" apply --server-side --field-manager argocd-controller -f "$crd" >/dev/null
   local pending
   for i in $(seq 300); do
     # the names of the CRDs not Established yet (a new one has no conditions at first)

@@ -4,6 +4,7 @@ import { tmpdir } from 'os';
 import { join } from 'path';
 import { parseAllDocuments } from 'yaml';
 import { checkWiring, expectValidBundle } from './helpers';
+import { GRPC_SERVICE as grpc, WEB_SERVICE as web } from './helpers/cli-manifests';
 import { main } from '../lib/cli/render';
 
 const dir = mkdtempSync(join(tmpdir(), 'cdk8s-frp-cli-'));
@@ -12,26 +13,6 @@ const file = (name: string, text: string) => {
   writeFileSync(p, text);
   return p;
 };
-const grpc = `apiVersion: frp.io/v1beta1
-kind: DistributedService
-metadata: {name: user-service, namespace: microservices}
-spec:
-  serviceType: grpc
-  backends:
-    endpoints:
-    - {host: user-service-1.internal, port: 9090, weight: 2}
-    - {host: user-service-2.internal, port: 9090}
-  expose: {type: port, port: 9090}
-  loadBalancing: {algorithm: weighted}
-`;
-const web = `apiVersion: frp.io/v1beta1
-kind: DistributedService
-metadata: {name: web}
-spec:
-  serviceType: http
-  backends: {discovery: {mode: selector, selector: {matchLabels: {app: web}}, port: 3000}}
-  expose: {type: subdomain, subdomain: web}
-`;
 const run = (...argv: string[]) => {
   let out = '';
   let err = '';

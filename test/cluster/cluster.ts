@@ -59,7 +59,7 @@ let scratch: string | undefined;
 /** Writes `docs` to a file (kubectl diff needs one) and returns its path. */
 export function writeManifests(name: string, docs: any[]): string {
   scratch ??= mkdtempSync(join(tmpdir(), 'cdk8s-frp-cluster-test-'));
-  const file = join(scratch, `${name}.yaml`);
+  const file = join(scratch, `${name.replace(/[^A-Za-z0-9.-]+/g, '-')}.yaml`);
   writeFileSync(file, toYaml(docs));
   return file;
 }
@@ -98,7 +98,8 @@ export function serverSideDiff(file: string): KubectlResult {
 
 /** The live objects for the objects in `file`, in the file's order. */
 export function liveObjects(file: string): any[] {
-  return JSON.parse(kubectlClean(['get', '-f', file, '-o', 'json'])).items;
+  const got = JSON.parse(kubectlClean(['get', '-f', file, '-o', 'json']));
+  return got.kind === 'List' ? got.items : [got];
 }
 
 /**
