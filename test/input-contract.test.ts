@@ -153,6 +153,10 @@ describe('4. every spec string and duration is checked at the spec, whatever ren
       /spec\.security\.authorization\.rules\[0\]\.roles\[0\]: must be a role name/],
     ['a Secret name that is no object name', tcp(5432, { security: { mtls: { enabled: true, mode: 'manual', caSecret: 'CA!', certSecret: 'c' } } }), /spec\.security\.mtls\.caSecret: must be a Kubernetes object name/],
     ['a renewal longer than the certificate lives', tcp(5432, { security: { mtls: { enabled: true, certRotation: { beforeExpiry: '90d' } } } }), /spec\.security\.mtls\.certRotation\.beforeExpiry: must be more than zero and less than/],
+    ['an empty methods list (the balancer refuses it)', http('a.example.com', { security: { authentication: { type: 'oauth2', tokenSecret: 'jwt' }, authorization: { enabled: true, rules: [{ path: '/a', methods: [] }] } } }),
+      /spec\.security\.authorization\.rules\[0\]\.methods: must have at least 1 entry/],
+    ['an empty roles list', http('a.example.com', { security: { authentication: { type: 'oauth2', tokenSecret: 'jwt' }, authorization: { enabled: true, rules: [{ path: '/a', roles: [] }] } } }),
+      /spec\.security\.authorization\.rules\[0\]\.roles: must have at least 1 entry/],
     ['a dns Service name with capitals', tcp(5432, { backends: { discovery: { mode: 'dns', serviceName: 'Pg', port: 5432 } } }), /spec\.backends\.discovery\.serviceName: must be a Service name/],
   ])('%s', (_name, spec, message) => {
     expectRefused(render([yaml(manifest('svc', spec))]), message);
@@ -178,6 +182,10 @@ describe('5. exposed ports that frps uses itself work', () => {
 describe('6. metadata.namespace is checked', () => {
   test.each(['Apps', 'a.b', '名前', '{{ .Values.ns }}', '-a', 'x'.repeat(64), ''])('namespace %j', (ns) => {
     expectRefused(render([yaml(manifest('svc', tcp(), { namespace: ns }))]), /document 1: metadata\.namespace: must be a DNS label/);
+  });
+
+  test('a namespace starting with a digit (found by seed 2): generated names still start with a letter', () => {
+    expectRendered(render([yaml(manifest('svc', tcp(), { namespace: '0x10' }), manifest('web', http(), { namespace: '0x10' }))]));
   });
 });
 

@@ -279,7 +279,8 @@ export function buildBundle(options: RenderOptions): BuiltBundle {
   const app = new App();
   const charts = new Map<string, Chart>();
   const chartFor = (ns: string) => {
-    if (!charts.has(ns)) charts.set(ns, new Chart(app, ns, { namespace: ns, disableResourceNameHashes: false }));
+    // the chart id starts the generated names, which must start with a letter
+    if (!charts.has(ns)) charts.set(ns, new Chart(app, /^[a-z]/.test(ns) ? ns : `N-${ns}`, { namespace: ns, disableResourceNameHashes: false }));
     return charts.get(ns)!;
   };
   const serverChart = chartFor(serverNs);

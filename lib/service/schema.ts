@@ -23,6 +23,7 @@ export interface JsonSchema {
   'oneOf'?: { required: string[] }[];
   'format'?: string;
   'maxItems'?: number;
+  'minItems'?: number;
   'maxProperties'?: number;
   'x-kubernetes-preserve-unknown-fields'?: boolean;
   'x-kubernetes-validations'?: { rule: string; message: string }[];
@@ -154,8 +155,8 @@ export const SPEC_SCHEMA: JsonSchema = obj('Desired state of the distributed ser
         maxItems: 64,
         items: obj('Rule.', {
           path: str('Path glob.', { pattern: '^/\\S*$', maxLength: 1024, check: CHECKS.globPath }),
-          methods: { type: 'array', maxItems: 5, items: str('Method.', { enum: ['GET', 'POST', 'PUT', 'DELETE', 'PATCH'] }) },
-          roles: { type: 'array', maxItems: 64, items: str('Role.', { maxLength: 128, check: CHECKS.role }) },
+          methods: { type: 'array', minItems: 1, maxItems: 5, items: str('Method.', { enum: ['GET', 'POST', 'PUT', 'DELETE', 'PATCH'] }) },
+          roles: { type: 'array', minItems: 1, maxItems: 64, items: str('Role.', { maxLength: 128, check: CHECKS.role }) },
         }),
       },
     }),

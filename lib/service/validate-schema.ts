@@ -70,6 +70,7 @@ function walk(path: string, value: unknown, schema: JsonSchema, out: string[]): 
     case 'array':
       if (!Array.isArray(value)) return bad(path, `must be a list, got ${got(value)}`);
       if (schema.maxItems !== undefined && value.length > schema.maxItems) return bad(path, `must have at most ${schema.maxItems} entries, got ${value.length}`);
+      if (schema.minItems !== undefined && value.length < schema.minItems) return bad(path, `must have at least ${schema.minItems} ${schema.minItems === 1 ? 'entry' : 'entries'} (leave it out for the default), got ${value.length}`);
       value.forEach((v, i) => schema.items && walk(`${path}[${i}]`, v, schema.items, out));
       break;
     case 'string':
