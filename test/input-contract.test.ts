@@ -315,6 +315,20 @@ describe('13. a removed required field is named, not its parent', () => {
   });
 });
 
+describe('CLI options are checked like the spec', () => {
+  test.each<[string[], RegExp]>([
+    [['--subdomain-host', 'Apps.Example.com'], /--subdomain-host must be a lower-case DNS name/],
+    [['--subdomain-host', 'a b'], /--subdomain-host must be a lower-case DNS name/],
+    [['--token-secret', 'Token!'], /--token-secret must be a Kubernetes object name/],
+    [['--namespace', 'Frp'], /--namespace must be a DNS label/],
+  ])('%j', (options, message) => {
+    const r = render([yaml(manifest('svc', tcp()))], ...options);
+    expect(r.code).toBe(1);
+    expect(r.out).toBe('');
+    expect(r.err).toMatch(message);
+  });
+});
+
 describe('every problem of a document at once', () => {
   test('schema problems, metadata problems and other documents together', () => {
     const r = render([yaml(

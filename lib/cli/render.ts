@@ -8,6 +8,7 @@ import { FrpAuth } from '../frp-auth';
 import { NetworkPeer } from '../network/network-peer';
 import { FrpServer } from '../server/frp-server';
 import { DistributedService, manifestProblems } from '../service/distributed-service';
+import { CHECKS, isDnsLabel } from '../service/field-checks';
 import { IssuerKind } from '../service/spec';
 import { CertificateAuthority, ICertificateAuthority } from '../tls/certificate-authority';
 
@@ -113,7 +114,11 @@ export function parseArgs(argv: string[]): RenderOptions | 'help' {
     } else if (a.startsWith('-')) {throw new Error(`unknown option ${a}`);} else {files.push(a);}
   }
   if (files.length === 0) throw new Error('no FILE given');
-  if (namespace !== undefined && !/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(namespace)) throw new Error(`--namespace must be a DNS label, got ${JSON.stringify(namespace)}`);
+  if (namespace !== undefined && !isDnsLabel(namespace)) throw new Error(`--namespace must be a DNS label, got ${JSON.stringify(namespace)}`);
+  const badHost = subDomainHost === undefined ? undefined : CHECKS.domain(subDomainHost);
+  if (badHost) throw new Error(`--subdomain-host ${badHost}`);
+  const badSecret = CHECKS.objectName(tokenSecret);
+  if (badSecret) throw new Error(`--token-secret ${badSecret}`);
   if ((frpsAddresses.length > 0 || frpsNodePort !== undefined) && !frpsServiceType && command === 'render') {
     throw new Error('--frps-address and --frps-node-port need --frps-service-type (LoadBalancer or NodePort)');
   }
