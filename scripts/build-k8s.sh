@@ -11,7 +11,14 @@ set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 mod="$here/k8s"
 version=$(sed -n 's/^require k8s.io\/kubernetes \(v[0-9.]*\).*/\1/p' "$mod/go.mod")
-stamp=$(cat "$mod/go.mod" "$mod/go.sum" | sha256sum | cut -c1-12)
+# the version the binaries report (kubernetes' own build sets these; without them
+# both say v0.0.0-master and `kubectl version` fails to parse the server's)
+ldflags="-s -w"
+for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
+  minor=${version#v1.}
+  ldflags="$ldflags -X $pkg.gitVersion=$version -X $pkg.gitMajor=1 -X $pkg.gitMinor=${minor%%.*} -X $pkg.gitTreeState=clean"
+done
+stamp=$( (cat "$mod/go.mod" "$mod/go.sum"; echo "$ldflags") | sha256sum | cut -c1-12)
 cache="${CDK8S_FRP_TOOLS:-${XDG_CACHE_HOME:-$HOME/.cache}/cdk8s-frp/tools}"
 out="$cache/kubernetes-$version-$stamp"
 
@@ -28,8 +35,8 @@ echo "build-k8s: building kube-apiserver and kubectl $version (a few minutes, on
 (
   cd "$mod"
   export CGO_ENABLED=0 GOFLAGS=-mod=readonly
-  go build -trimpath -ldflags '-s -w' -o "$tmp/kube-apiserver" k8s.io/kubernetes/cmd/kube-apiserver
-  go build -trimpath -ldflags '-s -w' -o "$tmp/kubectl" k8s.io/kubernetes/cmd/kubectl
+  go build -trimpath -ldflags "$ldflags" -o "$tmp/kube-apiserver" k8s.io/kubernetes/cmd/kube-apiserver
+  go build -trimpath -ldflags "$ldflags" -o "$tmp/kubectl" k8s.io/kubernetes/cmd/kubectl
 )
 mkdir -p "$out"
 mv "$tmp/kube-apiserver" "$tmp/kubectl" "$out/"

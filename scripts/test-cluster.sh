@@ -120,7 +120,7 @@ start() {
     --log-level warn </dev/null >"$state/etcd.log" 2>&1 9>&- &
   echo $! >"$state/etcd.pid"
 
-  log "starting kube-apiserver ($(basename "$k")) on https://127.0.0.1:$api_port"
+  log "starting kube-apiserver $("$k/kube-apiserver" --version | cut -d" " -f2) on https://127.0.0.1:$api_port"
   setsid "$k/kube-apiserver" \
     --bind-address 127.0.0.1 --advertise-address 127.0.0.1 --secure-port "$api_port" \
     --etcd-servers "http://127.0.0.1:$etcd_port" \
@@ -175,7 +175,7 @@ EOF
   log "installing the CRDs"
   local crd
   crd="$state/distributedservices.frp.io.yaml"
-  (cd "$root" && npx --no-install ts-node --transpile-only -P test/tsconfig.json scripts/distributed-service-crd.ts) >"$crd"
+  (cd "$root" && npx --no-install ts-node --transpile-only --prefer-ts-exts -P test/tsconfig.json scripts/distributed-service-crd.ts) >"$crd"
   # create (the etcd is new): server-side apply refuses fields a 1.28 server does not know
   # (cert-manager's selectableFields, Kubernetes 1.30+); this drops them and says so.
   "$k/kubectl" --kubeconfig "$kubeconfig" create --validate=warn -f "$root/crds" -R \
