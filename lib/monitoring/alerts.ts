@@ -162,6 +162,13 @@ export interface FrpAlertRulesProps extends FrpAlertRulesOptions {
    * @default - no balancer rules
    */
   readonly balancer?: MetricsTarget;
+  /**
+   * Check expectedProxies on each frps pod rather than summed over all: with
+   * several frps replicas (HA) every replica must hold every member, so one
+   * replica short of members fires (labelled with its pod).
+   * @default false
+   */
+  readonly perReplica?: boolean;
 }
 
 /** One alerting rule, as written to the rule file. @internal */
@@ -279,7 +286,8 @@ export function planFrpAlertRules(where: string, props: FrpAlertRulesProps): Ale
       : series('frp_server_proxy_counts_detailed', [...S, typeMatcher, { name: 'name', op: '=~', value: nameRegex }]);
     // A type or name frps has never seen has no series: count it as 0, but only
     // while frps itself is scraped (FrpServerDown covers the rest).
-    const expr = `(sum by (${BY_SCOPE}) (${counted}) or sum by (${BY_SCOPE}) (${up} == 1) * 0) < ${e.minimum}`;
+    const by = props.perReplica ? `${BY_SCOPE}, pod` : BY_SCOPE;
+    const expr = `(sum by (${by}) (${counted}) or sum by (${by}) (${up} == 1) * 0) < ${e.minimum}`;
     const what = e.proxyName !== undefined ? `members of ${e.proxyType} proxy ${e.proxyName}`
       : e.nameRegex !== undefined ? `${e.proxyType} proxies named like ${e.nameRegex}` : `${e.proxyType} proxies`;
     const labels: { [key: string]: string } = { proxy_type: e.proxyType };

@@ -110,6 +110,8 @@ export class FrpMonitoring extends Construct {
         labels: { ...props.labels, ...options.labels },
         server: this.target,
         balancer,
+        // HA: every frps replica must hold every member
+        perReplica: props.server.replicas > 1,
       });
     }
     if (dashboard) {

@@ -39,6 +39,7 @@ const ALL: Required<Omit<FrpAlertRulesProps, 'server' | 'balancer'>> = {
   connectionSurge: { threshold: 500, pendingFor: Duration.minutes(1), severity: AlertSeverity.INFO },
   trafficDropped: { window: Duration.minutes(15), baseline: Duration.hours(2), pendingFor: Duration.minutes(10) },
   balancerBackendDown: { backendRegex: 'be_.*', pendingFor: Duration.minutes(1) },
+  perReplica: false, // HA frps: test/server/ha.test.ts
 };
 
 describe('FrpAlertRules', () => {

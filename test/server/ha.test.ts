@@ -5,10 +5,11 @@ import { Chart, Testing } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { parseAllDocuments } from 'yaml';
 import {
-  CertificateAuthority, DistributedService, DistributedServiceType, ExposeType, FrpAuth, FrpServer, NetworkPeer,
+  CertificateAuthority, DistributedService, DistributedServiceType, ExposeType, FrpAuth, FrpProxyType, FrpServer, NetworkPeer,
 } from '../../lib';
 import { main } from '../../lib/cli/render';
 import { checkWiring, expectValidBundle, parseFrpTomlValues } from '../helpers';
+import { testRules } from '../monitoring/promtool';
 
 const frpsPods = (m: any[]) => m.filter(o => o.kind === 'Deployment' && o.metadata.labels['app.kubernetes.io/name'] === 'frps');
 const selects = (selector: Record<string, string>, labels: Record<string, string>) => Object.entries(selector).every(([k, v]) => labels[k] === v);
@@ -110,6 +111,44 @@ describe('HA frps: replicas', () => {
     expect(m.filter(o => o.kind === 'PodDisruptionBudget')).toEqual([]);
     expect(server.replicaHosts).toEqual([server.host]);
     expect(Object.keys(m.find(o => o.kind === 'ConfigMap' && o.data['frpc.toml']).data)).toEqual(['frpc.toml']);
+  });
+
+  test('monitoring: the members alert checks each replica (promtool: one replica short of members fires for that pod only)', () => {
+    const chart = new Chart(Testing.app(), 'edge', { namespace: 'edge' });
+    const server = new FrpServer(chart, 'frps', {
+      auth: FrpAuth.token(kplus.Secret.fromSecretName(chart, 't', 'frp-token')),
+      replicas: 2,
+      monitoring: { alerts: { expectedProxies: [{ proxyType: FrpProxyType.HTTP, minimum: 2, proxyName: 'web' }] } },
+    });
+    const [rule] = Testing.synth(chart).filter(o => o.kind === 'PrometheusRule');
+    const members = rule.spec.groups.flatMap((g: any) => g.rules).find((r: any) => r.alert === 'FrpProxyMembersBelowExpected');
+    expect(members.expr).toContain('sum by (namespace, job, pod)');
+    const job = server.monitoring!.target.job;
+    const target = (pod: string) => `job="${job}", namespace="edge", pod="${pod}", service="${job}", endpoint="metrics"`;
+    const member = (pod: string, name: string) => ({ series: `frp_server_proxy_counts_detailed{${target(pod)}, type="http", name="${name}.web"}`, values: '1x30' });
+    testRules(rule.spec, {
+      tests: [{
+        name: 'frps-b lost a member, frps-a has both',
+        interval: '1m',
+        input_series: [
+          { series: `up{${target('frps-a')}}`, values: '1x30' },
+          { series: `up{${target('frps-b')}}`, values: '1x30' },
+          member('frps-a', 'frpc-1'), member('frps-a', 'frpc-2'), member('frps-b', 'frpc-1'),
+        ],
+        alert_rule_test: [{
+          eval_time: '10m',
+          alertname: 'FrpProxyMembersBelowExpected',
+          exp_alerts: [{
+            exp_labels: { job, namespace: 'edge', pod: 'frps-b', proxy: 'web', proxy_type: 'http', severity: 'warning' },
+            exp_annotations: {
+              summary: `Too few members of http proxy web on frps edge/${job}`,
+              description: `frps edge/${job} has 1 members of http proxy web, fewer than the 2 expected, for 5 minutes. Check the frpc pods (crash loops, failing health checks) and the load-balancing group settings.`,
+              runbook_url: 'https://github.com/cdk8s-frp/cdk8s-frp#runbook-frpproxymembersbelowexpected',
+            },
+          }],
+        }],
+      }],
+    });
   });
 
   test.each<[string, any, string]>([
