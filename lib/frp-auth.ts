@@ -75,6 +75,9 @@ export const ENV = {
   OIDC_CLIENT_SECRET: 'FRP_OIDC_CLIENT_SECRET',
   GROUP_KEY: 'FRP_GROUP_KEY',
   POD_NAME: 'POD_NAME',
+  POD_NAMESPACE: 'POD_NAMESPACE',
+  /** frp `user` of a pod: `<namespace>.<pod name>`, unique across the cluster. */
+  USER: 'FRP_USER',
   WEB_USER: 'FRP_WEB_USER',
   WEB_PASSWORD: 'FRP_WEB_PASSWORD',
 } as const;

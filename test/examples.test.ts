@@ -53,7 +53,7 @@ test('tcp-tunnel: three frpc members join one group on the port frps exposes', (
   const m = synth('tcp-tunnel');
   const frpc = toml(m, 'frpc.toml');
   expect(byName(m, 'Deployment', 'frpc').spec.replicas).toBe(3);
-  expect(frpc.user).toBe('{{ .Envs.POD_NAME }}'); // each pod a distinct member
+  expect(frpc.user).toBe('{{ .Envs.FRP_USER }}'); // each pod a distinct member: <namespace>.<pod>
   expect(frpc.proxies).toHaveLength(1);
   expect(frpc.proxies[0]).toMatchObject({ type: 'tcp', remotePort: 15678, loadBalancer: { group: 'echo' } });
   const frps = toml(m, 'frps.toml');

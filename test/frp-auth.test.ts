@@ -39,6 +39,23 @@ describe('FrpAuth', () => {
     expect(egress.some((r: any) => r.ports.some((p: any) => p.port === 443) && r.to === undefined)).toBe(true);
   });
 
+  test('OIDC: frpc may reach the token endpoint on the port its URL names, not 443 always (issue 9, defect 11)', () => {
+    const egressPorts = (url: string) => {
+      const chart = Testing.chart();
+      const server = new FrpServer(chart, 'frps', { auth: FrpAuth.oidc({ ...oidcOptions(chart), tokenEndpointUrl: url }) });
+      new FrpClientPool(chart, 'frpc', { server, proxies: [{ name: 'pg', type: FrpProxyType.TCP, localPort: 5432, remotePort: 15432 }] });
+      const m = Testing.synth(chart);
+      expectValidBundle(m);
+      const egress = m.find(x => x.kind === 'NetworkPolicy' && x.metadata.labels['app.kubernetes.io/name'] === 'frpc').spec.egress;
+      // the rule open to any address (the token endpoint's)
+      return egress.filter((r: any) => r.to === undefined).flatMap((r: any) => r.ports.map((p: any) => p.port)).filter((p: number) => ![53, 5432].includes(p));
+    };
+    expect(egressPorts('http://keycloak.auth.svc:8080/realms/frp/protocol/openid-connect/token')).toEqual([8080]);
+    expect(egressPorts('https://idp.example.com:8443/token')).toEqual([8443]);
+    expect(egressPorts('http://idp.example.com/token')).toEqual([80]);
+    expect(egressPorts('https://idp.example.com/token')).toEqual([443]);
+  });
+
   test('token: the key and the scopes are configurable', () => {
     const chart = Testing.chart();
     const auth = FrpAuth.token(kplus.Secret.fromSecretName(chart, 't', 'frp'), { key: 'frp-token', authenticateAllMessages: false });

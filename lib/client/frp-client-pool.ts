@@ -195,8 +195,9 @@ export interface FrpClientPoolProps {
 
 /**
  * frpc on Kubernetes: a Deployment, a DaemonSet, or a sidecar in existing
- * pods, with a generated frpc.toml. Every pod logs in with its own pod name as
- * frp `user`, so replicas are distinct members of their load-balancing groups.
+ * pods, with a generated frpc.toml. Every pod logs in with `<namespace>.<pod
+ * name>` as frp `user`, so replicas are distinct members of their
+ * load-balancing groups and frps names each member `<namespace>.<pod>.<proxy>`.
  */
 export class FrpClientPool extends Construct {
   /** ConfigMap holding frpc.toml. */
@@ -318,7 +319,11 @@ export class FrpClientPool extends Construct {
         liveness: kplus.Probe.fromCommand(healthCommand(this.adminPort + i)),
         volumeMounts: [{ path: CONFIG_DIR, volume: configVolume, readOnly: true }],
       });
+      // frp `user` = <namespace>.<pod>: unique on a shared frps, and the namespace
+      // tells equal service names apart in frps' metrics (`{user}.{proxy}`)
       container.env.addVariable(ENV.POD_NAME, kplus.EnvValue.fromFieldRef(kplus.EnvFieldPaths.POD_NAME));
+      container.env.addVariable(ENV.POD_NAMESPACE, kplus.EnvValue.fromFieldRef(kplus.EnvFieldPaths.POD_NAMESPACE));
+      container.env.addVariable(ENV.USER, kplus.EnvValue.fromValue(`$(${ENV.POD_NAMESPACE}).$(${ENV.POD_NAME})`));
       addSecretEnv(container, this.auth._clientEnv());
       if (p.groupKeySecret) {
         container.env.addVariable(ENV.GROUP_KEY, kplus.EnvValue.fromSecretValue({ secret: p.groupKeySecret, key: p.groupKeySecretKey ?? 'group-key' }));
@@ -409,7 +414,9 @@ export class FrpClientPool extends Construct {
     ];
     // backends may be anywhere (pods, Services, hosts outside): by port only
     if (local.size > 0) rules.push(rule([...local.entries()].sort().map(([, v]) => v), []));
-    if (this.auth.method === FrpAuthMethod.OIDC) rules.push(rule([{ port: 443, protocol: 'TCP' }], []));
+    // the OIDC token endpoint, on the port its URL names
+    const endpoint = this.auth._tokenEndpointUrl;
+    if (this.auth.method === FrpAuthMethod.OIDC && endpoint) rules.push(rule([{ port: urlPort(endpoint), protocol: 'TCP' }], []));
     return rules;
   }
 
@@ -437,7 +444,7 @@ export class FrpClientPool extends Construct {
     return {
       serverAddr: this.serverAddresses[replica],
       serverPort: this.serverPort,
-      userEnv: ENV.POD_NAME,
+      userEnv: ENV.USER,
       auth: this.auth._clientConfig(),
       transport: {
         poolCount: p.poolCount,
@@ -450,6 +457,12 @@ export class FrpClientPool extends Construct {
       proxies: this.proxies,
     };
   }
+}
+
+/** The TCP port an http(s) URL connects to. @internal */
+export function urlPort(url: string): number {
+  const u = new URL(url);
+  return u.port ? Number(u.port) : u.protocol === 'http:' ? 80 : 443;
 }
 
 /** Probe command: frpc's /healthz on the loopback admin port. @internal */

@@ -83,8 +83,8 @@ export interface FrpProxyExpectation {
   readonly minimum: number;
   /**
    * Count only the members of this proxy: frps names each member
-   * `{user}.{proxyName}` (FrpClientPool sets `user` to the pod name), so this
-   * matches `name=~"(?:[^.]+[.])?<proxyName>"` of `frp_server_proxy_counts_detailed`.
+   * `{user}.{proxyName}` (FrpClientPool sets `user` to `<namespace>.<pod>`), so
+   * this matches `name=~"(?:[^.]+[.])*<proxyName>"` of `frp_server_proxy_counts_detailed`.
    * @default - every proxy of the type (`frp_server_proxy_counts`)
    */
   readonly proxyName?: string;
@@ -141,7 +141,8 @@ export interface FrpAlertRulesOptions {
    */
   readonly connectionSurge?: ConnectionSurgeAlertOptions;
   /**
-   * FrpTrafficDropped: no byte entered frps for a while after traffic flowed.
+   * FrpTrafficDropped: no connection open and no byte entered frps for a
+   * while after traffic flowed (frp counts a connection's bytes when it closes).
    * @default - enabled, window 10m, baseline 1h, for 5m, warning
    */
   readonly trafficDropped?: TrafficDroppedAlertOptions;
@@ -274,7 +275,7 @@ export function planFrpAlertRules(where: string, props: FrpAlertRulesProps): Ale
       invalid(where, `${field}.proxyName`, `must be an frp proxy name ([-_.a-zA-Z0-9]+), got ${JSON.stringify(e.proxyName)}`);
     }
     checkRegex(where, `${field}.nameRegex`, e.nameRegex);
-    const nameRegex = e.proxyName !== undefined ? `(?:[^.]+[.])?${regexEscape(e.proxyName)}` : e.nameRegex;
+    const nameRegex = e.proxyName !== undefined ? `(?:[^.]+[.])*${regexEscape(e.proxyName)}` : e.nameRegex;
     const key = `${e.proxyType} ${nameRegex ?? ''}`;
     if (seen.has(key)) invalid(where, field, `expects the same proxies as expectedProxies[${seen.get(key)}]`);
     seen.set(key, i);
@@ -315,10 +316,17 @@ export function planFrpAlertRules(where: string, props: FrpAlertRulesProps): Ale
   const baseline = promDuration(where, 'trafficDropped.baseline', props.trafficDropped?.baseline ?? Duration.hours(1));
   if (dropped.enabled) {
     const trafficIn = series('frp_server_traffic_in', S);
+    const connections = series('frp_server_connection_counts', S);
+    // frp adds a connection's bytes to frp_server_traffic_in only when it closes
+    // (server/proxy/proxy.go), so a flat counter under long-lived connections
+    // is steady load, not silence: the alert also needs no connection open at
+    // any scrape of the window.
     frps.push(rule('FrpTrafficDropped', dropped,
-      `sum by (${BY_SCOPE}) (rate(${trafficIn}[${window}])) == 0 and on (${BY_SCOPE}) sum by (${BY_SCOPE}) (rate(${trafficIn}[${baseline}] offset ${window})) > 0`, {},
+      `sum by (${BY_SCOPE}) (rate(${trafficIn}[${window}])) == 0`
+      + ` and on (${BY_SCOPE}) sum by (${BY_SCOPE}) (rate(${trafficIn}[${baseline}] offset ${window})) > 0`
+      + ` and on (${BY_SCOPE}) sum by (${BY_SCOPE}) (max_over_time(${connections}[${window}])) == 0`, {},
       `Traffic through frps ${name} dropped to zero`,
-      `No byte entered frps ${name} in the last ${humanDuration(window)}, although traffic flowed in the ${humanDuration(baseline)} before. Check the clients, the Ingress/Service in front of frps and the frpc members.`));
+      `No connection was open on frps ${name} and no byte entered it in the last ${humanDuration(window)}, although traffic flowed in the ${humanDuration(baseline)} before. Check the clients, the Ingress/Service in front of frps and the frpc members.`));
   }
 
   const groups: AlertRuleGroup[] = [];

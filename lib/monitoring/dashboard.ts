@@ -88,7 +88,7 @@ export function renderDashboard(server: MetricsTarget, balancer: MetricsTarget |
   const rateWindow = '$__rate_interval';
   // frps names proxies `{user}.{name}` (user = pod name for FrpClientPool): the
   // `proxy` label strips the user so that members of one group add up.
-  const byProxy = (expr: string) => `sum by (proxy, type) (label_replace(${expr}, "proxy", "$1", "name", "(?:[^.]+[.])?(.+)"))`;
+  const byProxy = (expr: string) => `sum by (proxy, type) (label_replace(${expr}, "proxy", "$1", "name", "(?:[^.]+[.])*([^.]+)"))`;
   const specs: PanelSpec[] = [
     {
       title: 'frps up',

@@ -16,6 +16,7 @@ import { invalid } from '../frp/errors';
 import { BandwidthLimitMode, FrpProxy, FrpProxyType, ProxyProtocolVersion } from '../frp/proxy';
 import { FrpAuth } from '../frp-auth';
 import { omitUnstoredDefaults } from '../k8s/pod-defaults';
+import { regexEscape } from '../monitoring/_promql';
 import { FrpMonitoringOptions } from '../monitoring/frp-monitoring';
 import { NetworkPeer } from '../network/network-peer';
 import { FrpServer, FrpServerTlsOptions } from '../server/frp-server';
@@ -475,10 +476,14 @@ export class DistributedService extends Construct {
   private withExpectedMembers(monitoring: FrpMonitoringOptions): FrpMonitoringOptions {
     const plan = this._plan;
     const minimum = plan.sidecar ? 1 : plan.members.length * plan.clientReplicas;
+    // frps names members {user}.{proxy} with user = <namespace>.<pod>: the
+    // exact member names in this namespace, so that `<name>-2` (another
+    // service) or the same name in another namespace never counts
+    const ns = Chart.of(this).namespace; // frpc runs in this service's namespace
+    const names = [...new Set(plan.members.map(m => m.proxyName))].sort().map(regexEscape);
     const expectation = {
       proxyType: plan.proxyType,
-      // frps names members {user}.{proxy}; proxies of this service are <name> or <name>-<i>[-<k>]
-      nameRegex: `(?:[^.]+[.])?${plan.name}(?:-[0-9]+)*`,
+      nameRegex: `${ns ? regexEscape(ns) : '[^.]+'}[.][^.]+[.](?:${names.join('|')})`,
       minimum,
     };
     return { ...monitoring, alerts: { ...monitoring.alerts, expectedProxies: [...monitoring.alerts?.expectedProxies ?? [], expectation] } };

@@ -27,7 +27,7 @@ describe('FrpClientPool', () => {
     const config = frpcToml(manifests);
     expect(config.serverAddr).toBe(server.service.name);
     expect(config.serverPort).toBe(7000);
-    expect(config.user).toBe('{{ .Envs.POD_NAME }}');
+    expect(config.user).toBe('{{ .Envs.FRP_USER }}'); // <namespace>.<pod>
     expect(config.loginFailExit).toBe(false);
     expect(config.webServer).toEqual({ addr: '127.0.0.1', port: 7400 });
     expect(config.proxies[0].loadBalancer).toEqual({ group: 'pg' });
@@ -38,6 +38,8 @@ describe('FrpClientPool', () => {
     expect(container.image).toBe('fatedier/frpc:v0.70.1');
     expect(container.env).toEqual([
       { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
+      { name: 'POD_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
+      { name: 'FRP_USER', value: '$(POD_NAMESPACE).$(POD_NAME)' },
     ]);
     expect(config.auth.tokenSource).toEqual({ type: 'file', file: { path: '/etc/frp/auth/token' } });
     expect(container.readinessProbe.exec.command).toEqual(['wget', '-q', '-T', '2', '-O', '/dev/null', 'http://127.0.0.1:7400/healthz']);

@@ -64,7 +64,7 @@ describe('secrets are byte-safe (issue 9, defect 2)', () => {
 
   test('frp verify accepts the configs whatever the secret values hold', () => {
     const manifests = bundle({ bind: 7000, web: 7500, remote: 15000, admin: 7400 });
-    const env = { FRP_WEB_USER: WEB_USER, FRP_WEB_PASSWORD: WEB_PASSWORD, FRP_GROUP_KEY: GROUP_KEY, POD_NAME: 'frpc-0' };
+    const env = { FRP_WEB_USER: WEB_USER, FRP_WEB_PASSWORD: WEB_PASSWORD, FRP_GROUP_KEY: GROUP_KEY, FRP_USER: 'apps.frpc-0' };
     expect(frpVerify('frps', toml(manifests, 'frps.toml'), env)).toMatchObject({ ok: true });
     expect(frpVerify('frpc', toml(manifests, 'frpc.toml'), env)).toMatchObject({ ok: true });
   });
@@ -80,16 +80,16 @@ describe('secrets are byte-safe (issue 9, defect 2)', () => {
       const mounted = (text: string) => text.split('/etc/frp/auth/').join(root);
       run.start('frps', mounted(toml(manifests, 'frps.toml')), { FRP_WEB_USER: WEB_USER, FRP_WEB_PASSWORD: WEB_PASSWORD });
       const frpc = mounted(toml(manifests, 'frpc.toml'));
-      run.start('frpc', frpc, { POD_NAME: 'frpc-a', FRP_GROUP_KEY: GROUP_KEY });
+      run.start('frpc', frpc, { FRP_USER: 'apps.frpc-a', FRP_GROUP_KEY: GROUP_KEY });
       // the second pod of the Deployment (its own admin port: both run on one host here)
-      run.start('frpc', frpc.replace(`port = ${admin1}`, `port = ${admin2}`), { POD_NAME: 'frpc-b', FRP_GROUP_KEY: GROUP_KEY });
+      run.start('frpc', frpc.replace(`port = ${admin1}`, `port = ${admin2}`), { FRP_USER: 'apps.frpc-b', FRP_GROUP_KEY: GROUP_KEY });
       const auth = `${WEB_USER}:${WEB_PASSWORD}`;
       await waitUntil(async () => (await onlineProxies(web, 'tcp', auth)).length === 2, () => `two members online\n${run.logs()}`);
-      expect(await onlineProxies(web, 'tcp', auth)).toEqual(['frpc-a.echo', 'frpc-b.echo']);
+      expect(await onlineProxies(web, 'tcp', auth)).toEqual(['apps.frpc-a.echo', 'apps.frpc-b.echo']);
       // a member with another key is refused by the group
-      run.start('frpc', frpc.replace(`port = ${admin1}`, `port = ${admin2 + 1}`), { POD_NAME: 'frpc-c', FRP_GROUP_KEY: 'other' });
+      run.start('frpc', frpc.replace(`port = ${admin1}`, `port = ${admin2 + 1}`), { FRP_USER: 'apps.frpc-c', FRP_GROUP_KEY: 'other' });
       await waitUntil(async () => /group auth failed|authorization failed/.test(run.logs()), () => `frpc-c refused\n${run.logs()}`);
-      expect(await onlineProxies(web, 'tcp', auth)).toEqual(['frpc-a.echo', 'frpc-b.echo']);
+      expect(await onlineProxies(web, 'tcp', auth)).toEqual(['apps.frpc-a.echo', 'apps.frpc-b.echo']);
     } finally {
       await run.stop();
     }

@@ -40,7 +40,8 @@ describe('live: failover and health', () => {
     const members = () => onlineProxies(c);
     await waitFor('3 members online', async () => (await members()).length === 3, 30_000)
       .catch((e) => { throw new Error(`${e.message}: ${JSON.stringify(c.allLogs())}`); });
-    expect((await members()).map((m) => m.split('.')[0]).sort()).toEqual(frpcPods.map((p) => p.name).sort());
+    // frps names members <namespace>.<pod>.<proxy>
+    expect((await members()).map((m) => m.split('.').slice(0, 2).join('.')).sort()).toEqual(frpcPods.map((p) => `${p.namespace}.${p.name}`).sort());
 
     const vhost = c.address(vhostService(c), 'http');
     const ask = () => httpRequest({ ...vhost, path: '/', headers: { host: 'api.example.test' }, timeoutMs: 5000 });
@@ -48,19 +49,19 @@ describe('live: failover and health', () => {
     // kill one member's frpc (SIGKILL: no goodbye); frps notices the closed control connection
     const victim = frpcPods[0];
     c.killContainer(victim, 'frpc');
-    await waitFor('the dead member to leave the group', async () => !(await members()).some((m) => m.startsWith(`${victim.name}.`)), 15_000);
+    await waitFor('the dead member to leave the group', async () => !(await members()).some((m) => m.startsWith(`${victim.namespace}.${victim.name}.`)), 15_000);
     const during = [];
     for (let i = 0; i < 60; i++) during.push((await ask()).status);
     expect(tally(during.map(String))).toEqual({ 200: 60 });
 
     // the kubelet restarts it; it logs in again as the same pod and rejoins
-    await waitFor('the restarted member to rejoin', async () => (await members()).some((m) => m.startsWith(`${victim.name}.`)), 30_000);
+    await waitFor('the restarted member to rejoin', async () => (await members()).some((m) => m.startsWith(`${victim.namespace}.${victim.name}.`)), 30_000);
 
     // a deleted pod is replaced by one with a new name, which joins as a new member
     const fresh = await c.deletePod(frpcPods[1]);
     await waitFor('the replacement pod to join', async () => {
       const m = await members();
-      return m.some((x) => x.startsWith(`${fresh!.name}.`)) && !m.some((x) => x.startsWith(`${frpcPods[1].name}.`));
+      return m.some((x) => x.startsWith(`${fresh!.namespace}.${fresh!.name}.`)) && !m.some((x) => x.startsWith(`${frpcPods[1].namespace}.${frpcPods[1].name}.`));
     }, 30_000);
     const after = [];
     for (let i = 0; i < 30; i++) after.push((await ask()).status);

@@ -35,11 +35,11 @@ describe('DistributedService with monitoring', () => {
     const job = control.metadata.name;
     const series = (n: number) => Array.from({ length: n }, (_, i) => ({
       // 3 frpc pods x members pg-0-0, pg-0-1, pg-1
-      series: `frp_server_proxy_counts_detailed{job="${job}",namespace="databases",type="tcp",name="pg-client-${Math.floor(i / 3)}.${['pg-0-0', 'pg-0-1', 'pg-1'][i % 3]}"}`,
+      series: `frp_server_proxy_counts_detailed{job="${job}",namespace="databases",type="tcp",name="databases.pg-client-${Math.floor(i / 3)}.${['pg-0-0', 'pg-0-1', 'pg-1'][i % 3]}"}`,
       values: '1x20',
     }));
     const up = { series: `up{job="${job}",namespace="databases"}`, values: '1x20' };
-    const labels = { severity: 'warning', namespace: 'databases', job, proxy_type: 'tcp', proxy_regex: '(?:[^.]+[.])?pg(?:-[0-9]+)*' };
+    const labels = { severity: 'warning', namespace: 'databases', job, proxy_type: 'tcp', proxy_regex: 'databases[.][^.]+[.](?:pg-0-0|pg-0-1|pg-1)' };
     const check = (n: number, expAlerts: unknown[]) => testRules(rule.spec, {
       tests: [{ interval: '1m', input_series: [up, ...series(n)], alert_rule_test: [{ eval_time: '10m', alertname: 'FrpProxyMembersBelowExpected', exp_alerts: expAlerts }] }],
     });
@@ -51,6 +51,42 @@ describe('DistributedService with monitoring', () => {
     };
     expect(check(8, [{ exp_labels: labels, exp_annotations: annotations }])).toMatch(/SUCCESS/);
     expect(check(9, [])).toMatch(/SUCCESS/);
+  });
+
+  test('the members pattern does not over-match: another service pg-2, or pg in another namespace, never counts (issue 9, defect 13)', () => {
+    // frpc logs in as <namespace>.<pod>
+    const frpc = manifests.find(m => m.kind === 'Deployment' && m.metadata.labels['app.kubernetes.io/name'] === 'frpc').spec.template.spec.containers[0];
+    expect(frpc.env).toEqual(expect.arrayContaining([
+      { name: 'POD_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
+      { name: 'FRP_USER', value: '$(POD_NAMESPACE).$(POD_NAME)' },
+    ]));
+    expect(manifests.find(m => m.kind === 'ConfigMap' && m.data?.['frpc.toml']).data['frpc.toml']).toContain('user = "{{ .Envs.FRP_USER }}"');
+    const job = control.metadata.name;
+    const counted = (name: string) => ({ series: `frp_server_proxy_counts_detailed{job="${job}",namespace="databases",type="tcp",name="${name}"}`, values: '1x20' });
+    // 8 of the 9 members, plus look-alikes that must not make up the missing one
+    const members = Array.from({ length: 8 }, (_, i) => counted(`databases.pg-client-${Math.floor(i / 3)}.${['pg-0-0', 'pg-0-1', 'pg-1'][i % 3]}`));
+    const regex = 'databases[.][^.]+[.](?:pg-0-0|pg-0-1|pg-1)';
+    const lookAlikes = [counted('databases.pg-2-client-0.pg-2'), counted('databases.pg-2-client-0.pg-2-0'), counted('analytics.pg-client-0.pg-1'), counted('pg-client-9.pg-1')];
+    const out = testRules(rule.spec, {
+      tests: [{
+        interval: '1m',
+        input_series: [{ series: `up{job="${job}",namespace="databases"}`, values: '1x20' }, ...members, ...lookAlikes],
+        alert_rule_test: [{
+          eval_time: '10m',
+          alertname: 'FrpProxyMembersBelowExpected',
+          exp_alerts: [{
+            exp_labels: { severity: 'warning', namespace: 'databases', job, proxy_type: 'tcp', proxy_regex: regex },
+            exp_annotations: {
+              summary: `Too few tcp proxies named like ${regex} on frps databases/${job}`,
+              // 8: the look-alikes are not counted
+              description: `frps databases/${job} has 8 tcp proxies named like ${regex}, fewer than the 9 expected, for 5 minutes. Check the frpc pods (crash loops, failing health checks) and the load-balancing group settings.`,
+              runbook_url: 'https://github.com/cdk8s-frp/cdk8s-frp#runbook-frpproxymembersbelowexpected',
+            },
+          }],
+        }],
+      }],
+    });
+    expect(out).toMatch(/SUCCESS/);
   });
 });
 
