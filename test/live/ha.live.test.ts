@@ -64,7 +64,7 @@ describe('live: HA frps (3 replicas)', () => {
     // every replica holds every group with all its members: 2 pods x 2 endpoints per service
     const expected = frpcPods.flatMap((p) => {
       const svc = p.workload.metadata.labels['frp.io/distributed-service'];
-      return [0, 1].map((i) => `${p.name}.${svc}-${i}`);
+      return [0, 1].map((i) => `${p.namespace}.${p.name}.${svc}-${i}`); // frpc logs in as <namespace>.<pod>
     }).sort();
     for (const pod of frps) {
       await waitFor(`all 8 members on ${pod.name}`, async () => JSON.stringify(await onlineOn(pod)) === JSON.stringify(expected), 45_000)

@@ -86,7 +86,7 @@ describe('HA frps: replicas', () => {
     expect(configs.map(c => c.webServer.port)).toEqual([7400, 7401, 7402]);
     // the same members (same group) on every replica; each logs in as the pod
     for (const c of configs) {
-      expect(c.user).toBe('{{ .Envs.POD_NAME }}');
+      expect(c.user).toBe('{{ .Envs.FRP_USER }}'); // <namespace>.<pod>
       expect(c.proxies).toEqual(configs[0].proxies);
       expect(c.transport.tls.serverName).toBe(server.host);
     }
