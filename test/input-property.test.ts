@@ -28,8 +28,8 @@ describe('cdk8s-frp render over generated input (issue 11)', () => {
     if (process.env.INPUT_PROPERTY_SEED) console.log(`seed ${SEED}, ${RUNS} cases:`, counts);
     // the generator reaches both outcomes for every kind of input, or the property proves little
     for (const kind of ['mutation', 'conflict', 'yaml']) {
-      expect(counts[`${kind} rendered`] ?? 0).toBeGreaterThan(RUNS / 40);
-      expect(counts[`${kind} refused`] ?? 0).toBeGreaterThan(RUNS / 40);
+      expect(counts[`${kind} rendered`] ?? 0).toBeGreaterThan(RUNS / 100);
+      expect(counts[`${kind} refused`] ?? 0).toBeGreaterThan(RUNS / 100);
     }
   }, 1_800_000);
 
