@@ -21,6 +21,12 @@ import { IssuedCertificate } from '../tls/issued-certificate';
 export const FRPS_IMAGE = 'fatedier/frps:v0.70.1';
 
 const CONFIG_DIR = '/etc/frp';
+/**
+ * Readiness delay of an HA frps replica: frpc's login retry interval doubles up
+ * to 20 s (+10 % jitter), so after this long every member has logged in again.
+ */
+const HA_READINESS_DELAY_SECONDS = 25;
+
 /** Label telling frps replicas apart (`replicas` > 1). */
 const REPLICA_LABEL = 'frp.io/frps-replica';
 const EXTERNAL_NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
@@ -422,7 +428,13 @@ export class FrpServer extends Construct implements IFrpServer {
         ],
         securityContext: restrictedSecurityContext(),
         resources: resourcesWithDefaults(props.resources),
-        readiness: kplus.Probe.fromHttpGet('/healthz', { port: this.webServerPort, periodSeconds: Duration.seconds(5) }),
+        // HA: a (re)started replica waits until its frpc members have logged in again
+        // (frpc retries its login after 1 s, doubling to 20 s) before it takes traffic
+        readiness: kplus.Probe.fromHttpGet('/healthz', {
+          port: this.webServerPort,
+          periodSeconds: Duration.seconds(5),
+          initialDelaySeconds: this.replicas > 1 ? Duration.seconds(HA_READINESS_DELAY_SECONDS) : undefined,
+        }),
         liveness: kplus.Probe.fromHttpGet('/healthz', { port: this.webServerPort }),
         volumeMounts: [{ path: CONFIG_DIR, volume: configVolume, readOnly: true }],
       });
@@ -453,6 +465,8 @@ export class FrpServer extends Construct implements IFrpServer {
     this.replicaServices = this.replicas === 1 ? [this.service] : this.deployments.map((d, i) => new kplus.Service(this, `ReplicaService${i}`, {
       metadata: { labels: { ...this.labels, [REPLICA_LABEL]: String(i) } },
       selector: d,
+      // members log in while the replica is not ready yet (it waits for them)
+      publishNotReadyAddresses: true,
       ports: [{ name: 'control', port: this.bindPort, targetPort: this.bindPort }],
     }));
     if (this.replicas > 1) this.replicaServices.forEach(svc => omitUnstoredDefaults(svc));

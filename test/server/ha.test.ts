@@ -50,13 +50,16 @@ describe('HA frps: replicas', () => {
     // every replica mounts the same frps.toml and is probed
     const configs = new Set(pods.map(d => d.spec.template.spec.volumes.find((v: any) => v.configMap).configMap.name));
     expect(configs.size).toBe(1);
-    for (const d of pods) expect(d.spec.template.spec.containers[0].readinessProbe.httpGet.path).toBe('/healthz');
+    // a (re)started replica is ready only after its members had time to log in again (frpc retries up to 20 s)
+    for (const d of pods) expect(d.spec.template.spec.containers[0].readinessProbe).toMatchObject({ httpGet: { path: '/healthz' }, initialDelaySeconds: 25 });
 
     // per-replica Services: each selects exactly its replica
     expect(server.replicaHosts).toEqual(server.replicaServices.map(s => `${s.name}.frp.svc`));
     server.replicaServices.forEach((svc, i) => {
       const obj = manifests.find(o => o.kind === 'Service' && o.metadata.name === svc.name);
       expect(obj.spec.ports).toEqual([{ name: 'control', port: 7000, targetPort: 7000 }]);
+      // members log in before the replica is ready
+      expect(obj.spec.publishNotReadyAddresses).toBe(true);
       expect(pods.filter(d => selects(obj.spec.selector, d.spec.template.metadata.labels)).map(d => d.spec.template.metadata.labels['frp.io/frps-replica'])).toEqual([String(i)]);
     });
     // the control (metrics), vhost, udp exposure Services select all three
@@ -108,6 +111,7 @@ describe('HA frps: replicas', () => {
     const m = Testing.synth(chart);
     expect(frpsPods(m)).toHaveLength(1);
     expect(frpsPods(m)[0].metadata.labels['frp.io/frps-replica']).toBeUndefined();
+    expect(frpsPods(m)[0].spec.template.spec.containers[0].readinessProbe.initialDelaySeconds).toBeUndefined();
     expect(m.filter(o => o.kind === 'PodDisruptionBudget')).toEqual([]);
     expect(server.replicaHosts).toEqual([server.host]);
     expect(Object.keys(m.find(o => o.kind === 'ConfigMap' && o.data['frpc.toml']).data)).toEqual(['frpc.toml']);

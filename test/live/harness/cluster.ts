@@ -75,6 +75,8 @@ export interface LiveOptions {
 interface RunningContainer {
   readonly spec: any;
   proc?: ChildProcess;
+  /** When the process last started (readiness `initialDelaySeconds` counts from here). */
+  startedAt?: number;
   inproc?: Closeable;
   restarts: number;
   ready: boolean;
@@ -352,7 +354,8 @@ export class LiveCluster {
     const svcNs = ns(svc, this.defaultNs);
     const out: Endpoint[] = [];
     for (const p of this.pods) {
-      if (p.deleted || p.namespace !== svcNs || !matches(p.labels) || !this.isReady(p)) continue;
+      // as kube-proxy: unready pods only with publishNotReadyAddresses
+      if (p.deleted || p.namespace !== svcNs || !matches(p.labels) || (!this.isReady(p) && !svc.spec.publishNotReadyAddresses)) continue;
       const target = this.targetPort(p, port);
       if (target !== undefined) out.push({ ip: p.ip, port: target });
     }
@@ -606,6 +609,7 @@ export class LiveCluster {
     });
     fs.closeSync(out);
     c.proc = proc;
+    c.startedAt = Date.now();
     proc.on('exit', (code, signal) => {
       fs.appendFileSync(c.log, `${RFC3339()} harness: exited code=${code} signal=${signal}\n`);
       c.ready = false;
@@ -641,6 +645,8 @@ export class LiveCluster {
         if (c.inproc) { c.ready = true; return; }
         if (!c.proc) { c.ready = false; return; }
         const probe = c.spec.readinessProbe;
+        // as the kubelet: no readiness probe before initialDelaySeconds after the container started
+        if (probe?.initialDelaySeconds && Date.now() < (c.startedAt ?? 0) + probe.initialDelaySeconds * 1000) { c.ready = false; return; }
         c.ready = probe ? await this.runProbe(p, probe) : true;
       })));
     } finally {
