@@ -177,6 +177,13 @@ describe('5. exposed ports that frps uses itself work', () => {
       expect(own.allowPorts.some((r: any) => r.single === target || (r.start <= target && target <= r.end))).toBe(true);
     }
   });
+  test('udp on frps\' control port works too', () => {
+    const udp = { serviceType: 'udp', backends: { endpoints: [{ host: '10.0.0.1', port: 53 }] }, expose: { type: 'port', port: 7000 } };
+    const docs = expectRendered(render([yaml(manifest('dns', udp))]));
+    const svc = docs.find(d => d.kind === 'Service' && d.metadata.name === 'dns');
+    expect(svc.spec.ports[0]).toMatchObject({ port: 7000, protocol: 'UDP' });
+    expect(svc.spec.ports[0].targetPort).not.toBe(7000);
+  });
 });
 
 describe('6. metadata.namespace is checked', () => {
@@ -186,6 +193,9 @@ describe('6. metadata.namespace is checked', () => {
 
   test('a namespace starting with a digit (found by seed 2): generated names still start with a letter', () => {
     expectRendered(render([yaml(manifest('svc', tcp(), { namespace: '0x10' }), manifest('web', http(), { namespace: '0x10' }))]));
+    // and messages name the namespace, not the chart
+    expectRefused(render([yaml(manifest('sub', { ...http(), expose: { type: 'subdomain', subdomain: 'sub' } }, { namespace: '0x10' }))]),
+      /document 1: 0x10\/sub: spec\.expose\.subdomain: needs a server with subDomainHost/);
   });
 });
 

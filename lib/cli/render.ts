@@ -285,7 +285,7 @@ export function buildBundle(options: RenderOptions): BuiltBundle {
   const charts = new Map<string, Chart>();
   const chartFor = (ns: string) => {
     // the chart id starts the generated names, which must start with a letter
-    if (!charts.has(ns)) charts.set(ns, new Chart(app, /^[a-z]/.test(ns) ? ns : `N-${ns}`, { namespace: ns, disableResourceNameHashes: false }));
+    if (!charts.has(ns)) charts.set(ns, new Chart(app, chartId(ns), { namespace: ns, disableResourceNameHashes: false }));
     return charts.get(ns)!;
   };
   const serverChart = chartFor(serverNs);
@@ -315,12 +315,13 @@ export function buildBundle(options: RenderOptions): BuiltBundle {
       const service = DistributedService.fromManifest(chartFor(namespace), doc.metadata.name, doc, { server, source });
       services.push({ source, service });
     } catch (e) {
-      errors.push(...(e as Error).message.split('\n').map(line => `${source}: ${line}`));
+      errors.push(...(e as Error).message.split('\n').map(line => `${source}: ${inNamespace(line, namespace)}`));
     }
   }
   // what a document's constructs check at synthesis, reported at that document
   for (const { source, service } of services) {
-    for (const c of service.node.findAll()) errors.push(...c.node.validate().map(m => `${source}: ${m}`));
+    const namespace = Chart.of(service).namespace!;
+    for (const c of service.node.findAll()) errors.push(...c.node.validate().map(m => `${source}: ${inNamespace(m, namespace)}`));
   }
   if (errors.length > 0) throw new Error(errors.join('\n'));
   return { app, server, serverChart, services: services.map(s => s.service) };
@@ -365,6 +366,11 @@ function serverTrust(scope: Chart, manifests: Manifest[], errors: string[], refu
   }
   return new CertificateAuthority(scope, 'Ca');
 }
+
+/** The chart of a namespace: its id starts the generated names, which must start with a letter. */
+const chartId = (ns: string) => (/^[a-z]/.test(ns) ? ns : `N-${ns}`);
+/** A message of a service's construct, with the namespace in front instead of its chart's id. */
+const inNamespace = (message: string, ns: string) => (message.startsWith(`${chartId(ns)}/`) ? `${ns}/${message.slice(chartId(ns).length + 1)}` : message);
 
 const own = (o: object, k: string) => Object.prototype.hasOwnProperty.call(o, k);
 const isObject = (v: unknown): v is Record<string, any> => typeof v === 'object' && v !== null && !Array.isArray(v);

@@ -634,14 +634,14 @@ export class FrpServer extends Construct implements IFrpServer {
   }
 
   /**
-   * Whether frps already listens on `port` for `protocol`: one of its own
-   * (TCP) ports, or the remote port of a registered proxy.
+   * Whether a proxy of `protocol` cannot have `port` as its remote port: one
+   * of frps' own ports (refused for either protocol by registerProxy), or the
+   * remote port of a registered proxy of that protocol.
    * @internal
    */
   public _isPortTaken(protocol: kplus.Protocol, port: number): boolean {
     const own = [this.bindPort, this.webServerPort, this.vhostHttpPort, this.vhostHttpsPort, this.tcpmuxPort];
-    return (protocol === kplus.Protocol.TCP && own.includes(port))
-      || this.remotePorts.has(`${protocol}/${port}`);
+    return own.includes(port) || this.remotePorts.has(`${protocol}/${port}`);
   }
 
   /**

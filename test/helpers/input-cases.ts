@@ -117,6 +117,16 @@ const MUTATIONS: Mutation[] = [
     const target = p.reduce((o: any, k) => o[k], m);
     setOwn(target, pickFrom([...MEMBERS, ...FIELD_NAMES], pick), clone(pickFrom([...PLAUSIBLE, ...HOSTILE], pick)));
   },
+  // targeted: a port frps uses itself, or one its remapping would pick
+  (m, pick) => {
+    if (m?.spec?.expose && typeof m.spec.expose === 'object') m.spec.expose.port = pickFrom([7000, 7500, 8080, 8443, 5002, 80, 53, 10080, 17000, 18080, 27000], pick);
+  },
+  // targeted: names and namespaces the library or Kubernetes treat specially
+  (m, pick) => {
+    if (!m?.metadata || typeof m.metadata !== 'object') return;
+    if (pick(2) === 0) m.metadata.name = pickFrom(['frps', 'frp-token', 'ca', 'client', 'server', 'balancer', 'web-team-a', 'x'.repeat(54)], pick);
+    else m.metadata.namespace = pickFrom(['frp', 'default', 'kube-system', '0x10', '1', 'team-a', 'x'.repeat(63)], pick);
+  },
   // another field's value moved here (right shape, wrong place)
   (m, pick) => {
     const paths = allPaths(m);
