@@ -209,14 +209,14 @@ export class DistributedService extends Construct {
     const b = plan.backends;
     const fqdn = (svc: string, n?: string) => `${svc}.${n ?? ns ?? 'default'}.svc.${clusterDomain ?? 'cluster.local'}`;
     let dnsTarget: BalancerBackends = { kind: 'endpoints' };
-    if (b.kind === 'selector' || (b.kind === 'workload' && plan.balancer)) {
+    if (b.kind === 'selector' || (b.kind === 'workload' && !plan.sidecar)) {
       const backendNs = b.kind === 'selector' ? b.namespace ?? ns : ns;
       this.backendService = new kplus.Service(this, 'Backends', {
         metadata: meta({ namespace: backendNs }),
         // headless when the balancer resolves every pod itself
         clusterIP: plan.balancer ? 'None' : undefined,
         selector: b.kind === 'workload' ? workload : undefined,
-        ports: [{ name: 'backend', port: b.port, targetPort: b.port }],
+        ports: [{ name: 'backend', port: b.port, targetPort: b.port, protocol: plan.proxyType === FrpProxyType.UDP ? kplus.Protocol.UDP : undefined }],
       });
       omitUnstoredDefaults(this.backendService);
       if (b.kind === 'selector') {

@@ -189,6 +189,12 @@ export function planService(spec: DistributedServiceSpec, ctx: PlanContext): Ser
   const proxyType = isHttp && exposeType !== ExposeType.PORT ? FrpProxyType.HTTP
     : type === DistributedServiceType.UDP ? FrpProxyType.UDP : FrpProxyType.TCP;
   const group = proxyType === FrpProxyType.UDP ? undefined : `${ctx.groupPrefix ? `${ctx.groupPrefix}-` : ''}${ctx.name}`;
+  // frp has no udp groups: a second frpc opening the same remote port is refused
+  // for ever, so a udp service runs exactly one frpc (Kubernetes restarts it)
+  const udp = proxyType === FrpProxyType.UDP;
+  if (udp && (spec.backends.replicas ?? 1) > 1) {
+    bad('spec.backends.replicas', `frp has no udp load-balancing groups, so only one frpc can open the remote port; a udp service runs one frpc (Kubernetes restarts it), got ${spec.backends.replicas}. Spread over backends with backends.endpoints (the nginx balancer) or a Service`);
+  }
 
   // ---- health check (seed defaulting webhook: http for http services, tcp otherwise)
   const hc = lb.healthCheck ?? {};
@@ -333,7 +339,8 @@ export function planService(spec: DistributedServiceSpec, ctx: PlanContext): Ser
       members = [{ proxyName: ctx.name, localPort: port }];
       // without a balancer frpc joins the workload's pods (one member per pod);
       // with one, frpc forwards to the balancer, which resolves the pods
-      sidecar = !balancer;
+      // (never for udp: every backend pod's frpc would claim the one remote port)
+      sidecar = !balancer && !udp;
       if (sidecar && spec.backends.replicas !== undefined) {
         bad('spec.backends.replicas', 'frpc runs as a sidecar of the workload (one member per backend pod): scale the workload instead');
       }
@@ -364,7 +371,7 @@ export function planService(spec: DistributedServiceSpec, ctx: PlanContext): Ser
     members,
     backends,
     sidecar,
-    clientReplicas: spec.backends.replicas ?? 2,
+    clientReplicas: udp ? 1 : spec.backends.replicas ?? 2,
     expose: {
       type: exposeType,
       domain: ex.domain,

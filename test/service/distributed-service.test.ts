@@ -180,4 +180,39 @@ describe('DistributedService', () => {
     // the key is referenced, never in the bundle
     expect(manifests.filter(m => m.kind === 'Secret')).toEqual([]);
   });
+
+  test('udp: one frpc, never two that could not both open the remote port, and the members alert expects one (issue 9, defect 4)', () => {
+    // GIVEN: the seed's default replicas (2), a workload handed over
+    const { chart, auth } = chartWithToken();
+    const dns = new kplus.Deployment(chart, 'dns', { containers: [{ image: 'coredns/coredns:1.11.1', portNumber: 5353 }] });
+    new DistributedService(chart, 'dns-svc', {
+      auth,
+      serviceType: DistributedServiceType.UDP,
+      backends: { discovery: { mode: DiscoveryMode.AUTO, workload: dns } },
+      expose: { type: ExposeType.PORT, port: 5353 },
+      monitoring: {},
+    });
+    const manifests = Testing.synth(chart);
+    // the bundle's own objects (the user's workload is theirs)
+    expectValidBundle(manifests.filter(m => !(m.kind === 'Deployment' && m.metadata.name.startsWith('test-dns-'))));
+    // THEN: one frpc Deployment (not a sidecar in each backend pod), forwarding to a udp Service
+    const frpc = manifests.filter(m => m.kind === 'Deployment' && m.metadata.labels?.['app.kubernetes.io/name'] === 'frpc');
+    expect(frpc).toHaveLength(1);
+    expect(frpc[0].spec.replicas).toBe(1);
+    const backend = manifests.find(m => m.kind === 'Deployment' && m.spec.template.spec.containers[0].image.startsWith('coredns'));
+    expect(backend.spec.template.spec.containers.map((c: any) => c.name)).not.toContain('frpc');
+    const svc = manifests.find(m => m.kind === 'Service' && m.spec.ports.some((p: any) => p.name === 'backend'));
+    expect(svc.spec.ports[0]).toMatchObject({ port: 5353, protocol: 'UDP' });
+    expect(tomlOf(manifests, 'frpc.toml').proxies[0]).toMatchObject({ type: 'udp', remotePort: 5353, localIP: `${svc.metadata.name}.apps.svc` });
+    const rule = manifests.find(m => m.kind === 'PrometheusRule').spec.groups.flatMap((g: any) => g.rules).find((r: any) => r.alert === 'FrpProxyMembersBelowExpected');
+    expect(rule.expr).toMatch(/ < 1$/);
+    // more than one frpc for udp is refused
+    const { chart: c2, auth: a2 } = chartWithToken();
+    expect(() => new DistributedService(c2, 'dns-svc', {
+      auth: a2,
+      serviceType: DistributedServiceType.UDP,
+      backends: { replicas: 2, endpoints: [{ host: '10.0.0.1', port: 53 }] },
+      expose: { type: ExposeType.PORT, port: 5353 },
+    })).toThrow('spec.backends.replicas: frp has no udp load-balancing groups');
+  });
 });
