@@ -33,7 +33,7 @@ function haBundle() {
   const dns = new DistributedService(apps, 'dns', {
     server,
     serviceType: DistributedServiceType.UDP,
-    backends: { replicas: 2, endpoints: [{ host: 'dns.apps.svc', port: 53 }] },
+    backends: { endpoints: [{ host: 'dns.apps.svc', port: 53 }] }, // udp: one frpc (no udp groups)
     expose: { type: ExposeType.PORT, port: 5353 },
   });
   return { app, server, web, dns, manifests: [...Testing.synth(frp), ...Testing.synth(apps)] };
