@@ -90,6 +90,13 @@ describe('2. metadata.name is checked before it becomes a construct id', () => {
     expectRefused(render([yaml(manifest(12, tcp()))]), /document 1: metadata\.name: must be a DNS label .* got 12/);
   });
 
+  test('a service and a namespace named constructor (constructs keep children in a plain object; found by seed 9)', () => {
+    const docs = expectRendered(render([yaml(manifest('constructor', tcp(), { namespace: 'constructor' }), manifest('constructor', http(), { namespace: 'team' }))], '--namespace', 'constructor'));
+    expect(docs.find(d => d.kind === 'Service' && d.metadata.name === 'constructor').metadata.namespace).toBe('constructor');
+    expectRefused(render([yaml(manifest('constructor', { ...http(), expose: { type: 'subdomain', subdomain: 'sub' } }, { namespace: 'constructor' }))]),
+      /document 1: constructor\/constructor: spec\.expose\.subdomain: needs a server with subDomainHost/);
+  });
+
   test('services named like the library\'s own construct ids render together', () => {
     const docs = expectRendered(render([yaml(manifest('frps', tcp(5432)), manifest('frp-token', tcp(5433)), manifest('ca', http('ca.example.com', { security: { mtls: { enabled: true } } })))]));
     expect(docs.filter(d => d.kind === 'Deployment' && d.metadata.labels['app.kubernetes.io/name'] === 'frps')).toHaveLength(1);

@@ -312,7 +312,7 @@ export function buildBundle(options: RenderOptions): BuiltBundle {
   const services: { source: string; service: DistributedService }[] = [];
   for (const { source, doc, namespace } of manifests.filter(m => !refused.has(m.source))) {
     try {
-      const service = DistributedService.fromManifest(chartFor(namespace), doc.metadata.name, doc, { server, source });
+      const service = DistributedService.fromManifest(chartFor(namespace), constructId(doc.metadata.name), doc, { server, source });
       services.push({ source, service });
     } catch (e) {
       errors.push(...(e as Error).message.split('\n').map(line => `${source}: ${inNamespace(line, namespace)}`));
@@ -367,10 +367,19 @@ function serverTrust(scope: Chart, manifests: Manifest[], errors: string[], refu
   return new CertificateAuthority(scope, 'Ca');
 }
 
+/**
+ * A construct id for a name: the name itself, unless constructs cannot hold it
+ * (it keeps children in a plain object, where `constructor` is taken).
+ */
+const constructId = (name: string) => (name in Object.prototype ? `N-${name}` : name);
 /** The chart of a namespace: its id starts the generated names, which must start with a letter. */
-const chartId = (ns: string) => (/^[a-z]/.test(ns) ? ns : `N-${ns}`);
-/** A message of a service's construct, with the namespace in front instead of its chart's id. */
-const inNamespace = (message: string, ns: string) => (message.startsWith(`${chartId(ns)}/`) ? `${ns}/${message.slice(chartId(ns).length + 1)}` : message);
+const chartId = (ns: string) => (/^[a-z]/.test(ns) ? constructId(ns) : `N-${ns}`);
+/** A message of a service's construct, with its namespace and name instead of construct ids. */
+function inNamespace(message: string, ns: string): string {
+  const m = /^([^/: ]+)\/([^/: ]+)(.*)$/s.exec(message);
+  if (!m || m[1] !== chartId(ns)) return message;
+  return `${ns}/${m[2].replace(/^N-/, '')}${m[3]}`;
+}
 
 const own = (o: object, k: string) => Object.prototype.hasOwnProperty.call(o, k);
 const isObject = (v: unknown): v is Record<string, any> => typeof v === 'object' && v !== null && !Array.isArray(v);

@@ -124,8 +124,8 @@ const MUTATIONS: Mutation[] = [
   // targeted: names and namespaces the library or Kubernetes treat specially
   (m, pick) => {
     if (!m?.metadata || typeof m.metadata !== 'object') return;
-    if (pick(2) === 0) m.metadata.name = pickFrom(['frps', 'frp-token', 'ca', 'client', 'server', 'balancer', 'web-team-a', 'x'.repeat(54)], pick);
-    else m.metadata.namespace = pickFrom(['frp', 'default', 'kube-system', '0x10', '1', 'team-a', 'x'.repeat(63)], pick);
+    if (pick(2) === 0) m.metadata.name = pickFrom(['frps', 'frp-token', 'ca', 'client', 'server', 'balancer', 'web-team-a', 'constructor', 'x'.repeat(54)], pick);
+    else m.metadata.namespace = pickFrom(['frp', 'default', 'kube-system', '0x10', '1', 'team-a', 'constructor', 'x'.repeat(63)], pick);
   },
   // another field's value moved here (right shape, wrong place)
   (m, pick) => {
