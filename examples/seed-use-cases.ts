@@ -110,6 +110,17 @@ export class WebappFrontendChart extends Chart {
   constructor(scope: Construct, id: string, props: ChartProps = {}) {
     super(scope, id, { namespace: 'web', ...props });
     this.frontend = new kplus.Deployment(this, 'frontend', {
+      // the app's own workload: named and labelled like everything else
+      metadata: {
+        name: 'webapp-frontend-web',
+        labels: {
+          'app.kubernetes.io/name': 'webapp-frontend',
+          'app.kubernetes.io/instance': 'webapp-frontend-web',
+          'app.kubernetes.io/component': 'web',
+          'app.kubernetes.io/part-of': 'webapp-frontend',
+          'app.kubernetes.io/managed-by': 'cdk8s',
+        },
+      },
       replicas: 3,
       securityContext: { ensureNonRoot: true, user: 65532, group: 65532 },
       containers: [{

@@ -70,7 +70,7 @@ test('ollama-cluster: least-conn and API keys in HAProxy, frp http members behin
   expect(cfg).toMatch(/http-request deny deny_status 401 .*-f \/etc\/haproxy\/auth\/keys/);
   expect(cfg).toContain('option httpchk GET /api/health');
   expect(cfg).toContain('timeout server 5m'); // keepAlive 300s: long inference is not cut
-  expect(cfg).toMatch(/server-template srv \d+ ollama-cluster-backends-\w+\.ai-services\.svc\.cluster\.local:11434/);
+  expect(cfg).toMatch(/server-template srv \d+ ollama-cluster-backends\.ai-services\.svc\.cluster\.local:11434/);
   const lb = balancer(m);
   expect(lb.spec.template.spec.volumes).toContainEqual(expect.objectContaining({ secret: expect.objectContaining({ secretName: 'ollama-api-keys' }) }));
   const backends = m.find(x => x.kind === 'Service' && x.spec.selector?.app === 'ollama');

@@ -10,7 +10,7 @@ describe('checkWiring catches broken references', () => {
     expect(checkWiring(bundle())).toEqual([]);
   });
   test.each<[string, (m: any[]) => void, RegExp]>([
-    ['a Service selecting no pod', m => { find(m, o => o.kind === 'Service' && o.spec.selector?.['cdk8s.io/metadata.addr']).spec.selector['cdk8s.io/metadata.addr'] = 'nope'; }, /matches no pod template/],
+    ['a Service selecting no pod', m => { find(m, o => o.kind === 'Service' && o.spec.selector?.['app.kubernetes.io/instance']).spec.selector['app.kubernetes.io/instance'] = 'nope'; }, /matches no pod template/],
     ['a missing ConfigMap', m => { m.splice(m.findIndex(o => o.kind === 'ConfigMap' && o.data?.['frps.toml']), 1); }, /mounts ConfigMap .*, which is not in namespace "ai-services"/],
     ['an Ingress to a missing port', m => { find(m, o => o.kind === 'Ingress').spec.rules[0].http.paths[0].backend.service.port.number = 81; }, /has no port \{"number":81\}/],
     ['frpc dialling a port frps does not expose', m => {

@@ -90,6 +90,7 @@ export function pathUnder(dir: string, file: string): boolean {
 
 /** What a balancer NetworkPolicy allows. */
 export interface BalancerPolicy {
+  readonly name: string;
   readonly labels: { [key: string]: string };
   readonly podLabels: { [key: string]: string };
   /** Ports the frpc clients reach. */
@@ -121,7 +122,7 @@ export function balancerNetworkPolicy(scope: IConstruct, id: string, p: Balancer
   };
   const egress = uniquePorts(p.egressPorts);
   return new k8s.KubeNetworkPolicy(scope, id, {
-    metadata: { labels: p.labels },
+    metadata: { name: p.name, labels: p.labels },
     spec: {
       podSelector: { matchLabels: p.podLabels },
       policyTypes: ['Ingress', 'Egress'],

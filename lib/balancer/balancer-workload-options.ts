@@ -4,6 +4,12 @@ import { NetworkPeer } from '../network/network-peer';
 /** What the HAProxy and UDP balancer tiers share: how their Deployment runs. */
 export interface BalancerWorkloadOptions {
   /**
+   * Base name of the objects: the Deployment and Service are `<name>`, the
+   * ConfigMap `<name>-config`. Two balancers in one namespace need different names.
+   * @default - "haproxy" for an HaproxyBalancer, "udp-balancer" for a UdpBalancer
+   */
+  readonly name?: string;
+  /**
    * Number of balancer pods.
    * @default 2
    */

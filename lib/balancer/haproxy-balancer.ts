@@ -1,4 +1,4 @@
-import { Chart, Duration, Names, Size } from 'cdk8s';
+import { Chart, Duration, Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { k8s } from 'cdk8s-plus-28';
 import { Construct, IConstruct } from 'constructs';
@@ -9,8 +9,9 @@ import { BalancerWorkloadOptions } from './balancer-workload-options';
 import { HaproxyConfig } from './haproxy-config';
 import { HaproxyConfigProps } from './haproxy-model';
 import { checkInt, invalid } from '../frp/errors';
+import { checkBaseName, derivedName, claimName, imageVersion, recommendedLabels, selectorLabels, selectPods } from '../k8s/names';
 import {
-  appLabels, CONFIG_CHECKSUM_ANNOTATION, omitUnstoredDefaults, restrictedPodSecurityContext, restrictedSecurityContext, sha256,
+  CONFIG_CHECKSUM_ANNOTATION, omitUnstoredDefaults, restrictedPodSecurityContext, restrictedSecurityContext, sha256,
 } from '../k8s/pod-defaults';
 import { MetricsTarget } from '../monitoring/metrics-target';
 import { DNS_PORTS, NetworkPeer, PolicyPort } from '../network/network-peer';
@@ -89,6 +90,8 @@ export class HaproxyBalancer extends Construct {
   public readonly labels: { [key: string]: string };
   /** Labels that select the HAProxy pods. */
   public readonly podLabels: { [key: string]: string };
+  /** Base name of the objects (`<name>`, `<name>-config`). */
+  public readonly name: string;
   /** The NetworkPolicy, unless turned off. */
   public readonly networkPolicy?: k8s.KubeNetworkPolicy;
 
@@ -128,24 +131,28 @@ export class HaproxyBalancer extends Construct {
       invalid(where, 'config.statsSocket', `must be a file directly in ${runDir} (the only writable directory; the root filesystem is read-only), got ${JSON.stringify(cfg.statsSocket)}`);
     }
 
-    this.labels = { ...appLabels('haproxy', 'balancer', Names.toLabelValue(this)), ...props.labels };
-    this.podLabels = { 'app.kubernetes.io/name': 'haproxy', 'app.kubernetes.io/instance': Names.toLabelValue(this) };
+    const name = this.name = checkBaseName(where, 'name', props.name ?? 'haproxy');
+    const component = { app: 'haproxy', instance: name, component: 'balancer', version: imageVersion(props.image ?? HaproxyConfig.IMAGE) };
+    this.labels = recommendedLabels(component, props.labels);
+    this.podLabels = selectorLabels(component);
 
     const text = this.config.render();
     this.configMap = new kplus.ConfigMap(this, 'Config', {
-      metadata: { labels: this.labels },
+      metadata: { name: claimName(this, 'ConfigMap', derivedName(name, '-config')), labels: this.labels },
       data: { [CONFIG_FILE]: text },
     });
 
     this.deployment = new kplus.Deployment(this, 'Resource', {
       replicas: props.replicas ?? 2,
-      metadata: { labels: this.labels },
+      metadata: { name: claimName(this, 'Deployment', name), labels: this.labels },
       podMetadata: { labels: { ...this.labels, ...this.podLabels } },
       securityContext: restrictedPodSecurityContext(),
       automountServiceAccountToken: false,
       isolate: false,
+      select: false,
     });
     omitUnstoredDefaults(this.deployment);
+    this.deployment.select(kplus.LabelSelector.of({ labels: this.podLabels }));
     this.deployment.podMetadata.addAnnotation(CONFIG_CHECKSUM_ANNOTATION, sha256(text));
 
     const health = cfg.healthEndpoint?.path ?? '/healthz';
@@ -179,14 +186,13 @@ export class HaproxyBalancer extends Construct {
       this.container.mount(runDir, kplus.Volume.fromEmptyDir(this, 'RunVolume', 'run', { sizeLimit: Size.mebibytes(1) }));
     }
 
-    this.service = new kplus.Service(this, 'Service', {
-      metadata: { labels: this.labels },
-      selector: this.deployment,
+    this.service = selectPods(new kplus.Service(this, 'Service', {
+      metadata: { name: claimName(this, 'Service', name), labels: this.labels },
       ports: [
         ...cfg.services.map((svc, i) => ({ name: portNames[i], port: svc.port, targetPort: svc.port })),
         { name: 'metrics', port: metricsPort, targetPort: metricsPort },
       ],
-    });
+    }), this.podLabels);
     omitUnstoredDefaults(this.service);
     const ns = Chart.of(this).namespace;
     this.host = ns ? `${this.service.name}.${ns}.svc` : this.service.name;
@@ -194,6 +200,7 @@ export class HaproxyBalancer extends Construct {
 
     if (props.networkPolicy !== false) {
       this.networkPolicy = balancerNetworkPolicy(this, 'NetworkPolicy', {
+        name: claimName(this, 'NetworkPolicy', name),
         labels: this.labels,
         podLabels: this.podLabels,
         servicePorts: cfg.services.map(svc => ({ port: svc.port, protocol: 'TCP' })),

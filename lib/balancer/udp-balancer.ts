@@ -1,4 +1,4 @@
-import { Chart, Duration, Names, Size } from 'cdk8s';
+import { Chart, Duration, Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
@@ -7,8 +7,9 @@ import { BalancerWorkloadOptions } from './balancer-workload-options';
 import { NginxStreamConfig } from './nginx-stream-config';
 import { NginxStreamConfigProps } from './nginx-stream-model';
 import { checkInt, invalid } from '../frp/errors';
+import { checkBaseName, derivedName, claimName, imageVersion, recommendedLabels, selectorLabels, selectPods } from '../k8s/names';
 import {
-  appLabels, CONFIG_CHECKSUM_ANNOTATION, omitUnstoredDefaults, restrictedPodSecurityContext, restrictedSecurityContext, sha256,
+  CONFIG_CHECKSUM_ANNOTATION, omitUnstoredDefaults, restrictedPodSecurityContext, restrictedSecurityContext, sha256,
 } from '../k8s/pod-defaults';
 import { MetricsTarget } from '../monitoring/metrics-target';
 import { DNS_PORTS, NetworkPeer } from '../network/network-peer';
@@ -79,6 +80,8 @@ export class UdpBalancer extends Construct {
   public readonly labels: { [key: string]: string };
   /** Labels that select the nginx pods. */
   public readonly podLabels: { [key: string]: string };
+  /** Base name of the objects (`<name>`, `<name>-config`). */
+  public readonly name: string;
   /** The NetworkPolicy, unless turned off. */
   public readonly networkPolicy?: k8s.KubeNetworkPolicy;
 
@@ -112,24 +115,28 @@ export class UdpBalancer extends Construct {
     }
     const portNames = servicePortNames(where, cfg.services, ['metrics', 'status']);
 
-    this.labels = { ...appLabels('nginx', 'udp-balancer', Names.toLabelValue(this)), ...props.labels };
-    this.podLabels = { 'app.kubernetes.io/name': 'nginx', 'app.kubernetes.io/instance': Names.toLabelValue(this) };
+    const name = this.name = checkBaseName(where, 'name', props.name ?? 'udp-balancer');
+    const component = { app: 'nginx', instance: name, component: 'udp-balancer', version: imageVersion(props.image ?? UdpBalancer.IMAGE) };
+    this.labels = recommendedLabels(component, props.labels);
+    this.podLabels = selectorLabels(component);
 
     const text = this.config.render();
     this.configMap = new kplus.ConfigMap(this, 'Config', {
-      metadata: { labels: this.labels },
+      metadata: { name: claimName(this, 'ConfigMap', derivedName(name, '-config')), labels: this.labels },
       data: { [CONFIG_FILE]: text },
     });
 
     this.deployment = new kplus.Deployment(this, 'Resource', {
       replicas: props.replicas ?? 2,
-      metadata: { labels: this.labels },
+      metadata: { name: claimName(this, 'Deployment', name), labels: this.labels },
       podMetadata: { labels: { ...this.labels, ...this.podLabels } },
       securityContext: restrictedPodSecurityContext(),
       automountServiceAccountToken: false,
       isolate: false,
+      select: false,
     });
     omitUnstoredDefaults(this.deployment);
+    this.deployment.select(kplus.LabelSelector.of({ labels: this.podLabels }));
     this.deployment.podMetadata.addAnnotation(CONFIG_CHECKSUM_ANNOTATION, sha256(text));
 
     const health = cfg.statusEndpoint?.healthPath ?? '/healthz';
@@ -182,14 +189,13 @@ export class UdpBalancer extends Construct {
       liveness: kplus.Probe.fromTcpSocket({ port: UdpBalancer.METRICS_PORT }),
     });
 
-    this.service = new kplus.Service(this, 'Service', {
-      metadata: { labels: this.labels },
-      selector: this.deployment,
+    this.service = selectPods(new kplus.Service(this, 'Service', {
+      metadata: { name: claimName(this, 'Service', name), labels: this.labels },
       ports: [
         ...cfg.services.map((svc, i) => ({ name: portNames[i], port: svc.port, targetPort: svc.port, protocol: kplus.Protocol.UDP })),
         { name: 'metrics', port: UdpBalancer.METRICS_PORT, targetPort: UdpBalancer.METRICS_PORT },
       ],
-    });
+    }), this.podLabels);
     omitUnstoredDefaults(this.service);
     const ns = Chart.of(this).namespace;
     this.host = ns ? `${this.service.name}.${ns}.svc` : this.service.name;
@@ -197,6 +203,7 @@ export class UdpBalancer extends Construct {
 
     if (props.networkPolicy !== false) {
       this.networkPolicy = balancerNetworkPolicy(this, 'NetworkPolicy', {
+        name: claimName(this, 'NetworkPolicy', name),
         labels: this.labels,
         podLabels: this.podLabels,
         servicePorts: cfg.services.map(svc => ({ port: svc.port, protocol: 'UDP' })),

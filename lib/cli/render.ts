@@ -297,6 +297,7 @@ export function buildBundle(options: RenderOptions): BuiltBundle {
   let server: FrpServer;
   try {
     server = new FrpServer(serverChart, 'Frps', {
+      name: sharedServerName(manifests.filter(m => m.namespace === serverNs).map(m => m.doc.metadata.name)),
       auth: FrpAuth.token(kplus.Secret.fromSecretName(serverChart, 'FrpToken', options.tokenSecret)),
       subDomainHost: options.subDomainHost,
       replicas: options.frpsReplicas,
@@ -325,6 +326,21 @@ export function buildBundle(options: RenderOptions): BuiltBundle {
   }
   if (errors.length > 0) throw new Error(errors.join('\n'));
   return { app, server, serverChart, services: services.map(s => s.service) };
+}
+
+/**
+ * The shared frps' base name: `frps`, unless a service in its namespace is
+ * named like one of its Services (a service's name is the user's contract,
+ * the library's names step aside): then `frps-shared`, `frps-shared-2`, ...
+ */
+export function sharedServerName(serviceNames: string[]): string {
+  const taken = new Set(serviceNames);
+  const free = (base: string) => ['', '-vhost', '-remote', '-external'].every(suffix => !taken.has(`${base}${suffix}`));
+  if (free('frps')) return 'frps';
+  for (let i = 1; ; i++) {
+    const base = i === 1 ? 'frps-shared' : `frps-shared-${i}`;
+    if (free(base)) return base;
+  }
 }
 
 /**

@@ -1,4 +1,4 @@
-import { Chart, Lazy, Names } from 'cdk8s';
+import { Chart, Lazy } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
@@ -7,8 +7,9 @@ import { FrpAuthMethod, FrpLogLevel } from '../frp/common';
 import { checkInt, checkNonEmpty, checkPort, invalid } from '../frp/errors';
 import { FrpProxy, FrpProxyType } from '../frp/proxy';
 import { addSecretEnv, mountSecretFiles, ENV, FrpAuth } from '../frp-auth';
+import { checkBaseName, claimContainer, claimName, derivedName, imageVersion, recommendedLabels, selectorLabels } from '../k8s/names';
 import {
-  appLabels, CONFIG_CHECKSUM_ANNOTATION, resourcesWithDefaults, lazyString, restrictedPodSecurityContext,
+  CONFIG_CHECKSUM_ANNOTATION, resourcesWithDefaults, lazyString, restrictedPodSecurityContext,
   restrictedSecurityContext, sha256, omitUnstoredDefaults,
 } from '../k8s/pod-defaults';
 import { DNS_PORTS, NetworkPeer, PolicyPort, policyRule } from '../network/network-peer';
@@ -84,6 +85,14 @@ export interface FrpClientTlsOptions {
 
 /** Properties of an FrpClientPool. */
 export interface FrpClientPoolProps {
+  /**
+   * Base name of the objects: the Deployment or DaemonSet is `<name>`, the
+   * ConfigMap `<name>-config`, the client certificate Secret `<name>-tls`. The
+   * container is always `frpc` (`frpc-<i>` with an HA frps of several
+   * replicas). Two pools in one namespace need different names.
+   * @default "frpc"
+   */
+  readonly name?: string;
   /**
    * The FrpServer in this app to connect to. Its Service name, port and auth are used,
    * and the proxies are registered with it (ports, allowPorts, clashes).
@@ -220,6 +229,8 @@ export class FrpClientPool extends Construct {
   public readonly server?: IFrpServer;
   /** The NetworkPolicy of the frpc pods, unless turned off or a sidecar. */
   public readonly networkPolicy?: k8s.KubeNetworkPolicy;
+  /** Base name of the objects (`<name>`, `<name>-config`, ...). */
+  public readonly name: string;
   /** The Secret with the load-balancing group key, if any (external members need the same key). */
   public readonly groupKeySecret?: kplus.ISecret;
   /** The group key's key in groupKeySecret. */
@@ -266,7 +277,10 @@ export class FrpClientPool extends Construct {
 
     const kind = p.workload ?? FrpClientWorkload.deployment();
     if (kind._replicas !== undefined) checkInt(where, 'workload.replicas', kind._replicas, 1, 1000);
-    this.labels = { ...appLabels('frpc', 'tunnel-client', Names.toLabelValue(this)), ...p.labels };
+    const name = this.name = checkBaseName(where, 'name', p.name ?? 'frpc');
+    const component = { app: 'frpc', instance: name, component: 'tunnel-client', version: imageVersion(p.image ?? FRPC_IMAGE) };
+    this.labels = recommendedLabels(component, p.labels);
+    const podLabels = selectorLabels(component);
 
     // HA frps: one frpc per frps replica in every pod, each with its own config
     // and login, so that every replica holds every group
@@ -276,7 +290,7 @@ export class FrpClientPool extends Construct {
     if (this.adminPort + replicas - 1 > 65535) invalid(where, 'adminPort', `${this.adminPort} + ${replicas - 1} (one admin port per frps replica) exceeds 65535`);
     const files = this.serverAddresses.map((_, i) => (replicas === 1 ? CONFIG_FILE : `replica-${i}.${CONFIG_FILE}`));
     this.configMap = new kplus.ConfigMap(this, 'Config', {
-      metadata: { labels: this.labels },
+      metadata: { name: claimName(this, 'ConfigMap', derivedName(name, '-config')), labels: this.labels },
       data: Object.fromEntries(files.map((f, i) => [f, lazyString(() => this.renderConfig(i))])),
     });
 
@@ -284,30 +298,36 @@ export class FrpClientPool extends Construct {
       if (!kind._workload) invalid(where, 'workload', 'FrpClientWorkload.sidecar needs the workload to add frpc to');
       this.workload = kind._workload;
     } else {
+      const daemonSet = kind._kind === 'daemonset';
       const common = {
-        metadata: { labels: this.labels },
-        podMetadata: { labels: this.labels },
+        metadata: { name: claimName(this, daemonSet ? 'DaemonSet' : 'Deployment', name), labels: this.labels },
+        podMetadata: { labels: { ...this.labels, ...podLabels } },
         securityContext: restrictedPodSecurityContext(),
         automountServiceAccountToken: false,
         isolate: false,
+        select: false,
       };
-      this.workload = kind._kind === 'daemonset'
+      const own = daemonSet
         ? new kplus.DaemonSet(this, 'Resource', common)
         : new kplus.Deployment(this, 'Resource', { ...common, replicas: kind._replicas ?? 1 });
-      omitUnstoredDefaults(this.workload as kplus.Deployment | kplus.DaemonSet);
+      own.select(kplus.LabelSelector.of({ labels: podLabels }));
+      omitUnstoredDefaults(own);
+      this.workload = own;
     }
-    // In its own workload frpc uses plain names; as a sidecar in someone
-    // else's pods (maybe next to other pools) every name carries a hash of
-    // this construct's path.
+    // The containers are `frpc` (or `frpc-<i>`) everywhere; a second pool in
+    // the same pods is an error that names both pools. In someone else's pods
+    // the volumes carry a `-frpc` suffix.
     const sidecar = kind._kind === 'sidecar';
-    const suffix = sidecar ? `-${sha256(this.node.path).slice(0, 8)}` : '';
-    this.workload.podMetadata.addAnnotation(sidecar ? `checksum/frpc${suffix}` : CONFIG_CHECKSUM_ANNOTATION,
+    const suffix = sidecar ? '-frpc' : '';
+    this.workload.podMetadata.addAnnotation(sidecar ? 'checksum/frpc' : CONFIG_CHECKSUM_ANNOTATION,
       lazyString(() => sha256(this.serverAddresses.map((_, i) => this.renderConfig(i)).join('\n'))));
 
-    const configVolume = kplus.Volume.fromConfigMap(this, 'ConfigVolume', this.configMap, { name: `frpc-config${suffix}` });
+    const configVolume = kplus.Volume.fromConfigMap(this, 'ConfigVolume', this.configMap, { name: 'frpc-config' });
     this.containers = files.map((file, i) => {
+      const containerName = replicas === 1 ? 'frpc' : `frpc-${i}`;
+      if (sidecar) claimContainer(this, this.workload, containerName);
       const container = this.workload.addContainer({
-        name: replicas === 1 ? `frpc${suffix}` : `frpc-${i}${suffix}`,
+        name: containerName,
         image: p.image ?? FRPC_IMAGE,
         imagePullPolicy: kplus.ImagePullPolicy.IF_NOT_PRESENT,
         args: ['-c', `${CONFIG_DIR}/${file}`],
@@ -335,7 +355,11 @@ export class FrpClientPool extends Construct {
     if (p.tls && p.certificateAuthority) invalid(where, 'certificateAuthority', 'tls and certificateAuthority are exclusive: give the Secrets or the CA that issues them');
     const ca = p.tls ? undefined : p.certificateAuthority ?? p.server?.certificateAuthority;
     if (ca) {
-      this.certificate = ca.issueClientCertificate(issueId(this));
+      // the Certificate lives next to its authority: qualified by this pool's namespace when that differs
+      const caNs = Chart.of(ca).namespace;
+      const ownNamespace = Chart.of(this).namespace;
+      const certBase = caNs !== ownNamespace && ownNamespace ? `${ownNamespace}-${name}` : name;
+      this.certificate = ca.issueClientCertificate(issueId(this), { name: derivedName(certBase, '-tls') });
       const tlsFiles = mountTlsSecrets(this, this.containers, this.certificate.secret, this.certificate.caSecret, suffix);
       // the server certificate names the Service frpc dials (and every replica's)
       this.tlsConfig = {
@@ -358,12 +382,12 @@ export class FrpClientPool extends Construct {
     }
     // The pool's pods may reach frps' control port; their own policy lets
     // them reach frps, DNS and the backends, nothing else.
-    const podSelector = this.workload.toPodSelectorConfig().labelSelector._toKube();
+    const podSelector = sidecar ? this.workload.toPodSelectorConfig().labelSelector._toKube() : { matchLabels: podLabels };
     const ownNs = Chart.of(this).namespace;
     p.server?.allowClients(NetworkPeer.pods(podSelector.matchLabels ?? {}, ownNs));
     if (!sidecar && p.networkPolicy !== false) {
       this.networkPolicy = new k8s.KubeNetworkPolicy(this, 'NetworkPolicy', {
-        metadata: { labels: this.labels },
+        metadata: { name: claimName(this, 'NetworkPolicy', name), labels: this.labels },
         spec: {
           podSelector,
           policyTypes: ['Ingress', 'Egress'],

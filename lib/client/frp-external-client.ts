@@ -7,6 +7,7 @@ import { FrpAuthMethod, FrpLogLevel } from '../frp/common';
 import { checkPort, invalid } from '../frp/errors';
 import { FrpProxy } from '../frp/proxy';
 import { ENV } from '../frp-auth';
+import { derivedName } from '../k8s/names';
 import { FrpServer, issueId, validationErrors } from '../server/frp-server';
 import { DistributedService } from '../service/distributed-service';
 import { IssuedCertificate } from '../tls/issued-certificate';
@@ -140,7 +141,7 @@ export class FrpExternalClient extends Construct {
       if (!names.includes(address)) {
         invalid(where, 'serverAddress', `${address} is not in the server certificate (it names ${names.join(', ')}): add it to the server's externalAccess.addresses`);
       }
-      this.certificate = ca.issueClientCertificate(issueId(this));
+      this.certificate = ca.issueClientCertificate(issueId(this), { name: derivedName(this.machine, '-frpc-tls') });
       this.tls = {
         enable: true,
         certFile: `${this.configDir}/tls/tls.crt`,

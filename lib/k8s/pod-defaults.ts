@@ -76,17 +76,6 @@ export function omitUnstoredDefaults(obj: kplus.Deployment | kplus.DaemonSet | k
   if (!obj.hostNetwork) api.addJsonPatch(JsonPatch.remove('/spec/template/spec/hostNetwork'));
 }
 
-/** Recommended labels (app.kubernetes.io/*). @internal */
-export function appLabels(name: string, component: string, instance: string): { [key: string]: string } {
-  return {
-    'app.kubernetes.io/name': name,
-    'app.kubernetes.io/instance': instance,
-    'app.kubernetes.io/component': component,
-    'app.kubernetes.io/part-of': 'cdk8s-frp',
-    'app.kubernetes.io/managed-by': 'cdk8s',
-  };
-}
-
 /** sha256 of text, hex. @internal */
 export function sha256(text: string): string {
   return createHash('sha256').update(text).digest('hex');

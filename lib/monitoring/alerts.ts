@@ -7,6 +7,7 @@ import { MetricsTarget } from './metrics-target';
 import * as monitoring from '../../imports/monitoring.coreos.com';
 import { checkEnum, invalid } from '../frp/errors';
 import { FrpProxyType } from '../frp/proxy';
+import { claimName } from '../k8s/names';
 
 /** Value of the `severity` label of an alert. */
 export enum AlertSeverity {
@@ -385,7 +386,10 @@ export class FrpAlertRules extends Construct {
     const groups = planFrpAlertRules(where, props);
     this.alertNames = groups.flatMap(g => g.rules.map(r => r.alert));
     this.apiObject = new monitoring.PrometheusRule(this, 'Resource', {
-      metadata: { labels: { ...props.server._serviceLabels(), ...props.labels } },
+      metadata: {
+        name: claimName(this, 'PrometheusRule', props.server.job),
+        labels: { ...props.server._serviceLabels(), 'app.kubernetes.io/component': 'monitoring', ...props.labels },
+      },
       spec: {
         groups: groups.map(g => ({
           name: g.name,

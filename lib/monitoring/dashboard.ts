@@ -4,6 +4,7 @@ import { Construct } from 'constructs';
 import { checkK8sLabels, promDuration, series } from './_promql';
 import { MetricsTarget } from './metrics-target';
 import { invalid } from '../frp/errors';
+import { claimName, derivedName } from '../k8s/names';
 import { sha256 } from '../k8s/pod-defaults';
 
 /** How the dashboard looks and how Grafana finds it. */
@@ -304,7 +305,8 @@ export class FrpDashboard extends Construct {
     this.json = `${JSON.stringify(renderDashboard(server, props.balancer, this.uid, this.title, refresh), undefined, 2)}\n`;
     this.configMap = new kplus.ConfigMap(this, 'Resource', {
       metadata: {
-        labels: { ...server._serviceLabels(), [labelKey]: labelValue },
+        name: claimName(this, 'ConfigMap', derivedName(server.job, '-dashboard')),
+        labels: { ...server._serviceLabels(), 'app.kubernetes.io/component': 'monitoring', [labelKey]: labelValue },
         annotations: props.folder !== undefined ? { grafana_folder: props.folder } : undefined,
       },
       data: { [`${this.uid}.json`]: this.json },

@@ -4,6 +4,7 @@ import { checkK8sLabels, promDuration } from './_promql';
 import { MetricsTarget, namespaceOf } from './metrics-target';
 import * as monitoring from '../../imports/monitoring.coreos.com';
 import { invalid } from '../frp/errors';
+import { claimName } from '../k8s/names';
 import { lazyString } from '../k8s/pod-defaults';
 
 /** How often and how long Prometheus scrapes, and what selects the ServiceMonitor. */
@@ -83,7 +84,11 @@ export class ServiceMonitor extends Construct {
     }
 
     this.apiObject = new monitoring.ServiceMonitor(this, 'Resource', {
-      metadata: { labels: { ...target._serviceLabels(), ...props.labels } },
+      metadata: {
+        // named after the Service it scrapes
+        name: claimName(this, 'ServiceMonitor', target.job, ownNamespace),
+        labels: { ...target._serviceLabels(), 'app.kubernetes.io/component': 'monitoring', ...props.labels },
+      },
       spec: {
         selector: {
           matchLabels: Lazy.any({ produce: () => this.selectorLabels() }) as unknown as { [key: string]: string },

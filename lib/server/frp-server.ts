@@ -1,5 +1,5 @@
 import * as net from 'net';
-import { Chart, Duration, Lazy, Names } from 'cdk8s';
+import { Chart, Duration, Lazy } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { k8s } from 'cdk8s-plus-28';
 import { Construct, IConstruct } from 'constructs';
@@ -8,8 +8,9 @@ import { checkInt, checkPort, invalid } from '../frp/errors';
 import { FrpProxy, FrpProxyType, validateProxy } from '../frp/proxy';
 import { FrpPortRange, FrpsConfig, FrpServerTlsConfig, renderFrpsToml } from '../frp/server-config';
 import { addSecretEnv, mountSecretFiles, FrpAuth } from '../frp-auth';
+import { checkBaseName, claimName, derivedName, imageVersion, recommendedLabels, selectorLabels, selectPods } from '../k8s/names';
 import {
-  appLabels, CONFIG_CHECKSUM_ANNOTATION, resourcesWithDefaults, lazyString, restrictedPodSecurityContext,
+  CONFIG_CHECKSUM_ANNOTATION, resourcesWithDefaults, lazyString, restrictedPodSecurityContext,
   restrictedSecurityContext, sha256, omitUnstoredDefaults,
 } from '../k8s/pod-defaults';
 import { FrpMonitoring, FrpMonitoringOptions } from '../monitoring/frp-monitoring';
@@ -129,6 +130,16 @@ export interface FrpServerExternalAccess {
 
 /** Properties of an FrpServer. */
 export interface FrpServerProps {
+  /**
+   * Base name of the objects: the Deployment and control Service are `<name>`
+   * (with replicas, Deployments and per-replica Services `<name>-<i>`), the
+   * ConfigMap `<name>-config`, the vhost, remote-ports and external control
+   * Services `<name>-vhost`, `<name>-remote` and `<name>-external`, the
+   * certificate Secret `<name>-tls`. Two servers in one namespace need
+   * different names.
+   * @default "frps"
+   */
+  readonly name?: string;
   /** How frpc clients authenticate (required: frps never runs open). */
   readonly auth: FrpAuth;
   /**
@@ -340,6 +351,8 @@ export class FrpServer extends Construct implements IFrpServer {
   public readonly labels: { [key: string]: string };
   /** Labels that select the frps pods. */
   public readonly podLabels: { [key: string]: string };
+  /** Base name of the objects (`<name>`, `<name>-config`, ...). */
+  public readonly name: string;
   /** The NetworkPolicy of the frps pods, unless turned off. */
   public readonly networkPolicy?: k8s.KubeNetworkPolicy;
   /** The monitoring objects, when `monitoring` is given. */
@@ -388,10 +401,13 @@ export class FrpServer extends Construct implements IFrpServer {
       seen.set(port, field);
     }
     if (props.image !== undefined) checkImage(where, 'image', props.image);
-    this.labels = { ...appLabels('frps', 'tunnel-server', Names.toLabelValue(this)), ...props.labels };
+    const name = this.name = checkBaseName(where, 'name', props.name ?? 'frps');
+    const component = { app: 'frps', instance: name, component: 'tunnel-server', version: imageVersion(props.image ?? FRPS_IMAGE) };
+    this.labels = recommendedLabels(component, props.labels);
+    const named = (kind: string, n: string, labels = this.labels) => ({ name: claimName(this, kind, n), labels });
 
     this.configMap = new kplus.ConfigMap(this, 'Config', {
-      metadata: { labels: this.labels },
+      metadata: named('ConfigMap', derivedName(name, '-config')),
       data: { [CONFIG_FILE]: lazyString(() => this.renderConfig()) },
     });
 
@@ -400,7 +416,8 @@ export class FrpServer extends Construct implements IFrpServer {
     if (this.replicas > 1 && props.externalAccess) {
       invalid(where, 'externalAccess', `is for one frps: with ${this.replicas} replicas an outside frpc would reach one replica and leave the others without its members`);
     }
-    this.podLabels = { 'app.kubernetes.io/name': this.labels['app.kubernetes.io/name'], 'app.kubernetes.io/instance': this.labels['app.kubernetes.io/instance'] };
+    this.podLabels = selectorLabels(component);
+    const replicaName = (i: number) => (this.replicas === 1 ? name : derivedName(name, `-${i}`));
     const configVolume = kplus.Volume.fromConfigMap(this, 'ConfigVolume', this.configMap, { name: 'config' });
     this.deployments = [];
     this.containers = [];
@@ -409,12 +426,14 @@ export class FrpServer extends Construct implements IFrpServer {
       const replicaLabels = this.replicas > 1 ? { ...this.labels, [REPLICA_LABEL]: String(i) } : this.labels;
       const deployment = new kplus.Deployment(this, i === 0 ? 'Resource' : `Replica${i}`, {
         replicas: 1,
-        metadata: { labels: replicaLabels },
-        podMetadata: { labels: replicaLabels },
+        metadata: named('Deployment', replicaName(i), replicaLabels),
+        podMetadata: { labels: { ...replicaLabels, ...this.podLabels } },
         securityContext: restrictedPodSecurityContext(),
         automountServiceAccountToken: false,
         isolate: false,
+        select: false,
       });
+      deployment.select(kplus.LabelSelector.of({ labels: replicaSelector(this.podLabels, this.replicas, i) }));
       omitUnstoredDefaults(deployment);
       deployment.podMetadata.addAnnotation(CONFIG_CHECKSUM_ANNOTATION, lazyString(() => sha256(this.renderConfig())));
       const container = deployment.addContainer({
@@ -449,31 +468,29 @@ export class FrpServer extends Construct implements IFrpServer {
     this.deployment = this.deployments[0];
     this.container = this.containers[0];
     mountSecretFiles(this, this.containers, this.auth._files(), '');
-    this.pods = this.replicas === 1 ? this.deployment : kplus.Pods.select(this, 'Pods', { labels: this.podLabels });
+    this.pods = kplus.Pods.select(this, 'Pods', { labels: this.podLabels });
 
-    this.service = new kplus.Service(this, 'Service', {
-      metadata: { labels: this.labels },
-      selector: this.pods,
+    this.service = selectPods(new kplus.Service(this, 'Service', {
+      metadata: named('Service', name),
       ports: [
         { name: 'control', port: this.bindPort, targetPort: this.bindPort },
         { name: 'metrics', port: this.webServerPort, targetPort: this.webServerPort },
       ],
-    });
+    }), this.podLabels);
     omitUnstoredDefaults(this.service);
     const ns = Chart.of(this).namespace;
     this.host = ns ? `${this.service.name}.${ns}.svc` : this.service.name;
-    this.replicaServices = this.replicas === 1 ? [this.service] : this.deployments.map((d, i) => new kplus.Service(this, `ReplicaService${i}`, {
-      metadata: { labels: { ...this.labels, [REPLICA_LABEL]: String(i) } },
-      selector: d,
+    this.replicaServices = this.replicas === 1 ? [this.service] : this.deployments.map((_d, i) => selectPods(new kplus.Service(this, `ReplicaService${i}`, {
+      metadata: named('Service', replicaName(i), { ...this.labels, [REPLICA_LABEL]: String(i) }),
       // members log in while the replica is not ready yet (it waits for them)
       publishNotReadyAddresses: true,
       ports: [{ name: 'control', port: this.bindPort, targetPort: this.bindPort }],
-    }));
+    }), replicaSelector(this.podLabels, this.replicas, i)));
     if (this.replicas > 1) this.replicaServices.forEach(svc => omitUnstoredDefaults(svc));
     this.replicaHosts = this.replicaServices.map(svc => (ns ? `${svc.name}.${ns}.svc` : svc.name));
     if (this.replicas > 1) {
       this.podDisruptionBudget = new k8s.KubePodDisruptionBudget(this, 'DisruptionBudget', {
-        metadata: { labels: this.labels },
+        metadata: named('PodDisruptionBudget', name),
         spec: { maxUnavailable: k8s.IntOrString.fromNumber(1), selector: { matchLabels: this.podLabels } },
       });
     }
@@ -497,12 +514,11 @@ export class FrpServer extends Construct implements IFrpServer {
       if (props.networkPolicy !== false && (props.clientPeers ?? []).length === 0) {
         invalid(where, 'clientPeers', 'externalAccess opens the control port to outside machines, but the NetworkPolicy admits none: give their addresses as clientPeers (NetworkPeer.cidr), or turn networkPolicy off');
       }
-      this.externalService = new kplus.Service(this, 'ExternalService', {
-        metadata: { labels: this.labels },
+      this.externalService = selectPods(new kplus.Service(this, 'ExternalService', {
+        metadata: named('Service', derivedName(name, '-external')),
         type,
-        selector: this.pods,
         ports: [{ name: 'control', port: this.bindPort, targetPort: this.bindPort, nodePort: ext.nodePort }],
-      });
+      }), this.podLabels);
       omitUnstoredDefaults(this.externalService);
     }
 
@@ -511,6 +527,7 @@ export class FrpServer extends Construct implements IFrpServer {
     if (props.certificateAuthority) {
       this.certificate = props.certificateAuthority.issueServerCertificate(issueId(this), {
         server: this,
+        name: derivedName(name, '-tls'),
         dnsNames: this.externalAddresses.filter(a => net.isIP(a) === 0),
         ipAddresses: this.externalAddresses.filter(a => net.isIP(a) !== 0),
       });
@@ -525,7 +542,7 @@ export class FrpServer extends Construct implements IFrpServer {
     this.clientPeers.push(...props.clientPeers ?? []);
     if (props.networkPolicy !== false) {
       this.networkPolicy = new k8s.KubeNetworkPolicy(this, 'NetworkPolicy', {
-        metadata: { labels: this.labels },
+        metadata: named('NetworkPolicy', name),
         spec: {
           podSelector: { matchLabels: this.podLabels },
           policyTypes: ['Ingress'],
@@ -716,7 +733,10 @@ export class FrpServer extends Construct implements IFrpServer {
 
   private vhostServiceOrCreate(): kplus.Service {
     if (!this._vhostService) {
-      this._vhostService = new kplus.Service(this, 'VhostService', { metadata: { labels: this.labels }, selector: this.pods, ports: [] });
+      this._vhostService = selectPods(new kplus.Service(this, 'VhostService', {
+        metadata: { name: claimName(this, 'Service', derivedName(this.name, '-vhost')), labels: this.labels },
+        ports: [],
+      }), this.podLabels);
       omitUnstoredDefaults(this._vhostService);
     }
     return this._vhostService;
@@ -724,12 +744,11 @@ export class FrpServer extends Construct implements IFrpServer {
 
   private remoteServiceOrCreate(): kplus.Service {
     if (!this._remoteService) {
-      this._remoteService = new kplus.Service(this, 'RemoteService', {
-        metadata: { labels: this.labels },
+      this._remoteService = selectPods(new kplus.Service(this, 'RemoteService', {
+        metadata: { name: claimName(this, 'Service', derivedName(this.name, '-remote')), labels: this.labels },
         type: this.props.remotePortsServiceType ?? kplus.ServiceType.CLUSTER_IP,
-        selector: this.pods,
         ports: [],
-      });
+      }), this.podLabels);
       omitUnstoredDefaults(this._remoteService);
     }
     return this._remoteService;
@@ -783,4 +802,9 @@ export function checkImage(where: string, field: string, image: string): void {
   if (!m || (!m[2] && !m[3]) || m[2] === 'latest') {
     invalid(where, field, `must be a pinned image (name:tag other than latest, or name@sha256:digest), got ${JSON.stringify(image)}`);
   }
+}
+
+/** The labels that select one replica's pods (all pods with one replica). */
+function replicaSelector(podLabels: { [key: string]: string }, replicas: number, i: number): { [key: string]: string } {
+  return replicas === 1 ? podLabels : { ...podLabels, [REPLICA_LABEL]: String(i) };
 }

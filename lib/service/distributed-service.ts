@@ -15,6 +15,7 @@ import { FrpClientPool, FrpClientTlsOptions, FrpClientWorkload } from '../client
 import { invalid } from '../frp/errors';
 import { BandwidthLimitMode, FrpProxy, FrpProxyType, ProxyProtocolVersion } from '../frp/proxy';
 import { FrpAuth } from '../frp-auth';
+import { claimName, derivedName, recommendedLabels, selectPods } from '../k8s/names';
 import { omitUnstoredDefaults } from '../k8s/pod-defaults';
 import { regexEscape } from '../monitoring/_promql';
 import { FrpMonitoringOptions } from '../monitoring/frp-monitoring';
@@ -212,7 +213,11 @@ export class DistributedService extends Construct {
     if (b.kind === 'selector' || (b.kind === 'workload' && !plan.sidecar)) {
       const backendNs = b.kind === 'selector' ? b.namespace ?? ns : ns;
       this.backendService = new kplus.Service(this, 'Backends', {
-        metadata: meta({ namespace: backendNs }),
+        metadata: meta({
+          name: claimName(this, 'Service', derivedName(this.name, '-backends'), backendNs),
+          namespace: backendNs,
+          labels: recommendedLabels({ app: this.name, instance: this.name, component: 'backends' }, this.labels()),
+        }),
         // headless when the balancer resolves every pod itself
         clusterIP: plan.balancer ? 'None' : undefined,
         selector: b.kind === 'workload' ? workload : undefined,
@@ -244,6 +249,7 @@ export class DistributedService extends Construct {
     // ---- the balancer tier, only when the spec asks for what frp cannot do
     if (plan.balancer?.mode === 'udp') {
       this.udpBalancer = new UdpBalancer(this, 'Balancer', {
+        name: derivedName(this.name, '-balancer'),
         config: { services: [nginxUdpServiceFor(plan)] },
         labels: this.labels(),
       });
@@ -252,6 +258,7 @@ export class DistributedService extends Construct {
     } else if (plan.balancer) {
       const endUserAuth = plan.balancer.authentication;
       this.balancer = new HaproxyBalancer(this, 'Balancer', {
+        name: derivedName(this.name, '-balancer'),
         config: { services: [haproxyServiceFor(this, plan, dnsTarget)], timeouts: haproxyTimeoutsFor(plan) },
         authSecret: endUserAuth ? kplus.Secret.fromSecretName(this, 'AuthSecret', endUserAuth.secretName) : undefined,
         labels: this.labels(),
@@ -273,7 +280,7 @@ export class DistributedService extends Construct {
         rotation: mtls.rotation ? CertificateRotation.RELOADER : CertificateRotation.NONE,
       };
       if (mtls.mode === MtlsMode.AUTO) {
-        ca = server ? server.certificateAuthority : new CertificateAuthority(this, 'Ca', leaf);
+        ca = server ? server.certificateAuthority : new CertificateAuthority(this, 'Ca', { name: derivedName(this.name, '-ca'), ...leaf });
         if (!ca) invalid(where, `${f}.mode`, `auto mTLS on the shared server ${server!.node.path} needs that server to have a certificateAuthority (or use mode manual with its Secrets)`);
       } else if (mtls.mode === MtlsMode.EXTERNAL) {
         ca = CertificateAuthority.fromIssuer(this, 'Ca', { name: mtls.issuerName!, kind: mtls.issuerKind, ...leaf });
@@ -284,7 +291,7 @@ export class DistributedService extends Construct {
           serverTls = { secret: kplus.Secret.fromSecretName(this, 'ServerCertSecret', mtls.serverCertSecret), caSecret };
         } else if (!server) {
           // no frps certificate given: issue one from the user's CA (cert-manager CA issuer over caSecret)
-          ca = CertificateAuthority.fromCaSecret(this, 'Ca', { caSecretName: mtls.caSecret!, ...leaf });
+          ca = CertificateAuthority.fromCaSecret(this, 'Ca', { caSecretName: mtls.caSecret!, issuerName: derivedName(this.name, '-ca'), ...leaf });
         }
       }
       if (server && !server.requiresClientCertificates) {
@@ -293,6 +300,8 @@ export class DistributedService extends Construct {
     }
 
     this.server = server ?? new FrpServer(this, 'Server', {
+      name: derivedName(this.name, '-frps'),
+      labels: this.labels(),
       auth: auth!,
       subDomainHost,
       certificateAuthority: ca,
@@ -327,6 +336,7 @@ export class DistributedService extends Construct {
       metadatas: m.metadatas,
     }));
     this.clientPool = new FrpClientPool(this, 'Client', {
+      name: derivedName(this.name, '-frpc'),
       server: this.server,
       workload: plan.sidecar ? FrpClientWorkload.sidecar(workload!) : FrpClientWorkload.deployment({ replicas: plan.clientReplicas }),
       poolCount: plan.poolCount,
@@ -346,7 +356,11 @@ export class DistributedService extends Construct {
     this.udpBalancer?.allowClients(frpcPods);
 
     // ---- exposure, in front of frps
-    const frontMeta = (): ApiObjectMetadata => ({ name: front.name, namespace: serverNs, labels: this.labels() });
+    const frontMeta = (kind: string): ApiObjectMetadata => ({
+      name: claimName(this, kind, front.name, serverNs),
+      namespace: serverNs,
+      labels: recommendedLabels({ app: this.name, instance: front.name, component: 'exposure' }, this.labels()),
+    });
     const gw = plan.expose.gateway;
     const parentRefs = gw ? [{
       group: 'gateway.networking.k8s.io',
@@ -357,18 +371,17 @@ export class DistributedService extends Construct {
     }] : [];
     if (plan.expose.type === ExposeType.PORT) {
       const udp = plan.proxyType === FrpProxyType.UDP;
-      this.exposedService = new kplus.Service(this, 'Exposed', {
-        metadata: frontMeta(),
+      this.exposedService = selectPods(new kplus.Service(this, 'Exposed', {
+        metadata: frontMeta('Service'),
         // behind a Gateway the Service is the route's backend, cluster-internal
         type: plan.expose.serviceType as string as kplus.ServiceType,
-        selector: this.server.pods,
         ports: [{
           name: udp ? 'udp' : 'tcp',
           port: plan.expose.port!,
           targetPort: front.remotePort!,
           protocol: udp ? kplus.Protocol.UDP : kplus.Protocol.TCP,
         }],
-      });
+      }), this.server.podLabels);
       omitUnstoredDefaults(this.exposedService);
       if (udp && this.server.replicas > 1) {
         // udp over HA frps: every replica serves the port; keep each client on one
@@ -377,7 +390,7 @@ export class DistributedService extends Construct {
       }
       if (gw) {
         const routeProps = {
-          metadata: frontMeta(),
+          metadata: frontMeta(udp ? 'UDPRoute' : 'TCPRoute'),
           spec: { parentRefs, rules: [{ backendRefs: [{ name: this.exposedService.name, port: plan.expose.port! }] }] },
         };
         this.route = udp ? new gateway.UdpRoute(this, 'Route', routeProps) : new gateway.TcpRoute(this, 'Route', routeProps);
@@ -387,7 +400,7 @@ export class DistributedService extends Construct {
       const backend = { service: this.server.vhostService!, port: this.server.vhostHttpServicePort };
       if (gw) {
         this.route = new gateway.HttpRoute(this, 'Route', {
-          metadata: frontMeta(),
+          metadata: frontMeta('HTTPRoute'),
           spec: {
             parentRefs,
             hostnames: [host],
@@ -399,7 +412,7 @@ export class DistributedService extends Construct {
         });
       } else {
         this.ingress = new kplus.Ingress(this, 'Ingress', {
-          metadata: frontMeta(),
+          metadata: frontMeta('Ingress'),
           className: plan.expose.ingressClassName,
         });
         this.ingress.addHostRule(host, plan.expose.path ?? '/', kplus.IngressBackend.fromService(backend.service, { port: backend.port }), kplus.HttpIngressPathType.PREFIX);
@@ -489,9 +502,9 @@ export class DistributedService extends Construct {
     return { ...monitoring, alerts: { ...monitoring.alerts, expectedProxies: [...monitoring.alerts?.expectedProxies ?? [], expectation] } };
   }
 
-  /** Labels on every object of this service. */
+  /** Labels on every object of this service (besides each object's app.kubernetes.io/* labels). */
   public labels(): { [key: string]: string } {
-    return { 'frp.io/distributed-service': this.name };
+    return { 'app.kubernetes.io/part-of': this.name, 'frp.io/distributed-service': this.name };
   }
 }
 

@@ -1,4 +1,4 @@
-import { ApiObject, Duration, Names } from 'cdk8s';
+import { ApiObject, Duration } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct, IConstruct } from 'constructs';
 import { checkCommonName, checkDnsNames, checkIpAddresses, checkObjectName } from './_validate';
@@ -12,7 +12,7 @@ import { addReloaderAnnotation, CertificateRotation, rotationAnnotationsFor } fr
 import { syncWaveAnnotation, TlsSyncWave } from './sync-wave';
 import * as certmanager from '../../imports/cert-manager.io';
 import { checkEnum, invalid } from '../frp/errors';
-import { appLabels } from '../k8s/pod-defaults';
+import { checkBaseName, derivedName, claimName, recommendedLabels } from '../k8s/names';
 import { IssuerKind, MtlsMode } from '../service/spec';
 
 const CERT_MANAGER_GROUP = 'cert-manager.io';
@@ -117,6 +117,13 @@ export interface CertificateAuthorityLeafProps extends CertificateAuthorityBaseP
 /** Properties of a CertificateAuthority bootstrapped by cert-manager (mode auto). */
 export interface CertificateAuthorityProps extends CertificateAuthorityLeafProps {
   /**
+   * Base name of the objects: the CA Issuer is `<name>`, the CA Certificate and
+   * its Secret `<name>-root`, the self-signed bootstrap Issuer `<name>-selfsign`.
+   * Two authorities in one namespace need different names.
+   * @default "frp-ca"
+   */
+  readonly name?: string;
+  /**
    * Lifetime of the CA certificate.
    * @default Duration.hours(87600)
    */
@@ -132,7 +139,7 @@ export interface CertificateAuthorityProps extends CertificateAuthorityLeafProps
   readonly caRenewBefore?: Duration;
   /**
    * Common name of the CA certificate.
-   * @default - `<chart>-<path>-root-<hash>`, unique per authority
+   * @default - `<name>-root`
    */
   readonly caCommonName?: string;
 }
@@ -155,6 +162,11 @@ export interface CertificateAuthorityCaSecretProps extends CertificateAuthorityL
    * key, as cert-manager's CA issuer reads them (`tls.crt`, `tls.key`).
    */
   readonly caSecretName: string;
+  /**
+   * Name of the cert-manager CA Issuer rendered over the Secret.
+   * @default "frp-ca"
+   */
+  readonly issuerName?: string;
 }
 
 /** Properties of an authority backed by existing Secrets (mode manual). */
@@ -229,14 +241,16 @@ export class CertificateAuthority extends Construct implements ICertificateAutho
     const holder = new Construct(scope, id);
     if (!props) invalid(holder.node.path, 'props', 'are required: the CA Secret name');
     checkObjectName(holder.node.path, 'caSecretName', props.caSecretName);
+    const issuerName = checkBaseName(holder.node.path, 'issuerName', props.issuerName ?? 'frp-ca');
     const issuer = new certmanager.Issuer(holder, 'Issuer', {
       metadata: {
-        labels: appLabels('frp-ca', 'certificate-authority', Names.toLabelValue(holder)),
+        name: claimName(holder, 'Issuer', issuerName),
+        labels: caLabels(issuerName),
         annotations: syncWaveAnnotation(TlsSyncWave.CA_ISSUER),
       },
       spec: { ca: { secretName: props.caSecretName } },
     });
-    const { caSecretName: _secret, ...leaf } = props;
+    const { caSecretName: _secret, issuerName: _issuer, ...leaf } = props;
     return new IssuerCertificateAuthority(holder, 'Resource', { ...leaf, name: issuer.name, kind: IssuerKind.ISSUER });
   }
 
@@ -293,20 +307,20 @@ export class CertificateAuthority extends Construct implements ICertificateAutho
     checkShorterThanCaRenewal(where, 'duration', this.duration, caRenewBefore);
     checkCommonName(where, 'caCommonName', p.caCommonName);
 
-    const instance = Names.toLabelValue(this);
-    this.labels = appLabels('frp-ca', 'certificate-authority', instance);
-    this.caSecretName = Names.toDnsLabel(this, { extra: ['root', 'tls'] });
+    const name = checkBaseName(where, 'name', p.name ?? 'frp-ca');
+    this.labels = caLabels(name);
+    this.caSecretName = claimName(this, 'Secret', derivedName(name, '-root'));
     const rootWave = syncWaveAnnotation(TlsSyncWave.ROOT);
 
     this.selfSignedIssuer = new certmanager.Issuer(this, 'SelfSigned', {
-      metadata: { labels: this.labels, annotations: rootWave },
+      metadata: { name: claimName(this, 'Issuer', derivedName(name, '-selfsign')), labels: this.labels, annotations: rootWave },
       spec: { selfSigned: {} },
     });
     this.caCertificate = new certmanager.Certificate(this, 'CaCertificate', {
-      metadata: { labels: this.labels, annotations: rootWave },
+      metadata: { name: claimName(this, 'Certificate', derivedName(name, '-root')), labels: this.labels, annotations: rootWave },
       spec: {
         isCa: true,
-        commonName: p.caCommonName ?? Names.toDnsLabel(this, { extra: ['root'] }),
+        commonName: p.caCommonName ?? derivedName(name, '-root'),
         secretName: this.caSecretName,
         secretTemplate: { labels: secretLabels('certificate-authority') },
         duration: goDuration(where, 'caDuration', caDuration),
@@ -322,7 +336,7 @@ export class CertificateAuthority extends Construct implements ICertificateAutho
       },
     });
     this.issuer = new certmanager.Issuer(this, 'Resource', {
-      metadata: { labels: this.labels, annotations: syncWaveAnnotation(TlsSyncWave.CA_ISSUER) },
+      metadata: { name: claimName(this, 'Issuer', name), labels: this.labels, annotations: syncWaveAnnotation(TlsSyncWave.CA_ISSUER) },
       spec: { ca: { secretName: this.caSecretName } },
     });
     this.leaves = {
@@ -370,7 +384,7 @@ class IssuerCertificateAuthority extends Construct implements ICertificateAuthor
     const duration = props.duration ?? DEFAULT_DURATION;
     const renewBefore = props.renewBefore ?? DEFAULT_RENEW_BEFORE;
     checkLifetime(where, { field: 'duration', value: duration }, { field: 'renewBefore', value: renewBefore });
-    this.labels = appLabels('frp-ca', 'certificate-authority', Names.toLabelValue(this));
+    this.labels = caLabels(/^[a-z0-9]([-a-z0-9.]{0,61}[a-z0-9])?$/.test(props.name) ? props.name : 'external');
     this.leaves = {
       mode: MtlsMode.EXTERNAL,
       issuerRef: { name: props.name, kind: props.kind, group: CERT_MANAGER_GROUP },
@@ -484,6 +498,11 @@ function checkNames(where: string, usage: CertificateUsage, o: ServerCertificate
 }
 
 /** Validates a leaf's options and renders it (modes auto and external). */
+/** Labels of an authority's objects and the certificates it issues. */
+function caLabels(instance: string): { [key: string]: string } {
+  return recommendedLabels({ app: 'frp-ca', instance, component: 'certificate-authority' });
+}
+
 function issueLeaf(
   authority: Construct, id: string, usage: CertificateUsage, options: CertificateIssueOptions & ServerCertificateOptions & ClientCertificateOptions,
   d: LeafDefaults, labels: { [key: string]: string },
@@ -506,6 +525,7 @@ function issueLeaf(
     renewBefore: goDuration(where, 'renewBefore', renewBefore),
     key: d.key,
     commonName: o.commonName,
+    name: o.name === undefined ? undefined : checkBaseName(where, 'name', o.name),
     ...names,
     labels: { ...labels, 'app.kubernetes.io/component': component },
     secretLabels: secretLabels(component),

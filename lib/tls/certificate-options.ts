@@ -23,8 +23,14 @@ export enum CertificateKeyAlgorithm {
   ED25519 = 'Ed25519',
 }
 
-/** Lifetime options of one issued certificate. */
+/** Name and lifetime options of one issued certificate. */
 export interface CertificateIssueOptions {
+  /**
+   * Name of the cert-manager Certificate and of the Secret it writes (FrpServer
+   * and FrpClientPool pass `<their name>-tls`).
+   * @default - derived from the construct path (with a hash suffix)
+   */
+  readonly name?: string;
   /**
    * Requested lifetime of the certificate (cert-manager `spec.duration`, at least 1h).
    * @default - the authority's `duration` (Duration.hours(2160), 90 days, unless set)

@@ -6,6 +6,7 @@ import { CertificateKeyAlgorithm, CertificateUsage, ResolvedKey } from './certif
 import { syncWaveAnnotation, TlsSyncWave } from './sync-wave';
 import * as certmanager from '../../imports/cert-manager.io';
 import { invalid } from '../frp/errors';
+import { claimName } from '../k8s/names';
 import { IFrpServer } from '../server/frp-server';
 import { MtlsMode } from '../service/spec';
 
@@ -34,6 +35,8 @@ export interface LeafPlan {
   readonly caSecret?: kplus.ISecret;
   readonly labels: { [key: string]: string };
   readonly secretLabels: { [key: string]: string };
+  /** Name of the Certificate and its Secret. */
+  readonly name?: string;
 }
 
 /**
@@ -77,7 +80,7 @@ export class IssuedCertificate extends Construct {
     this.usage = plan.usage;
     // Client certificates need a subject; server certificates are named by their SANs.
     const rendered = plan.mode !== MtlsMode.MANUAL;
-    this.commonName = plan.commonName ?? (rendered && plan.usage === CertificateUsage.CLIENT ? Names.toDnsLabel(this) : undefined);
+    this.commonName = plan.commonName ?? (rendered && plan.usage === CertificateUsage.CLIENT ? plan.name ?? Names.toDnsLabel(this) : undefined);
     this.names = [...plan.dnsNames];
     this.ipAddresses = [...plan.ipAddresses];
     this.clusterDomain = plan.clusterDomain;
@@ -88,7 +91,7 @@ export class IssuedCertificate extends Construct {
       return;
     }
 
-    const secretName = Names.toDnsLabel(this, { extra: ['tls'] });
+    const secretName = plan.name ? claimName(this, 'Secret', plan.name) : Names.toDnsLabel(this, { extra: ['tls'] });
     const server = plan.usage === CertificateUsage.SERVER;
     const rsa = plan.key!.algorithm === CertificateKeyAlgorithm.RSA;
     const usages = [
@@ -98,7 +101,11 @@ export class IssuedCertificate extends Construct {
       server ? certmanager.CertificateSpecUsages.SERVER_AUTH : certmanager.CertificateSpecUsages.CLIENT_AUTH,
     ];
     this.certificate = new certmanager.Certificate(this, 'Resource', {
-      metadata: { labels: plan.labels, annotations: syncWaveAnnotation(TlsSyncWave.LEAF_CERTIFICATE) },
+      metadata: {
+        ...(plan.name ? { name: claimName(this, 'Certificate', plan.name) } : {}),
+        labels: plan.labels,
+        annotations: syncWaveAnnotation(TlsSyncWave.LEAF_CERTIFICATE),
+      },
       spec: {
         secretName,
         secretTemplate: { labels: plan.secretLabels },

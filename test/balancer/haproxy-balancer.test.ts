@@ -5,7 +5,7 @@ import { spawnSync } from 'child_process';
 import { createHash, generateKeyPairSync } from 'crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'fs';
 import { dirname } from 'path';
-import { ApiObject, Chart, Duration, Names, Size, Testing } from 'cdk8s';
+import { ApiObject, Chart, Duration, Size, Testing } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { freePorts, HaproxyHarness } from './haproxy-harness';
 import { request } from './net-helpers';
@@ -144,6 +144,7 @@ describe('HaproxyBalancer', () => {
     // GIVEN
     const chart = new Chart(Testing.app(), 'test', { namespace: 'edge' });
     const all: Required<HaproxyBalancerProps> = {
+      name: 'edge-lb',
       config: {
         services: [
           webService({ authentication: EndUserAuthentication.apiKey({ keysFile: `${AUTH}/api-keys` }) }),
@@ -264,7 +265,7 @@ describe('HaproxyBalancer NetworkPolicy', () => {
 
   test('service ports closed until allowClients; metrics from monitoring; egress DNS and backends', () => {
     const { np, manifests, lb } = policy();
-    expect(np.spec.podSelector.matchLabels).toEqual({ 'app.kubernetes.io/name': 'haproxy', 'app.kubernetes.io/instance': Names.toLabelValue(lb) });
+    expect(np.spec.podSelector.matchLabels).toEqual({ 'app.kubernetes.io/name': 'haproxy', 'app.kubernetes.io/instance': lb.name });
     const podLabels = one(manifests, 'Deployment').spec.template.metadata.labels;
     expect(Object.entries(np.spec.podSelector.matchLabels).every(([k, v]) => podLabels[k] === v)).toBe(true);
     expect(np.spec.policyTypes).toEqual(['Ingress', 'Egress']);

@@ -4,7 +4,7 @@
 // (and relays datagrams while answering the probe and stub_status).
 import { createHash } from 'crypto';
 import { mkdirSync } from 'fs';
-import { ApiObject, Chart, Names, Size, Testing } from 'cdk8s';
+import { ApiObject, Chart, Size, Testing } from 'cdk8s';
 import { freePorts, freeUdpPorts, NginxHarness, RunningProcess, sleep } from './haproxy-harness';
 import { request, UdpEcho, udpExchange } from './net-helpers';
 import {
@@ -111,6 +111,7 @@ describe('UdpBalancer', () => {
   test('all props', () => {
     const chart = new Chart(Testing.app(), 'test', { namespace: 'games' });
     const all: Required<UdpBalancerProps> = {
+      name: 'game-lb',
       config: {
         services: [
           dns({ balance: NginxStreamBalance.HASH_CLIENT_ADDRESS_AND_PORT, proxyResponses: 1 }),
@@ -164,7 +165,7 @@ describe('UdpBalancer NetworkPolicy', () => {
     const before = Testing.synth(chart);
     expectValidBundle(before);
     const np0 = one(before, 'NetworkPolicy');
-    expect(np0.spec.podSelector.matchLabels).toEqual({ 'app.kubernetes.io/name': 'nginx', 'app.kubernetes.io/instance': Names.toLabelValue(lb) });
+    expect(np0.spec.podSelector.matchLabels).toEqual({ 'app.kubernetes.io/name': 'nginx', 'app.kubernetes.io/instance': lb.name });
     expect(np0.spec.ingress).toEqual([
       { ports: [{ port: 9113, protocol: 'TCP' }], from: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'monitoring' } } }] },
     ]);

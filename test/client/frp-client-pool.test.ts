@@ -51,6 +51,7 @@ describe('FrpClientPool', () => {
     const { chart, server } = setup();
     // tls and certificateAuthority are exclusive: the CA form is tested in test/tls and test/service/mtls
     const all: Required<Omit<FrpClientPoolProps, 'certificateAuthority'>> = {
+      name: 'edge-frpc',
       server,
       serverAddress: 'frps.example.com',
       serverPort: 7443,
@@ -131,7 +132,7 @@ describe('FrpClientPool', () => {
     const deployments = manifests.filter(m => m.kind === 'Deployment');
     expect(deployments).toHaveLength(2); // frps + the backend, no frpc Deployment
     const pod = deployments.find(d => d.spec.replicas === 4).spec.template.spec;
-    expect(pod.containers.map((c: any) => c.name)).toEqual(['ollama', expect.stringMatching(/^frpc-[0-9a-f]{8}$/)]);
+    expect(pod.containers.map((c: any) => c.name)).toEqual(['ollama', 'frpc']);
     expect(frpcToml(manifests).proxies[0]).toMatchObject({ localPort: 11434, remotePort: 21434, loadBalancer: { group: 'ollama' } });
     expect(frpcToml(manifests).proxies[0].localIP).toBeUndefined(); // frp's default, 127.0.0.1
   });

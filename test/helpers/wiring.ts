@@ -32,7 +32,10 @@ export function checkWiring(manifests: readonly any[]): string[] {
   const label = (o: any) => `${o.kind}/${ns(o) ? `${ns(o)}/` : ''}${o.metadata?.name}`;
   const pods = podTemplates(manifests);
 
-  for (const svc of manifests.filter(o => o.kind === 'Service' && o.spec?.selector?.['cdk8s.io/metadata.addr'])) {
+  // Services that select pods of this bundle (by instance or cdk8s-plus' address label);
+  // a selector of the user's own labels may select pods outside the bundle
+  const ours = (sel: any) => sel?.['app.kubernetes.io/instance'] !== undefined || sel?.['cdk8s.io/metadata.addr'] !== undefined;
+  for (const svc of manifests.filter(o => o.kind === 'Service' && ours(o.spec?.selector))) {
     const hit = pods.filter(p => ns(p.o) === ns(svc) && selects(svc.spec.selector, p.labels));
     if (hit.length === 0) problems.push(`${label(svc)}: selector ${JSON.stringify(svc.spec.selector)} matches no pod template in namespace "${ns(svc)}"`);
   }

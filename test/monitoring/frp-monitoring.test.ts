@@ -96,7 +96,7 @@ describe('FrpMonitoring', () => {
   test('two frps in one namespace: separate selectors, jobs and dashboard uids', () => {
     const c = chart('edge');
     const a = frps(c);
-    const b = new FrpServer(c, 'frps-b', { auth: a.auth });
+    const b = new FrpServer(c, 'frps-b', { name: 'frps-b', auth: a.auth });
     const ma = new FrpMonitoring(c, 'mon-a', { server: a });
     const mb = new FrpMonitoring(c, 'mon-b', { server: b });
     const manifests = Testing.synth(c);
@@ -126,7 +126,7 @@ describe('FrpMonitoring', () => {
     const server = frps(c);
     expect(() => new FrpMonitoring(c, 'm1', { server, enableServiceMonitor: false, enableAlerts: false, enableDashboard: false }))
       .toThrow('test/m1: enableServiceMonitor: every part (ServiceMonitor, alerts, dashboard) is disabled');
-    const quiet = new FrpServer(c, 'quiet', { auth: server.auth, enablePrometheus: false });
+    const quiet = new FrpServer(c, 'quiet', { name: 'quiet', auth: server.auth, enablePrometheus: false });
     expect(() => new FrpMonitoring(c, 'm2', { server: quiet })).toThrow('test/quiet: enablePrometheus: is false');
     expect(() => new FrpMonitoring(c, 'm3', {} as FrpMonitoringProps)).toThrow('test/m3: server: is required: the FrpServer to monitor');
   });

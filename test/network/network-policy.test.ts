@@ -31,7 +31,7 @@ describe('NetworkPolicies', () => {
     const frpc = policyOf(m, 'frpc');
     expect(frpc.spec.policyTypes).toEqual(['Ingress', 'Egress']);
     expect(frpc.spec.ingress).toBeUndefined(); // no ingress at all
-    expect(frpc.spec.podSelector).toEqual(pool.workload.toPodSelectorConfig().labelSelector._toKube());
+    expect(frpc.spec.podSelector).toEqual({ matchLabels: { 'app.kubernetes.io/name': 'frpc', 'app.kubernetes.io/instance': pool.name } });
     expect(frpc.spec.egress.map((r: any) => r.ports.map((p: any) => `${p.protocol}/${p.port}`))).toEqual([['TCP/7000'], ['UDP/53', 'TCP/53'], ['TCP/5432']]);
     expect(frpc.spec.egress[0].to[0].podSelector.matchLabels).toEqual(server.podLabels);
   });
@@ -59,7 +59,7 @@ describe('NetworkPolicies', () => {
     const { chart, server } = setup({ networkPolicy: false });
     const backend = new kplus.Deployment(chart, 'web', { containers: [{ image: 'nginx:1.27', portNumber: 80 }] });
     new FrpClientPool(chart, 'side', { server, workload: FrpClientWorkload.sidecar(backend) });
-    new FrpClientPool(chart, 'own', { server, networkPolicy: false });
+    new FrpClientPool(chart, 'own', { name: 'own', server, networkPolicy: false });
     expect(policies(Testing.synth(chart))).toHaveLength(0);
   });
 

@@ -48,6 +48,7 @@ describe('FrpServer', () => {
     const chart = Testing.chart();
     // tls and certificateAuthority are exclusive: the CA form is tested in test/tls and test/service/mtls
     const all: Required<Omit<FrpServerProps, 'certificateAuthority'>> = {
+      name: 'edge-frps',
       auth: FrpAuth.token(tokenSecret(chart), { key: 'frp', authenticateAllMessages: false }),
       image: 'registry.example.com/frps:v0.70.1',
       bindPort: 7001,

@@ -156,9 +156,9 @@ describe('auto: new CertificateAuthority', () => {
 
   test('RSA keys: size 2048 and key encipherment; Ed25519: no size', () => {
     const chart = nsChart();
-    const rsa = new CertificateAuthority(chart, 'rsa', { keyAlgorithm: CertificateKeyAlgorithm.RSA });
+    const rsa = new CertificateAuthority(chart, 'rsa', { name: 'rsa', keyAlgorithm: CertificateKeyAlgorithm.RSA });
     rsa.issueClientCertificate('frpc');
-    const ed = new CertificateAuthority(chart, 'ed', { keyAlgorithm: CertificateKeyAlgorithm.ED25519 });
+    const ed = new CertificateAuthority(chart, 'ed', { name: 'ed', keyAlgorithm: CertificateKeyAlgorithm.ED25519 });
     ed.issueClientCertificate('frpc');
     const ecdsa384 = new CertificateAuthority(chart, 'p384', { keySize: 384 });
     ecdsa384.issueClientCertificate('frpc');

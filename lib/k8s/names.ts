@@ -1,0 +1,136 @@
+import { createHash } from 'crypto';
+import { Chart } from 'cdk8s';
+import { IConstruct } from 'constructs';
+import { invalid } from '../frp/errors';
+
+/**
+ * Readable, stable object names and the recommended app.kubernetes.io/* labels.
+ *
+ * Objects a person addresses (`kubectl logs deploy/frps`, a Service name in a
+ * URL, a Secret to inspect) are named from a base name the user chooses, never
+ * from a hash of the construct path. Two constructs that would render the same
+ * kind/namespace/name are an error naming both. Selectors use
+ * `app.kubernetes.io/name` + `app.kubernetes.io/instance` (the base name), so
+ * they survive a refactoring of the construct tree: a Deployment's selector is
+ * immutable, and cdk8s-plus' `cdk8s.io/metadata.addr` changes with the path.
+ * @internal
+ */
+
+/** A DNS-1035 label (Service names): lower-case letters, digits and "-", starting with a letter. @internal */
+export const DNS_LABEL = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
+
+/** Checks a base name given by the user: a DNS label (at most 63 characters). @internal */
+export function checkBaseName(where: string, field: string, name: string): string {
+  if (typeof name !== 'string' || !DNS_LABEL.test(name) || name.length > 63) {
+    invalid(where, field, `must be a DNS label (at most 63 lower-case letters, digits and "-", starting with a letter), got ${JSON.stringify(name)}`);
+  }
+  return name;
+}
+
+/**
+ * `<base><suffix>`, or, when that would exceed the 63 characters of a DNS label,
+ * the base cut short plus a hash of the whole (stable, still readable). @internal
+ */
+export function derivedName(base: string, suffix: string): string {
+  const full = `${base}${suffix}`;
+  if (full.length <= 63) return full;
+  const hash = createHash('sha256').update(full).digest('hex').slice(0, 8);
+  return `${base.slice(0, 63 - suffix.length - hash.length - 1).replace(/-+$/, '')}-${hash}${suffix}`;
+}
+
+const claims = new WeakMap<IConstruct, Map<string, string>>();
+
+/**
+ * Reserves `kind` `name` in a namespace for a construct. A second construct
+ * asking for the same kind, namespace and name is an error that names both.
+ * @param owner the construct that renders the object (named in the error)
+ * @param kind the object's kind (e.g. "Service")
+ * @param name the object name
+ * @param namespace the namespace (default: the owner's chart's)
+ * @returns the name
+ * @internal
+ */
+export function claimName(owner: IConstruct, kind: string, name: string, namespace?: string): string {
+  const root = owner.node.root;
+  let taken = claims.get(root);
+  if (!taken) claims.set(root, taken = new Map());
+  const ns = namespace ?? chartNamespace(owner) ?? '';
+  const key = `${kind}\0${ns}\0${name}`;
+  const prev = taken.get(key);
+  if (prev !== undefined && prev !== owner.node.path) {
+    invalid(owner.node.path, 'name', `${kind} ${JSON.stringify(name)}${ns ? ` in namespace ${ns}` : ''} is already rendered by ${prev}: give one of them another name (the construct's name prop, or the service's metadata.name)`);
+  }
+  taken.set(key, owner.node.path);
+  return name;
+}
+
+/**
+ * Reserves a container name in a workload that this library does not own
+ * (frpc as a sidecar); a second construct asking for it is an error naming both.
+ * @internal
+ */
+export function claimContainer(owner: IConstruct, workload: IConstruct, container: string): string {
+  const root = owner.node.root;
+  let taken = claims.get(root);
+  if (!taken) claims.set(root, taken = new Map());
+  const key = `container\0${workload.node.path}\0${container}`;
+  const prev = taken.get(key);
+  if (prev !== undefined && prev !== owner.node.path) {
+    invalid(owner.node.path, 'workload', `the pods of ${workload.node.path} already have a container ${JSON.stringify(container)} from ${prev}: one frpc sidecar per workload (put every proxy into one FrpClientPool)`);
+  }
+  taken.set(key, owner.node.path);
+  return container;
+}
+
+function chartNamespace(c: IConstruct): string | undefined {
+  try {
+    return Chart.of(c).namespace;
+  } catch {
+    return undefined;
+  }
+}
+
+/** What a component is, for its recommended labels. @internal */
+export interface ComponentLabels {
+  /** app.kubernetes.io/name: the application (frps, frpc, haproxy, ...). */
+  readonly app: string;
+  /** app.kubernetes.io/instance: the base name of this instance (unique per namespace). */
+  readonly instance: string;
+  /** app.kubernetes.io/component. */
+  readonly component: string;
+  /** app.kubernetes.io/version, when known (an image tag). */
+  readonly version?: string;
+}
+
+/** The label value an image's tag makes (for app.kubernetes.io/version), if it has a usable tag. @internal */
+export function imageVersion(image: string): string | undefined {
+  const m = /:([\w][\w.-]{0,62})(?:@sha256:[a-f0-9]{64})?$/.exec(image.replace(/^[^/]*\//, x => x.replace(':', '')));
+  return m && m[1] !== 'latest' ? m[1] : undefined;
+}
+
+/**
+ * The recommended labels (app.kubernetes.io/*) of a component; `extra` (the
+ * user's labels, a DistributedService's part-of) wins. @internal
+ */
+export function recommendedLabels(c: ComponentLabels, extra: { [key: string]: string } = {}): { [key: string]: string } {
+  return {
+    'app.kubernetes.io/name': c.app,
+    'app.kubernetes.io/instance': c.instance,
+    'app.kubernetes.io/component': c.component,
+    'app.kubernetes.io/part-of': 'cdk8s-frp',
+    'app.kubernetes.io/managed-by': 'cdk8s',
+    ...(c.version ? { 'app.kubernetes.io/version': c.version } : {}),
+    ...extra,
+  };
+}
+
+/** The labels that select a component's pods: name and instance (stable, readable). @internal */
+export function selectorLabels(c: ComponentLabels): { [key: string]: string } {
+  return { 'app.kubernetes.io/name': c.app, 'app.kubernetes.io/instance': c.instance };
+}
+
+/** Makes a Service select pods by these labels (not by cdk8s-plus' path-hash label). @internal */
+export function selectPods<T extends { selectLabel(key: string, value: string): void }>(service: T, labels: { [key: string]: string }): T {
+  for (const [k, v] of Object.entries(labels)) service.selectLabel(k, v);
+  return service;
+}
