@@ -1,12 +1,13 @@
 import { Chart, Lazy } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { k8s } from 'cdk8s-plus-28';
-import { Construct } from 'constructs';
+import { Construct, IConstruct } from 'constructs';
 import { FrpcConfig, FrpClientTlsConfig, renderFrpcToml } from '../frp/client-config';
 import { FrpAuthMethod, FrpLogLevel } from '../frp/common';
 import { checkInt, checkNonEmpty, checkPort, invalid } from '../frp/errors';
 import { FrpProxy, FrpProxyType } from '../frp/proxy';
 import { addSecretEnv, mountSecretFiles, ENV, FrpAuth } from '../frp-auth';
+import { ForeignWorkload, foreignPodLabels, foreignWorkload, mergePodTemplate, shadowPod } from '../k8s/foreign-workload';
 import { checkBaseName, claimContainer, claimName, derivedName, imageVersion, recommendedLabels, selectorLabels } from '../k8s/names';
 import {
   CONFIG_CHECKSUM_ANNOTATION, resourcesWithDefaults, lazyString, restrictedPodSecurityContext,
@@ -46,17 +47,20 @@ export class FrpClientWorkload {
 
   /**
    * frpc as a sidecar container in an existing workload's pods: one member per
-   * backend pod, forwarding to 127.0.0.1.
-   * @param workload the backend workload (e.g. a kplus.Deployment)
+   * backend pod, forwarding to 127.0.0.1. The workload may come from any
+   * cdk8s-plus version (28 to 33 and later) or be any ApiObject with a pod
+   * template (a KubeDeployment from `cdk8s import`): frpc's containers,
+   * volumes and annotations are merged into its rendered pod template.
+   * @param workload the backend workload (e.g. a Deployment of cdk8s-plus-33)
    */
-  public static sidecar(workload: kplus.AbstractPod): FrpClientWorkload {
+  public static sidecar(workload: IConstruct): FrpClientWorkload {
     return new FrpClientWorkload('sidecar', undefined, workload);
   }
 
   private constructor(
     /** @internal */ public readonly _kind: 'deployment' | 'daemonset' | 'sidecar',
     /** @internal */ public readonly _replicas?: number,
-    /** @internal */ public readonly _workload?: kplus.AbstractPod,
+    /** @internal */ public readonly _workload?: IConstruct,
   ) {}
 }
 
@@ -217,8 +221,10 @@ export class FrpClientPool extends Construct {
   public readonly containers: kplus.Container[];
   /** The address each frpc container dials (one per frps replica). */
   public readonly serverAddresses: string[];
-  /** The workload running frpc (the backend's own workload for sidecars). */
-  public readonly workload: kplus.AbstractPod;
+  /** The workload running frpc (the backend's own workload for sidecars, of any cdk8s-plus version). */
+  public readonly workload: IConstruct;
+  /** Labels that select the pods running this pool's frpc. */
+  public readonly podLabels: { [key: string]: string };
   /** Address frpc dials. */
   public readonly serverAddress: string;
   /** Port frpc dials. */
@@ -294,9 +300,14 @@ export class FrpClientPool extends Construct {
       data: Object.fromEntries(files.map((f, i) => [f, lazyString(() => this.renderConfig(i))])),
     });
 
+    let foreign: ForeignWorkload | undefined;
+    let host: kplus.AbstractPod;
     if (kind._kind === 'sidecar') {
       if (!kind._workload) invalid(where, 'workload', 'FrpClientWorkload.sidecar needs the workload to add frpc to');
       this.workload = kind._workload;
+      foreign = foreignWorkload(where, kind._workload);
+      // frpc's pod parts are built on a detached Deployment and merged into the workload's pod template
+      host = shadowPod();
     } else {
       const daemonSet = kind._kind === 'daemonset';
       const common = {
@@ -313,20 +324,21 @@ export class FrpClientPool extends Construct {
       own.select(kplus.LabelSelector.of({ labels: podLabels }));
       omitUnstoredDefaults(own);
       this.workload = own;
+      host = own;
     }
     // The containers are `frpc` (or `frpc-<i>`) everywhere; a second pool in
     // the same pods is an error that names both pools. In someone else's pods
     // the volumes carry a `-frpc` suffix.
     const sidecar = kind._kind === 'sidecar';
     const suffix = sidecar ? '-frpc' : '';
-    this.workload.podMetadata.addAnnotation(sidecar ? 'checksum/frpc' : CONFIG_CHECKSUM_ANNOTATION,
+    host.podMetadata.addAnnotation(sidecar ? 'checksum/frpc' : CONFIG_CHECKSUM_ANNOTATION,
       lazyString(() => sha256(this.serverAddresses.map((_, i) => this.renderConfig(i)).join('\n'))));
 
     const configVolume = kplus.Volume.fromConfigMap(this, 'ConfigVolume', this.configMap, { name: 'frpc-config' });
     this.containers = files.map((file, i) => {
       const containerName = replicas === 1 ? 'frpc' : `frpc-${i}`;
       if (sidecar) claimContainer(this, this.workload, containerName);
-      const container = this.workload.addContainer({
+      const container = host.addContainer({
         name: containerName,
         image: p.image ?? FRPC_IMAGE,
         imagePullPolicy: kplus.ImagePullPolicy.IF_NOT_PRESENT,
@@ -365,7 +377,7 @@ export class FrpClientPool extends Construct {
       this.tlsConfig = {
         enable: true, certFile: tlsFiles.certFile, keyFile: tlsFiles.keyFile, trustedCaFile: tlsFiles.caFile, serverName: p.server?.host,
       };
-      ca.addRotationAnnotations(this.workload, uniqueSecrets([this.certificate.secret, this.certificate.caSecret]));
+      ca.addRotationAnnotations(host, uniqueSecrets([this.certificate.secret, this.certificate.caSecret]));
     } else if (p.tls) {
       const tlsFiles = mountTlsSecrets(this, this.containers, p.tls.secret, p.tls.caSecret ?? p.tls.secret, suffix);
       const cert = p.tls.clientCertificate !== false;
@@ -382,7 +394,9 @@ export class FrpClientPool extends Construct {
     }
     // The pool's pods may reach frps' control port; their own policy lets
     // them reach frps, DNS and the backends, nothing else.
-    const podSelector = sidecar ? this.workload.toPodSelectorConfig().labelSelector._toKube() : { matchLabels: podLabels };
+    if (foreign) mergePodTemplate(foreign, this, host as kplus.Deployment);
+    this.podLabels = foreign ? foreignPodLabels(foreign) : podLabels;
+    const podSelector = { matchLabels: this.podLabels };
     const ownNs = Chart.of(this).namespace;
     p.server?.allowClients(NetworkPeer.pods(podSelector.matchLabels ?? {}, ownNs));
     if (!sidecar && p.networkPolicy !== false) {

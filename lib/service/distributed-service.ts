@@ -15,6 +15,7 @@ import { FrpClientPool, FrpClientTlsOptions, FrpClientWorkload } from '../client
 import { invalid } from '../frp/errors';
 import { BandwidthLimitMode, FrpProxy, FrpProxyType, ProxyProtocolVersion } from '../frp/proxy';
 import { FrpAuth } from '../frp-auth';
+import { foreignContainerPort, foreignPodLabels, foreignWorkload } from '../k8s/foreign-workload';
 import { claimName, derivedName, recommendedLabels, selectPods } from '../k8s/names';
 import { omitUnstoredDefaults } from '../k8s/pod-defaults';
 import { regexEscape } from '../monitoring/_promql';
@@ -182,6 +183,7 @@ export class DistributedService extends Construct {
     if (!props || typeof props !== 'object') invalid(where, 'props', 'are required');
     const { name, server, auth, subDomainHost, groupKeySecret, monitoring, clusterDomain, serverReplicas, ...specProps } = props;
     const workload = specProps.backends?.discovery?.workload;
+    const foreign = workload ? foreignWorkload(where, workload) : undefined;
     const spec = stripWorkload(specProps);
     validateAgainstSchema(where, 'spec', spec, SPEC_SCHEMA);
     if (server && (auth || subDomainHost || monitoring || serverReplicas !== undefined)) {
@@ -198,7 +200,7 @@ export class DistributedService extends Construct {
       name: this.name,
       groupPrefix: ns,
       hasWorkload: !!workload,
-      workloadPort: workload?.containers[0]?.portNumber,
+      workloadPort: foreign ? foreignContainerPort(foreign) : undefined,
     });
     const plan = this._plan;
     const meta = (extra: ApiObjectMetadata = {}): ApiObjectMetadata => ({ namespace: ns, ...extra, labels: { ...this.labels(), ...extra.labels } });
@@ -220,10 +222,10 @@ export class DistributedService extends Construct {
         }),
         // headless when the balancer resolves every pod itself
         clusterIP: plan.balancer ? 'None' : undefined,
-        selector: b.kind === 'workload' ? workload : undefined,
         ports: [{ name: 'backend', port: b.port, targetPort: b.port, protocol: plan.proxyType === FrpProxyType.UDP ? kplus.Protocol.UDP : undefined }],
       });
       omitUnstoredDefaults(this.backendService);
+      if (b.kind === 'workload') selectPods(this.backendService, foreignPodLabels(foreign!));
       if (b.kind === 'selector') {
         if ((b.selector.matchExpressions ?? []).length > 0) {
           invalid(where, 'spec.backends.discovery.selector.matchExpressions', 'Kubernetes Services select pods by matchLabels only');
@@ -351,7 +353,7 @@ export class DistributedService extends Construct {
       proxies,
     });
 
-    const frpcPods = NetworkPeer.pods(this.clientPool.workload.toPodSelectorConfig().labelSelector._toKube().matchLabels ?? {}, ns);
+    const frpcPods = NetworkPeer.pods(this.clientPool.podLabels, ns);
     this.balancer?.allowClients(frpcPods);
     this.udpBalancer?.allowClients(frpcPods);
 

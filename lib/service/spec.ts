@@ -5,7 +5,7 @@
  * Fields marked "extension" are not in the seed; they carry what a rendered
  * bundle needs and an operator would have decided at run time.
  */
-import * as kplus from 'cdk8s-plus-28';
+import { IConstruct } from 'constructs';
 
 /** `spec.serviceType`: the protocol of the proxied service. */
 export enum DistributedServiceType {
@@ -85,10 +85,11 @@ export interface BackendDiscovery {
    */
   readonly serviceName?: string;
   /**
-   * Extension: the backend workload (mode auto); frpc is added to its pods.
+   * Extension: the backend workload (mode auto); frpc is added to its pods. Any
+   * cdk8s-plus version (28 to 33 and later) or any ApiObject with a pod template.
    * @default - none
    */
-  readonly workload?: kplus.AbstractPod;
+  readonly workload?: IConstruct;
 }
 
 /** One entry of `spec.backends.endpoints`. */

@@ -462,7 +462,7 @@ describe('end to end: FrpServer and FrpClientPool with issued certificates', () 
       proxies: [{ name: 'echo', type: FrpProxyType.TCP, localIP: 'echo.tunnels.svc', localPort: 5678, remotePort: 15678, group: 'echo' }],
     });
     ca.addRotationAnnotations(server.deployment, [serverCert.secret]);
-    ca.addRotationAnnotations(pool.workload, [clientCert.secret]);
+    ca.addRotationAnnotations(pool.workload as kplus.Deployment, [clientCert.secret]);
     return { chart, server, pool, serverCert, clientCert, serverName };
   }
 
