@@ -8,7 +8,8 @@ import { cdk8s, javascript, YamlFile } from 'projen';
 const project = new cdk8s.ConstructLibraryCdk8s({
   name: 'cdk8s-frp',
   description: 'cdk8s constructs for frp (fatedier/frp) tunnels on Kubernetes: frps, frpc pools in load-balancing groups, mTLS, HAProxy balancing and Prometheus monitoring.',
-  keywords: ['cdk8s', 'frp', 'frps', 'frpc', 'kubernetes', 'tunnel', 'mtls', 'haproxy'],
+  // cdk8s + cdk8s-constructs: how Construct Hub finds cdk8s libraries
+  keywords: ['cdk8s', 'cdk8s-constructs', 'frp', 'frps', 'frpc', 'kubernetes', 'tunnel', 'mtls', 'haproxy'],
   author: 'cdk8s-frp maintainers',
   authorAddress: 'maintainers@cdk8s-frp.dev',
   repositoryUrl: 'https://github.com/cdk8s-frp/cdk8s-frp.git',
@@ -27,6 +28,9 @@ const project = new cdk8s.ConstructLibraryCdk8s({
     'cdk8s-cli@^2.207.60', 'fast-check@^4.3.0', '@bufbuild/cel@^0.6.1',
   ],
   bin: { 'cdk8s-frp': 'bin/cdk8s-frp' },
+
+  // jsii targets: the Python package (cdk8s users write Python too)
+  publishToPypi: { distName: 'cdk8s-frp', module: 'cdk8s_frp' },
 
   jsiiVersion: '~6.0.0',
   typescriptVersion: '~6.0.3',
