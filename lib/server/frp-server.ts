@@ -370,6 +370,7 @@ export class FrpServer extends Construct implements IFrpServer {
   private readonly routes = new Map<string, RouteUse>();
   private readonly routeKinds = new Set<FrpProxyType>();
   private maxPoolCount: number;
+  private httpResponseTimeout?: number;
   private _vhostService?: kplus.Service;
   private _remoteService?: kplus.Service;
   private rendered?: string;
@@ -662,6 +663,20 @@ export class FrpServer extends Construct implements IFrpServer {
   }
 
   /**
+   * Raises frps' `vhostHTTPTimeout` (how long an http answer may take to its
+   * headers; frp's default is 60 s) to at least `seconds`: the longest any
+   * service on this server needs.
+   * @param seconds the response timeout a service asks for
+   */
+  public requireHttpResponseTimeout(seconds: number): void {
+    checkInt(this.node.path, 'httpResponseTimeout', seconds, 1, 86400);
+    if (seconds > (this.httpResponseTimeout ?? 0)) {
+      this.httpResponseTimeout = seconds;
+      this.rendered = undefined;
+    }
+  }
+
+  /**
    * Raises `maxPoolCount` so that a client's `poolCount` is honoured.
    * @param poolCount the pool size a client asks for
    */
@@ -686,6 +701,7 @@ export class FrpServer extends Construct implements IFrpServer {
       vhostHttpPort: this.routeKinds.has(FrpProxyType.HTTP) ? this.vhostHttpPort : undefined,
       vhostHttpsPort: this.routeKinds.has(FrpProxyType.HTTPS) ? this.vhostHttpsPort : undefined,
       tcpmuxHttpConnectPort: this.routeKinds.has(FrpProxyType.TCPMUX) ? this.tcpmuxPort : undefined,
+      vhostHttpTimeout: this.routeKinds.has(FrpProxyType.HTTP) ? this.httpResponseTimeout : undefined,
       subDomainHost: this.subDomainHost,
       auth: this.auth._serverConfig(),
       tls,

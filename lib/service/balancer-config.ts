@@ -87,7 +87,7 @@ export function haproxyServiceFor(scope: IConstruct, plan: ServicePlan, backends
  */
 export function haproxyTimeoutsFor(plan: ServicePlan): HaproxyTimeouts {
   const b = plan.balancer!;
-  const idle = Math.max(b.idleTimeoutSeconds, plan.keepAliveSeconds);
+  const idle = plan.responseTimeoutSeconds;
   return {
     connect: Duration.seconds(b.connectTimeoutSeconds),
     client: Duration.seconds(idle),

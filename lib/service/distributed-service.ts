@@ -320,6 +320,8 @@ export class DistributedService extends Construct {
     const front = this.claimFront(plan, serverNs, ns);
 
     // ---- frpc
+    // frps' vhost waits as long for an answer as the spec allows (frp's default: 60 s)
+    if (plan.proxyType === FrpProxyType.HTTP) this.server.requireHttpResponseTimeout(plan.responseTimeoutSeconds);
     const proxies: FrpProxy[] = plan.members.map(m => ({
       name: m.proxyName,
       type: plan.proxyType,
@@ -330,6 +332,9 @@ export class DistributedService extends Construct {
       customDomains: front.customDomain ? [front.customDomain] : undefined,
       subdomain: front.subdomain,
       locations: plan.proxyType === FrpProxyType.HTTP && plan.expose.path ? [plan.expose.path] : undefined,
+      // frps rewrites X-Forwarded-Proto to http (Go's SetXForwarded, before the
+      // route's headers): behind an Ingress that terminates TLS the backends must see https
+      requestHeaders: plan.proxyType === FrpProxyType.HTTP && plan.expose.ingressTlsSecret ? { 'X-Forwarded-Proto': 'https' } : undefined,
       group: plan.group,
       healthCheck: plan.healthCheck,
       bandwidthLimit: plan.bandwidth,
@@ -413,8 +418,10 @@ export class DistributedService extends Construct {
           },
         });
       } else {
+        // the spec's response timeout, not ingress-nginx's 60 s (slow LLM answers)
+        const timeout = String(plan.responseTimeoutSeconds);
         this.ingress = new kplus.Ingress(this, 'Ingress', {
-          metadata: frontMeta('Ingress'),
+          metadata: { ...frontMeta('Ingress'), annotations: { 'nginx.ingress.kubernetes.io/proxy-read-timeout': timeout, 'nginx.ingress.kubernetes.io/proxy-send-timeout': timeout } },
           className: plan.expose.ingressClassName,
         });
         this.ingress.addHostRule(host, plan.expose.path ?? '/', kplus.IngressBackend.fromService(backend.service, { port: backend.port }), kplus.HttpIngressPathType.PREFIX);

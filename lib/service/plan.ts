@@ -89,6 +89,12 @@ export interface ServicePlan {
   readonly poolCount?: number;
   readonly dialTimeoutSeconds: number;
   readonly keepAliveSeconds: number;
+  /**
+   * How long an answer may take (to its headers, through frps' vhost, the
+   * Ingress and the balancer): the longer of `connectionPool.idleTimeout` and
+   * `timeout.keepAlive`, the same figure the balancer's server timeout uses.
+   */
+  readonly responseTimeoutSeconds: number;
   readonly bandwidth?: Bandwidth;
   readonly bandwidthMode?: BandwidthMode;
 }
@@ -363,6 +369,7 @@ export function planService(spec: DistributedServiceSpec, ctx: PlanContext): Ser
   const bw = adv.bandwidth ?? {};
   if (bw.mode !== undefined && bw.limit === undefined) bad('spec.advanced.bandwidth.limit', 'is required when bandwidth.mode is set');
   if (problems.length > 0) throw new Error(problems.join('\n'));
+  const keepAlive = durationSeconds(w, 'spec.advanced.timeout.keepAlive', adv.timeout?.keepAlive ?? '30s', 'sm', MAX_SECONDS.day);
   return {
     name: ctx.name,
     serviceType: type,
@@ -389,7 +396,8 @@ export function planService(spec: DistributedServiceSpec, ctx: PlanContext): Ser
     mtls,
     poolCount: poolEnabled ? conn.size ?? 5 : undefined,
     dialTimeoutSeconds: dial,
-    keepAliveSeconds: durationSeconds(w, 'spec.advanced.timeout.keepAlive', adv.timeout?.keepAlive ?? '30s', 'sm', MAX_SECONDS.day),
+    keepAliveSeconds: keepAlive,
+    responseTimeoutSeconds: Math.max(keepAlive, durationSeconds(w, 'spec.advanced.connectionPool.idleTimeout', conn.idleTimeout ?? '90s', 'sm', MAX_SECONDS.day)),
     bandwidth: bw.limit ? Bandwidth.parse(bw.limit, 'spec.advanced.bandwidth.limit') : undefined,
     bandwidthMode: bw.limit ? bw.mode ?? BandwidthMode.CLIENT : undefined,
   };

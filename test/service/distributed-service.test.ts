@@ -215,4 +215,31 @@ describe('DistributedService', () => {
       expose: { type: ExposeType.PORT, port: 5353 },
     })).toThrow('spec.backends.replicas: frp has no udp load-balancing groups');
   });
+
+  test('http answers may take as long as the spec says: frps vhostHTTPTimeout and the Ingress timeouts; https for backends behind a TLS Ingress (issue 9, defects 5 and 6)', () => {
+    // GIVEN: slow answers (5 minutes) behind an Ingress that terminates TLS
+    const { manifests } = synthService('llm', {
+      serviceType: DistributedServiceType.HTTP,
+      backends: { endpoints: [{ host: '10.0.0.1', port: 11434 }] },
+      expose: { domain: 'llm.example.com', ingressTlsSecret: 'llm-tls' },
+      advanced: { connectionPool: { idleTimeout: '5m' } },
+    });
+    expectValidBundle(manifests);
+    // THEN
+    expect(tomlOf(manifests, 'frps.toml').vhostHTTPTimeout).toBe(300);
+    const ingress = manifests.find(m => m.kind === 'Ingress');
+    expect(ingress.metadata.annotations).toEqual({
+      'nginx.ingress.kubernetes.io/proxy-read-timeout': '300',
+      'nginx.ingress.kubernetes.io/proxy-send-timeout': '300',
+    });
+    expect(tomlOf(manifests, 'frpc.toml').proxies[0].requestHeaders).toEqual({ set: { 'X-Forwarded-Proto': 'https' } });
+    // the seed's defaults (idleTimeout 90s, keepAlive 30s): 90 s, and no header without TLS at the Ingress
+    const { manifests: plain } = synthService('web', {
+      serviceType: DistributedServiceType.HTTP,
+      backends: { endpoints: [{ host: '10.0.0.1', port: 80 }] },
+      expose: { domain: 'web.example.com' },
+    });
+    expect(tomlOf(plain, 'frps.toml').vhostHTTPTimeout).toBe(90);
+    expect(tomlOf(plain, 'frpc.toml').proxies[0].requestHeaders).toBeUndefined();
+  });
 });
