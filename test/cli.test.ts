@@ -1,5 +1,5 @@
 import { spawnSync } from 'child_process';
-import { mkdtempSync, writeFileSync } from 'fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import { parseAllDocuments } from 'yaml';
@@ -78,4 +78,15 @@ describe('cdk8s-frp render', () => {
     expect(bad.stdout).toBe('');
     expect(bad.stderr).toContain('spec.serviceType: must be one of "http", "tcp", "udp", "grpc", got "sctp"');
   }, 120_000);
+});
+
+describe('--version', () => {
+  test('prints the package version and the frp version it renders for', () => {
+    const out: string[] = [];
+    const err: string[] = [];
+    expect(main(['--version'], s => out.push(s), s => err.push(s))).toBe(0);
+    const pkg = JSON.parse(readFileSync(join(__dirname, '..', 'package.json'), 'utf8'));
+    expect(out.join('')).toBe(`cdk8s-frp ${pkg.version} (frp v0.70.1)\n`);
+    expect(err).toEqual([]);
+  });
 });

@@ -1,4 +1,5 @@
 import { readFileSync } from 'fs';
+import { join } from 'path';
 import { App, Chart } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { isMap, isPair, isSeq, parseAllDocuments } from 'yaml';
@@ -6,13 +7,14 @@ import { clientBundleCommand } from './client-bundle';
 import { IMPORT_USAGE, importCommand } from './import';
 import { FrpAuth } from '../frp-auth';
 import { NetworkPeer } from '../network/network-peer';
-import { FrpServer } from '../server/frp-server';
+import { FRPS_IMAGE, FrpServer } from '../server/frp-server';
 import { DistributedService, manifestProblems } from '../service/distributed-service';
 import { CHECKS, isDnsLabel } from '../service/field-checks';
 import { IssuerKind } from '../service/spec';
 import { CertificateAuthority, ICertificateAuthority } from '../tls/certificate-authority';
 
 const USAGE = `usage: cdk8s-frp render [OPTIONS] FILE...
+       cdk8s-frp --version
        cdk8s-frp client-bundle --machine NAME --server-address HOST[:PORT] [--output-dir DIR]
                                [--local SERVICE=HOST:PORT]... [OPTIONS] FILE...
        cdk8s-frp import [--namespace NS] FILE...   (frpc configs in; see import --help)
@@ -400,8 +402,17 @@ function inNamespace(message: string, ns: string): string {
 const own = (o: object, k: string) => Object.prototype.hasOwnProperty.call(o, k);
 const isObject = (v: unknown): v is Record<string, any> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
+/** This package's version (package.json next to lib/). @internal */
+export function packageVersion(): string {
+  return JSON.parse(readFileSync(join(__dirname, '..', '..', 'package.json'), 'utf8')).version;
+}
+
 /** The CLI: returns the exit code. @internal */
 export function main(argv: string[], out: (s: string) => void, err: (s: string) => void): number {
+  if (argv[0] === '--version' || argv[0] === '-V' || argv[0] === 'version') {
+    out(`cdk8s-frp ${packageVersion()} (frp ${FRPS_IMAGE.split(':')[1]})\n`);
+    return 0;
+  }
   if (argv[0] === 'import') {
     try {
       return importCommand(argv.slice(1), out, err);
