@@ -66,7 +66,7 @@ project.package.file.addOverride('jest.testMatch', ['<rootDir>/test/**/*.test.ts
 project.testTask.prependExec('tsc --noEmit -p test/tsconfig.json');
 project.tsconfigDev.addInclude('../examples/**/*.ts');
 project.tsconfigDev.addInclude('../bench/**/*.ts');
-project.gitignore.exclude('/dist/', '/imports/**/*.js', '/imports/**/*.d.ts', '/bench/**/*.js', '/bench/**/*.d.ts');
+project.gitignore.exclude('/dist/', '/dist-pkg/', '/imports/**/*.js', '/imports/**/*.d.ts', '/bench/**/*.js', '/bench/**/*.d.ts');
 project.addPackageIgnore('/examples/');
 project.addPackageIgnore('/bench/');
 project.addPackageIgnore('/.ci/');
