@@ -113,7 +113,7 @@ test('user-service: weighted servers, affinity by client address (PROXY v2 from 
   expect(c.proxies).toHaveLength(1);
   expect(c.proxies[0]).toMatchObject({ type: 'tcp', remotePort: 9090, localPort: 8000, transport: { proxyProtocolVersion: 'v2' } });
   const pod = named(m, 'Deployment', 'frpc').spec.template.spec;
-  expect(pod.volumes).toEqual(expect.arrayContaining([{ name: 'tls', secret: { secretName: 'user-service-cert' } }, { name: 'tls-ca', secret: { secretName: 'internal-ca' } }]));
+  expect(pod.volumes).toEqual(expect.arrayContaining([{ name: 'tls', secret: { secretName: 'user-service-cert' } }, { name: 'tls-ca', secret: { secretName: 'internal-ca', items: [{ key: 'tls.crt', path: 'ca.crt' }] } }])); // the CA certificate only, never its key
   expect(byKind(m, 'Issuer')[0].spec).toEqual({ ca: { secretName: 'internal-ca' } });
   const exposed = m.find(x => x.kind === 'Service' && x.metadata.name === 'user-service');
   expect(exposed.spec).toMatchObject({ type: 'LoadBalancer', ports: [{ port: 9090, targetPort: 9090, protocol: 'TCP' }] });

@@ -85,6 +85,13 @@ export interface FrpClientTlsOptions {
    * @default - the server address
    */
   readonly serverName?: string;
+  /**
+   * Key of the CA certificate in `caSecret` (only that key is mounted, never
+   * the CA's private key). Use `tls.crt` for a CA Secret made with
+   * `kubectl create secret tls`.
+   * @default "ca.crt"
+   */
+  readonly caKey?: string;
 }
 
 /** Properties of an FrpClientPool. */
@@ -379,7 +386,7 @@ export class FrpClientPool extends Construct {
       };
       ca.addRotationAnnotations(host, uniqueSecrets([this.certificate.secret, this.certificate.caSecret]));
     } else if (p.tls) {
-      const tlsFiles = mountTlsSecrets(this, this.containers, p.tls.secret, p.tls.caSecret ?? p.tls.secret, suffix);
+      const tlsFiles = mountTlsSecrets(this, this.containers, p.tls.secret, p.tls.caSecret ?? p.tls.secret, suffix, p.tls.caKey);
       const cert = p.tls.clientCertificate !== false;
       this.tlsConfig = {
         enable: true,

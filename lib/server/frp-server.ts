@@ -101,6 +101,13 @@ export interface FrpServerTlsOptions {
    * @default true
    */
   readonly requireClientCertificates?: boolean;
+  /**
+   * Key of the CA certificate in `caSecret` (only that key is mounted, never
+   * the CA's private key). Use `tls.crt` for a CA Secret made with
+   * `kubectl create secret tls`.
+   * @default "ca.crt"
+   */
+  readonly caKey?: string;
 }
 
 /**
@@ -536,7 +543,7 @@ export class FrpServer extends Construct implements IFrpServer {
       const secrets = uniqueSecrets([this.certificate.secret, this.certificate.caSecret]);
       for (const d of this.deployments) props.certificateAuthority.addRotationAnnotations(d, secrets);
     } else if (props.tls) {
-      this.mountTls(props.tls.secret, props.tls.caSecret ?? props.tls.secret, props.tls.requireClientCertificates !== false);
+      this.mountTls(props.tls.secret, props.tls.caSecret ?? props.tls.secret, props.tls.requireClientCertificates !== false, props.tls.caKey);
     }
     this.requiresClientCertificates = this.tlsFiles?.trustedCaFile !== undefined;
 
@@ -592,8 +599,8 @@ export class FrpServer extends Construct implements IFrpServer {
   }
 
   /** Mounts the certificate (and a separate CA Secret) and points frps at the files. */
-  private mountTls(secret: kplus.ISecret, caSecret: kplus.ISecret, verifyClients: boolean): void {
-    const files = mountTlsSecrets(this, this.containers, secret, caSecret, '');
+  private mountTls(secret: kplus.ISecret, caSecret: kplus.ISecret, verifyClients: boolean, caKey?: string): void {
+    const files = mountTlsSecrets(this, this.containers, secret, caSecret, '', caKey);
     this.tlsFiles = { certFile: files.certFile, keyFile: files.keyFile, trustedCaFile: verifyClients ? files.caFile : undefined };
     this.rendered = undefined;
   }
@@ -788,6 +795,7 @@ export function uniqueSecrets(secrets: kplus.ISecret[]): kplus.ISecret[] {
  */
 export function mountTlsSecrets(
   scope: Construct, containers: kplus.Container | kplus.Container[], secret: kplus.ISecret, caSecret: kplus.ISecret, suffix: string,
+  caKey: string = 'ca.crt',
 ) {
   const all = Array.isArray(containers) ? containers : [containers];
   const dir = '/etc/frp/tls';
@@ -796,7 +804,9 @@ export function mountTlsSecrets(
   let caDir = dir;
   if (caSecret.name !== secret.name) {
     caDir = '/etc/frp/tls-ca';
-    const caVolume = kplus.Volume.fromSecret(scope, 'TlsCaVolume', caSecret, { name: `tls-ca${suffix}` });
+    // only the CA certificate: a CA Secret also holds the CA's private key
+    if (!/^[-._a-zA-Z0-9]+$/.test(caKey)) invalid(scope.node.path, 'caKey', `must be a Secret key ([-._a-zA-Z0-9]+), got ${JSON.stringify(caKey)}`);
+    const caVolume = kplus.Volume.fromSecret(scope, 'TlsCaVolume', caSecret, { name: `tls-ca${suffix}`, items: { [caKey]: { path: 'ca.crt' } } });
     for (const c of all) c.mount(caDir, caVolume, { readOnly: true });
   }
   return { certFile: `${dir}/tls.crt`, keyFile: `${dir}/tls.key`, caFile: `${caDir}/ca.crt` };

@@ -288,9 +288,13 @@ export class DistributedService extends Construct {
         ca = CertificateAuthority.fromIssuer(this, 'Ca', { name: mtls.issuerName!, kind: mtls.issuerKind, ...leaf });
       } else {
         const caSecret = kplus.Secret.fromSecretName(this, 'CaSecret', mtls.caSecret!);
-        clientTls = { secret: kplus.Secret.fromSecretName(this, 'CertSecret', mtls.certSecret!), caSecret };
+        // Without serverCertSecret the CA Secret feeds cert-manager's CA issuer,
+        // so it is a TLS Secret whose tls.crt is the CA certificate (it may lack
+        // ca.crt, as `kubectl create secret tls` writes it); only that key is mounted.
+        const caKey = mtls.serverCertSecret ? 'ca.crt' : 'tls.crt';
+        clientTls = { secret: kplus.Secret.fromSecretName(this, 'CertSecret', mtls.certSecret!), caSecret, caKey };
         if (!server && mtls.serverCertSecret) {
-          serverTls = { secret: kplus.Secret.fromSecretName(this, 'ServerCertSecret', mtls.serverCertSecret), caSecret };
+          serverTls = { secret: kplus.Secret.fromSecretName(this, 'ServerCertSecret', mtls.serverCertSecret), caSecret, caKey };
         } else if (!server) {
           // no frps certificate given: issue one from the user's CA (cert-manager CA issuer over caSecret)
           ca = CertificateAuthority.fromCaSecret(this, 'Ca', { caSecretName: mtls.caSecret!, issuerName: derivedName(this.name, '-ca'), ...leaf });

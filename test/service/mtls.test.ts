@@ -61,12 +61,10 @@ describe('DistributedService mTLS', () => {
     const frpc = tomlOf(manifests, 'frpc.toml');
     expect(frpc.transport.tls).toMatchObject({ certFile: '/etc/frp/tls/tls.crt', trustedCaFile: '/etc/frp/tls-ca/ca.crt' });
     const pod = (name: string) => kinds(manifests, 'Deployment').find(d => d.metadata.labels['app.kubernetes.io/name'] === name).spec.template.spec;
-    expect(pod('frpc').volumes).toEqual(expect.arrayContaining([
-      { name: 'tls', secret: { secretName: 'user-service-cert' } }, { name: 'tls-ca', secret: { secretName: 'internal-ca' } },
-    ]));
-    expect(pod('frps').volumes).toEqual(expect.arrayContaining([
-      { name: 'tls', secret: { secretName: 'frps-cert' } }, { name: 'tls-ca', secret: { secretName: 'internal-ca' } },
-    ]));
+    // only the CA certificate of the CA Secret is mounted, never its private key (issue 9, defect 3)
+    const caOnly = { name: 'tls-ca', secret: { secretName: 'internal-ca', items: [{ key: 'ca.crt', path: 'ca.crt' }] } };
+    expect(pod('frpc').volumes).toEqual(expect.arrayContaining([{ name: 'tls', secret: { secretName: 'user-service-cert' } }, caOnly]));
+    expect(pod('frps').volumes).toEqual(expect.arrayContaining([{ name: 'tls', secret: { secretName: 'frps-cert' } }, caOnly]));
     expect(tomlOf(manifests, 'frps.toml').transport.tls.trustedCaFile).toBe('/etc/frp/tls-ca/ca.crt');
   });
 
@@ -83,9 +81,12 @@ describe('DistributedService mTLS', () => {
     expect(certs[0].spec.usages).toContain('server auth');
     expect(certs[0].spec.issuerRef).toEqual({ name: issuer[0].metadata.name, kind: 'Issuer', group: 'cert-manager.io' });
     const pod = (name: string) => kinds(manifests, 'Deployment').find(d => d.metadata.labels['app.kubernetes.io/name'] === name).spec.template.spec;
+    // the CA Secret feeds cert-manager's CA issuer, so it is a TLS Secret (maybe from
+    // `kubectl create secret tls`, without ca.crt): frpc gets its tls.crt, and only that (defect 3)
     expect(pod('frpc').volumes).toEqual(expect.arrayContaining([
-      { name: 'tls', secret: { secretName: 'user-service-cert' } }, { name: 'tls-ca', secret: { secretName: 'internal-ca' } },
+      { name: 'tls', secret: { secretName: 'user-service-cert' } }, { name: 'tls-ca', secret: { secretName: 'internal-ca', items: [{ key: 'tls.crt', path: 'ca.crt' }] } },
     ]));
+    expect(tomlOf(manifests, 'frpc.toml').transport.tls.trustedCaFile).toBe('/etc/frp/tls-ca/ca.crt');
     expect(tomlOf(manifests, 'frps.toml').transport.tls.trustedCaFile).toBe('/etc/frp/tls/ca.crt');
   });
 
