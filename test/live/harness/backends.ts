@@ -44,6 +44,8 @@ export class HttpBackend implements Closeable {
   public inflight = 0;
   public healthChecks = 0;
   private readonly sockets = new Set<net.Socket>();
+  /** Answers being held (`?delay=`): cleared on close, so a test ends when it ends. */
+  private readonly timers = new Set<NodeJS.Timeout>();
   private readonly server: http.Server;
 
   private constructor(public readonly instance: string, private readonly healthPath: string | null, private readonly anyPathOk: boolean) {
@@ -63,14 +65,18 @@ export class HttpBackend implements Closeable {
       res.on('close', () => { this.inflight--; });
       const delay = Math.min(Number(url.searchParams.get('delay') ?? 0), 120_000);
       const body: HttpAnswer = { instance, client: (req.socket.remoteAddress ?? '').replace(/^::ffff:/, ''), path: url.pathname, headers: req.headers };
-      setTimeout(() => {
+      const timer = setTimeout(() => {
+        this.timers.delete(timer);
         res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(body));
       }, delay);
+      this.timers.add(timer);
     });
     this.server.on('connection', (s) => { this.sockets.add(s); s.on('close', () => this.sockets.delete(s)); });
   }
 
   public close(): Promise<void> {
+    for (const t of this.timers) clearTimeout(t);
+    this.timers.clear();
     for (const s of this.sockets) s.destroy();
     return new Promise((resolve) => this.server.close(() => resolve()));
   }
