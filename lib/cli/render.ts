@@ -1,6 +1,6 @@
-import { readFileSync } from 'fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'fs';
 import { join } from 'path';
-import { App, Chart } from 'cdk8s';
+import { App, Chart, Yaml } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { isMap, isPair, isSeq, parseAllDocuments } from 'yaml';
 import { clientBundleCommand } from './client-bundle';
@@ -13,7 +13,7 @@ import { CHECKS, isDnsLabel } from '../service/field-checks';
 import { IssuerKind } from '../service/spec';
 import { CertificateAuthority, ICertificateAuthority } from '../tls/certificate-authority';
 
-const USAGE = `usage: cdk8s-frp render [OPTIONS] FILE...
+const USAGE = `usage: cdk8s-frp render [--output-dir DIR] [OPTIONS] FILE...
        cdk8s-frp --version
        cdk8s-frp client-bundle --machine NAME --server-address HOST[:PORT] [--output-dir DIR]
                                [--local SERVICE=HOST:PORT]... [OPTIONS] FILE...
@@ -91,7 +91,7 @@ export function parseArgs(argv: string[]): RenderOptions | 'help' {
   let server: string | undefined;
   let outputDir: string | undefined;
   const locals: { [service: string]: { host: string; port: number } } = {};
-  const bundleOnly = ['--machine', '--server-address', '--output-dir', '--local'];
+  const bundleOnly = ['--machine', '--server-address', '--local'];
   for (let i = 0; i < rest.length; i++) {
     const a = rest[i];
     const value = () => {
@@ -230,6 +230,32 @@ interface Manifest {
  */
 export function render(options: RenderOptions): string {
   return buildBundle(options).app.synthYaml();
+}
+
+/**
+ * Renders the bundle into DIR, one file per namespace (`<namespace>.k8s.yaml`:
+ * what an Argo CD app per team wants); returns the files written. @internal
+ */
+export function renderToDir(options: RenderOptions, dir: string): string[] {
+  const { app } = buildBundle(options);
+  app.synthYaml(); // the same validation as render
+  mkdirSync(dir, { recursive: true });
+  // by each object's own namespace: a service's front objects live next to frps
+  const byNamespace = new Map<string, any[]>();
+  for (const chart of app.charts) {
+    for (const doc of chart.toJson()) {
+      const ns = doc.metadata?.namespace ?? chart.namespace ?? 'default';
+      if (!byNamespace.has(ns)) byNamespace.set(ns, []);
+      byNamespace.get(ns)!.push(doc);
+    }
+  }
+  const written: string[] = [];
+  for (const [ns, docs] of byNamespace) {
+    const file = join(dir, `${ns}.k8s.yaml`);
+    writeFileSync(file, Yaml.stringify(...docs));
+    written.push(file);
+  }
+  return written;
 }
 
 /**
@@ -429,6 +455,10 @@ export function main(argv: string[], out: (s: string) => void, err: (s: string) 
       return 0;
     }
     if (options.command === 'client-bundle') return clientBundleCommand(options, out);
+    if (options.outputDir !== undefined) {
+      for (const file of renderToDir(options, options.outputDir)) out(`${file}\n`);
+      return 0;
+    }
     out(render(options));
     return 0;
   } catch (e) {
