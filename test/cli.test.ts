@@ -93,12 +93,12 @@ describe('--version', () => {
 
 describe('--output-dir', () => {
   test('writes one file per namespace; together they are what render prints', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'cdk8s-frp-outdir-'));
+    const outDir = mkdtempSync(join(tmpdir(), 'cdk8s-frp-outdir-'));
     const files = ['ollama-cluster', 'postgres-proxy'].map(n => join(__dirname, '..', 'examples', 'manifests', `${n}.yaml`));
     const out: string[] = [];
-    expect(main(['render', '--namespace', 'frp', '--output-dir', dir, ...files], s => out.push(s), () => undefined)).toBe(0);
+    expect(main(['render', '--namespace', 'frp', '--output-dir', outDir, ...files], s => out.push(s), () => undefined)).toBe(0);
     const written = out.join('').trim().split('\n');
-    expect(written.map(f => f.slice(dir.length + 1)).sort()).toEqual(['ai-services.k8s.yaml', 'databases.k8s.yaml', 'frp.k8s.yaml']);
+    expect(written.map(f => f.slice(outDir.length + 1)).sort()).toEqual(['ai-services.k8s.yaml', 'databases.k8s.yaml', 'frp.k8s.yaml']);
     const all: string[] = [];
     expect(main(['render', '--namespace', 'frp', ...files], s => all.push(s), () => undefined)).toBe(0);
     const docs = (text: string) => parseAllDocuments(text).map(d => d.toJS());
@@ -106,7 +106,7 @@ describe('--output-dir', () => {
     expect(fromDir).toEqual(expect.arrayContaining(docs(all.join(''))));
     expect(fromDir).toHaveLength(docs(all.join('')).length);
     for (const f of written) {
-      const ns = f.slice(dir.length + 1).replace('.k8s.yaml', '');
+      const ns = f.slice(outDir.length + 1).replace('.k8s.yaml', '');
       for (const d of docs(readFileSync(f, 'utf8'))) if (d.metadata.namespace !== undefined) expect([f, d.metadata.namespace]).toEqual([f, ns]);
     }
   });
