@@ -54,7 +54,8 @@ function userSecrets(manifests: any[], dir: string): Record<string, Record<strin
   // manual mTLS: the team's own CA and frpc's client certificate from it
   const ca = mintCa(dir, 'internal CA');
   const caNs = manifests.find((o) => o.kind === 'Issuer' && o.spec?.ca?.secretName === 'internal-ca')?.metadata.namespace;
-  if (caNs) out[`${caNs}/internal-ca`] = ca;
+  // as `kubectl create secret tls internal-ca --cert --key` makes it: no ca.crt key
+  if (caNs) out[`${caNs}/internal-ca`] = { 'tls.crt': ca['tls.crt'], 'tls.key': ca['tls.key'] };
   put('user-service-cert', mintLeaf(dir, ca, 'user-service frpc', ['digital signature', 'key encipherment', 'client auth']));
   return out;
 }
