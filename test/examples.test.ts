@@ -84,3 +84,12 @@ test('mtls-tunnel: CA chain, server and client certificates, both sides verifyin
   const control = np.find(p => p.metadata.labels['app.kubernetes.io/name'] === 'frps').spec.ingress.find((r: any) => r.ports[0].port === 7000);
   expect(control.from).toContainEqual({ ipBlock: { cidr: '198.51.100.0/24' } });
 });
+
+test('user-service: grpc session affinity pins client addresses, so its LoadBalancer keeps them (externalTrafficPolicy Local)', () => {
+  const m = synth('user-service');
+  const exposed = m.find(x => x.kind === 'Service' && x.metadata.name === 'user-service');
+  expect(exposed.spec.type).toBe('LoadBalancer');
+  expect(exposed.spec.externalTrafficPolicy).toBe('Local');
+  const haproxy = m.find(x => x.kind === 'ConfigMap' && x.data?.['haproxy.cfg']).data['haproxy.cfg'];
+  expect(haproxy).toMatch(/^\s+stick on src$/m);
+});

@@ -1,1 +1,2 @@
 export * from './network-peer';
+export * from './traffic-policy';

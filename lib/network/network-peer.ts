@@ -41,6 +41,15 @@ export class NetworkPeer {
 
   private constructor(private readonly peer: k8s.NetworkPolicyPeer | undefined) {}
 
+  /**
+   * Whether the peer is an address range (ipBlock): a NetworkPolicy then
+   * reads the client address, which a NodePort or LoadBalancer Service keeps
+   * only with externalTrafficPolicy Local. @internal
+   */
+  public _isAddressRange(): boolean {
+    return this.peer?.ipBlock !== undefined;
+  }
+
   /** The Kubernetes peer; undefined means any address. @internal */
   public _toKube(): k8s.NetworkPolicyPeer | undefined {
     return this.peer;

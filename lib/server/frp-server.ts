@@ -15,6 +15,7 @@ import {
 } from '../k8s/pod-defaults';
 import { FrpMonitoring, FrpMonitoringOptions } from '../monitoring/frp-monitoring';
 import { NetworkPeer, PolicyPort, policyRule } from '../network/network-peer';
+import { ExternalTrafficPolicy, isExternal, setExternalTrafficPolicy } from '../network/traffic-policy';
 import { ICertificateAuthority } from '../tls/certificate-authority';
 import { IssuedCertificate } from '../tls/issued-certificate';
 
@@ -133,6 +134,17 @@ export interface FrpServerExternalAccess {
    * @default - Kubernetes picks one (then say it to client-bundle as the server port)
    */
   readonly nodePort?: number;
+  /**
+   * `externalTrafficPolicy` of the external control Service. The
+   * NetworkPolicy admits outside frpc by their addresses (`clientPeers`
+   * CIDRs), which reach the pod only with `Local`: with `Cluster` the node
+   * replaces them with its own address and the policy drops the connection.
+   * `Local` sends outside traffic only to nodes that run frps (see
+   * ExternalTrafficPolicy.LOCAL).
+   * @default - ExternalTrafficPolicy.LOCAL when the NetworkPolicy admits
+   * clientPeers by address range, else Kubernetes' default (Cluster)
+   */
+  readonly externalTrafficPolicy?: ExternalTrafficPolicy;
 }
 
 /** Properties of an FrpServer. */
@@ -208,6 +220,16 @@ export interface FrpServerProps {
    * @default kplus.ServiceType.CLUSTER_IP
    */
   readonly remotePortsServiceType?: kplus.ServiceType;
+  /**
+   * `externalTrafficPolicy` of the remote-ports Service when it is a NodePort
+   * or LoadBalancer. Only `Local` keeps the client address, which matters
+   * when a proxy on it sends a PROXY protocol header (its backend reads the
+   * client address) or when `exposurePeers` admit address ranges (the
+   * NetworkPolicy reads it); see ExternalTrafficPolicy.LOCAL for the cost.
+   * @default - ExternalTrafficPolicy.LOCAL when the client address matters
+   * as above, else Kubernetes' default (Cluster)
+   */
+  readonly remotePortsExternalTrafficPolicy?: ExternalTrafficPolicy;
   /**
    * Remote ports to allow besides those of attached proxies (for clients outside
    * this chart).
@@ -528,6 +550,9 @@ export class FrpServer extends Construct implements IFrpServer {
         ports: [{ name: 'control', port: this.bindPort, targetPort: this.bindPort, nodePort: ext.nodePort }],
       }), this.podLabels);
       omitUnstoredDefaults(this.externalService);
+      const policy = ext.externalTrafficPolicy
+        ?? (props.networkPolicy !== false && (props.clientPeers ?? []).some(p => p._isAddressRange()) ? ExternalTrafficPolicy.LOCAL : undefined);
+      if (policy) setExternalTrafficPolicy(where, 'externalAccess.externalTrafficPolicy', this.externalService, policy);
     }
 
     if (props.tls && props.certificateAuthority) invalid(where, 'certificateAuthority', 'tls and certificateAuthority are exclusive: give the Secrets or the CA that issues them');
@@ -578,6 +603,20 @@ export class FrpServer extends Construct implements IFrpServer {
 
   public allowClients(peer: NetworkPeer): void {
     this.clientPeers.push(peer);
+    // an address range admitted later also needs the client address kept
+    if (this.externalService && this.props.externalAccess?.externalTrafficPolicy === undefined
+      && this.props.networkPolicy !== false && peer._isAddressRange()) {
+      setExternalTrafficPolicy(this.node.path, 'externalAccess.externalTrafficPolicy', this.externalService, ExternalTrafficPolicy.LOCAL);
+    }
+  }
+
+  /**
+   * Whether the NetworkPolicy admits the vhost and remote ports by address
+   * range (exposurePeers CIDRs): a NodePort or LoadBalancer Service in front
+   * of them must then keep the client address. @internal
+   */
+  public _admitsExposureByAddress(): boolean {
+    return this.props.networkPolicy !== false && (this.props.exposurePeers ?? []).some(p => p._isAddressRange());
   }
 
   /** Ingress rules of the NetworkPolicy, from what is attached at synth time. */
@@ -634,6 +673,8 @@ export class FrpServer extends Construct implements IFrpServer {
       this.remotePorts.set(key, { ...use, protocol });
       if (options.exposeRemotePort !== false) {
         this.remoteServiceOrCreate().bind(port, { name: `${protocol.toLowerCase()}-${port}`, targetPort: port, protocol });
+        // the backend reads the client address from the PROXY header
+        if (proxy.proxyProtocolVersion !== undefined) this.keepClientAddressOnRemoteService();
       }
     } else {
       for (const domain of this.domainsOf(where, proxy)) {
@@ -773,8 +814,21 @@ export class FrpServer extends Construct implements IFrpServer {
         ports: [],
       }), this.podLabels);
       omitUnstoredDefaults(this._remoteService);
+      const override = this.props.remotePortsExternalTrafficPolicy;
+      if (override !== undefined) {
+        setExternalTrafficPolicy(this.node.path, 'remotePortsExternalTrafficPolicy', this._remoteService, override);
+      } else if (this._admitsExposureByAddress()) {
+        this.keepClientAddressOnRemoteService();
+      }
     }
     return this._remoteService;
+  }
+
+  /** externalTrafficPolicy Local on an outside-facing remote-ports Service, unless the user chose. */
+  private keepClientAddressOnRemoteService(): void {
+    const svc = this._remoteService;
+    if (!svc || this.props.remotePortsExternalTrafficPolicy !== undefined || !isExternal(svc.type)) return;
+    setExternalTrafficPolicy(this.node.path, 'remotePortsExternalTrafficPolicy', svc, ExternalTrafficPolicy.LOCAL);
   }
 }
 

@@ -6,7 +6,7 @@ import { isDnsLabel, labelKeyProblem, labelValueProblem } from './field-checks';
 import { planService, serviceNameProblem, ServicePlan } from './plan';
 import { SPEC_SCHEMA } from './schema';
 import { Claim, qualifiedName, ServerClaims } from './server-claims';
-import { BandwidthMode, DistributedServiceSpec, ExposeType, MtlsMode } from './spec';
+import { BandwidthMode, DistributedServiceSpec, ExposeType, LoadBalancingAlgorithm, MtlsMode } from './spec';
 import { fieldPath, schemaProblems, validateAgainstSchema } from './validate-schema';
 import * as gateway from '../../imports/gateway.networking.k8s.io';
 import { HaproxyBalancer } from '../balancer/haproxy-balancer';
@@ -21,6 +21,7 @@ import { omitUnstoredDefaults } from '../k8s/pod-defaults';
 import { regexEscape } from '../monitoring/_promql';
 import { FrpMonitoringOptions } from '../monitoring/frp-monitoring';
 import { NetworkPeer } from '../network/network-peer';
+import { ExternalTrafficPolicy, isExternal, setExternalTrafficPolicy } from '../network/traffic-policy';
 import { FrpServer, FrpServerTlsOptions } from '../server/frp-server';
 import { CertificateAuthority, ICertificateAuthority } from '../tls/certificate-authority';
 import { CertificateDuration } from '../tls/duration';
@@ -394,6 +395,9 @@ export class DistributedService extends Construct {
         }],
       }), this.server.podLabels);
       omitUnstoredDefaults(this.exposedService);
+      const keepAddress = isExternal(plan.expose.serviceType) && this.readsClientAddress(plan);
+      const policy = plan.expose.externalTrafficPolicy ?? (keepAddress ? ExternalTrafficPolicy.LOCAL : undefined);
+      if (policy) setExternalTrafficPolicy(where, 'spec.expose.externalTrafficPolicy', this.exposedService, policy);
       if (udp && this.server.replicas > 1) {
         // udp over HA frps: every replica serves the port; keep each client on one
         // replica, which holds its udp session (client address -> work connection)
@@ -435,6 +439,22 @@ export class DistributedService extends Construct {
       }
     }
     this.node.addValidation({ validate: () => this.sizeProblems() });
+  }
+
+  /**
+   * Whether anything behind the exposed Service reads the client address:
+   * the balancer hashing or pinning on it (tcp: frpc's PROXY v2 header
+   * carries what frps saw), kube-proxy's ClientIP affinity keeping a udp
+   * client on one frps replica, or frps' NetworkPolicy admitting the port by
+   * address range. A NodePort or LoadBalancer Service must then keep it
+   * (externalTrafficPolicy Local); otherwise every client arrives with its
+   * node's address.
+   */
+  private readsClientAddress(plan: ServicePlan): boolean {
+    const b = plan.balancer;
+    const byBalancer = b?.mode === 'tcp' && (b.algorithm === LoadBalancingAlgorithm.IP_HASH || b.affinity !== undefined);
+    const udpAffinity = plan.proxyType === FrpProxyType.UDP && this.server.replicas > 1;
+    return byBalancer || udpAffinity || this.server._admitsExposureByAddress();
   }
 
   /**

@@ -5,6 +5,7 @@ import {
 } from './spec';
 import { Bandwidth } from '../frp/bandwidth';
 import { FrpHealthCheck, FrpHealthCheckType, FrpProxyType } from '../frp/proxy';
+import { ExternalTrafficPolicy } from '../network/traffic-policy';
 
 const DNS_1035_LABEL = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
 /** Longest name suffix the library appends to a service's name (`-group-key`, the default group key Secret). */
@@ -79,6 +80,7 @@ export interface ServicePlan {
     readonly port?: number;
     readonly remotePort?: number;
     readonly serviceType: ExposeServiceType;
+    readonly externalTrafficPolicy?: ExternalTrafficPolicy;
     readonly ingressClassName?: string;
     readonly ingressTlsSecret?: string;
     readonly gateway?: GatewayReference;
@@ -187,6 +189,11 @@ export function planService(spec: DistributedServiceSpec, ctx: PlanContext): Ser
     if (ex.serviceType !== undefined && ex.serviceType !== ExposeServiceType.CLUSTER_IP) {
       bad('spec.expose.serviceType', `is ${ex.serviceType}, but with expose.gateway the Gateway is the entry point: the route's backend Service stays ClusterIP`);
     }
+  }
+  const outsideFacing = exposeType === ExposeType.PORT && !ex.gateway
+    && (ex.serviceType ?? ExposeServiceType.CLUSTER_IP) !== ExposeServiceType.CLUSTER_IP;
+  if (ex.externalTrafficPolicy !== undefined && !outsideFacing) {
+    bad('spec.expose.externalTrafficPolicy', 'applies to a port exposure whose serviceType is NodePort or LoadBalancer (Kubernetes refuses it on a ClusterIP Service; an Ingress or Gateway has its own Service)');
   }
   // frps runs as non-root: low external ports map to 10000+port on frps.
   const remotePort = ex.port === undefined ? undefined : ex.port < 1024 ? 10000 + ex.port : ex.port;
@@ -387,6 +394,7 @@ export function planService(spec: DistributedServiceSpec, ctx: PlanContext): Ser
       port: ex.port,
       remotePort,
       serviceType: ex.serviceType ?? ExposeServiceType.CLUSTER_IP,
+      externalTrafficPolicy: ex.externalTrafficPolicy,
       ingressClassName: ex.ingressClassName,
       ingressTlsSecret: ex.ingressTlsSecret,
       gateway: ex.gateway,

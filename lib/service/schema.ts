@@ -105,6 +105,7 @@ export const SPEC_SCHEMA: JsonSchema = obj('Desired state of the distributed ser
     path: str('URL path.', { pattern: '^/[a-zA-Z0-9\\-_/]*$' }),
     port: port('External port.'),
     serviceType: str('Extension: Service type for a port exposure.', { enum: ['ClusterIP', 'NodePort', 'LoadBalancer'], default: 'ClusterIP' }),
+    externalTrafficPolicy: str('Extension: externalTrafficPolicy of a NodePort or LoadBalancer exposure (default: Local when the service reads the client address).', { enum: ['Cluster', 'Local'] }),
     ingressClassName: name('Extension: IngressClass for host/path exposures.'),
     ingressTlsSecret: name('Extension: TLS Secret the Ingress serves.'),
     gateway: obj('Extension: an existing Gateway API Gateway to attach an HTTPRoute, TCPRoute or UDPRoute to, instead of an Ingress or Service.', {

@@ -6,6 +6,7 @@
  * bundle needs and an operator would have decided at run time.
  */
 import { IConstruct } from 'constructs';
+import { ExternalTrafficPolicy } from '../network/traffic-policy';
 
 /** `spec.serviceType`: the protocol of the proxied service. */
 export enum DistributedServiceType {
@@ -208,6 +209,19 @@ export interface Expose {
    * @default ExposeServiceType.CLUSTER_IP
    */
   readonly serviceType?: ExposeServiceType;
+  /**
+   * Extension: `externalTrafficPolicy` of a NodePort or LoadBalancer
+   * exposure. Only `Local` keeps the client address, which the service reads
+   * when it balances or pins by client address (tcp/grpc ip-hash or session
+   * affinity in the balancer tier, which gets it from frps through PROXY v2),
+   * keeps udp clients on one frps replica (`sessionAffinity: ClientIP`), or
+   * when the server's NetworkPolicy admits the exposed port from address
+   * ranges (exposurePeers). `Cluster` turns that into node addresses: every
+   * client behind one node hashes alike, and address ranges never match.
+   * @default - ExternalTrafficPolicy.LOCAL when the service reads the client
+   * address as above, else Kubernetes' default (Cluster)
+   */
+  readonly externalTrafficPolicy?: ExternalTrafficPolicy;
   /**
    * Extension: IngressClass for domain/subdomain/path exposures.
    * @default - the cluster's default IngressClass

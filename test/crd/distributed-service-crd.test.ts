@@ -33,6 +33,7 @@ describe('DistributedServiceCrd', () => {
     expect(v.additionalPrinterColumns.map((c: any) => c.jsonPath)).toEqual(['.spec.serviceType', '.status.activeBackends', '.status.state', '.metadata.creationTimestamp']);
     expect(v.subresources.scale.specReplicasPath).toBe('.spec.backends.replicas');
     expect(v.schema.openAPIV3Schema.properties.spec.properties.backends.properties.replicas.type).toBe('integer');
+    expect(v.schema.openAPIV3Schema.properties.spec.properties.expose.properties.externalTrafficPolicy.enum).toEqual(['Cluster', 'Local']);
     expect(crd.metadata.annotations['argocd.argoproj.io/sync-wave']).toBe('-10');
   });
 

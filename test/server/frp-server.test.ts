@@ -1,6 +1,6 @@
 import { ApiObject, Chart, Testing } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
-import { CertificateAuthority, FrpAuth, FrpLogLevel, FrpProxyType, FrpServer, FrpServerProps, NetworkPeer } from '../../lib';
+import { CertificateAuthority, ExternalTrafficPolicy, FrpAuth, FrpLogLevel, FrpProxyType, FrpServer, FrpServerProps, NetworkPeer } from '../../lib';
 import { expectValidBundle, parseFrpTomlValues as parse } from '../helpers';
 
 const tokenSecret = (chart: Chart) => kplus.Secret.fromSecretName(chart, 'token', 'frp-token');
@@ -61,6 +61,7 @@ describe('FrpServer', () => {
       subDomainHost: 'tunnels.example.com',
       maxPoolCount: 10,
       remotePortsServiceType: kplus.ServiceType.LOAD_BALANCER,
+      remotePortsExternalTrafficPolicy: ExternalTrafficPolicy.CLUSTER,
       extraAllowPorts: [{ start: 30000, end: 30100 }],
       tls: { secret: kplus.Secret.fromSecretName(chart, 'tls', 'frps-tls') },
       resources: { cpu: { request: kplus.Cpu.millis(100), limit: kplus.Cpu.millis(1000) } },
@@ -99,9 +100,13 @@ describe('FrpServer', () => {
     const services = byKind(manifests, 'Service');
     const remote = services.find(s => s.spec.type === 'LoadBalancer');
     expect(remote.spec.ports).toEqual([{ name: 'tcp-15432', port: 15432, targetPort: 15432, protocol: 'TCP' }]);
+    // as chosen (nothing behind it reads the client address: no PROXY header, exposure by namespace)
+    expect(remote.spec.externalTrafficPolicy).toBe('Cluster');
     // outside machines: the control port alone on a NodePort
     const external = services.find(s => s.spec.type === 'NodePort');
     expect(external.spec.ports).toEqual([{ name: 'control', port: 7001, targetPort: 7001, nodePort: 30700 }]);
+    // the NetworkPolicy admits outside frpc by CIDR: the node must not replace their addresses
+    expect(external.spec.externalTrafficPolicy).toBe('Local');
     expect(external.spec.selector).toEqual(deployment0(manifests).spec.selector.matchLabels);
     const vhost = services.find(s => s.spec.ports.some((p: any) => p.name === 'http'));
     expect(vhost.spec.ports).toEqual([{ name: 'http', port: 80, targetPort: 8081 }]);
