@@ -98,7 +98,10 @@ describe('--output-dir', () => {
     const out: string[] = [];
     expect(main(['render', '--namespace', 'frp', '--output-dir', outDir, ...files], s => out.push(s), () => undefined)).toBe(0);
     const written = out.join('').trim().split('\n');
-    expect(written.map(f => f.slice(outDir.length + 1)).sort()).toEqual(['ai-services.k8s.yaml', 'databases.k8s.yaml', 'frp.k8s.yaml']);
+    // frpc in other namespaces than frps: the bundle's CA is a ClusterIssuer, whose CA lives in cert-manager's namespace
+    expect(written.map(f => f.slice(outDir.length + 1)).sort()).toEqual(['ai-services.k8s.yaml', 'cert-manager.k8s.yaml', 'databases.k8s.yaml', 'frp.k8s.yaml']);
+    const root = parseAllDocuments(readFileSync(join(outDir, 'cert-manager.k8s.yaml'), 'utf8')).map(d => d.toJS());
+    expect(root.map((d: any) => `${d.kind}/${d.metadata.name}`).sort()).toEqual(['Certificate/frp-ca-frp-root', 'Issuer/frp-ca-frp-selfsign']);
     const all: string[] = [];
     expect(main(['render', '--namespace', 'frp', ...files], s => all.push(s), () => undefined)).toBe(0);
     const docs = (text: string) => parseAllDocuments(text).map(d => d.toJS());

@@ -6,6 +6,7 @@ import { isMap, isPair, isSeq, parseAllDocuments } from 'yaml';
 import { clientBundleCommand } from './client-bundle';
 import { IMPORT_USAGE, importCommand } from './import';
 import { FrpAuth } from '../frp-auth';
+import { derivedName } from '../k8s/names';
 import { NetworkPeer } from '../network/network-peer';
 import { FRPS_IMAGE, FrpServer } from '../server/frp-server';
 import { DistributedService, manifestProblems } from '../service/distributed-service';
@@ -329,7 +330,7 @@ export function buildBundle(options: RenderOptions): BuiltBundle {
       auth: FrpAuth.token(kplus.Secret.fromSecretName(serverChart, 'FrpToken', options.tokenSecret)),
       subDomainHost: options.subDomainHost,
       replicas: options.frpsReplicas,
-      certificateAuthority: serverTrust(serverChart, manifests, errors, refused),
+      ...serverTrust(serverChart, serverNs, manifests, errors, refused),
       externalAccess: external ? { serviceType: options.frpsServiceType, addresses: externalAddresses, nodePort: options.frpsNodePort } : undefined,
       clientPeers: (options.clientCidrs ?? []).map(c => NetworkPeer.cidr(c)),
       // client-bundle only needs the names; the NetworkPolicy is render's business
@@ -372,13 +373,21 @@ export function sharedServerName(serviceNames: string[]): string {
 }
 
 /**
- * The shared frps has one client CA (`trustedCaFile`), so the services that
- * ask for mTLS must agree on it: the CA it gets is the one they name (auto: a
- * CA in the bundle; manual: an issuer over their caSecret, in the frps
- * namespace too; external: their issuer). Services without mTLS on an mTLS
- * frps get client certificates from the same CA.
+ * frps' certificate and the client CA it trusts. frpc always verifies frps:
+ * without mTLS frps gets a certificate from a CA in the bundle and asks no
+ * client certificates. The shared frps has one client CA (`trustedCaFile`),
+ * so the services that ask for mTLS must agree on it: the CA it gets is the
+ * one they name (auto: a CA in the bundle; manual: an issuer over their
+ * caSecret, in the frps namespace too; external: their issuer). Services
+ * without mTLS on an mTLS frps get client certificates from the same CA.
+ * When services run in other namespaces than frps, the bundle's CA is a
+ * ClusterIssuer (certificates are issued where each frpc runs).
  */
-function serverTrust(scope: Chart, manifests: Manifest[], errors: string[], refused: Set<string>): ICertificateAuthority | undefined {
+function serverTrust(scope: Chart, serverNs: string, manifests: Manifest[], errors: string[], refused: Set<string>)
+  : { certificateAuthority: ICertificateAuthority; requireClientCertificates: boolean } {
+  const clusterWide = manifests.some(m => m.namespace !== serverNs);
+  // a ClusterIssuer's name is cluster-wide: one per frps namespace
+  const own = () => new CertificateAuthority(scope, 'Ca', clusterWide ? { name: derivedName('frp-ca', `-${serverNs}`), clusterWide } : {});
   const wanted = new Map<string, { sources: string[]; mtls: any }>();
   for (const { source, doc } of manifests) {
     const mtls = doc.spec.security?.mtls;
@@ -399,16 +408,29 @@ function serverTrust(scope: Chart, manifests: Manifest[], errors: string[], refu
         errors.push(`${source}: spec.security.mtls: the services share one frps, which trusts one client CA, but they ask for ${asked}; render them in separate runs (with --namespace)`);
       }
     }
-    return undefined;
+    return { certificateAuthority: own(), requireClientCertificates: false };
   }
   const [only] = [...wanted.values()];
-  if (!only) return undefined;
+  if (!only) return { certificateAuthority: own(), requireClientCertificates: false };
   const m = only.mtls;
-  if (m.mode === 'manual') return CertificateAuthority.fromCaSecret(scope, 'Ca', { caSecretName: m.caSecret });
-  if (m.mode === 'external') {
-    return CertificateAuthority.fromIssuer(scope, 'Ca', { name: m.issuerName, kind: m.issuerKind === 'Issuer' ? IssuerKind.ISSUER : IssuerKind.CLUSTER_ISSUER });
+  // services without mTLS get their client certificates from frps' CA, where they run; a
+  // namespaced issuer (manual caSecret, external Issuer) signs in the frps namespace only
+  const namespaced = m.mode === 'manual' || (m.mode === 'external' && m.issuerKind === 'Issuer');
+  const elsewhere = namespaced ? manifests.filter(x => x.doc.spec.security?.mtls?.enabled !== true && x.namespace !== serverNs) : [];
+  if (elsewhere.length > 0) {
+    const trust = m.mode === 'manual' ? `caSecret ${m.caSecret}` : `the Issuer ${m.issuerName}`;
+    for (const { source, namespace } of elsewhere) {
+      refused.add(source);
+      errors.push(`${source}: spec.security.mtls: frps (namespace ${serverNs}) requires client certificates from ${trust} (${m.mode} mTLS of ${only.sources.join(', ')}), `
+        + `which cert-manager issues in namespace ${serverNs} only, but this service runs in ${namespace} without mTLS: give it the same mTLS settings, or render it in a separate run (with --namespace)`);
+    }
   }
-  return new CertificateAuthority(scope, 'Ca');
+  if (m.mode === 'manual') return { certificateAuthority: CertificateAuthority.fromCaSecret(scope, 'Ca', { caSecretName: m.caSecret }), requireClientCertificates: true };
+  if (m.mode === 'external') {
+    const kind = m.issuerKind === 'Issuer' ? IssuerKind.ISSUER : IssuerKind.CLUSTER_ISSUER;
+    return { certificateAuthority: CertificateAuthority.fromIssuer(scope, 'Ca', { name: m.issuerName, kind }), requireClientCertificates: true };
+  }
+  return { certificateAuthority: own(), requireClientCertificates: true };
 }
 
 /**

@@ -168,16 +168,29 @@ export interface FrpClientPoolProps {
    */
   readonly dialServerKeepaliveSeconds?: number;
   /**
-   * TLS towards frps from existing Secrets. Exclusive with certificateAuthority.
-   * @default - from the server's certificateAuthority if it has one; else TLS on without verifying frps
+   * TLS towards frps from existing Secrets: the client certificate, and the
+   * CA that verifies frps (`caSecret`; with an in-app server that has a
+   * certificateAuthority, frps is verified against that authority unless
+   * caSecret is given). Exclusive with certificateAuthority.
+   * @default - from the server's certificateAuthority
    */
   readonly tls?: FrpClientTlsOptions;
   /**
-   * Issue this pool's client certificate from a CertificateAuthority (mTLS);
-   * frpc then verifies frps against the same CA by the server's Service name.
+   * Issue this pool's client certificate from a CertificateAuthority (mTLS),
+   * in the pool's namespace. frpc verifies frps against the server's
+   * certificateAuthority (this one, for an frps outside this app) by the
+   * server's Service name.
    * @default - the server's certificateAuthority, if it has one
    */
   readonly certificateAuthority?: ICertificateAuthority;
+  /**
+   * Do not verify frps' certificate (not recommended): for an frps outside
+   * this app whose CA you cannot give (`tls.caSecret`). Anyone who can
+   * intercept the connection can pose as frps and collect the token. An
+   * in-app server decides this itself (FrpServerProps.insecureSkipVerify).
+   * @default false
+   */
+  readonly insecureSkipVerify?: boolean;
   /**
    * Port of frpc's admin web server (`/healthz` for probes, `/api/reload`). It
    * listens on 127.0.0.1 only: the admin API has no authentication.
@@ -372,32 +385,14 @@ export class FrpClientPool extends Construct {
     this.container = this.containers[0];
     mountSecretFiles(this, this.containers, this.auth._files(), suffix);
     if (p.tls && p.certificateAuthority) invalid(where, 'certificateAuthority', 'tls and certificateAuthority are exclusive: give the Secrets or the CA that issues them');
-    const ca = p.tls ? undefined : p.certificateAuthority ?? p.server?.certificateAuthority;
-    if (ca) {
-      // the Certificate lives next to its authority: qualified by this pool's namespace when that differs
-      const caNs = Chart.of(ca).namespace;
-      const ownNamespace = Chart.of(this).namespace;
-      const certBase = caNs !== ownNamespace && ownNamespace ? `${ownNamespace}-${name}` : name;
-      this.certificate = ca.issueClientCertificate(issueId(this), { name: derivedName(certBase, '-tls') });
-      const tlsFiles = mountTlsSecrets(this, this.containers, this.certificate.secret, this.certificate.caSecret, suffix);
-      // the server certificate names the Service frpc dials (and every replica's)
-      this.tlsConfig = {
-        enable: true, certFile: tlsFiles.certFile, keyFile: tlsFiles.keyFile, trustedCaFile: tlsFiles.caFile, serverName: p.server?.host,
-      };
-      ca.addRotationAnnotations(host, uniqueSecrets([this.certificate.secret, this.certificate.caSecret]));
-    } else if (p.tls) {
-      const tlsFiles = mountTlsSecrets(this, this.containers, p.tls.secret, p.tls.caSecret ?? p.tls.secret, suffix, p.tls.caKey);
-      const cert = p.tls.clientCertificate !== false;
-      this.tlsConfig = {
-        enable: true,
-        trustedCaFile: tlsFiles.caFile,
-        certFile: cert ? tlsFiles.certFile : undefined,
-        keyFile: cert ? tlsFiles.keyFile : undefined,
-        serverName: p.tls.serverName,
-      };
-    }
+    this.certificate = this.configureTls(host, suffix);
     if (p.server?.requiresClientCertificates && !this.tlsConfig?.certFile) {
       invalid(where, 'tls', `the server ${p.server.node.path} requires client certificates: give tls (with a client certificate) or certificateAuthority`);
+    }
+    if (!this.tlsConfig?.trustedCaFile && !p.server?.insecureSkipVerify && !p.insecureSkipVerify) {
+      invalid(where, 'tls', p.server
+        ? `frpc cannot verify the server ${p.server.node.path}, whose certificate comes from Secrets (its tls): give tls.caSecret with the CA that signed it`
+        : `frpc cannot verify the frps at ${this.serverAddress}: give tls.caSecret (the CA of its certificate) or certificateAuthority, or opt out with insecureSkipVerify: true`);
     }
     // The pool's pods may reach frps' control port; their own policy lets
     // them reach frps, DNS and the backends, nothing else.
@@ -420,6 +415,54 @@ export class FrpClientPool extends Construct {
     for (const proxy of p.proxies ?? []) this.addProxy(proxy);
     renderFrpcToml(where, this.config());
     this.node.addValidation({ validate: () => validationErrors(() => this.serverAddresses.map((_, i) => this.renderConfig(i))) });
+  }
+
+  /**
+   * TLS towards frps: which CA verifies it and which client certificate frpc
+   * presents. Certificates are issued in this pool's namespace, where it
+   * mounts their Secrets.
+   */
+  private configureTls(host: kplus.AbstractPod, suffix: string): IssuedCertificate | undefined {
+    const p = this.props;
+    const namespace = Chart.of(this).namespace;
+    const serverCa = p.server?.certificateAuthority;
+    const clientCa = p.tls ? undefined : p.certificateAuthority ?? serverCa;
+    // frps demands a certificate, or the user asked for one (mTLS to an frps outside this app)
+    const present = p.tls ? p.tls.clientCertificate !== false
+      : !p.server || p.server.requiresClientCertificates || p.certificateAuthority !== undefined;
+    let client: kplus.ISecret | undefined;
+    let certificate: IssuedCertificate | undefined;
+    if (clientCa) {
+      certificate = clientCa.issueClientCertificate(issueId(this), { name: derivedName(this.name, '-tls'), namespace });
+      client = certificate.secret;
+    } else if (p.tls) {
+      client = p.tls.secret;
+    }
+    // the CA that verifies frps: the given one, or the server's authority's (ca.crt of a certificate it issues here)
+    let trust: kplus.ISecret | undefined = p.tls?.caSecret;
+    let trustKey = p.tls?.caSecret ? p.tls.caKey : undefined;
+    const authorities = clientCa ? [clientCa] : [];
+    if (!trust && serverCa && serverCa !== clientCa) {
+      const anchor = serverCa.issueClientCertificate(issueId(this), { name: derivedName(this.name, '-server-ca'), namespace });
+      trust = anchor.secret;
+      trustKey = 'ca.crt';
+      authorities.push(serverCa);
+    }
+    if (!client && !trust) return undefined;
+    const secret = client ?? trust!;
+    const files = mountTlsSecrets(this, this.containers, secret, trust ?? secret, suffix, trustKey);
+    const verifiesServer = trust !== undefined || clientCa !== undefined || p.tls !== undefined;
+    this.tlsConfig = {
+      enable: true,
+      trustedCaFile: verifiesServer ? files.caFile : undefined,
+      certFile: present && client ? files.certFile : undefined,
+      keyFile: present && client ? files.keyFile : undefined,
+      // the server certificate names the Service frpc dials (and every replica's)
+      serverName: p.tls?.serverName ?? (serverCa ? p.server?.host : undefined),
+    };
+    const mounted = uniqueSecrets([secret, ...(trust ? [trust] : [])]);
+    for (const ca of authorities) ca.addRotationAnnotations(host, mounted);
+    return certificate;
   }
 
   /**

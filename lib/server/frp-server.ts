@@ -16,7 +16,7 @@ import {
 import { FrpMonitoring, FrpMonitoringOptions } from '../monitoring/frp-monitoring';
 import { NetworkPeer, PolicyPort, policyRule } from '../network/network-peer';
 import { ExternalTrafficPolicy, isExternal, setExternalTrafficPolicy } from '../network/traffic-policy';
-import { ICertificateAuthority } from '../tls/certificate-authority';
+import { CertificateAuthority, ICertificateAuthority } from '../tls/certificate-authority';
 import { IssuedCertificate } from '../tls/issued-certificate';
 
 /** The frps image this release is tested against. */
@@ -53,9 +53,15 @@ export interface IFrpServer extends IConstruct {
   readonly requiresClientCertificates: boolean;
   /**
    * The CA that issued the server certificate; pools attached to this server get
-   * their client certificates from it.
+   * a certificate from it in their own namespace, verify frps against its CA
+   * and, when frps requires client certificates, present it.
    */
   readonly certificateAuthority?: ICertificateAuthority;
+  /**
+   * Whether frpc must not verify this server's certificate (frps serves a
+   * self-signed certificate of its own; an explicit opt-out).
+   */
+  readonly insecureSkipVerify: boolean;
   /**
    * Registers a proxy that a client will open on this server, so that the
    * server listens on and exposes what it needs (remote ports, vhost ports) and
@@ -237,17 +243,39 @@ export interface FrpServerProps {
    */
   readonly extraAllowPorts?: FrpPortRange[];
   /**
-   * TLS certificate (and client CA for mTLS) from existing Secrets. Exclusive with certificateAuthority.
-   * @default - frps generates a self-signed certificate at each start and does not check clients' certificates
+   * TLS certificate (and client CA for mTLS) from existing Secrets. Exclusive
+   * with certificateAuthority. Attached FrpClientPools then need `tls` with
+   * the CA that signed it.
+   * @default - a certificate from certificateAuthority
    */
   readonly tls?: FrpServerTlsOptions;
   /**
-   * mTLS managed by a CertificateAuthority: frps gets a server certificate for
-   * its Service names and requires client certificates from the same CA, which
-   * attached FrpClientPools are issued automatically. Exclusive with tls.
-   * @default - no mTLS (see tls)
+   * Issues frps' server certificate (for its Service names and
+   * externalAccess addresses). Every attached FrpClientPool gets a
+   * certificate from it in its own namespace and verifies frps against its
+   * CA by name; with `requireClientCertificates` frps also demands that
+   * certificate (mTLS). Exclusive with tls.
+   * @default - a CertificateAuthority `<name>-ca` of the server's own
+   * (cert-manager) issuing the server certificate, without client
+   * certificates; none with `tls` or `insecureSkipVerify`
    */
   readonly certificateAuthority?: ICertificateAuthority;
+  /**
+   * Require a client certificate from `certificateAuthority` (mTLS): frps
+   * refuses any frpc without one, whatever token it holds.
+   * @default - true when you give certificateAuthority, false with the server's own authority
+   */
+  readonly requireClientCertificates?: boolean;
+  /**
+   * Turn server verification off (not recommended): no CertificateAuthority
+   * and no cert-manager; frps serves a self-signed certificate it generates at
+   * every start and frpc accepts any certificate (frp's skip-verify). Anyone
+   * who can intercept the control connection can then pose as frps and
+   * collect the token and the traffic. Exclusive with tls and
+   * certificateAuthority.
+   * @default false
+   */
+  readonly insecureSkipVerify?: boolean;
   /**
    * Resource requests and limits.
    * @default - cpu 50m/500m, memory 32Mi/256Mi (fields you leave out keep these values)
@@ -370,8 +398,10 @@ export class FrpServer extends Construct implements IFrpServer {
   public readonly auth: FrpAuth;
   /** Whether frps requires client certificates (mTLS). */
   public readonly requiresClientCertificates: boolean;
-  /** The CA of the server certificate, when managed. */
+  /** The CA of the server certificate, when managed (by default, the server's own). */
   public readonly certificateAuthority?: ICertificateAuthority;
+  /** Whether frpc skips verifying frps (`insecureSkipVerify`). */
+  public readonly insecureSkipVerify: boolean;
   /** The issued server certificate, when a certificateAuthority is given. */
   public readonly certificate?: IssuedCertificate;
   /** Base domain for subdomains. */
@@ -556,17 +586,27 @@ export class FrpServer extends Construct implements IFrpServer {
     }
 
     if (props.tls && props.certificateAuthority) invalid(where, 'certificateAuthority', 'tls and certificateAuthority are exclusive: give the Secrets or the CA that issues them');
-    this.certificateAuthority = props.certificateAuthority;
-    if (props.certificateAuthority) {
-      this.certificate = props.certificateAuthority.issueServerCertificate(issueId(this), {
+    this.insecureSkipVerify = props.insecureSkipVerify ?? false;
+    if (this.insecureSkipVerify && (props.tls || props.certificateAuthority)) {
+      invalid(where, 'insecureSkipVerify', `turns server verification off; it cannot go with ${props.tls ? 'tls' : 'certificateAuthority'}`);
+    }
+    if (props.requireClientCertificates && (props.tls || this.insecureSkipVerify)) {
+      invalid(where, 'requireClientCertificates', props.tls ? 'is for certificateAuthority; with tls use tls.requireClientCertificates' : 'needs a certificateAuthority (client certificates come from it)');
+    }
+    // secure by default: frpc verifies frps against a CA of the server's own
+    const ca = props.tls || this.insecureSkipVerify ? undefined
+      : props.certificateAuthority ?? new CertificateAuthority(this, 'Ca', { name: derivedName(name, '-ca') });
+    this.certificateAuthority = ca;
+    if (ca) {
+      this.certificate = ca.issueServerCertificate(issueId(this), {
         server: this,
         name: derivedName(name, '-tls'),
         dnsNames: this.externalAddresses.filter(a => net.isIP(a) === 0),
         ipAddresses: this.externalAddresses.filter(a => net.isIP(a) !== 0),
       });
-      this.mountTls(this.certificate.secret, this.certificate.caSecret, true);
+      this.mountTls(this.certificate.secret, this.certificate.caSecret, props.requireClientCertificates ?? props.certificateAuthority !== undefined);
       const secrets = uniqueSecrets([this.certificate.secret, this.certificate.caSecret]);
-      for (const d of this.deployments) props.certificateAuthority.addRotationAnnotations(d, secrets);
+      for (const d of this.deployments) ca.addRotationAnnotations(d, secrets);
     } else if (props.tls) {
       this.mountTls(props.tls.secret, props.tls.caSecret ?? props.tls.secret, props.tls.requireClientCertificates !== false, props.tls.caKey);
     }

@@ -302,7 +302,7 @@ export class DistributedService extends Construct {
         }
       }
       if (server && !server.requiresClientCertificates) {
-        invalid(where, `${f}.enabled`, `the shared server ${server.node.path} does not require client certificates: configure mTLS on the server (certificateAuthority or tls)`);
+        invalid(where, `${f}.enabled`, `the shared server ${server.node.path} does not require client certificates: configure mTLS on the server (requireClientCertificates, or tls)`);
       }
     }
 

@@ -1,4 +1,4 @@
-import { ApiObject, Duration } from 'cdk8s';
+import { ApiObject, Chart, Duration, JsonPatch } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct, IConstruct } from 'constructs';
 import { checkCommonName, checkDnsNames, checkIpAddresses, checkObjectName } from './_validate';
@@ -142,6 +142,27 @@ export interface CertificateAuthorityProps extends CertificateAuthorityLeafProps
    * @default - `<name>-root`
    */
   readonly caCommonName?: string;
+  /**
+   * Issue certificates in every namespace, not only this chart's: the CA
+   * issuer becomes a cert-manager ClusterIssuer `<name>`, and its CA
+   * Certificate, CA Secret `<name>-root` and bootstrap Issuer go to
+   * `clusterResourceNamespace`, where cert-manager reads a ClusterIssuer's
+   * Secret. Needed when frpc runs in other namespaces than frps (an Issuer
+   * signs Certificates in its own namespace only). Any namespace can then
+   * request certificates from this CA, and frps accepts them: restrict who
+   * may (cert-manager's approver-policy) where namespaces do not trust each
+   * other. ClusterIssuer names are cluster-wide: two such authorities in one
+   * cluster need different names.
+   * @default false
+   */
+  readonly clusterWide?: boolean;
+  /**
+   * cert-manager's cluster resource namespace (its controller's
+   * `--cluster-resource-namespace`), where the objects of a `clusterWide`
+   * authority go.
+   * @default "cert-manager"
+   */
+  readonly clusterResourceNamespace?: string;
 }
 
 /** Properties of an authority backed by an issuer that already runs (mode external). */
@@ -189,6 +210,8 @@ export interface CertificateAuthoritySecretsProps extends CertificateAuthorityBa
 interface LeafDefaults {
   readonly mode: MtlsMode;
   readonly issuerRef: IssuerRef;
+  /** A namespaced issuer signs only here. */
+  readonly namespace: string | undefined;
   readonly duration: Duration;
   readonly renewBefore: Duration;
   readonly key: ResolvedKey;
@@ -273,8 +296,12 @@ export class CertificateAuthority extends Construct implements ICertificateAutho
   public readonly selfSignedIssuer: ApiObject;
   /** The CA Certificate (`isCA: true`). */
   public readonly caCertificate: ApiObject;
-  /** The CA Issuer that signs server and client certificates. */
+  /** The CA Issuer (a ClusterIssuer with `clusterWide`) that signs server and client certificates. */
   public readonly issuer: ApiObject;
+  /** Whether certificates can be issued in every namespace (the issuer is a ClusterIssuer). */
+  public readonly clusterWide: boolean;
+  /** Namespace of the CA Certificate and its Secret. */
+  public readonly caNamespace?: string;
   /**
    * Name of the Secret holding the CA certificate and its private key. Never
    * mount it in frps or frpc: they get the CA certificate as `ca.crt` of their
@@ -309,15 +336,21 @@ export class CertificateAuthority extends Construct implements ICertificateAutho
 
     const name = checkBaseName(where, 'name', p.name ?? 'frp-ca');
     this.labels = caLabels(name);
-    this.caSecretName = claimName(this, 'Secret', derivedName(name, '-root'));
+    this.clusterWide = p.clusterWide ?? false;
+    if (p.clusterResourceNamespace !== undefined && !this.clusterWide) invalid(where, 'clusterResourceNamespace', 'is only used with clusterWide: true');
+    // a ClusterIssuer reads its CA Secret from cert-manager's cluster resource namespace
+    const rootNs = this.clusterWide ? checkBaseName(where, 'clusterResourceNamespace', p.clusterResourceNamespace ?? 'cert-manager') : undefined;
+    this.caNamespace = rootNs ?? Chart.of(this).namespace;
+    this.caSecretName = claimName(this, 'Secret', derivedName(name, '-root'), rootNs);
     const rootWave = syncWaveAnnotation(TlsSyncWave.ROOT);
+    const rootMeta = rootNs ? { namespace: rootNs } : {};
 
     this.selfSignedIssuer = new certmanager.Issuer(this, 'SelfSigned', {
-      metadata: { name: claimName(this, 'Issuer', derivedName(name, '-selfsign')), labels: this.labels, annotations: rootWave },
+      metadata: { ...rootMeta, name: claimName(this, 'Issuer', derivedName(name, '-selfsign'), rootNs), labels: this.labels, annotations: rootWave },
       spec: { selfSigned: {} },
     });
     this.caCertificate = new certmanager.Certificate(this, 'CaCertificate', {
-      metadata: { name: claimName(this, 'Certificate', derivedName(name, '-root')), labels: this.labels, annotations: rootWave },
+      metadata: { ...rootMeta, name: claimName(this, 'Certificate', derivedName(name, '-root'), rootNs), labels: this.labels, annotations: rootWave },
       spec: {
         isCa: true,
         commonName: p.caCommonName ?? derivedName(name, '-root'),
@@ -335,13 +368,23 @@ export class CertificateAuthority extends Construct implements ICertificateAutho
         issuerRef: { name: this.selfSignedIssuer.name, kind: IssuerKind.ISSUER, group: CERT_MANAGER_GROUP },
       },
     });
-    this.issuer = new certmanager.Issuer(this, 'Resource', {
-      metadata: { name: claimName(this, 'Issuer', name), labels: this.labels, annotations: syncWaveAnnotation(TlsSyncWave.CA_ISSUER) },
-      spec: { ca: { secretName: this.caSecretName } },
-    });
+    const issuerProps = { spec: { ca: { secretName: this.caSecretName } } };
+    const issuerAnnotations = syncWaveAnnotation(TlsSyncWave.CA_ISSUER);
+    this.issuer = this.clusterWide
+      ? new certmanager.ClusterIssuer(this, 'Resource', {
+        ...issuerProps,
+        metadata: { name: claimName(this, 'ClusterIssuer', name, ''), labels: this.labels, annotations: issuerAnnotations },
+      })
+      : new certmanager.Issuer(this, 'Resource', {
+        ...issuerProps,
+        metadata: { name: claimName(this, 'Issuer', name), labels: this.labels, annotations: issuerAnnotations },
+      });
+    // cluster-scoped: cdk8s gives every object the chart's namespace
+    if (this.clusterWide && Chart.of(this).namespace !== undefined) this.issuer.addJsonPatch(JsonPatch.remove('/metadata/namespace'));
     this.leaves = {
       mode: MtlsMode.AUTO,
-      issuerRef: { name: this.issuer.name, kind: IssuerKind.ISSUER, group: CERT_MANAGER_GROUP },
+      issuerRef: { name: this.issuer.name, kind: this.clusterWide ? IssuerKind.CLUSTER_ISSUER : IssuerKind.ISSUER, group: CERT_MANAGER_GROUP },
+      namespace: this.clusterWide ? undefined : Chart.of(this).namespace,
       duration: this.duration,
       renewBefore: this.renewBefore,
       key,
@@ -388,6 +431,7 @@ class IssuerCertificateAuthority extends Construct implements ICertificateAuthor
     this.leaves = {
       mode: MtlsMode.EXTERNAL,
       issuerRef: { name: props.name, kind: props.kind, group: CERT_MANAGER_GROUP },
+      namespace: props.kind === IssuerKind.CLUSTER_ISSUER ? undefined : Chart.of(this).namespace,
       duration,
       renewBefore,
       key: resolveKey(where, props.keyAlgorithm, props.keySize),
@@ -516,6 +560,16 @@ function issueLeaf(
     { field: 'renewBefore', value: renewBefore, inherited: o.renewBefore === undefined });
   if (d.caRenewBefore) checkShorterThanCaRenewal(where, 'duration', duration, d.caRenewBefore);
   const names = checkNames(where, usage, o);
+  const own = Chart.of(authority).namespace;
+  if (o.namespace !== undefined && !(typeof o.namespace === 'string' && /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(o.namespace))) {
+    invalid(where, 'namespace', `must be a namespace name (a DNS label), got ${JSON.stringify(o.namespace)}`);
+  }
+  const namespace = o.namespace === own ? undefined : o.namespace;
+  if (namespace !== undefined && d.issuerRef.kind === IssuerKind.ISSUER) {
+    invalid(where, 'namespace', `a certificate for namespace ${namespace} cannot come from the Issuer ${d.issuerRef.name} of namespace ${own ?? '(the chart has none)'}: `
+      + 'cert-manager\'s namespaced Issuers sign only in their own namespace. Use a ClusterIssuer: new CertificateAuthority(..., { clusterWide: true }) '
+      + '(its CA goes to cert-manager\'s cluster resource namespace), or CertificateAuthority.fromIssuer(..., { kind: IssuerKind.CLUSTER_ISSUER })');
+  }
   const component = usage === CertificateUsage.SERVER ? 'server-certificate' : 'client-certificate';
   return IssuedCertificate._issue(authority, id, {
     mode: d.mode,
@@ -526,6 +580,7 @@ function issueLeaf(
     key: d.key,
     commonName: o.commonName,
     name: o.name === undefined ? undefined : checkBaseName(where, 'name', o.name),
+    namespace,
     ...names,
     labels: { ...labels, 'app.kubernetes.io/component': component },
     secretLabels: secretLabels(component),

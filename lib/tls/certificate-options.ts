@@ -43,6 +43,15 @@ export interface CertificateIssueOptions {
    * @default - the authority's `renewBefore` (Duration.hours(168), 7 days, unless set)
    */
   readonly renewBefore?: Duration;
+  /**
+   * Namespace of the Certificate and of the Secret it writes: where the pod
+   * that mounts the Secret runs (a pod mounts Secrets of its own namespace
+   * only). A namespaced Issuer signs only in its own namespace, so another
+   * namespace needs a ClusterIssuer (`CertificateAuthorityProps.clusterWide`,
+   * or `fromIssuer` with IssuerKind.CLUSTER_ISSUER).
+   * @default - the authority's namespace
+   */
+  readonly namespace?: string;
 }
 
 /** Options of frps' server certificate. */

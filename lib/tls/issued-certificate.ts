@@ -37,6 +37,8 @@ export interface LeafPlan {
   readonly secretLabels: { [key: string]: string };
   /** Name of the Certificate and its Secret. */
   readonly name?: string;
+  /** Namespace of the Certificate and its Secret, when not the authority's. */
+  readonly namespace?: string;
 }
 
 /**
@@ -71,6 +73,8 @@ export class IssuedCertificate extends Construct {
   public readonly commonName?: string;
   /** IP addresses in the certificate. */
   public readonly ipAddresses: string[];
+  /** Namespace of the Certificate and its Secret (undefined: the authority's chart's). */
+  public readonly namespace?: string;
 
   private readonly names: string[];
   private readonly clusterDomain: string;
@@ -84,6 +88,7 @@ export class IssuedCertificate extends Construct {
     this.names = [...plan.dnsNames];
     this.ipAddresses = [...plan.ipAddresses];
     this.clusterDomain = plan.clusterDomain;
+    this.namespace = plan.namespace;
 
     if (plan.mode === MtlsMode.MANUAL) {
       this.secret = plan.secret!;
@@ -91,7 +96,7 @@ export class IssuedCertificate extends Construct {
       return;
     }
 
-    const secretName = plan.name ? claimName(this, 'Secret', plan.name) : Names.toDnsLabel(this, { extra: ['tls'] });
+    const secretName = plan.name ? claimName(this, 'Secret', plan.name, plan.namespace) : Names.toDnsLabel(this, { extra: ['tls'] });
     const server = plan.usage === CertificateUsage.SERVER;
     const rsa = plan.key!.algorithm === CertificateKeyAlgorithm.RSA;
     const usages = [
@@ -102,7 +107,8 @@ export class IssuedCertificate extends Construct {
     ];
     this.certificate = new certmanager.Certificate(this, 'Resource', {
       metadata: {
-        ...(plan.name ? { name: claimName(this, 'Certificate', plan.name) } : {}),
+        ...(plan.name ? { name: claimName(this, 'Certificate', plan.name, plan.namespace) } : {}),
+        ...(plan.namespace ? { namespace: plan.namespace } : {}),
         labels: plan.labels,
         annotations: syncWaveAnnotation(TlsSyncWave.LEAF_CERTIFICATE),
       },

@@ -52,6 +52,7 @@ describe('FrpClientPool', () => {
     // tls and certificateAuthority are exclusive: the CA form is tested in test/tls and test/service/mtls
     const all: Required<Omit<FrpClientPoolProps, 'certificateAuthority'>> = {
       name: 'edge-frpc',
+      insecureSkipVerify: false,
       server,
       serverAddress: 'frps.example.com',
       serverPort: 7443,
@@ -86,8 +87,13 @@ describe('FrpClientPool', () => {
       poolCount: 20,
       dialServerTimeout: 5,
       dialServerKeepalive: 60,
-      tls: { enable: true, certFile: '/etc/frp/tls/tls.crt', keyFile: '/etc/frp/tls/tls.key', trustedCaFile: '/etc/frp/tls/ca.crt', serverName: 'frps.tunnels.svc' },
+      // the client certificate from tls, frps verified against the server's own CA (ca.crt of a certificate it issues here)
+      tls: { enable: true, certFile: '/etc/frp/tls/tls.crt', keyFile: '/etc/frp/tls/tls.key', trustedCaFile: '/etc/frp/tls-ca/ca.crt', serverName: 'frps.tunnels.svc' },
     });
+    const anchor = manifests.find(m => m.kind === 'Certificate' && m.metadata.name === 'edge-frpc-server-ca');
+    expect(anchor.spec.issuerRef).toEqual({ name: 'frps-ca', kind: 'Issuer', group: 'cert-manager.io' });
+    const volumes = manifests.find(m => m.kind === 'Deployment' && m.metadata.name === 'edge-frpc').spec.template.spec.volumes;
+    expect(volumes).toContainEqual(expect.objectContaining({ secret: expect.objectContaining({ secretName: 'edge-frpc-server-ca', items: [{ key: 'ca.crt', path: 'ca.crt' }] }) }));
     expect(config.proxies[0].loadBalancer).toEqual({ group: 'pg', groupKey: '{{ .Envs.FRP_GROUP_KEY }}' });
     const deployment = manifests.find(m => m.kind === 'Deployment' && m.metadata.labels['app.kubernetes.io/name'] === 'frpc');
     expect(deployment.spec.replicas).toBe(3);

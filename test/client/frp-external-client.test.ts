@@ -19,7 +19,7 @@ function setup(external = ['frps.example.com', '203.0.113.7']) {
   const ai = new Chart(app, 'ai', { namespace: 'ai' });
   const server = new FrpServer(frp, 'frps', {
     auth: FrpAuth.token(kplus.Secret.fromSecretName(frp, 'token', 'frp-token')),
-    certificateAuthority: new CertificateAuthority(frp, 'ca'),
+    certificateAuthority: new CertificateAuthority(frp, 'ca', { clusterWide: true }),
     externalAccess: { addresses: external },
     clientPeers: [NetworkPeer.cidr('198.51.100.0/24')],
   });
@@ -203,7 +203,9 @@ spec:
     expect(bundle.err).toBe('');
     const docs = parseAllDocuments(bundle.out).map(d => d.toJS());
     expectValidBundle([...docs, cert]);
-    const issuer = docs.find(d => d.kind === 'Issuer' && d.metadata.name === cert.spec.issuerRef.name);
+    // frpc in namespace ai, frps in frp: the bundle's CA is a ClusterIssuer
+    expect(cert.spec.issuerRef.kind).toBe('ClusterIssuer');
+    const issuer = docs.find(d => d.kind === cert.spec.issuerRef.kind && d.metadata.name === cert.spec.issuerRef.name);
     expect(issuer?.spec.ca).toBeDefined();
     const serverCert = docs.find(d => d.kind === 'Certificate' && d.spec.usages?.includes('server auth'));
     expect(serverCert.spec.dnsNames).toContain('frps.example.com');

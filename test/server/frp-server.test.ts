@@ -46,8 +46,10 @@ describe('FrpServer', () => {
 
   test('all props', () => {
     const chart = Testing.chart();
-    // tls and certificateAuthority are exclusive: the CA form is tested in test/tls and test/service/mtls
-    const all: Required<Omit<FrpServerProps, 'certificateAuthority'>> = {
+    // tls, certificateAuthority (with requireClientCertificates) and insecureSkipVerify are exclusive:
+    // the CA form is tested in test/tls and test/service/mtls
+    const all: Required<Omit<FrpServerProps, 'certificateAuthority' | 'requireClientCertificates'>> = {
+      insecureSkipVerify: false,
       name: 'edge-frps',
       auth: FrpAuth.token(tokenSecret(chart), { key: 'frp', authenticateAllMessages: false }),
       image: 'registry.example.com/frps:v0.70.1',

@@ -21,7 +21,7 @@ function haBundle() {
   const apps = new Chart(app, 'apps', { namespace: 'apps' });
   const server = new FrpServer(frp, 'frps', {
     auth: FrpAuth.token(kplus.Secret.fromSecretName(frp, 'token', 'frp-token')),
-    certificateAuthority: new CertificateAuthority(frp, 'ca'),
+    certificateAuthority: new CertificateAuthority(frp, 'ca', { clusterWide: true }),
     replicas: 3,
   });
   const web = new DistributedService(apps, 'web', {

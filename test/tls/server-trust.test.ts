@@ -1,0 +1,160 @@
+/**
+ * Trust between frpc and frps (issue 9 defects 1 and 12): frpc always verifies frps, and
+ * certificates are issued in the namespace of the pod that mounts them.
+ */
+import { Chart, Testing } from 'cdk8s';
+import * as kplus from 'cdk8s-plus-28';
+import {
+  CertificateAuthority, DistributedService, DistributedServiceType, ExposeType, FrpAuth, FrpClientPool, FrpProxyType, FrpServer, IssuerKind, MtlsMode,
+} from '../../lib';
+import { expectValidBundle, parseFrpTomlValues as parse } from '../helpers';
+
+const pg = { name: 'pg', type: FrpProxyType.TCP, localIP: 'db', localPort: 5432, remotePort: 15432 };
+const toml = (manifests: any[], file: string, ns?: string): any =>
+  parse(manifests.find(m => m.kind === 'ConfigMap' && m.data?.[file] && (ns === undefined || m.metadata.namespace === ns)).data[file]);
+const auth = (c: Chart) => FrpAuth.token(kplus.Secret.fromSecretName(c, 'token', 'frp-token'));
+
+describe('frpc verifies frps by default (defect 12)', () => {
+  test('a server gets a certificate from a CA of its own; its pools verify it by name and present no certificate', () => {
+    const chart = Testing.chart();
+    const server = new FrpServer(chart, 'frps', { auth: auth(chart) });
+    new FrpClientPool(chart, 'frpc', { server, proxies: [pg] });
+    const manifests = Testing.synth(chart);
+    expectValidBundle(manifests);
+    expect(server.certificateAuthority).toBeDefined();
+    expect(server.requiresClientCertificates).toBe(false);
+    const certs = manifests.filter(m => m.kind === 'Certificate');
+    const serverCert = certs.find(c => c.spec.usages?.includes('server auth'));
+    expect(serverCert.spec.issuerRef).toEqual({ name: 'frps-ca', kind: 'Issuer', group: 'cert-manager.io' });
+    // frps serves it and asks no client certificates
+    expect(toml(manifests, 'frps.toml').transport.tls).toEqual({ force: true, certFile: '/etc/frp/tls/tls.crt', keyFile: '/etc/frp/tls/tls.key' });
+    // frpc trusts the CA (ca.crt of its own certificate's Secret) for the name it dials
+    const frpc = toml(manifests, 'frpc.toml');
+    expect(frpc.transport.tls).toEqual({ enable: true, trustedCaFile: '/etc/frp/tls/ca.crt', serverName: server.host });
+    expect(serverCert.spec.dnsNames).toContain(frpc.transport.tls.serverName);
+    const clientCert = certs.find(c => c.spec.secretName === 'frpc-tls');
+    expect(clientCert.spec.issuerRef.name).toBe('frps-ca');
+  });
+
+  test('a DistributedService without mTLS verifies its frps', () => {
+    const chart = Testing.chart();
+    new DistributedService(chart, 'db', {
+      auth: auth(chart),
+      serviceType: DistributedServiceType.TCP,
+      backends: { endpoints: [{ host: 'db', port: 5432 }] },
+      expose: { type: ExposeType.PORT, port: 5432 },
+    });
+    const manifests = Testing.synth(chart);
+    const frpc = toml(manifests, 'frpc.toml');
+    expect(frpc.transport.tls.trustedCaFile).toBe('/etc/frp/tls/ca.crt');
+    expect(frpc.transport.tls.serverName).toBe('db-frps');
+    expect(frpc.transport.tls.certFile).toBeUndefined();
+  });
+
+  test('insecureSkipVerify opts out: no CA, no certificates, frpc without a CA (frp\'s skip-verify)', () => {
+    const chart = Testing.chart();
+    const server = new FrpServer(chart, 'frps', { auth: auth(chart), insecureSkipVerify: true });
+    new FrpClientPool(chart, 'frpc', { server, proxies: [pg] });
+    const manifests = Testing.synth(chart);
+    expectValidBundle(manifests);
+    expect(manifests.filter(m => m.apiVersion?.startsWith('cert-manager.io/'))).toEqual([]);
+    expect(toml(manifests, 'frps.toml').transport.tls).toBeUndefined();
+    expect(toml(manifests, 'frpc.toml').transport?.tls).toBeUndefined();
+  });
+
+  test.each([
+    ['a pool cannot verify a server whose certificate comes from Secrets without the CA', (c: Chart) => {
+      const server = new FrpServer(c, 'frps', { auth: auth(c), tls: { secret: kplus.Secret.fromSecretName(c, 's', 'frps-tls'), requireClientCertificates: false } });
+      new FrpClientPool(c, 'frpc', { server });
+    }, 'test/frpc: tls: frpc cannot verify the server test/frps, whose certificate comes from Secrets (its tls): give tls.caSecret with the CA that signed it'],
+    ['a pool cannot verify an frps outside the app without its CA', (c: Chart) => new FrpClientPool(c, 'frpc', { serverAddress: 'frps.example.com', auth: auth(c) }),
+      'test/frpc: tls: frpc cannot verify the frps at frps.example.com: give tls.caSecret (the CA of its certificate) or certificateAuthority, or opt out with insecureSkipVerify: true'],
+    ['insecureSkipVerify with a CA', (c: Chart) => new FrpServer(c, 'frps', { auth: auth(c), insecureSkipVerify: true, certificateAuthority: new CertificateAuthority(c, 'ca') }),
+      'test/frps: insecureSkipVerify: turns server verification off; it cannot go with certificateAuthority'],
+    ['client certificates without a CA', (c: Chart) => new FrpServer(c, 'frps', { auth: auth(c), insecureSkipVerify: true, requireClientCertificates: true }),
+      'test/frps: requireClientCertificates: needs a certificateAuthority (client certificates come from it)'],
+  ])('%s', (_name, build, message) => {
+    expect(() => build(Testing.chart())).toThrow(message);
+  });
+
+  test('an frps outside the app, opted out explicitly: frpc with TLS but no CA', () => {
+    const chart = Testing.chart();
+    new FrpClientPool(chart, 'frpc', { serverAddress: 'frps.example.com', auth: auth(chart), insecureSkipVerify: true });
+    expect(toml(Testing.synth(chart), 'frpc.toml').transport?.tls).toBeUndefined();
+  });
+});
+
+describe('certificates where frpc runs (defect 1)', () => {
+  const twoNamespaces = (caProps: any) => {
+    const app = Testing.app();
+    const frp = new Chart(app, 'frp', { namespace: 'frp' });
+    const apps = new Chart(app, 'apps', { namespace: 'apps' });
+    const server = new FrpServer(frp, 'frps', { auth: auth(frp), certificateAuthority: new CertificateAuthority(frp, 'ca', caProps) });
+    return { app, frp, apps, server };
+  };
+
+  test('a clusterWide CA is a ClusterIssuer over a CA in cert-manager\'s namespace; a pool in another namespace gets its certificate there', () => {
+    const { frp, apps, server } = twoNamespaces({ clusterWide: true });
+    new FrpClientPool(apps, 'frpc', { server, proxies: [pg] });
+    const manifests = [...frp.toJson(), ...apps.toJson()];
+    expectValidBundle(manifests);
+    const issuer = manifests.find(m => m.kind === 'ClusterIssuer');
+    expect(issuer.metadata.namespace).toBeUndefined();
+    expect(issuer.metadata.name).toBe('frp-ca');
+    const root = manifests.find(m => m.kind === 'Certificate' && m.spec.isCA);
+    expect(root.metadata.namespace).toBe('cert-manager');
+    expect(issuer.spec.ca.secretName).toBe(root.spec.secretName);
+    const selfSigned = manifests.find(m => m.kind === 'Issuer' && m.spec.selfSigned);
+    expect(selfSigned.metadata.namespace).toBe('cert-manager');
+    // the client certificate is issued where frpc mounts it
+    const deployment = manifests.find(m => m.kind === 'Deployment' && m.metadata.namespace === 'apps');
+    const mounted = deployment.spec.template.spec.volumes.find((v: any) => v.name === 'tls').secret.secretName;
+    const client = manifests.find(m => m.kind === 'Certificate' && m.spec.secretName === mounted);
+    expect(client.metadata.namespace).toBe('apps');
+    expect(client.spec.issuerRef).toEqual({ name: 'frp-ca', kind: 'ClusterIssuer', group: 'cert-manager.io' });
+    expect(toml(manifests, 'frpc.toml', 'apps').transport.tls).toMatchObject({ certFile: '/etc/frp/tls/tls.crt', trustedCaFile: '/etc/frp/tls/ca.crt', serverName: server.host });
+    // frps' own certificate stays next to frps
+    const serverCert = manifests.find(m => m.kind === 'Certificate' && m.spec.usages?.includes('server auth'));
+    expect(serverCert.metadata.namespace).toBe('frp');
+  });
+
+  test('clusterResourceNamespace moves the CA', () => {
+    const { frp } = twoNamespaces({ clusterWide: true, clusterResourceNamespace: 'certs' });
+    const root = frp.toJson().find((m: any) => m.kind === 'Certificate' && m.spec.isCA);
+    expect(root.metadata.namespace).toBe('certs');
+  });
+
+  test('a namespaced CA refuses a pool in another namespace, saying what to use', () => {
+    const { apps, server } = twoNamespaces({});
+    expect(() => new FrpClientPool(apps, 'frpc', { server, proxies: [pg] })).toThrow(
+      'frp/ca/apps-frpc: namespace: a certificate for namespace apps cannot come from the Issuer frp-ca of namespace frp: cert-manager\'s namespaced Issuers sign only in their own namespace. Use a ClusterIssuer: new CertificateAuthority(..., { clusterWide: true })');
+  });
+
+  test('an external ClusterIssuer issues in the pool\'s namespace', () => {
+    const app = Testing.app();
+    const frp = new Chart(app, 'frp', { namespace: 'frp' });
+    const apps = new Chart(app, 'apps', { namespace: 'apps' });
+    const ca = CertificateAuthority.fromIssuer(frp, 'ca', { name: 'corp', kind: IssuerKind.CLUSTER_ISSUER });
+    const server = new FrpServer(frp, 'frps', { auth: auth(frp), certificateAuthority: ca });
+    new FrpClientPool(apps, 'frpc', { server, proxies: [pg] });
+    const client = [...frp.toJson(), ...apps.toJson()].find((m: any) => m.kind === 'Certificate' && m.spec.usages.includes('client auth'));
+    expect(client.metadata.namespace).toBe('apps');
+    expect(client.spec.issuerRef).toEqual({ name: 'corp', kind: 'ClusterIssuer', group: 'cert-manager.io' });
+  });
+
+  test('a DistributedService with auto mTLS in another namespace than the shared frps', () => {
+    const { frp, apps, server } = twoNamespaces({ clusterWide: true });
+    new DistributedService(apps, 'db', {
+      server,
+      serviceType: DistributedServiceType.TCP,
+      backends: { endpoints: [{ host: 'db', port: 5432 }] },
+      expose: { type: ExposeType.PORT, port: 5432 },
+      security: { mtls: { enabled: true, mode: MtlsMode.AUTO } },
+    });
+    const manifests = [...frp.toJson(), ...apps.toJson()];
+    expectValidBundle(manifests);
+    const frpc = manifests.find(m => m.kind === 'Deployment' && m.metadata.namespace === 'apps');
+    const secret = frpc.spec.template.spec.volumes.find((v: any) => v.name === 'tls').secret.secretName;
+    expect(manifests.find(m => m.kind === 'Certificate' && m.spec.secretName === secret).metadata.namespace).toBe('apps');
+  });
+});
