@@ -1,5 +1,6 @@
 export * from './frp';
 export * from './frp-auth';
+export * from './synth-warnings';
 export * from './server/frp-server';
 export * from './client/frp-client-pool';
 export * from './client/frp-external-client';

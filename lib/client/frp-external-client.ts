@@ -10,6 +10,7 @@ import { ENV } from '../frp-auth';
 import { derivedName } from '../k8s/names';
 import { FrpServer, issueId, validationErrors } from '../server/frp-server';
 import { DistributedService } from '../service/distributed-service';
+import { SynthWarnings } from '../synth-warnings';
 import { IssuedCertificate } from '../tls/issued-certificate';
 
 const MACHINE = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
@@ -194,7 +195,10 @@ export class FrpExternalClient extends Construct {
       }
       groupKeyEnv = same.env;
     }
-    const proxy: FrpProxy = { ...rest, name: service.name, localIP: localIp, localPort, groupKeyEnv };
+    // the machine forwards to one backend: the spec's own check means something
+    // here, even where the in-cluster members check a Service address with tcp
+    for (const warning of plan.backendHealthCheckWarnings) SynthWarnings.add(this, `${field}: ${warning}`);
+    const proxy: FrpProxy = { ...rest, name: service.name, localIP: localIp, localPort, groupKeyEnv, healthCheck: plan.backendHealthCheck };
     this.server.registerProxy(this, proxy, { exposeRemotePort: false });
     this.proxies.push(proxy);
     const t = pool.transport ?? {};

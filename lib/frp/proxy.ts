@@ -43,7 +43,15 @@ export enum BandwidthLimitMode {
   SERVER = 'server',
 }
 
-/** An frp proxy health check (`healthCheck.*`, FACTS.md §4). */
+/**
+ * An frp proxy health check (`healthCheck.*`). frpc checks the proxy's
+ * `localIP:localPort`; a failing proxy leaves its group. Aim it at one
+ * backend: at a Service address (a ClusterIP or DNS name in front of several
+ * pods) each check reaches whichever pod the Service picks, and since frp
+ * v0.70.1 never resets the failure count, one bad pod can drop every member.
+ * There a tcp check ("a ready endpoint is reachable") is what means something;
+ * health per pod is the pods' readiness probe.
+ */
 export interface FrpHealthCheck {
   /** The kind of check. */
   readonly type: FrpHealthCheckType;

@@ -23,6 +23,7 @@ import { FrpMonitoringOptions } from '../monitoring/frp-monitoring';
 import { NetworkPeer } from '../network/network-peer';
 import { ExternalTrafficPolicy, isExternal, setExternalTrafficPolicy } from '../network/traffic-policy';
 import { FrpServer, FrpServerTlsOptions } from '../server/frp-server';
+import { SynthWarnings } from '../synth-warnings';
 import { CertificateAuthority, ICertificateAuthority } from '../tls/certificate-authority';
 import { CertificateDuration } from '../tls/duration';
 import { CertificateRotation } from '../tls/rotation';
@@ -204,6 +205,7 @@ export class DistributedService extends Construct {
       workloadPort: foreign ? foreignContainerPort(foreign) : undefined,
     });
     const plan = this._plan;
+    for (const warning of plan.warnings) SynthWarnings.add(this, warning);
     const meta = (extra: ApiObjectMetadata = {}): ApiObjectMetadata => ({ namespace: ns, ...extra, labels: { ...this.labels(), ...extra.labels } });
 
     // ---- where frpc (or the balancer) finds the backends

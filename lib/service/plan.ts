@@ -12,6 +12,8 @@ const DNS_1035_LABEL = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
 const LONGEST_SUFFIX = '-group-key'.length;
 /** Group members one frpc pod may open (endpoints times weights). */
 const MAX_MEMBERS = 100;
+/** The health check path of the seed's defaulting rule (its schema's `default: /health`). */
+export const DEFAULT_HEALTH_PATH = '/health';
 
 /** A proxy every frpc pod of the service opens (one group member per pod). @internal */
 export interface PlannedMember {
@@ -85,7 +87,14 @@ export interface ServicePlan {
     readonly ingressTlsSecret?: string;
     readonly gateway?: GatewayReference;
   };
+  /** frp's check on every in-cluster member (where it lands: see planHealthCheck). */
   readonly healthCheck?: FrpHealthCheck;
+  /** The check as the spec asks it, for a member that forwards to exactly one backend (an external machine). */
+  readonly backendHealthCheck?: FrpHealthCheck;
+  /** The warnings of backendHealthCheck, for whoever adds such a member. */
+  readonly backendHealthCheckWarnings: string[];
+  /** Synth-time warnings (field path, then message): rendered as asked, but maybe not what the user expects. */
+  readonly warnings: string[];
   readonly balancer?: PlannedBalancer;
   readonly mtls?: PlannedMtls;
   readonly poolCount?: number;
@@ -219,17 +228,16 @@ export function planService(spec: DistributedServiceSpec, ctx: PlanContext): Ser
   const interval = durationSeconds(w, 'spec.loadBalancing.healthCheck.interval', hc.interval ?? '10s', 'sm', MAX_SECONDS.frpTimer);
   const timeout = durationSeconds(w, 'spec.loadBalancing.healthCheck.timeout', hc.timeout ?? '3s', 'sm', MAX_SECONDS.frpTimer);
   if (timeout > interval) bad('spec.loadBalancing.healthCheck.timeout', `must not be longer than the interval (${hc.interval ?? '10s'}), got ${hc.timeout}`);
-  const path = hc.path ?? '/health';
+  const path = hc.path ?? DEFAULT_HEALTH_PATH;
   const fall = hc.failureThreshold ?? 3;
   const rise = hc.successThreshold ?? 1;
-  // frp checks only tcp or http; https and grpc backends get a TCP check in frp
-  // (the balancer tier checks them properly). UDP backends cannot be checked by frp.
-  const frpHttpCheck = hcType === HealthCheckType.HTTP && !balancerWanted(spec);
-  const healthCheck: FrpHealthCheck | undefined = !hcEnabled || proxyType === FrpProxyType.UDP ? undefined : {
-    // behind a balancer frp checks the balancer (tcp): an http check would meet
-    // its end-user auth, and the balancer checks the backends itself
-    type: frpHttpCheck ? FrpHealthCheckType.HTTP : FrpHealthCheckType.TCP,
-    path: frpHttpCheck ? path : undefined,
+  // The check as the spec asks it, aimed at one backend. frp checks only tcp or
+  // http: https and grpc backends get a tcp check in frp (the balancer tier checks
+  // them properly). UDP backends cannot be checked by frp. Where frp's check lands
+  // is decided with the backends below.
+  const backendHealthCheck: FrpHealthCheck | undefined = !hcEnabled || proxyType === FrpProxyType.UDP ? undefined : {
+    type: hcType === HealthCheckType.HTTP ? FrpHealthCheckType.HTTP : FrpHealthCheckType.TCP,
+    path: hcType === HealthCheckType.HTTP ? path : undefined,
     intervalSeconds: interval,
     timeoutSeconds: timeout,
     maxFailed: fall,
@@ -370,6 +378,18 @@ export function planService(spec: DistributedServiceSpec, ctx: PlanContext): Ser
     }
   }
 
+  // ---- where frp's health check lands (issue 9 defect 7)
+  const target: Omit<HealthCheckTarget, 'target'> = {
+    backends: backends.kind,
+    explicit: hc.type !== undefined || hc.path !== undefined,
+    defaultPath: hc.path === undefined,
+    balancerHttpCheck: balancer?.healthCheck?.type === HealthCheckType.HTTP || balancer?.healthCheck?.type === HealthCheckType.HTTPS,
+  };
+  const { healthCheck, warnings } = planHealthCheck(backendHealthCheck, {
+    ...target,
+    target: balancer ? 'balancer' : backends.kind === 'endpoints' || sidecar ? 'backend' : 'service',
+  });
+
   // ---- advanced
   const poolEnabled = conn.enabled ?? true;
   const dial = durationSeconds(w, 'spec.advanced.timeout.dial', adv.timeout?.dial ?? '10s', 'sm', MAX_SECONDS.frpTimer);
@@ -400,6 +420,9 @@ export function planService(spec: DistributedServiceSpec, ctx: PlanContext): Ser
       gateway: ex.gateway,
     },
     healthCheck,
+    backendHealthCheck,
+    backendHealthCheckWarnings: planHealthCheck(backendHealthCheck, { ...target, target: 'backend' }).warnings,
+    warnings,
     balancer,
     mtls,
     poolCount: poolEnabled ? conn.size ?? 5 : undefined,
@@ -411,15 +434,69 @@ export function planService(spec: DistributedServiceSpec, ctx: PlanContext): Ser
   };
 }
 
-/** Whether the spec asks for anything only the balancer tier does (decided in full below). */
-function balancerWanted(spec: DistributedServiceSpec): boolean {
-  const lb = spec.loadBalancing ?? {};
-  const sec = spec.security ?? {};
-  return lb.algorithm === LoadBalancingAlgorithm.LEAST_CONN || lb.algorithm === LoadBalancingAlgorithm.IP_HASH
-    || lb.sessionAffinity?.enabled === true
-    || (sec.authentication?.type ?? AuthenticationType.NONE) !== AuthenticationType.NONE
-    || sec.authorization?.enabled === true
-    || (spec.advanced?.retry !== undefined && spec.advanced.retry.enabled !== false);
+/** What decides where frp's health check lands. @internal */
+export interface HealthCheckTarget {
+  /**
+   * What frpc's localIP is: one `backend` (an endpoint, or the pod's own
+   * backend for a sidecar), the `balancer` tier, or a `service` address (a
+   * Service VIP or DNS name in front of several pods).
+   */
+  readonly target: 'backend' | 'balancer' | 'service';
+  /** How the backends are found (named in messages). */
+  readonly backends: PlannedBackends['kind'];
+  /** Whether the spec itself names the check's type or path (the check is then not only the seed's default). */
+  readonly explicit: boolean;
+  /** Whether the check's path is the default one (no healthCheck.path). */
+  readonly defaultPath: boolean;
+  /** Whether the balancer tier checks its backends over http (on the path). */
+  readonly balancerHttpCheck: boolean;
+}
+
+/**
+ * frp's health check for the in-cluster members, and the warnings it needs
+ * (issue 9 defect 7). frp checks `localIP:localPort` from each member and a
+ * failing member leaves the group; frp v0.70.1 never resets its failure count
+ * (client/health/health.go: `failedTimes` only counts up), so after
+ * `maxFailed` failures in a member's life every further failure drops it.
+ *
+ * - one backend: the spec's check (http on its path, else tcp): it means
+ *   "this backend is healthy".
+ * - the balancer: tcp (is a balancer replica up); the balancer checks the
+ *   backends itself, and an http check would meet its end-user auth.
+ * - a Service address (selector or dns discovery without the balancer):
+ *   every member would probe whichever pod the Service picks, so one bad pod
+ *   makes random members fail, and with the never-reset count they leave the
+ *   group together. There frp checks tcp only, which means "this member
+ *   reaches a ready endpoint of the Service"; per-pod health is the pods'
+ *   readiness probes' job (Kubernetes takes an unready pod out of the Service).
+ *
+ * The seed's defaulting (http on `/health` for http services) is kept; where
+ * an http check really runs on that default path, a warning says that a
+ * backend without it never joins (frp) or is marked down (balancer).
+ * @internal
+ */
+export function planHealthCheck(check: FrpHealthCheck | undefined, t: HealthCheckTarget): { healthCheck?: FrpHealthCheck; warnings: string[] } {
+  const warnings: string[] = [];
+  const fix = 'set healthCheck.path to the backend\'s health path, or healthCheck.type tcp, or healthCheck.enabled false';
+  if (!check) return { warnings };
+  const tcp: FrpHealthCheck = { ...check, type: FrpHealthCheckType.TCP, path: undefined };
+  switch (t.target) {
+    case 'backend':
+      if (check.type === FrpHealthCheckType.HTTP && t.defaultPath) {
+        warnings.push(`spec.loadBalancing.healthCheck.path: not set, so frpc checks every backend with GET ${DEFAULT_HEALTH_PATH} (the specification's default); a backend without that path never passes, and its group member never joins, with no error anywhere but the frpc log: ${fix}`);
+      }
+      return { healthCheck: check, warnings };
+    case 'balancer':
+      if (t.balancerHttpCheck && t.defaultPath) {
+        warnings.push(`spec.loadBalancing.healthCheck.path: not set, so the balancer checks every backend with GET ${DEFAULT_HEALTH_PATH} (the specification's default); HAProxy marks a backend without that path down, and with none up the service answers 503: ${fix}`);
+      }
+      return { healthCheck: tcp, warnings };
+    case 'service':
+      if (check.type === FrpHealthCheckType.HTTP && t.explicit) {
+        warnings.push(`spec.loadBalancing.healthCheck: with ${t.backends} discovery frpc reaches the backends through a Service address, where an http check would probe whichever pod the Service picks (and frp never resets its failure count, so members would leave the group together); frp checks tcp there (this member reaches a ready endpoint), and per-pod health is the pods' readiness probe's job. An http check per pod needs the balancer tier or discovery auto with a workload (frpc as a sidecar)`);
+      }
+      return { healthCheck: tcp, warnings };
+  }
 }
 
 function hasSelector(s: LabelSelector | undefined): boolean {

@@ -28,7 +28,9 @@ describe('DistributedService', () => {
       customDomains: ['llm.example.com'],
       locations: ['/v1'],
       loadBalancer: { group: 'apps-llm', groupKey: '{{ .Envs.FRP_GROUP_KEY }}' },
-      healthCheck: { type: 'http', path: '/health', timeoutSeconds: 3, maxFailed: 3, intervalSeconds: 10 },
+      // frpc dials the Service address: an http check there would probe whichever pod the
+      // Service picks, so frp checks tcp (a ready endpoint is reachable); pods' readiness does the rest
+      healthCheck: { type: 'tcp', timeoutSeconds: 3, maxFailed: 3, intervalSeconds: 10 },
     }]);
     const frps = tomlOf(manifests, 'frps.toml');
     expect(frps.vhostHTTPPort).toBe(8080);

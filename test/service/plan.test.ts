@@ -12,10 +12,11 @@ const plan = (spec: any) => {
 
 describe('planService defaults (the seed defaulting webhook)', () => {
   test('an http service gets http health checks on /health, random algorithm, one group', () => {
-    const p = plan(httpSpec());
+    const p = plan(httpSpec({ backends: { endpoints: [{ host: 'a.internal', port: 8080 }] } }));
     expect(p.proxyType).toBe(FrpProxyType.HTTP);
     expect(p.group).toBe('apps-svc');
     expect(p.healthCheck).toEqual({ type: FrpHealthCheckType.HTTP, path: '/health', intervalSeconds: 10, timeoutSeconds: 3, maxFailed: 3 });
+    expect(p.warnings).toEqual([expect.stringMatching(/^spec\.loadBalancing\.healthCheck\.path: not set, so frpc checks every backend with GET \/health/)]);
     expect(p.balancer).toBeUndefined();
     expect(p.poolCount).toBe(5);
     expect(p.dialTimeoutSeconds).toBe(10);
