@@ -5,7 +5,7 @@ import { join } from 'path';
 import { parseAllDocuments } from 'yaml';
 import { checkWiring, expectValidBundle } from './helpers';
 import { GRPC_SERVICE as grpc, WEB_SERVICE as web } from './helpers/cli-manifests';
-import { main } from '../lib/cli/render';
+import { main, parseArgs, render, RenderOptions } from '../lib/cli/render';
 
 const dir = mkdtempSync(join(tmpdir(), 'cdk8s-frp-cli-'));
 const file = (name: string, text: string) => {
@@ -113,4 +113,51 @@ describe('--output-dir', () => {
       for (const d of docs(readFileSync(f, 'utf8'))) if (d.metadata.namespace !== undefined) expect([f, d.metadata.namespace]).toEqual([f, ns]);
     }
   });
+});
+
+describe('warnings (issue 9 defect 7)', () => {
+  /** An http service over two endpoints that relies on the seed's default health check path. */
+  const defaultPath = `apiVersion: frp.io/v1beta1
+kind: DistributedService
+metadata: {name: api, namespace: apps}
+spec:
+  serviceType: http
+  backends: {endpoints: [{host: api-0.internal, port: 8000}, {host: api-1.internal, port: 8000}]}
+  expose: {domain: api.example.com}
+`;
+  const warning = (f: string) => `cdk8s-frp: warning: ${f}: document 1: apps/api: spec.loadBalancing.healthCheck.path: not set, so frpc checks every backend with GET /health (the specification's default)`;
+
+  test('a service relying on the default health check path: a warning on stderr; stdout is the bundle render() gives, and the exit code is 0', () => {
+    const f = file('default-path.yaml', defaultPath);
+    const r = run('render', f);
+    expect(r.code).toBe(0);
+    expect(r.err.split('\n').filter(Boolean)).toEqual([expect.stringContaining(warning(f))]);
+    expect(r.out).toBe(render(parseArgs(['render', f]) as RenderOptions));
+    expect(r.out).not.toContain('warning');
+    const frpc = parseAllDocuments(r.out).map(d => d.toJS()).find(d => d.kind === 'ConfigMap' && d.data?.['frpc.toml']).data['frpc.toml'];
+    expect(frpc).toContain('path = "/health"');
+  });
+
+  test('the same service with its own path renders without a warning', () => {
+    const r = run('render', file('own-path.yaml', `${defaultPath}  loadBalancing: {healthCheck: {path: /healthz}}\n`));
+    expect([r.code, r.err]).toEqual([0, '']);
+  });
+
+  test('--output-dir: the files on stdout, the warning on stderr', () => {
+    const f = file('default-path-dir.yaml', defaultPath);
+    const outDir = mkdtempSync(join(tmpdir(), 'cdk8s-frp-outdir-'));
+    const r = run('render', '--output-dir', outDir, f);
+    expect(r.code).toBe(0);
+    expect(r.out.trim().split('\n')).toEqual([join(outDir, 'apps.k8s.yaml')]);
+    expect(r.err).toContain(warning(f));
+  });
+
+  test('the installed command too: stderr has the warning, stdout stays YAML, exit 0', () => {
+    const bin = join(__dirname, '..', 'bin', 'cdk8s-frp');
+    const f = file('default-path-bin.yaml', defaultPath);
+    const r = spawnSync(process.execPath, [bin, 'render', f], { encoding: 'utf8', timeout: 60_000 });
+    expect(r.status).toBe(0);
+    expect(r.stderr).toContain(warning(f));
+    expect(r.stdout).toBe(render(parseArgs(['render', f]) as RenderOptions));
+  }, 120_000);
 });

@@ -3,6 +3,7 @@ import { join } from 'path';
 import { stringify } from 'yaml';
 import { buildBundle, RenderOptions } from './render';
 import { FrpExternalClient } from '../client/frp-external-client';
+import { SynthWarnings } from '../synth-warnings';
 
 /** The files of one machine's bundle, by name. @internal */
 export interface ClientBundleFiles {
@@ -14,7 +15,7 @@ export interface ClientBundleFiles {
  * one more member of every service in the files, and returns its files.
  * @internal
  */
-export function clientBundle(options: RenderOptions): ClientBundleFiles {
+export function clientBundle(options: RenderOptions, warn: (warning: string) => void = () => {}): ClientBundleFiles {
   const built = buildBundle(options);
   const client = new FrpExternalClient(built.serverChart, `machine-${options.machine}`, {
     server: built.server,
@@ -37,6 +38,8 @@ export function clientBundle(options: RenderOptions): ClientBundleFiles {
   if (errors.length > 0) throw new Error(errors.join('\n'));
   // the whole tree is validated as render would (every config checked)
   built.app.synthYaml();
+  // the machine's own warnings (its frpc.toml); the cluster's are render's
+  for (const w of SynthWarnings.of(client)) warn(`machine ${options.machine}: ${w.slice(client.node.path.length + 2)}`);
   const files: { [name: string]: { text: string; mode: number } } = {
     'frpc.toml': { text: client.renderConfig(), mode: 0o640 },
     'frpc.service': { text: client.renderSystemdUnit(), mode: 0o644 },
@@ -49,8 +52,8 @@ export function clientBundle(options: RenderOptions): ClientBundleFiles {
 }
 
 /** Runs `client-bundle`: writes the files, lists them on stdout. @internal */
-export function clientBundleCommand(options: RenderOptions, out: (s: string) => void): number {
-  const files = clientBundle(options);
+export function clientBundleCommand(options: RenderOptions, out: (s: string) => void, warn: (warning: string) => void = () => {}): number {
+  const files = clientBundle(options, warn);
   const dir = options.outputDir ?? options.machine!;
   mkdirSync(dir, { recursive: true });
   for (const [name, f] of Object.entries(files)) {

@@ -12,6 +12,7 @@ import { FRPS_IMAGE, FrpServer } from '../server/frp-server';
 import { DistributedService, manifestProblems } from '../service/distributed-service';
 import { CHECKS, isDnsLabel } from '../service/field-checks';
 import { IssuerKind } from '../service/spec';
+import { SynthWarnings } from '../synth-warnings';
 import { CertificateAuthority, ICertificateAuthority } from '../tls/certificate-authority';
 
 const USAGE = `usage: cdk8s-frp render [--output-dir DIR] [OPTIONS] FILE...
@@ -166,6 +167,8 @@ export interface BuiltBundle {
   readonly server: FrpServer;
   readonly serverChart: Chart;
   readonly services: DistributedService[];
+  /** Synth-time warnings of the services, each at its document (`<file>: document N: <ns>/<name>: ...`). */
+  readonly warnings: string[];
 }
 
 /** YAML limits: aliases a document may expand, and how deep it may nest. */
@@ -229,17 +232,21 @@ interface Manifest {
  * document) before producing output.
  * @internal
  */
-export function render(options: RenderOptions): string {
-  return buildBundle(options).app.synthYaml();
+export function render(options: RenderOptions, warn: (warning: string) => void = () => {}): string {
+  const { app, warnings } = buildBundle(options);
+  const yaml = app.synthYaml();
+  warnings.forEach(warn);
+  return yaml;
 }
 
 /**
  * Renders the bundle into DIR, one file per namespace (`<namespace>.k8s.yaml`:
  * what an Argo CD app per team wants); returns the files written. @internal
  */
-export function renderToDir(options: RenderOptions, dir: string): string[] {
-  const { app } = buildBundle(options);
+export function renderToDir(options: RenderOptions, dir: string, warn: (warning: string) => void = () => {}): string[] {
+  const { app, warnings } = buildBundle(options);
   app.synthYaml(); // the same validation as render
+  warnings.forEach(warn);
   mkdirSync(dir, { recursive: true });
   // by each object's own namespace: a service's front objects live next to frps
   const byNamespace = new Map<string, any[]>();
@@ -354,7 +361,8 @@ export function buildBundle(options: RenderOptions): BuiltBundle {
     for (const c of service.node.findAll()) errors.push(...c.node.validate().map(m => `${source}: ${inNamespace(m, namespace)}`));
   }
   if (errors.length > 0) throw new Error(errors.join('\n'));
-  return { app, server, serverChart, services: services.map(s => s.service) };
+  const warnings = services.flatMap(({ source, service }) => SynthWarnings.of(service).map(w => `${source}: ${inNamespace(w, Chart.of(service).namespace!)}`));
+  return { app, server, serverChart, services: services.map(s => s.service), warnings };
 }
 
 /**
@@ -476,12 +484,14 @@ export function main(argv: string[], out: (s: string) => void, err: (s: string) 
       out(`${USAGE}\n`);
       return 0;
     }
-    if (options.command === 'client-bundle') return clientBundleCommand(options, out);
+    // warnings go to stderr: stdout stays the bundle, and they do not fail the run
+    const warn = (w: string) => err(`cdk8s-frp: warning: ${w}\n`);
+    if (options.command === 'client-bundle') return clientBundleCommand(options, out, warn);
     if (options.outputDir !== undefined) {
-      for (const file of renderToDir(options, options.outputDir)) out(`${file}\n`);
+      for (const file of renderToDir(options, options.outputDir, warn)) out(`${file}\n`);
       return 0;
     }
-    out(render(options));
+    out(render(options, warn));
     return 0;
   } catch (e) {
     err(`cdk8s-frp: ${(e as Error).message}\n`);
