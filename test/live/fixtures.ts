@@ -80,8 +80,8 @@ export class Backends {
   }
 
   /** An external pod entry for a backend at `ip` (for selector discovery). */
-  public pod(name: string, ip: string, labels: Record<string, string>): ExternalPod {
-    return { name, namespace: NS, ip, labels };
+  public pod(name: string, ip: string, labels: Record<string, string>, ready?: () => boolean): ExternalPod {
+    return { name, namespace: NS, ip, labels, ready };
   }
 
   public async closeAll(): Promise<void> {

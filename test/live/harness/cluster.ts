@@ -55,6 +55,8 @@ export interface ExternalPod {
   readonly ip: string;
   /** Named container ports, for Services that target a port by name. */
   readonly ports?: Record<string, number>;
+  /** Whether the pod is ready now (its readiness probe, as the test plays it). @default - always ready */
+  readonly ready?: () => boolean;
 }
 
 export interface LiveOptions {
@@ -360,7 +362,7 @@ export class LiveCluster {
       if (target !== undefined) out.push({ ip: p.ip, port: target });
     }
     for (const e of this.options.externalPods ?? []) {
-      if (e.namespace !== svcNs || !matches(e.labels)) continue;
+      if (e.namespace !== svcNs || !matches(e.labels) || (e.ready && !e.ready() && !svc.spec.publishNotReadyAddresses)) continue;
       const t = port.targetPort ?? port.port;
       const target = typeof t === 'number' ? t : e.ports?.[t];
       if (target !== undefined) out.push({ ip: e.ip, port: target });
