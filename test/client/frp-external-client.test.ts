@@ -184,7 +184,10 @@ spec:
     const outDir = join(dir, 'gpu-1');
     const r = run('client-bundle', '--machine', 'gpu-1', '--server-address', 'frps.example.com:31700', '--output-dir', outDir,
       '--local', 'pg=10.0.0.5:15432', '--namespace', 'frp', manifest);
-    expect(r.err).toBe('');
+    // ollama relies on the default health check path (GET /health on the machine's backend): said on stderr
+    expect(r.err.split('\n').filter(Boolean)).toEqual([
+      expect.stringMatching(/^cdk8s-frp: warning: machine gpu-1: services\["ollama"\]: spec\.loadBalancing\.healthCheck\.path: not set, so frpc checks every backend with GET \/health/),
+    ]);
     expect(r.code).toBe(0);
     expect(r.out.trim().split('\n')).toEqual(['frpc.toml', 'frpc.service', 'export-credentials.sh', 'cluster.yaml'].map(f => join(outDir, f)));
     const c: any = parse(readFileSync(join(outDir, 'frpc.toml'), 'utf8'));
@@ -200,7 +203,7 @@ spec:
     const [cert] = parseAllDocuments(readFileSync(join(outDir, 'cluster.yaml'), 'utf8')).map(d => d.toJS());
     const bundle = run('render', '--namespace', 'frp', '--frps-service-type', 'LoadBalancer', '--frps-address', 'frps.example.com',
       '--client-cidr', '198.51.100.0/24', manifest);
-    expect(bundle.err).toBe('');
+    expect(bundle.err).toMatch(/^cdk8s-frp: warning: \S+svc\.yaml: document 1: ai\/ollama: spec\.loadBalancing\.healthCheck\.path: not set[^\n]*\n$/);
     const docs = parseAllDocuments(bundle.out).map(d => d.toJS());
     expectValidBundle([...docs, cert]);
     // frpc in namespace ai, frps in frp: the bundle's CA is a ClusterIssuer
