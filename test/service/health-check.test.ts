@@ -8,7 +8,7 @@ import { Chart, Testing } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import {
   DiscoveryMode, DistributedService, DistributedServiceProps, DistributedServiceType, ExposeType, FrpAuth, FrpExternalClient, FrpServer,
-  HealthCheckType, LoadBalancingAlgorithm, SynthWarnings,
+  HealthCheckType, LoadBalancingAlgorithm, NetworkPeer, SynthWarnings,
 } from '../../lib';
 import { expectValidBundle, parseFrpTomlValues } from '../helpers';
 import { chartWithToken, tomlOf } from './fixtures';
@@ -112,7 +112,11 @@ describe('frp health checks are aimed only where they mean something', () => {
   test('a machine outside the cluster forwards to one backend: it gets the spec\'s own check (http), with the default-path warning on the machine', () => {
     const app = Testing.app();
     const chart = new Chart(app, 'apps', { namespace: 'apps' });
-    const server = new FrpServer(chart, 'frps', { auth: FrpAuth.token(kplus.Secret.fromSecretName(chart, 'token', 'frp-token')) });
+    const server = new FrpServer(chart, 'frps', {
+      auth: FrpAuth.token(kplus.Secret.fromSecretName(chart, 'token', 'frp-token')),
+      externalAccess: { addresses: ['203.0.113.7'] },
+      clientPeers: [NetworkPeer.cidr('198.51.100.0/24')],
+    });
     const svc = new DistributedService(chart, 'svc', { server, ...http, backends: selector });
     const gpu = new FrpExternalClient(chart, 'gpu-1', { server, machine: 'gpu-1', serverAddress: '203.0.113.7' });
     gpu.addService(svc, { localPort: 8080 });
