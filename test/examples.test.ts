@@ -92,4 +92,16 @@ test('user-service: grpc session affinity pins client addresses, so its LoadBala
   expect(exposed.spec.externalTrafficPolicy).toBe('Local');
   const haproxy = m.find(x => x.kind === 'ConfigMap' && x.data?.['haproxy.cfg']).data['haproxy.cfg'];
   expect(haproxy).toMatch(/^\s+stick on src$/m);
+  // two balancer replicas share that table: a StatefulSet with peers at per-pod Services
+  expect(m.find(x => x.kind === 'StatefulSet' && x.metadata.name === 'user-service-balancer').spec.replicas).toBe(2);
+  expect(haproxy).toMatch(/^\s+stick-table type ipv6 size 100000 expire 5m srvkey addr peers frp$/m);
+  expect(m.filter(x => x.kind === 'Service' && /^user-service-balancer-peer-\d$/.test(x.metadata.name))).toHaveLength(2);
+});
+
+test('postgres-proxy: ip-hash over discovered pods is the same in every balancer replica (rendezvous on server addresses)', () => {
+  const m = synth('postgres-proxy');
+  const cm = m.find(x => x.kind === 'ConfigMap' && x.data?.['haproxy.cfg']);
+  expect(Object.keys(cm.data).sort()).toEqual(['frp-rendezvous.lua', 'haproxy.cfg']);
+  expect(cm.data['haproxy.cfg']).toMatch(/^\s+tcp-request content set-var\(txn.frp_server\) src,lua.frp_rendezvous\(be_postgres-proxy\)$/m);
+  expect(m.find(x => x.kind === 'Deployment' && x.metadata.name === 'postgres-proxy-balancer')).toBeDefined();
 });

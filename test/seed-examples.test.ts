@@ -3,7 +3,7 @@ import { mkdirSync, writeFileSync } from 'fs';
 import { dirname, join } from 'path';
 import { App, Chart } from 'cdk8s';
 import { parseAllDocuments } from 'yaml';
-import { HaproxyHarness } from './balancer/haproxy-harness';
+import { HaproxyHarness, writeBalancerScripts } from './balancer/haproxy-harness';
 import { checkBundle, checkWiring, parseFrpTomlValues as parse } from './helpers';
 import { OllamaClusterChart, PostgresProxyChart, UserServiceChart, WebappFrontendChart } from '../examples/seed-use-cases';
 import { FS_ROOT_CONTEXT } from '../lib/balancer/_workload';
@@ -59,7 +59,9 @@ describe('the HAProxy configs of the seed use cases', () => {
       mkdirSync(dirname(path), { recursive: true });
       writeFileSync(path, content);
     }
-    h.expectValid(haproxyCfg(synth(name, root)));
+    const manifests = synth(name, root);
+    writeBalancerScripts(manifests, root);
+    h.expectValid(haproxyCfg(manifests));
   });
 });
 

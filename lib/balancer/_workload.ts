@@ -101,6 +101,8 @@ export interface BalancerPolicy {
   readonly monitoringPeers: NetworkPeer[];
   /** Ports the balancer connects to (backends and DNS servers), to any address. */
   readonly egressPorts: PolicyPort[];
+  /** The port replicas share state on (`peers`): open to the balancer's own pods. */
+  readonly peerPort?: number;
 }
 
 /**
@@ -118,6 +120,10 @@ export function balancerNetworkPolicy(scope: IConstruct, id: string, p: Balancer
     }
     const m = policyRule([{ port: p.metricsPort, protocol: 'TCP' }], p.monitoringPeers);
     rules.push({ ports: m.ports, from: m.peers });
+    if (p.peerPort !== undefined) {
+      const peers = policyRule([{ port: p.peerPort, protocol: 'TCP' }], [NetworkPeer.pods(p.podLabels)]);
+      rules.push({ ports: peers.ports, from: peers.peers });
+    }
     return rules;
   };
   const egress = uniquePorts(p.egressPorts);

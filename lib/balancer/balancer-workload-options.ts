@@ -10,7 +10,9 @@ export interface BalancerWorkloadOptions {
    */
   readonly name?: string;
   /**
-   * Number of balancer pods.
+   * Number of balancer pods. An HaproxyBalancer whose replicas must share a stick
+   * table (session affinity on the client address) runs them as a StatefulSet with
+   * `peers`; see HaproxyBalancer.
    * @default 2
    */
   readonly replicas?: number;

@@ -1,4 +1,4 @@
-import { Chart, Duration, Size } from 'cdk8s';
+import { ApiObject, Chart, Duration, JsonPatch, Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { k8s } from 'cdk8s-plus-28';
 import { Construct, IConstruct } from 'constructs';
@@ -7,7 +7,7 @@ import {
 } from './_workload';
 import { BalancerWorkloadOptions } from './balancer-workload-options';
 import { HaproxyConfig } from './haproxy-config';
-import { HaproxyConfigProps } from './haproxy-model';
+import { HaproxyAffinityKind, HaproxyConfigProps } from './haproxy-model';
 import { checkInt, invalid } from '../frp/errors';
 import { checkBaseName, derivedName, claimName, imageVersion, recommendedLabels, selectorLabels, selectPods } from '../k8s/names';
 import {
@@ -19,6 +19,15 @@ import { checkImage } from '../server/frp-server';
 import { addReloaderAnnotation } from '../tls/rotation';
 
 const CONFIG_FILE = 'haproxy.cfg';
+
+/** The port replicas share stick tables on (`peers`). */
+const PEERS_PORT = 10000;
+
+/** The environment variable naming the pod, which names the local peer. */
+const POD_NAME_ENV = 'POD_NAME';
+
+/** The label the StatefulSet controller puts on each of its pods. */
+const POD_NAME_LABEL = 'statefulset.kubernetes.io/pod-name';
 
 /** Properties of a HaproxyBalancer. */
 export interface HaproxyBalancerProps extends BalancerWorkloadOptions {
@@ -49,6 +58,18 @@ export interface HaproxyBalancerProps extends BalancerWorkloadOptions {
  * Security Standards "restricted"), and a Service with one port per balanced service
  * plus `metrics`.
  *
+ * Replicas that must share state run as a StatefulSet instead: with more than one
+ * replica and a session-affinity stick table (`HaproxyAffinity.sourceAddress()`), a
+ * client that kube-proxy sends to another replica would otherwise meet a table that
+ * never saw it. The replicas then share the table through a `peers` section: each pod
+ * has a stable name (`<name>-<i>`, the local peer's name, from the downward API) and a
+ * ClusterIP Service of its own (`<name>-peer-<i>`), whose address outlives the pod,
+ * because HAProxy resolves peer addresses only when it starts (and does not start when
+ * one does not resolve). Entries name servers by address (`srvkey addr`), the same in
+ * every replica whatever DNS slot holds them. A restarted replica learns the table from
+ * the others. Stateless choices (round robin, least connections, random, client-address
+ * hashing, cookies) need no sharing and keep the Deployment.
+ *
  * frpc sends the tier's traffic to `host` on the service ports; with `acceptProxy` on a
  * service, every connection must start with a PROXY protocol header (frpc's
  * `transport.proxyProtocolVersion = "v2"`).
@@ -72,8 +93,17 @@ export class HaproxyBalancer extends Construct {
     return `${fsRoot(scope)}${HaproxyBalancer.AUTH_DIR}/${key}`;
   }
 
-  /** The HAProxy Deployment. */
-  public readonly deployment: kplus.Deployment;
+  /** The HAProxy Deployment; undefined when the replicas share stick tables (see `statefulSet`). */
+  public readonly deployment?: kplus.Deployment;
+  /**
+   * The HAProxy StatefulSet, when more than one replica shares stick tables (session
+   * affinity on the client address): stable pod names for the `peers` section.
+   */
+  public readonly statefulSet?: kplus.StatefulSet;
+  /** The workload running HAProxy: `deployment` or `statefulSet`. */
+  public readonly workload: kplus.Deployment | kplus.StatefulSet;
+  /** One ClusterIP Service per replica, the stable peer addresses (with `statefulSet` only). */
+  public readonly peerServices: kplus.Service[];
   /** The haproxy container. */
   public readonly container: kplus.Container;
   /** ConfigMap holding haproxy.cfg. */
@@ -101,21 +131,41 @@ export class HaproxyBalancer extends Construct {
     super(scope, id);
     const where = this.node.path;
     if (!props || !props.config) invalid(where, 'config', 'is required: the HAProxy services to balance (HaproxyConfigProps)');
-    this.config = validConfig(where, props.config);
     checkInt(where, 'replicas', props.replicas, 1, 1000);
     if (props.image !== undefined) checkImage(where, 'image', props.image);
+    const replicas = props.replicas ?? 2;
+    const name = this.name = checkBaseName(where, 'name', props.name ?? 'haproxy');
+    const ns = Chart.of(this).namespace;
 
     const root = fsRoot(this);
     const configDir = `${root}${HaproxyBalancer.CONFIG_DIR}`;
     const authDir = `${root}${HaproxyBalancer.AUTH_DIR}`;
     const runDir = `${root}${HaproxyBalancer.RUN_DIR}`;
+
+    // state that replicas must share: the session-affinity stick tables
+    if (props.config?.peers !== undefined) invalid(where, 'config.peers', 'is set by the balancer (one peer per replica when replicas share stick tables): leave it out');
+    if (props.config?.scriptDir !== undefined && props.config.scriptDir !== configDir) {
+      invalid(where, 'config.scriptDir', `is where the balancer mounts the scripts (${configDir}): leave it out`);
+    }
+    const shared = replicas > 1 && (props.config?.services ?? []).some(svc => svc.affinity?.kind === HaproxyAffinityKind.SOURCE_ADDRESS);
+    const peerNames = shared ? Array.from({ length: replicas }, (_v, i) => `${name}-${i}`) : [];
+    const peerServiceNames = peerNames.map((_p, i) => claimName(this, 'Service', derivedName(name, `-peer-${i}`)));
+    this.config = validConfig(where, props.config && {
+      ...props.config,
+      scriptDir: configDir,
+      peers: shared ? {
+        peers: peerNames.map((peer, i) => ({ name: peer, host: ns ? `${peerServiceNames[i]}.${ns}.svc` : peerServiceNames[i] })),
+        port: PEERS_PORT,
+        localPeerEnv: POD_NAME_ENV,
+      } : undefined,
+    });
     const cfg = this.config.props;
 
     // ports: a non-root HAProxy binds only 1024 and up
     cfg.services.forEach((svc, i) => checkUnprivilegedPort(where, `config.services[${i}].port`, svc.port, 'haproxy'));
-    const [metricsPort, healthPort] = this.config.ports().slice(-2);
-    checkUnprivilegedPort(where, 'config.metrics.port', metricsPort, 'haproxy');
-    checkUnprivilegedPort(where, 'config.healthEndpoint.port', healthPort, 'haproxy');
+    const [metricsPortChecked, healthPortChecked] = this.config.ports().slice(-2);
+    checkUnprivilegedPort(where, 'config.metrics.port', metricsPortChecked, 'haproxy');
+    checkUnprivilegedPort(where, 'config.healthEndpoint.port', healthPortChecked, 'haproxy');
     const portNames = servicePortNames(where, cfg.services, ['metrics', 'healthz']);
 
     // files: every file HAProxy reads must come from a mount
@@ -131,32 +181,78 @@ export class HaproxyBalancer extends Construct {
       invalid(where, 'config.statsSocket', `must be a file directly in ${runDir} (the only writable directory; the root filesystem is read-only), got ${JSON.stringify(cfg.statsSocket)}`);
     }
 
-    const name = this.name = checkBaseName(where, 'name', props.name ?? 'haproxy');
     const component = { app: 'haproxy', instance: name, component: 'balancer', version: imageVersion(props.image ?? HaproxyConfig.IMAGE) };
     this.labels = recommendedLabels(component, props.labels);
     this.podLabels = selectorLabels(component);
 
     const text = this.config.render();
+    const scripts = this.config.scripts();
     this.configMap = new kplus.ConfigMap(this, 'Config', {
       metadata: { name: claimName(this, 'ConfigMap', derivedName(name, '-config')), labels: this.labels },
-      data: { [CONFIG_FILE]: text },
+      data: { [CONFIG_FILE]: text, ...scripts },
     });
 
-    this.deployment = new kplus.Deployment(this, 'Resource', {
-      replicas: props.replicas ?? 2,
-      metadata: { name: claimName(this, 'Deployment', name), labels: this.labels },
+    const [metricsPort, healthPort] = this.config.ports().slice(-2);
+    const makeService = () => {
+      const svc = selectPods(new kplus.Service(this, 'Service', {
+        metadata: { name: claimName(this, 'Service', name), labels: this.labels },
+        ports: [
+          ...cfg.services.map((s, i) => ({ name: portNames[i], port: s.port, targetPort: s.port })),
+          { name: 'metrics', port: metricsPort, targetPort: metricsPort },
+        ],
+      }), this.podLabels);
+      omitUnstoredDefaults(svc);
+      return svc;
+    };
+    // a StatefulSet names its Service; a Deployment's Service follows it (as before)
+    const early = shared ? makeService() : undefined;
+
+    const workloadProps = {
+      replicas,
       podMetadata: { labels: { ...this.labels, ...this.podLabels } },
       securityContext: restrictedPodSecurityContext(),
       automountServiceAccountToken: false,
       isolate: false,
       select: false,
+    };
+    if (shared) {
+      this.statefulSet = new kplus.StatefulSet(this, 'Resource', {
+        ...workloadProps,
+        metadata: { name: claimName(this, 'StatefulSet', name), labels: this.labels },
+        service: early,
+        // every replica at once: a peer that is not up yet is simply reconnected to later
+        podManagementPolicy: kplus.PodManagementPolicy.PARALLEL,
+      });
+      // cdk8s-plus makes the Service select the StatefulSet by a construct-path label;
+      // the Service and the pods keep selecting by the app.kubernetes.io labels instead
+      const addr = `/${kplus.Pod.ADDRESS_LABEL.replace(/~/g, '~0').replace(/\//g, '~1')}`;
+      ApiObject.of(early!).addJsonPatch(JsonPatch.remove(`/spec/selector${addr}`));
+      ApiObject.of(this.statefulSet).addJsonPatch(JsonPatch.remove(`/spec/template/metadata/labels${addr}`));
+      this.workload = this.statefulSet;
+    } else {
+      this.deployment = new kplus.Deployment(this, 'Resource', {
+        ...workloadProps,
+        metadata: { name: claimName(this, 'Deployment', name), labels: this.labels },
+      });
+      this.workload = this.deployment;
+    }
+    omitUnstoredDefaults(this.workload);
+    this.workload.select(kplus.LabelSelector.of({ labels: this.podLabels }));
+    this.workload.podMetadata.addAnnotation(CONFIG_CHECKSUM_ANNOTATION, sha256([text, ...Object.keys(scripts).sort().map(k => scripts[k])].join('\0')));
+    // each peer's stable address: a ClusterIP Service for one pod of the StatefulSet,
+    // published before the pod is ready so that peers connect while it starts
+    this.peerServices = peerNames.map((peer, i) => {
+      const svc = selectPods(new kplus.Service(this, `PeerService${i}`, {
+        metadata: { name: peerServiceNames[i], labels: this.labels },
+        publishNotReadyAddresses: true,
+        ports: [{ name: 'peers', port: PEERS_PORT, targetPort: PEERS_PORT }],
+      }), { ...this.podLabels, [POD_NAME_LABEL]: peer });
+      omitUnstoredDefaults(svc);
+      return svc;
     });
-    omitUnstoredDefaults(this.deployment);
-    this.deployment.select(kplus.LabelSelector.of({ labels: this.podLabels }));
-    this.deployment.podMetadata.addAnnotation(CONFIG_CHECKSUM_ANNOTATION, sha256(text));
 
     const health = cfg.healthEndpoint?.path ?? '/healthz';
-    this.container = this.deployment.addContainer({
+    this.container = this.workload.addContainer({
       name: 'haproxy',
       image: props.image ?? HaproxyConfig.IMAGE,
       imagePullPolicy: kplus.ImagePullPolicy.IF_NOT_PRESENT,
@@ -167,6 +263,7 @@ export class HaproxyBalancer extends Construct {
         ...cfg.services.map((svc, i) => ({ name: portNames[i], number: svc.port })),
         { name: 'metrics', number: metricsPort },
         { name: 'healthz', number: healthPort },
+        ...shared ? [{ name: 'peers', number: PEERS_PORT }] : [],
       ],
       securityContext: restrictedSecurityContext(),
       resources: balancerResources(props.resources),
@@ -178,23 +275,17 @@ export class HaproxyBalancer extends Construct {
         readOnly: true,
       }],
     });
+    // the local peer's name: the config is the same in every pod
+    if (shared) this.container.env.addVariable(POD_NAME_ENV, kplus.EnvValue.fromFieldRef(kplus.EnvFieldPaths.POD_NAME));
     if (props.authSecret) {
       this.container.mount(authDir, kplus.Volume.fromSecret(this, 'AuthVolume', props.authSecret, { name: 'auth' }), { readOnly: true });
-      addReloaderAnnotation(this.deployment, [props.authSecret]);
+      addReloaderAnnotation(this.workload, [props.authSecret]);
     }
     if (cfg.statsSocket !== undefined) {
       this.container.mount(runDir, kplus.Volume.fromEmptyDir(this, 'RunVolume', 'run', { sizeLimit: Size.mebibytes(1) }));
     }
 
-    this.service = selectPods(new kplus.Service(this, 'Service', {
-      metadata: { name: claimName(this, 'Service', name), labels: this.labels },
-      ports: [
-        ...cfg.services.map((svc, i) => ({ name: portNames[i], port: svc.port, targetPort: svc.port })),
-        { name: 'metrics', port: metricsPort, targetPort: metricsPort },
-      ],
-    }), this.podLabels);
-    omitUnstoredDefaults(this.service);
-    const ns = Chart.of(this).namespace;
+    this.service = early ?? makeService();
     this.host = ns ? `${this.service.name}.${ns}.svc` : this.service.name;
     this.metricsTarget = MetricsTarget.fromService(this.service, { port: 'metrics', path: cfg.metrics?.path ?? '/metrics' });
 
@@ -208,6 +299,7 @@ export class HaproxyBalancer extends Construct {
         metricsPort,
         monitoringPeers: props.monitoringPeers ?? [NetworkPeer.namespace('monitoring')],
         egressPorts: egressPorts(cfg),
+        peerPort: shared ? PEERS_PORT : undefined,
       });
     }
   }
@@ -236,6 +328,7 @@ function egressPorts(cfg: HaproxyConfigProps): PolicyPort[] {
   for (const ns of cfg.resolvers?.nameservers ?? []) {
     ports.push({ port: ns.port ?? 53, protocol: 'UDP' }, { port: ns.port ?? 53, protocol: 'TCP' });
   }
+  if (cfg.peers) ports.push({ port: cfg.peers.port ?? PEERS_PORT, protocol: 'TCP' });
   for (const svc of cfg.services) {
     for (const s of svc.targets.servers ?? []) ports.push({ port: s.port, protocol: 'TCP' });
     if (svc.targets.discovery) ports.push({ port: svc.targets.discovery.port, protocol: 'TCP' });

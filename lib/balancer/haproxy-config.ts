@@ -1,4 +1,5 @@
 import { Duration } from 'cdk8s';
+import { RENDEZVOUS_CONVERTER, RENDEZVOUS_LUA, RENDEZVOUS_SCRIPT } from './_rendezvous';
 import { checkDuration, renderTime } from './_time';
 import {
   checkBindAddress, checkClaimValue, checkCookieName, checkEnum, checkFilePath, checkGlobPath,
@@ -7,7 +8,7 @@ import {
 } from './_validate';
 import {
   AuthenticationKind, EndUserAuthentication, HaproxyAffinityKind, HaproxyAuthorizationRule, HaproxyBalance,
-  HaproxyConfigProps, HaproxyHealthCheck, HaproxyMode, HaproxyRetryOn, HaproxyServiceOptions, HaproxyTimeouts,
+  HaproxyConfigProps, HaproxyHealthCheck, HaproxyMode, HaproxyPeersOptions, HaproxyRetryOn, HaproxyServiceOptions, HaproxyTimeouts,
   JwtAlgorithm,
 } from './haproxy-model';
 import { HealthCheckType, HttpMethod } from '../service/spec';
@@ -28,6 +29,14 @@ const MAX_AUDIENCES = 8;
 
 /** The name of the rendered `resolvers` section. */
 const RESOLVERS = 'dns';
+
+/** The name of the rendered `peers` section. */
+const PEERS = 'frp';
+
+/** The official image's config directory, where the construct mounts haproxy.cfg and the scripts. */
+const DEFAULT_SCRIPT_DIR = '/usr/local/etc/haproxy';
+
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 /**
  * A validated haproxy.cfg.
@@ -89,6 +98,18 @@ export class HaproxyConfig {
   }
 
   /**
+   * Lua scripts the config loads at start (`lua-load`), by file name; they must be in
+   * `scriptDir` (the construct puts them into the ConfigMap next to haproxy.cfg). Today
+   * one: client-address hashing over DNS-discovered servers that is the same in every
+   * replica (`balance source` or `hdr(X-Forwarded-For)` with `HaproxyTargets.dns()`).
+   *
+   * @returns file name to content; empty when the config needs none
+   */
+  public scripts(): { [file: string]: string } {
+    return this.props.services.some(usesRendezvous) ? { [RENDEZVOUS_SCRIPT]: RENDEZVOUS_LUA } : {};
+  }
+
+  /**
    * Ports HAProxy listens on: every service, then metrics, then health.
    *
    * @returns the ports in that order
@@ -111,9 +132,10 @@ export class HaproxyConfig {
       renderDefaults(p),
     ];
     if (services.some(usesResolvers)) sections.push(renderResolvers(p));
+    if (p.peers) sections.push(renderPeers(p.peers, p.adminBindAddress));
     sections.push(renderMetrics(p), renderHealth(p));
     for (const svc of services) {
-      sections.push(renderFrontend(svc), renderBackend(svc));
+      sections.push(renderFrontend(svc), renderBackend(svc, p.peers !== undefined));
     }
     return [HEADER, ...sections.map(renderSection)].join('\n\n') + '\n';
   }
@@ -140,6 +162,8 @@ function validateConfig(p: HaproxyConfigProps): void {
   if (p.healthEndpoint?.path !== undefined) checkUrlPath('haproxy healthEndpoint.path', p.healthEndpoint.path);
   checkBindAddress('haproxy adminBindAddress', p.adminBindAddress);
   validateResolvers(p);
+  if (p.peers !== undefined) validatePeers(p.peers);
+  if (p.scriptDir !== undefined) checkFilePath('haproxy scriptDir', p.scriptDir);
 
   const names = new Set<string>();
   p.services.forEach((svc, i) => {
@@ -157,6 +181,26 @@ function validateConfig(p: HaproxyConfigProps): void {
   p.services.forEach(svc => claim(svc.port, `service ${show(svc.name)}`));
   claim(metricsPort(p), 'metrics');
   claim(healthPort(p), 'healthEndpoint');
+  if (p.peers) claim(peersPort(p.peers), 'peers');
+}
+
+function validatePeers(peers: HaproxyPeersOptions): void {
+  if (!Array.isArray(peers.peers) || peers.peers.length === 0) throw new Error('haproxy peers.peers must list every HAProxy process (the local one too), got none');
+  const names = new Set<string>();
+  peers.peers.forEach((peer, i) => {
+    checkName(`haproxy peers.peers[${i}].name`, peer.name);
+    checkHost(`haproxy peers.peers[${i}].host`, peer.host);
+    if (names.has(peer.name)) throw new Error(`haproxy peers.peers[${i}].name must be unique, ${show(peer.name)} is used twice`);
+    names.add(peer.name);
+  });
+  if (peers.port !== undefined) checkPort('haproxy peers.port', peers.port);
+  if (peers.localPeerEnv !== undefined && !ENV_NAME.test(peers.localPeerEnv)) {
+    throw new Error(`haproxy peers.localPeerEnv must be an environment variable name (letters, digits and "_", not starting with a digit), got ${show(peers.localPeerEnv)}`);
+  }
+}
+
+function peersPort(peers: HaproxyPeersOptions): number {
+  return peers.port ?? 10000;
 }
 
 function validateResolvers(p: HaproxyConfigProps): void {
@@ -365,6 +409,12 @@ function bindAddress(address: string | undefined, port: number): string {
   return `${address}:${port}`;
 }
 
+/** Client-address hashing over DNS-discovered servers: rendezvous hashing in Lua (see _rendezvous.ts). */
+function usesRendezvous(svc: HaproxyServiceOptions): boolean {
+  const balance = svc.balance ?? HaproxyBalance.ROUND_ROBIN;
+  return svc.targets.discovery !== undefined && (balance === HaproxyBalance.SOURCE || balance === HaproxyBalance.FORWARDED_FOR_HASH);
+}
+
 function usesResolvers(svc: HaproxyServiceOptions): boolean {
   if (svc.targets.discovery) return true;
   return (svc.targets.servers ?? []).some(s => checkHost('host', s.host) === HostKind.NAME);
@@ -377,7 +427,30 @@ function renderGlobal(p: HaproxyConfigProps): Section {
     `maxconn ${p.maxConnections ?? 4096}`,
   ];
   if (p.statsSocket) lines.push(`stats socket ${p.statsSocket} mode 600 level admin`);
+  if (p.peers) lines.push(`localpeer "\${${p.peers.localPeerEnv ?? 'POD_NAME'}}"`);
+  if (p.services.some(usesRendezvous)) lines.push(`lua-load ${p.scriptDir ?? DEFAULT_SCRIPT_DIR}/${RENDEZVOUS_SCRIPT}`);
   return { header: 'global', lines };
+}
+
+/**
+ * The `peers` section. The config text is the same in every process, and HAProxy wants
+ * the local peer without an address (it listens on `bind`) and the others with one: a
+ * `.if` on the environment variable naming the local peer picks the form per line.
+ */
+function renderPeers(peers: HaproxyPeersOptions, adminBindAddress: string | undefined): Section {
+  const port = peersPort(peers);
+  const env = peers.localPeerEnv ?? 'POD_NAME';
+  const lines = [`bind ${bindAddress(adminBindAddress, port)}`];
+  for (const peer of peers.peers) {
+    lines.push(
+      `.if streq("\${${env}}",${peer.name})`,
+      `server ${peer.name}`,
+      '.else',
+      `server ${peer.name} ${hostPort(peer.host, port)}`,
+      '.endif',
+    );
+  }
+  return { header: `peers ${PEERS}`, lines };
 }
 
 function timeoutLines(t: HaproxyTimeouts, keys: Array<keyof HaproxyTimeouts>): string[] {
@@ -592,7 +665,7 @@ function escapeRegex(s: string): string {
   return s.replace(/[.$()+]/g, c => `\\${c}`);
 }
 
-function renderBackend(svc: HaproxyServiceOptions): Section {
+function renderBackend(svc: HaproxyServiceOptions, shared: boolean): Section {
   const mode = svc.mode ?? HaproxyMode.HTTP;
   const http = mode === HaproxyMode.HTTP;
   const balance = svc.balance ?? HaproxyBalance.ROUND_ROBIN;
@@ -612,9 +685,12 @@ function renderBackend(svc: HaproxyServiceOptions): Section {
     cookies = true;
   } else if (affinity?.kind === HaproxyAffinityKind.SOURCE_ADDRESS) {
     const o = affinity.sourceOptions ?? {};
-    lines.push(`stick-table type ipv6 size ${o.tableSize ?? 100_000} expire ${renderTime(o.expire ?? Duration.hours(1))}`);
+    // shared: entries name their server by address, the same in every process whatever slot it has
+    const peers = shared ? ` srvkey addr peers ${PEERS}` : '';
+    lines.push(`stick-table type ipv6 size ${o.tableSize ?? 100_000} expire ${renderTime(o.expire ?? Duration.hours(1))}${peers}`);
     lines.push('stick on src');
   }
+  if (usesRendezvous(svc) && discovery) lines.push(...renderRendezvous(svc, http, discovery.maxServers ?? 10));
 
   const hc = svc.healthCheck;
   lines.push(...renderHealthCheckDirectives(hc));
@@ -645,6 +721,30 @@ function renderBackend(svc: HaproxyServiceOptions): Section {
     lines.push(`server-template srv ${discovery.maxServers ?? 10} ${discovery.hostname}:${discovery.port} ${dnsParams}`);
   }
   return { header: `backend be_${svc.name}`, lines };
+}
+
+/**
+ * Client-address hashing that is the same in every replica over `server-template` slots:
+ * the Lua converter names the server (by its address), `use-server` sends there; the
+ * `balance` line stays for when no server is usable.
+ */
+function renderRendezvous(svc: HaproxyServiceOptions, http: boolean, slots: number): string[] {
+  const be = `be_${svc.name}`;
+  const lines: string[] = [];
+  if (!http) {
+    lines.push(`tcp-request content set-var(txn.frp_server) src,${RENDEZVOUS_CONVERTER}(${be})`);
+  } else if (svc.balance === HaproxyBalance.FORWARDED_FOR_HASH) {
+    // the first address of the first X-Forwarded-For header, else the connection's source
+    lines.push(
+      'http-request set-var(txn.frp_client) src',
+      'http-request set-var(txn.frp_client) req.hdr(x-forwarded-for,1) if { req.hdr(x-forwarded-for,1) -m found }',
+      `http-request set-var(txn.frp_server) var(txn.frp_client),${RENDEZVOUS_CONVERTER}(${be})`,
+    );
+  } else {
+    lines.push(`http-request set-var(txn.frp_server) src,${RENDEZVOUS_CONVERTER}(${be})`);
+  }
+  for (let i = 1; i <= slots; i++) lines.push(`use-server srv${i} if { var(txn.frp_server) -m str srv${i} }`);
+  return lines;
 }
 
 function renderHealthCheckDirectives(hc: HaproxyHealthCheck | undefined): string[] {

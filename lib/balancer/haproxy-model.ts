@@ -25,7 +25,13 @@ export enum HaproxyBalance {
   ROUND_ROBIN = 'roundrobin',
   /** `balance leastconn`: the server with the fewest active connections. */
   LEAST_CONN = 'leastconn',
-  /** `balance source` with `hash-type consistent`: the client address picks the server. */
+  /**
+   * `balance source` with `hash-type consistent`: the client address picks the server.
+   * Over DNS-discovered servers (`HaproxyTargets.dns()`) a Lua converter picks it instead,
+   * by rendezvous hashing on the servers' addresses, so that every replica sends a client
+   * to the same backend whatever `server-template` slot DNS put it in
+   * (`HaproxyConfig.scripts()`).
+   */
   SOURCE = 'source',
   /**
    * `balance random`: HAProxy's default `random(2)`, two random draws and the less
@@ -40,7 +46,9 @@ export enum HaproxyBalance {
    * address is the client as the outermost proxy saw it (an ingress in front of frps
    * keeps it first). Requests that arrive without the header hash on the connection's
    * source address, which `forwardFor` (on by default) adds before balancing; with
-   * `forwardFor` off they are spread over the servers.
+   * `forwardFor` off they are spread over the servers. Over DNS-discovered servers the
+   * same rendezvous hashing as `SOURCE` picks the server (the first `X-Forwarded-For`
+   * address, else the source address).
    */
   FORWARDED_FOR_HASH = 'hdr(x-forwarded-for)',
 }
@@ -309,7 +317,8 @@ export class HaproxyAffinity {
   /**
    * `stick-table type ip ... expire T` + `stick on src`: the client address (the real one
    * when PROXY protocol is on) maps to a server. Works in tcp mode and for gRPC, whose
-   * clients do not keep cookies. The table is per HAProxy process.
+   * clients do not keep cookies. The table is per HAProxy process unless the config
+   * shares it through `peers` (HaproxyBalancer does with more than one replica).
    *
    * @param options expiry and table size
    */
@@ -735,6 +744,44 @@ export interface HaproxyResolversOptions {
 }
 
 /**
+ * One HAProxy process that shares stick tables (a `peers` entry).
+ */
+export interface HaproxyPeer {
+  /** The peer's name; the local process is the one whose `localPeerEnv` holds it. */
+  readonly name: string;
+  /**
+   * A stable address of the peer: an IP address, or a DNS name that resolves when HAProxy
+   * starts. HAProxy resolves peer addresses once, at start, and refuses to start when one
+   * does not resolve, so a pod IP that changes on restart does not fit: use an address
+   * that outlives the pod (a ClusterIP Service per peer).
+   */
+  readonly host: string;
+}
+
+/**
+ * Stick tables shared between HAProxy processes (a `peers` section): every process
+ * pushes its entries to the others, and a (re)started process learns the table from them.
+ */
+export interface HaproxyPeersOptions {
+  /** Every process, the local one included (the same list in each). */
+  readonly peers: HaproxyPeer[];
+  /**
+   * The port peers listen on and connect to.
+   *
+   * @default 10000
+   */
+  readonly port?: number;
+  /**
+   * The environment variable that holds the local peer's name (for a pod, its name from
+   * the downward API). The config text is the same for every process; this variable
+   * picks which `server` line is the local one.
+   *
+   * @default "POD_NAME"
+   */
+  readonly localPeerEnv?: string;
+}
+
+/**
  * A whole haproxy.cfg.
  */
 export interface HaproxyConfigProps {
@@ -782,4 +829,21 @@ export interface HaproxyConfigProps {
    * @default - /etc/resolv.conf, `hold valid 10s`, `timeout resolve 1s`
    */
   readonly resolvers?: HaproxyResolversOptions;
+  /**
+   * Share the session-affinity stick tables (`HaproxyAffinity.sourceAddress()`) with
+   * other HAProxy processes, so that a client pinned through one replica stays pinned
+   * through the others. Entries name their server by address (`srvkey addr`), which is
+   * the same in every process even when DNS discovery put it in another slot. Rate-limit
+   * tables stay per process: peers copy counters, they do not add them up.
+   *
+   * @default - no peers: every stick table is the process' own
+   */
+  readonly peers?: HaproxyPeersOptions;
+  /**
+   * The directory where the files of `HaproxyConfig.scripts()` are (HAProxy loads them at
+   * start with `lua-load`).
+   *
+   * @default "/usr/local/etc/haproxy" (the official image's config directory)
+   */
+  readonly scriptDir?: string;
 }

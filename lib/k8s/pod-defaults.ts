@@ -64,14 +64,14 @@ export function storedCpu(cpu: kplus.Cpu | undefined): kplus.Cpu | undefined {
  * removed and a client-side diff (Argo CD's default) shows the object OutOfSync
  * for ever. Each is dropped only at that value. @internal
  */
-export function omitUnstoredDefaults(obj: kplus.Deployment | kplus.DaemonSet | kplus.Service): void {
+export function omitUnstoredDefaults(obj: kplus.Deployment | kplus.DaemonSet | kplus.StatefulSet | kplus.Service): void {
   const api = ApiObject.of(obj);
   if (obj instanceof kplus.Service) {
     // our Services never set externalIPs (cdk8s-plus has no way to add them later)
     api.addJsonPatch(JsonPatch.remove('/spec/externalIPs'));
     return;
   }
-  const minReady = obj instanceof kplus.Deployment ? obj.minReady.toSeconds() : obj.minReadySeconds;
+  const minReady = obj instanceof kplus.DaemonSet ? obj.minReadySeconds : obj.minReady.toSeconds();
   if (minReady === 0) api.addJsonPatch(JsonPatch.remove('/spec/minReadySeconds'));
   if (!obj.hostNetwork) api.addJsonPatch(JsonPatch.remove('/spec/template/spec/hostNetwork'));
 }

@@ -7,10 +7,10 @@ import { mkdirSync, readFileSync, writeFileSync } from 'fs';
 import { dirname } from 'path';
 import { ApiObject, Chart, Duration, Size, Testing } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
-import { freePorts, HaproxyHarness } from './haproxy-harness';
+import { freePorts, HaproxyHarness, writeBalancerScripts } from './haproxy-harness';
 import { request } from './net-helpers';
 import {
-  EndUserAuthentication, HaproxyBalance, HaproxyBalancer, HaproxyBalancerProps, HaproxyConfig, HaproxyConfigProps,
+  EndUserAuthentication, HaproxyAffinity, HaproxyBalance, HaproxyBalancer, HaproxyBalancerProps, HaproxyConfig, HaproxyConfigProps,
   HaproxyMode, HaproxyServiceOptions, HaproxyTargets,
 } from '../../lib/balancer';
 import { FS_ROOT_CONTEXT } from '../../lib/balancer/_workload';
@@ -175,6 +175,9 @@ describe('HaproxyBalancer', () => {
     const manifests = Testing.synth(chart);
     // THEN
     expect(manifests).toMatchSnapshot();
+    // pg hashes the client address over DNS-discovered pods: the script that keeps that alike in every replica ships along
+    expect(Object.keys(one(manifests, 'ConfigMap').data).sort()).toEqual(['frp-rendezvous.lua', 'haproxy.cfg']);
+    expect(section(cfgText(manifests), 'backend be_pg')).toContain('tcp-request content set-var(txn.frp_server) src,lua.frp_rendezvous(be_pg)');
     expectValidBundle(manifests);
     const c = haproxyContainer(manifests);
     expect(c.image).toBe('registry.example.com/haproxy:2.8.15-alpine');
@@ -303,6 +306,101 @@ describe('HaproxyBalancer NetworkPolicy', () => {
     const { np, lb } = policy(undefined, undefined, { networkPolicy: false });
     expect(np).toBeUndefined();
     expect(lb.networkPolicy).toBeUndefined();
+  });
+});
+
+describe('HaproxyBalancer replicas that share state (issue 9, defect 10)', () => {
+  const affinity = HaproxyAffinity.sourceAddress();
+  const pg = (extra: Partial<HaproxyServiceOptions> = {}) => webService({
+    name: 'pg',
+    port: 15432,
+    mode: HaproxyMode.TCP,
+    acceptProxy: true,
+    affinity,
+    targets: HaproxyTargets.dns({ hostname: 'pg.db.svc.cluster.local', port: 5432 }),
+    ...extra,
+  });
+
+  test('source affinity over 2 replicas: a StatefulSet whose pods share the stick table through peers at stable Service addresses', () => {
+    const chart = new Chart(Testing.app(), 'c', { namespace: 'db' });
+    const lb = new HaproxyBalancer(chart, 'lb', { name: 'pg-lb', replicas: 3, config: { services: [pg()] } });
+    const manifests = Testing.synth(chart);
+    expectValidBundle(manifests);
+    expect(byKind(manifests, 'Deployment')).toEqual([]);
+    expect(lb.deployment).toBeUndefined();
+    expect(lb.workload).toBe(lb.statefulSet);
+    const sts = one(manifests, 'StatefulSet');
+    expect(sts.spec).toMatchObject({ replicas: 3, podManagementPolicy: 'Parallel', serviceName: 'pg-lb' });
+    expect(sts.spec.selector.matchLabels).toEqual(lb.podLabels);
+    expect(sts.spec.template.metadata.labels).not.toHaveProperty(['cdk8s.io/metadata.addr']);
+    const c = sts.spec.template.spec.containers[0];
+    expect(c.env).toEqual([{ name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } }]);
+    expect(c.ports).toContainEqual({ name: 'peers', containerPort: 10000 });
+    // one stable address per pod: a ClusterIP Service for pod <name>-<i>, ready or not
+    const peerSvcs = byKind(manifests, 'Service').filter(x => x.metadata.name.startsWith('pg-lb-peer-'));
+    expect(peerSvcs.map(x => [x.metadata.name, x.spec.selector['statefulset.kubernetes.io/pod-name'], x.spec.publishNotReadyAddresses, x.spec.ports]))
+      .toEqual([0, 1, 2].map(i => [`pg-lb-peer-${i}`, `pg-lb-${i}`, true, [{ name: 'peers', port: 10000, targetPort: 10000 }]]));
+    for (const x of peerSvcs) expect(x.spec.clusterIP).toBeUndefined();
+    // the main Service selects all pods by the recommended labels only
+    const main = byKind(manifests, 'Service').find(x => x.metadata.name === 'pg-lb');
+    expect(main.spec.selector).toEqual(lb.podLabels);
+    // the config names those addresses; the pod name picks the local peer
+    const text = cfgText(manifests);
+    expect(section(text, 'global')).toContain('localpeer "${POD_NAME}"');
+    expect(section(text, 'peers frp').filter(l => /^server \S+ /.test(l))).toEqual([0, 1, 2].map(i => `server pg-lb-${i} pg-lb-peer-${i}.db.svc:10000`));
+    expect(section(text, 'backend be_pg')).toContain('stick-table type ipv6 size 100000 expire 1h srvkey addr peers frp');
+    // peers reach each other through the NetworkPolicy
+    const np = one(manifests, 'NetworkPolicy');
+    expect(np.spec.ingress).toContainEqual({ ports: [{ port: 10000, protocol: 'TCP' }], from: [{ podSelector: { matchLabels: lb.podLabels } }] });
+    expect(np.spec.egress[0].ports).toContainEqual({ port: 10000, protocol: 'TCP' });
+  });
+
+  test.each<[string, Partial<HaproxyBalancerProps>, HaproxyServiceOptions]>([
+    ['one replica (its table is the only one)', { replicas: 1 }, pg()],
+    ['no stick table (least-conn)', {}, pg({ affinity: undefined, balance: HaproxyBalance.LEAST_CONN })],
+    ['client-address hashing (stateless, the same in every replica)', {}, pg({ affinity: undefined, balance: HaproxyBalance.SOURCE })],
+    ['a rate limit only (counters stay per replica)', {}, pg({ affinity: undefined, rateLimit: { limit: 10 } })],
+  ])('%s: a Deployment, no peers', (_name, extra, service) => {
+    const chart = Testing.chart();
+    const lb = new HaproxyBalancer(chart, 'lb', { ...extra, config: { services: [service] } });
+    const manifests = Testing.synth(chart);
+    expect(byKind(manifests, 'StatefulSet')).toEqual([]);
+    expect(one(manifests, 'Deployment').spec.replicas).toBe(extra.replicas ?? 2);
+    expect(lb.peerServices).toEqual([]);
+    expect(cfgText(manifests)).not.toMatch(/^peers /m);
+  });
+
+  test('the rendezvous script is mounted next to haproxy.cfg and rolls the pods when it changes', () => {
+    const chart = Testing.chart();
+    new HaproxyBalancer(chart, 'lb', { config: { services: [pg({ affinity: undefined, balance: HaproxyBalance.SOURCE })] } });
+    const manifests = Testing.synth(chart);
+    const cm = one(manifests, 'ConfigMap');
+    expect(Object.keys(cm.data).sort()).toEqual(['frp-rendezvous.lua', 'haproxy.cfg']);
+    expect(section(cm.data['haproxy.cfg'], 'global')).toContain(`lua-load ${HaproxyBalancer.CONFIG_DIR}/frp-rendezvous.lua`);
+    expect(haproxyContainer(manifests).volumeMounts).toContainEqual({ mountPath: HaproxyBalancer.CONFIG_DIR, name: 'config', readOnly: true });
+    const sum = one(manifests, 'Deployment').spec.template.metadata.annotations['checksum/config'];
+    expect(sum).toBe(createHash('sha256').update(`${cm.data['haproxy.cfg']}\0${cm.data['frp-rendezvous.lua']}`).digest('hex'));
+  });
+
+  test('peers and scriptDir are the balancer\'s to set', () => {
+    const chart = Testing.chart();
+    expect(() => new HaproxyBalancer(chart, 'a', { config: { services: [pg()], peers: { peers: [{ name: 'x', host: 'x' }] } } }))
+      .toThrow('config.peers: is set by the balancer (one peer per replica when replicas share stick tables): leave it out');
+    expect(() => new HaproxyBalancer(chart, 'b', { name: 'b', config: { services: [pg()], scriptDir: '/etc' } }))
+      .toThrow('config.scriptDir: is where the balancer mounts the scripts (/usr/local/etc/haproxy): leave it out');
+  });
+
+  test('haproxy -c passes on the exact ConfigMap text of every replica (its pod name set, peer Services resolving)', () => {
+    const root = `${h.dir}/root-peers`;
+    const chart = rootedChart(root);
+    new HaproxyBalancer(chart, 'lb', { config: { services: [pg(), pg({ name: 'pg-hash', port: 15433, affinity: undefined, balance: HaproxyBalance.SOURCE })] } });
+    const manifests = Testing.synth(chart);
+    writeBalancerScripts(manifests, root);
+    for (const pod of ['haproxy-0', 'haproxy-1']) {
+      const r = h.check(cfgText(manifests), { POD_NAME: pod });
+      expect(r.output).not.toMatch(/ALERT/);
+      expect(r.ok).toBe(true);
+    }
   });
 });
 

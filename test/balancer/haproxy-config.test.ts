@@ -23,7 +23,10 @@ const ca = spawnSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes'
 if (ca.status !== 0) throw new Error(`openssl is required to make a test CA: apt-get install -y openssl\n${ca.stderr}`);
 
 function render(props: HaproxyConfigProps): string {
-  const text = new HaproxyConfig(props).render();
+  // the scripts the config loads are where it says (as the construct mounts them)
+  const cfg = new HaproxyConfig({ scriptDir: h.dir, ...props });
+  for (const [file, content] of Object.entries(cfg.scripts())) h.writeFile(file, content);
+  const text = cfg.render();
   rendered.push({ name: expect.getState().currentTestName ?? 'unnamed', text });
   return text;
 }
@@ -339,6 +342,69 @@ describe('HaproxyConfig: backend', () => {
   });
 });
 
+describe('HaproxyConfig: replicas treat a client alike (issue 9, defect 10)', () => {
+  const dns = HaproxyTargets.dns({ hostname: 'pg.db.svc.cluster.local', port: 5432, maxServers: 3 });
+
+  test('client-address hashing over server-template: Lua rendezvous keyed on server addresses picks the slot', () => {
+    const cfg = new HaproxyConfig({ services: [service({ mode: HaproxyMode.TCP, balance: HaproxyBalance.SOURCE, targets: dns })] });
+    expect(Object.keys(cfg.scripts())).toEqual(['frp-rendezvous.lua']);
+    expect(cfg.scripts()['frp-rendezvous.lua']).toContain('core.register_converters("frp_rendezvous"');
+    expect(cfg.scripts()['frp-rendezvous.lua']).toContain('srv:get_addr()');
+    const text = render({ services: [service({ mode: HaproxyMode.TCP, balance: HaproxyBalance.SOURCE, targets: dns })] });
+    expect(section(text, 'global')).toContain(`lua-load ${h.dir}/frp-rendezvous.lua`);
+    expect(section(text, 'backend be_web')).toEqual([
+      'mode tcp',
+      'balance source',
+      'hash-type consistent',
+      'tcp-request content set-var(txn.frp_server) src,lua.frp_rendezvous(be_web)',
+      'use-server srv1 if { var(txn.frp_server) -m str srv1 }',
+      'use-server srv2 if { var(txn.frp_server) -m str srv2 }',
+      'use-server srv3 if { var(txn.frp_server) -m str srv3 }',
+      'retries 0',
+      'server-template srv 3 pg.db.svc.cluster.local:5432 resolvers dns init-addr none resolve-prefer ipv4',
+    ]);
+    // http: the first X-Forwarded-For address, else the connection's source
+    const http = render({ services: [service({ balance: HaproxyBalance.FORWARDED_FOR_HASH, targets: dns })] });
+    expect(section(http, 'backend be_web').slice(3, 6)).toEqual([
+      'http-request set-var(txn.frp_client) src',
+      'http-request set-var(txn.frp_client) req.hdr(x-forwarded-for,1) if { req.hdr(x-forwarded-for,1) -m found }',
+      'http-request set-var(txn.frp_server) var(txn.frp_client),lua.frp_rendezvous(be_web)',
+    ]);
+  });
+
+  test('fixed servers hash alike without Lua (the same ids in every replica); other algorithms need no script', () => {
+    const fixed = new HaproxyConfig({ services: [service({ balance: HaproxyBalance.SOURCE })] });
+    expect(fixed.scripts()).toEqual({});
+    expect(fixed.render()).not.toContain('lua');
+    const rr = new HaproxyConfig({ services: [service({ targets: dns, balance: HaproxyBalance.LEAST_CONN })] });
+    expect(rr.scripts()).toEqual({});
+  });
+
+  test('peers: one config text for every replica; the local peer is picked by the pod name; affinity entries keyed by server address', () => {
+    const text = render({
+      services: [service({ mode: HaproxyMode.TCP, affinity: HaproxyAffinity.sourceAddress(), targets: dns }), service({ name: 'api', port: 8081, rateLimit: { limit: 5 } })],
+      peers: { peers: [{ name: 'haproxy-0', host: 'haproxy-peer-0.apps.svc' }, { name: 'haproxy-1', host: 'haproxy-peer-1.apps.svc' }] },
+    });
+    expect(section(text, 'global')).toContain('localpeer "${POD_NAME}"');
+    expect(section(text, 'peers frp')).toEqual([
+      'bind :10000',
+      '.if streq("${POD_NAME}",haproxy-0)', 'server haproxy-0', '.else', 'server haproxy-0 haproxy-peer-0.apps.svc:10000', '.endif',
+      '.if streq("${POD_NAME}",haproxy-1)', 'server haproxy-1', '.else', 'server haproxy-1 haproxy-peer-1.apps.svc:10000', '.endif',
+    ]);
+    expect(section(text, 'backend be_web')).toContain('stick-table type ipv6 size 100000 expire 1h srvkey addr peers frp');
+    // rate counters stay per process: peers would overwrite them, not add them up
+    expect(section(text, 'frontend fe_api').find(l => l.startsWith('stick-table'))).not.toContain('peers');
+    // both replicas' views pass haproxy -c
+    for (const pod of ['haproxy-0', 'haproxy-1']) expect(h.check(text, { POD_NAME: pod }).ok).toBe(true);
+    const custom = render({
+      services: [service({ affinity: HaproxyAffinity.sourceAddress() })],
+      peers: { peers: [{ name: 'a', host: '10.0.0.1' }], port: 11000, localPeerEnv: 'HOSTNAME' },
+      adminBindAddress: '127.0.0.1',
+    });
+    expect(section(custom, 'peers frp')).toEqual(['bind 127.0.0.1:11000', '.if streq("${HOSTNAME}",a)', 'server a', '.else', 'server a 10.0.0.1:11000', '.endif']);
+  });
+});
+
 describe('HaproxyConfig: end-user authentication and authorization', () => {
   const fe = (text: string) => section(text, 'frontend fe_web');
 
@@ -529,7 +595,15 @@ describe('validation errors', () => {
   const svc = (extra: Partial<HaproxyServiceOptions>) => () => new HaproxyConfig({ services: [service(extra)] });
   const S = 'haproxy service "web"';
 
+  const peers = (p: any) => () => new HaproxyConfig({ services: [service()], peers: p });
   test.each<[string, () => unknown, string]>([
+    ['no peers', peers({ peers: [] }), 'haproxy peers.peers must list every HAProxy process (the local one too), got none'],
+    ['a bad peer name', peers({ peers: [{ name: 'Peer_0', host: 'a' }] }), 'haproxy peers.peers[0].name must be a dns label (lowercase letters, digits and "-", at most 63 characters, starting and ending with a letter or digit), got "Peer_0"'],
+    ['a bad peer host', peers({ peers: [{ name: 'a', host: 'not a host' }] }), 'haproxy peers.peers[0].host must be an ipv4 address, an ipv6 address (without brackets) or a dns name, got "not a host"'],
+    ['a peer twice', peers({ peers: [{ name: 'a', host: 'a' }, { name: 'a', host: 'b' }] }), 'haproxy peers.peers[1].name must be unique, "a" is used twice'],
+    ['a bad env name', peers({ peers: [{ name: 'a', host: 'a' }], localPeerEnv: 'POD-NAME' }), 'haproxy peers.localPeerEnv must be an environment variable name (letters, digits and "_", not starting with a digit), got "POD-NAME"'],
+    ['peers on a service port', peers({ peers: [{ name: 'a', host: 'a' }], port: 8080 }), 'haproxy port 8080 is used by both service "web" and peers; give each a distinct port'],
+    ['a relative scriptDir', () => new HaproxyConfig({ services: [service()], scriptDir: 'etc/haproxy' }), 'haproxy scriptDir must be an absolute file path of letters, digits, ".", "_", "-" and "/" (no ".." segments), got "etc/haproxy"'],
     ['no services', () => new HaproxyConfig({ services: [] }), 'haproxy services must list at least one service, got none'],
     ['bad service name', svc({ name: 'Web App' }), 'haproxy services[0].name must be a dns label (lowercase letters, digits and "-", at most 63 characters, starting and ending with a letter or digit), got "Web App"'],
     ['duplicate names', () => new HaproxyConfig({ services: [service(), service({ port: 9000 })] }), 'haproxy services[1].name must be unique, "web" is used twice'],

@@ -2,7 +2,7 @@
 // foreground runs on 127.0.0.1 that are always stopped. Missing binaries fail loudly.
 import { ChildProcess, spawn, spawnSync } from 'child_process';
 import * as dgram from 'dgram';
-import { closeSync, existsSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'fs';
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'fs';
 import * as net from 'net';
 import { tmpdir } from 'os';
 import { join } from 'path';
@@ -149,18 +149,20 @@ export class HaproxyHarness {
     return this.tmp.write(name, content);
   }
 
-  /** `haproxy -c -f FILE`. */
-  public check(config: string): CheckResult {
+  /** `haproxy -c -f FILE` (with `env` added to its environment, and what a pod has for a `peers` section). */
+  public check(config: string, env: NodeJS.ProcessEnv = {}): CheckResult {
     const file = this.tmp.write(`haproxy-${++this.configs}.cfg`, config);
-    const r = spawnSync('haproxy', ['-c', '-f', file], { encoding: 'utf8', timeout: 15_000 });
+    const [cmd, args, fullEnv] = this.checkCommand(config, file, env);
+    const r = spawnSync(cmd, args, { encoding: 'utf8', timeout: 15_000, env: fullEnv });
     return { ok: r.status === 0, output: `${r.stdout ?? ''}${r.stderr ?? ''}${r.error ? r.error.message : ''}` };
   }
 
   /** `haproxy -c -f FILE` without blocking: haproxy takes ~150 ms to start, so checks run in parallel. */
   public checkAsync(config: string): Promise<CheckResult> {
     const file = this.tmp.write(`haproxy-${++this.configs}.cfg`, config);
+    const [cmd, args, env] = this.checkCommand(config, file, {});
     return new Promise(resolve => {
-      const child = spawn('haproxy', ['-c', '-f', file], { stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], env });
       let output = '';
       child.stdout.on('data', b => (output += b));
       child.stderr.on('data', b => (output += b));
@@ -174,6 +176,25 @@ export class HaproxyHarness {
         resolve({ ok: code === 0, output });
       });
     });
+  }
+
+  /**
+   * The command that checks `file`. A config with a `peers` section needs what its pod
+   * has: the environment variable naming the local peer (set to the first peer unless
+   * `env` has it), and peer addresses that resolve (HAProxy resolves them at start; in a
+   * cluster they are Services). For the latter the check runs in a private mount
+   * namespace whose /etc/hosts maps the peer names to 127.0.0.1; nothing in the text
+   * changes.
+   */
+  private checkCommand(config: string, file: string, env: NodeJS.ProcessEnv): [string, string[], NodeJS.ProcessEnv] {
+    const peers = config.split('\n\n').find(b => /^peers /.test(b));
+    const localEnv = /^\s*localpeer "\$\{([A-Za-z_][A-Za-z0-9_]*)\}"$/m.exec(config)?.[1];
+    const first = peers && /\.if streq\("\$\{[A-Za-z_0-9]+\}",([^)]+)\)/.exec(peers)?.[1];
+    const fullEnv = { ...process.env, ...(localEnv && first && env[localEnv] === undefined ? { [localEnv]: first } : {}), ...env };
+    const names = peers ? [...peers.matchAll(/^\s*server \S+ ([A-Za-z][A-Za-z0-9.-]*):\d+$/gm)].map(m => m[1]) : [];
+    if (names.length === 0) return ['haproxy', ['-c', '-f', file], fullEnv];
+    const hosts = this.tmp.write(`hosts-${this.configs}`, `127.0.0.1\tlocalhost\n${names.map(n => `127.0.0.1\t${n}`).join('\n')}\n`);
+    return ['unshare', ['-m', '--propagation', 'private', '--', 'sh', '-c', 'mount --bind "$0" /etc/hosts && exec haproxy -c -f "$1"', hosts, file], fullEnv];
   }
 
   /** Checks many configs, `concurrency` at a time; results in input order. */
@@ -191,23 +212,23 @@ export class HaproxyHarness {
   }
 
   /** Throws with haproxy's output unless the config is valid. */
-  public expectValid(config: string): void {
-    const r = this.check(config);
+  public expectValid(config: string, env: NodeJS.ProcessEnv = {}): void {
+    const r = this.check(config, env);
     if (!r.ok) throw new Error(`haproxy -c rejected the config:\n${r.output}\n--- config ---\n${config}`);
   }
 
   /**
-   * Starts `haproxy -db -f FILE` in the foreground and waits until `readyPort` on
-   * 127.0.0.1 accepts connections.
+   * Starts `haproxy -db -f FILE` in the foreground (with `env` added to its environment)
+   * and waits until `readyPort` on `host` accepts connections.
    */
-  public async start(config: string, readyPort: number): Promise<RunningProcess> {
-    this.expectValid(config);
+  public async start(config: string, readyPort: number, host = '127.0.0.1', env: NodeJS.ProcessEnv = {}): Promise<RunningProcess> {
+    this.expectValid(config, env);
     const file = this.tmp.write(`haproxy-${++this.configs}.cfg`, config);
-    const child = spawn('haproxy', ['-db', '-f', file], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    const child = spawn('haproxy', ['-db', '-f', file], { stdio: ['ignore', 'pipe', 'pipe'], detached: true, env: { ...process.env, ...env } });
     const proc = new RunningProcess('haproxy', child);
     this.started.push(proc);
     try {
-      await proc.waitForPort(readyPort);
+      await proc.waitForPort(readyPort, host);
     } catch (e) {
       await proc.stop();
       throw e;
@@ -317,5 +338,20 @@ export class NginxHarness {
   public async cleanup(): Promise<void> {
     await Promise.all(this.started.map(p => p.stop()));
     this.tmp.remove();
+  }
+}
+
+/**
+ * Writes the files the HAProxy ConfigMaps of `manifests` carry next to haproxy.cfg (the
+ * Lua scripts) where the pod mounts them, under `root` (the FS_ROOT_CONTEXT of the chart).
+ */
+export function writeBalancerScripts(manifests: readonly any[], root: string): void {
+  for (const cm of manifests.filter(m => m.kind === 'ConfigMap' && m.data?.['haproxy.cfg'])) {
+    for (const [key, text] of Object.entries<string>(cm.data)) {
+      if (key === 'haproxy.cfg') continue;
+      const dir = join(root, 'usr/local/etc/haproxy');
+      mkdirSync(dir, { recursive: true });
+      writeFileSync(join(dir, key), text);
+    }
   }
 }

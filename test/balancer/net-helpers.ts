@@ -102,6 +102,8 @@ export interface Reply {
 
 export interface RequestOptions {
   readonly port: number;
+  /** The address to connect to. @default 127.0.0.1 */
+  readonly host?: string;
   readonly path?: string;
   readonly method?: string;
   readonly headers?: http.OutgoingHttpHeaders;
@@ -110,11 +112,11 @@ export interface RequestOptions {
   readonly timeoutMs?: number;
 }
 
-/** One HTTP request on a fresh connection, to 127.0.0.1. */
+/** One HTTP request on a fresh connection, to 127.0.0.1 (or `host`). */
 export function request(o: RequestOptions): Promise<Reply> {
   return new Promise((resolve, reject) => {
     const req = http.request({
-      host: '127.0.0.1',
+      host: o.host ?? '127.0.0.1',
       port: o.port,
       path: o.path ?? '/',
       method: o.method ?? 'GET',

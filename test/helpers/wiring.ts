@@ -17,7 +17,12 @@
 import { parseFrpTomlValues as parse } from './frp-keys';
 
 const ns = (o: any) => o.metadata?.namespace ?? '';
-const podTemplates = (m: readonly any[]) => m.filter(o => o.spec?.template?.spec).map(o => ({ o, labels: o.spec.template.metadata?.labels ?? {} }));
+/** The pods' labels: a StatefulSet's controller adds each pod's name (`<name>-<i>`) as a label. */
+const podTemplates = (m: readonly any[]) => m.filter(o => o.spec?.template?.spec).flatMap(o => {
+  const labels = o.spec.template.metadata?.labels ?? {};
+  if (o.kind !== 'StatefulSet') return [{ o, labels }];
+  return Array.from({ length: o.spec.replicas ?? 1 }, (_v, i) => ({ o, labels: { ...labels, 'statefulset.kubernetes.io/pod-name': `${o.metadata.name}-${i}` } }));
+});
 const selects = (selector: Record<string, string>, labels: Record<string, string>) => Object.entries(selector).every(([k, v]) => labels[k] === v);
 
 /** Finds a Service by a DNS name (`svc`, `svc.ns`, `svc.ns.svc[.cluster.local]`) seen from `fromNs`. */

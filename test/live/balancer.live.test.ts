@@ -8,7 +8,7 @@
 import { generateKeyPairSync } from 'crypto';
 import { Backends, bundleOf, fixtureSecrets, NS, onlineProxies, remotePortService, vhostService } from './fixtures';
 import {
-  AuthenticationType, DistributedServiceType, ExposeType, HttpMethod, LoadBalancingAlgorithm,
+  AuthenticationType, DiscoveryMode, DistributedServiceType, ExposeType, HttpMethod, LoadBalancingAlgorithm,
 } from '../../lib';
 import { HttpBackend, httpRequest, TcpBackend, tcpAsk } from './harness/backends';
 import { claimSubnet, LiveCluster, waitFor } from './harness/cluster';
@@ -194,5 +194,55 @@ describe('live: balancer tier', () => {
     // HAProxy logged the clients' own addresses, which only the PROXY v2 header carries
     const haproxyLogs = c.podsWithImage('haproxy').map((p) => c.logs(p)).join('\n');
     expect(clients.filter((a) => !haproxyLogs.includes(a))).toEqual([]);
+  });
+
+  test('tcp source affinity over two HAProxy replicas (issue 9 defect 10): the replicas share the stick table, so each client stays on one backend whichever replica it reaches', async () => {
+    const subnet = await claimSubnet();
+    backends = new Backends(subnet.base);
+    const ips = [backends.address(), backends.address(), backends.address()];
+    for (const [i, ip] of ips.entries()) await backends.add(TcpBackend.start(`t${i}`, ip, 5432));
+    const manifests = bundleOf({
+      pg: {
+        serviceType: DistributedServiceType.TCP,
+        backends: { replicas: 2, discovery: { mode: DiscoveryMode.SELECTOR, selector: { matchLabels: { app: 'pg' } }, port: 5432 } },
+        expose: { type: ExposeType.PORT, port: 25433 },
+        // random picks: two replicas with tables of their own would pin a client twice, differently
+        loadBalancing: { algorithm: LoadBalancingAlgorithm.RANDOM, sessionAffinity: { enabled: true, timeout: '10m' } },
+      },
+    });
+    const sts = manifests.find((o) => o.kind === 'StatefulSet');
+    expect(sts.spec.replicas).toBe(2);
+    expect(manifests.filter((o) => o.kind === 'Service' && /-peer-\d$/.test(o.metadata.name))).toHaveLength(2);
+    cluster = await LiveCluster.start(manifests, {
+      subnet,
+      secrets: fixtureSecrets(),
+      externalPods: ips.map((ip, i) => backends.pod(`pg-${i}`, ip, { app: 'pg' })),
+    });
+    const c = cluster;
+    await tunnelUp(c, 2);
+    expect(c.podsWithImage('haproxy').map((p) => p.name).sort()).toEqual(['pg-balancer-0', 'pg-balancer-1']);
+    const svc = c.address(remotePortService(c, 25433), 25433);
+    const answer = async (client: string) => (await tcpAsk({ ...svc, localAddress: client, timeoutMs: 3000 })).split(' ')[0];
+    // the replicas have connected to each other once a client stays pinned over many connections
+    const probe = c.clientAddress();
+    await waitFor('the replicas to share their table', async () => {
+      const seen = new Set<string>();
+      for (let k = 0; k < 6; k++) seen.add(await answer(probe));
+      return seen.size === 1 && /^t\d$/.test([...seen][0]);
+    }, 30_000).catch((e) => { throw new Error(`${e.message}\n${c.allLogs()}`); });
+
+    const pinned: string[][] = [];
+    for (let i = 0; i < 12; i++) {
+      const client = c.clientAddress();
+      const seen = new Set<string>([await answer(client)]);
+      // the replica that saw the client pushes the entry to its peer at once; give it a moment
+      await new Promise((r) => setTimeout(r, 200));
+      for (let k = 0; k < 6; k++) seen.add(await answer(client));
+      pinned.push([...seen]);
+    }
+    expect(pinned.filter((s) => s.length !== 1)).toEqual([]);
+    expect(new Set(pinned.map((s) => s[0])).size).toBeGreaterThanOrEqual(2);
+    // both replicas took connections (kube-proxy spread them), so the table really was shared
+    for (const p of c.podsWithImage('haproxy')) expect(c.logs(p)).toMatch(/fe_pg be_pg\/srv\d/);
   });
 });

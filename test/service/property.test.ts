@@ -5,7 +5,7 @@ import { Testing } from 'cdk8s';
 import * as fc from 'fast-check';
 import { DistributedService } from '../../lib';
 import { FS_ROOT_CONTEXT } from '../../lib/balancer/_workload';
-import { HaproxyHarness } from '../balancer/haproxy-harness';
+import { HaproxyHarness, writeBalancerScripts } from '../balancer/haproxy-harness';
 import { checkBundle, checkWiring } from '../helpers';
 import { chartWithToken, tomlOf } from './fixtures';
 
@@ -139,6 +139,7 @@ describe('DistributedService over random specs', () => {
       rendered++;
       if (manifests.some(m => m.kind === 'ConfigMap' && (m.data?.['haproxy.cfg'] || m.data?.['nginx.conf']))) balanced++;
       haproxyConfigs.push(...manifests.filter(m => m.kind === 'ConfigMap' && m.data?.['haproxy.cfg']).map(m => m.data['haproxy.cfg']));
+      writeBalancerScripts(manifests, root);
       if (manifests.some(m => m.kind === 'Certificate' || m.kind === 'Issuer')) mtls++;
       expect(checkBundle(manifests)).toEqual([]);
       expect(checkWiring(manifests)).toEqual([]);

@@ -396,7 +396,8 @@ export class LiveCluster {
       workload: w,
       dir,
       deleted: false,
-      labels: tpl.metadata?.labels ?? {},
+      // as the StatefulSet controller: each pod carries its own name as a label
+      labels: w.kind === 'StatefulSet' ? { ...tpl.metadata?.labels, 'statefulset.kubernetes.io/pod-name': name } : tpl.metadata?.labels ?? {},
       containers: (tpl.spec.containers ?? []).map((c: any) => ({ spec: c, restarts: 0, ready: false, log: path.join(dir, `${c.name}.log`) })),
     };
     this.pods.push(pod);
