@@ -8,7 +8,7 @@
 import { generateKeyPairSync } from 'crypto';
 import { Backends, bundleOf, fixtureSecrets, NS, onlineProxies, remotePortService, vhostService } from './fixtures';
 import {
-  AuthenticationType, DiscoveryMode, DistributedServiceType, ExposeType, HttpMethod, LoadBalancingAlgorithm,
+  AuthenticationType, DiscoveryMode, DistributedServiceType, ExposeServiceType, ExposeType, ExternalTrafficPolicy, HttpMethod, LoadBalancingAlgorithm,
 } from '../../lib';
 import { HttpBackend, httpRequest, TcpBackend, tcpAsk } from './harness/backends';
 import { claimSubnet, LiveCluster, waitFor } from './harness/cluster';
@@ -244,5 +244,52 @@ describe('live: balancer tier', () => {
     expect(new Set(pinned.map((s) => s[0])).size).toBeGreaterThanOrEqual(2);
     // both replicas took connections (kube-proxy spread them), so the table really was shared
     for (const p of c.podsWithImage('haproxy')) expect(c.logs(p)).toMatch(/fe_pg be_pg\/srv\d/);
+  });
+
+  test.each([
+    ['the default (externalTrafficPolicy Local): each client keeps its own address and backend, clients spread', undefined],
+    ['externalTrafficPolicy Cluster (the node masquerades): every client arrives as the node, all on one backend', ExternalTrafficPolicy.CLUSTER],
+  ])('tcp ip-hash behind a LoadBalancer Service (issue 9 defect 10), %s', async (_name, policy) => {
+    const subnet = await claimSubnet();
+    backends = new Backends(subnet.base);
+    const ips = [backends.address(), backends.address(), backends.address()];
+    for (const [i, ip] of ips.entries()) await backends.add(TcpBackend.start(`t${i}`, ip, 5432));
+    const manifests = bundleOf({
+      pg: {
+        serviceType: DistributedServiceType.TCP,
+        backends: { replicas: 1, endpoints: ips.map((host) => ({ host, port: 5432 })) },
+        expose: { type: ExposeType.PORT, port: 25434, serviceType: ExposeServiceType.LOAD_BALANCER, externalTrafficPolicy: policy },
+        loadBalancing: { algorithm: LoadBalancingAlgorithm.IP_HASH },
+      },
+    });
+    const exposed = manifests.find((o) => o.kind === 'Service' && o.metadata.name === 'pg');
+    expect(exposed.spec).toMatchObject({ type: 'LoadBalancer', externalTrafficPolicy: policy ?? 'Local' });
+    cluster = await LiveCluster.start(manifests, { subnet, secrets: fixtureSecrets() });
+    const c = cluster;
+    await tunnelUp(c, 1);
+    const svc = c.address(c.service('pg'), 25434);
+    await waitFor('the balancer answering', async () => /^t\d /.test(await tcpAsk({ ...svc, timeoutMs: 1000 })), 20_000)
+      .catch((e) => { throw new Error(`${e.message}\n${c.allLogs()}`); });
+    const pinned: string[][] = [];
+    const clients: string[] = [];
+    for (let i = 0; i < 12; i++) {
+      const client = c.clientAddress();
+      clients.push(client);
+      const seen = new Set<string>();
+      for (let k = 0; k < 3; k++) seen.add((await tcpAsk({ ...svc, localAddress: client })).split(' ')[0]);
+      pinned.push([...seen]);
+    }
+    expect(pinned.every((s) => s.length === 1)).toBe(true);
+    const backendsUsed = new Set(pinned.map((s) => s[0])).size;
+    const haproxyLogs = c.podsWithImage('haproxy').map((p) => c.logs(p)).join('\n');
+    if (policy === undefined) {
+      // the balancer saw the clients' own addresses (PROXY v2 from frpc carries what frps saw) and spread them
+      expect(clients.filter((a) => !haproxyLogs.includes(a))).toEqual([]);
+      expect(backendsUsed).toBeGreaterThanOrEqual(2);
+    } else {
+      expect(clients.filter((a) => haproxyLogs.includes(a))).toEqual([]);
+      expect(haproxyLogs).toContain(c.nodeAddress);
+      expect(backendsUsed).toBe(1);
+    }
   });
 });

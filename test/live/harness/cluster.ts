@@ -12,7 +12,10 @@
  *   args from the container; Secret values from the test's fixtures (never from the bundle);
  * - cert-manager Certificates are issued with openssl from their own specs (certs.ts);
  * - every Service gets a virtual IP (127.B.1.N) whose ports forward to the ready pods the
- *   selector picks, keeping the client's address (kube-proxy.ts); names resolve through
+ *   selector picks, keeping the client's address (kube-proxy.ts), except that test clients
+ *   (outside the cluster, 127.B.3.N) reaching a NodePort or LoadBalancer Service without
+ *   `externalTrafficPolicy: Local` arrive from the node's address (127.B.0.1), as
+ *   kube-proxy masquerades them; names resolve through
  *   the harness DNS (dns.ts), headless Services to their pods;
  * - readiness probes decide endpoints, as in a cluster; a container that exits is
  *   restarted (restartPolicy Always); deleting a pod makes its workload create another
@@ -206,6 +209,11 @@ export class LiveCluster {
     return `127.${this.base}.3.${this.nextClientIp++}`;
   }
 
+  /** The (one) node's address: what a pod's status.hostIP is, and what kube-proxy masquerades outside clients to. */
+  public get nodeAddress(): string {
+    return `127.${this.base}.0.1`;
+  }
+
   /** The Service named `name` (in `namespace`, if given). */
   public service(name: string, namespace?: string): LiveService {
     const s = this.services.find((x) => x.obj.metadata.name === name && (namespace === undefined || ns(x.obj, this.defaultNs) === namespace));
@@ -323,9 +331,15 @@ export class LiveCluster {
     this.dns!.lookup = (name) => this.resolve(name);
     for (const s of this.services) {
       if (s.obj.spec.clusterIP === 'None') continue; // headless: DNS only
+      // as kube-proxy: traffic from outside the cluster (test clients, 127.B.3.N) to a NodePort
+      // or LoadBalancer Service is masqueraded to the node's address unless the Service has
+      // externalTrafficPolicy Local; pods' own traffic keeps their address
+      const outsideFacing = ['NodePort', 'LoadBalancer'].includes(s.obj.spec.type) && s.obj.spec.externalTrafficPolicy !== 'Local';
+      const outside = new RegExp(`^127\\.${this.base}\\.3\\.`);
+      const sourceFor = (client: string) => (outsideFacing && outside.test(client) ? this.nodeAddress : client);
       for (const p of s.obj.spec.ports ?? []) {
         const eps = () => this.endpoints(s.obj, p);
-        this.forwarders.push(p.protocol === 'UDP' ? await forwardUdp(s.ip, p.port, eps) : await forwardTcp(s.ip, p.port, eps));
+        this.forwarders.push(p.protocol === 'UDP' ? await forwardUdp(s.ip, p.port, eps, sourceFor) : await forwardTcp(s.ip, p.port, eps, sourceFor));
       }
     }
     for (const p of this.pods) await this.startPod(p);
@@ -449,7 +463,7 @@ export class LiveCluster {
       'metadata.namespace': pod.namespace,
       'status.podIP': pod.ip,
       'spec.nodeName': 'harness-node',
-      'status.hostIP': `127.${this.base}.0.1`,
+      'status.hostIP': this.nodeAddress,
       'spec.serviceAccountName': 'default',
     } as Record<string, string>)[p];
     for (const from of c.envFrom ?? []) {

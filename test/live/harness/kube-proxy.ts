@@ -19,7 +19,14 @@ export interface Forwarder {
   close(): Promise<void>;
 }
 
-export async function forwardTcp(vip: string, port: number, endpoints: Endpoints): Promise<Forwarder> {
+/**
+ * The source address the endpoint sees for a client: its own, or (kube-proxy's SNAT of
+ * outside traffic to a NodePort/LoadBalancer Service with externalTrafficPolicy Cluster)
+ * the node's.
+ */
+export type SourceFor = (client: string) => string;
+
+export async function forwardTcp(vip: string, port: number, endpoints: Endpoints, sourceFor: SourceFor = (c) => c): Promise<Forwarder> {
   let next = 0;
   const sockets = new Set<net.Socket>();
   const server = net.createServer((client) => {
@@ -32,7 +39,7 @@ export async function forwardTcp(vip: string, port: number, endpoints: Endpoints
       return;
     }
     const ep = eps[next++ % eps.length];
-    const upstream = net.connect({ host: ep.ip, port: ep.port, localAddress: client.remoteAddress?.replace(/^::ffff:/, '') });
+    const upstream = net.connect({ host: ep.ip, port: ep.port, localAddress: sourceFor(client.remoteAddress?.replace(/^::ffff:/, '') ?? '') });
     sockets.add(upstream);
     upstream.on('close', () => { sockets.delete(upstream); client.destroy(); });
     upstream.on('error', () => upstream.destroy());
@@ -52,7 +59,7 @@ export async function forwardTcp(vip: string, port: number, endpoints: Endpoints
   };
 }
 
-export async function forwardUdp(vip: string, port: number, endpoints: Endpoints): Promise<Forwarder> {
+export async function forwardUdp(vip: string, port: number, endpoints: Endpoints, sourceFor: SourceFor = (c) => c): Promise<Forwarder> {
   let next = 0;
   const flows = new Map<string, dgram.Socket>();
   const server = dgram.createSocket('udp4');
@@ -68,7 +75,7 @@ export async function forwardUdp(vip: string, port: number, endpoints: Endpoints
       flows.set(key, s);
       s.on('message', (reply) => server.send(reply, rinfo.port, rinfo.address));
       s.on('error', () => { flows.delete(key); s.close(); });
-      s.bind({ address: rinfo.address, port: 0 }, () => {
+      s.bind({ address: sourceFor(rinfo.address), port: 0 }, () => {
         s.connect(ep.port, ep.ip, () => s.send(msg));
       });
       return;
