@@ -161,3 +161,41 @@ spec:
     expect(r.stdout).toBe(render(parseArgs(['render', f]) as RenderOptions));
   }, 120_000);
 });
+
+describe('the user\'s contract renders (issue 12 item 9)', () => {
+  const manifest = (name: string, spec: string) => `apiVersion: frp.io/v1beta1\nkind: DistributedService\nmetadata:\n  name: ${name}\n  namespace: apps\nspec:\n${spec}`;
+  const grpcSpec = '  serviceType: grpc\n  backends:\n    endpoints:\n      - host: user-service-1.internal\n        port: 9090\n  expose:\n    type: port\n    port: 9090\n';
+
+  test('mtls.mode external with only caSecret: cert-manager issues the certificates from that CA', () => {
+    const r = run('render', file('ext.yaml', manifest('user-service', `${grpcSpec}  security:\n    mtls:\n      enabled: true\n      mode: external\n      caSecret: corp-ca\n`)));
+    expect(r.err).toBe('');
+    expect(r.code).toBe(0);
+    const docs = parseAllDocuments(r.out).map(d => d.toJS());
+    expectValidBundle(docs);
+    // frps trusts client certificates from the CA Issuer over corp-ca; frpc's certificate comes from that CA too
+    const issuers = docs.filter(d => d.kind === 'Issuer' && d.spec.ca?.secretName === 'corp-ca').map(d => d.metadata.name);
+    expect(issuers.length).toBeGreaterThan(0);
+    const certs = docs.filter(d => d.kind === 'Certificate');
+    for (const usage of ['server auth', 'client auth']) {
+      expect(issuers).toContain(certs.find(c => c.spec.usages.includes(usage)).spec.issuerRef.name);
+    }
+    expect(docs.find(d => d.kind === 'ConfigMap' && d.data?.['frps.toml']).data['frps.toml']).toMatch(/trustedCaFile = /);
+  });
+
+  test('a domain under the server\'s subDomainHost routes as that subdomain; two labels below is refused', () => {
+    const httpSpec = (domain: string) => `  serviceType: http\n  backends:\n    endpoints:\n      - host: web-1.internal\n        port: 8080\n  expose:\n    type: domain\n    domain: ${domain}\n`;
+    const r = run('render', '--subdomain-host', 'apps.example.com', file('sub.yaml', manifest('web', httpSpec('web.apps.example.com'))));
+    expect(r.err).toBe('');
+    expect(r.code).toBe(0);
+    const docs = parseAllDocuments(r.out).map(d => d.toJS());
+    expectValidBundle(docs); // frp's own verify on frps.toml and frpc.toml
+    const frpc = docs.find(d => d.kind === 'ConfigMap' && d.data?.['frpc.toml']).data['frpc.toml'];
+    expect(frpc).toMatch(/subdomain = "web"/);
+    expect(frpc).not.toMatch(/customDomains/);
+    expect(docs.find(d => d.kind === 'Ingress').spec.rules[0].host).toBe('web.apps.example.com');
+    const deep = run('render', '--subdomain-host', 'apps.example.com', file('deep.yaml', manifest('web', httpSpec('a.web.apps.example.com'))));
+    expect(deep.code).toBe(1);
+    expect(deep.out).toBe('');
+    expect(deep.err).toContain('spec.expose.domain: a.web.apps.example.com is under the server\'s subDomainHost apps.example.com but not one label below it');
+  });
+});

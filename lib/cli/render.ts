@@ -402,8 +402,8 @@ function serverTrust(scope: Chart, serverNs: string, manifests: Manifest[], erro
     if (mtls?.enabled !== true) continue;
     const mode = mtls.mode ?? 'auto';
     // incomplete settings are reported by the service itself
-    if ((mode === 'manual' && !mtls.caSecret) || (mode === 'external' && !mtls.issuerName)) continue;
-    const key = mode === 'manual' ? `manual mTLS with caSecret ${mtls.caSecret}`
+    if ((mode === 'manual' && !mtls.caSecret) || (mode === 'external' && !mtls.issuerName && !mtls.caSecret)) continue;
+    const key = mode !== 'auto' && mtls.caSecret ? `${mode} mTLS with caSecret ${mtls.caSecret}`
       : mode === 'external' ? `external mTLS with ${mtls.issuerKind ?? 'ClusterIssuer'} ${mtls.issuerName}` : 'auto mTLS';
     if (!wanted.has(key)) wanted.set(key, { sources: [], mtls });
     wanted.get(key)!.sources.push(source);
@@ -423,17 +423,18 @@ function serverTrust(scope: Chart, serverNs: string, manifests: Manifest[], erro
   const m = only.mtls;
   // services without mTLS get their client certificates from frps' CA, where they run; a
   // namespaced issuer (manual caSecret, external Issuer) signs in the frps namespace only
-  const namespaced = m.mode === 'manual' || (m.mode === 'external' && m.issuerKind === 'Issuer');
+  const fromCaSecret = m.mode === 'manual' || (m.mode === 'external' && m.caSecret);
+  const namespaced = fromCaSecret || (m.mode === 'external' && m.issuerKind === 'Issuer');
   const elsewhere = namespaced ? manifests.filter(x => x.doc.spec.security?.mtls?.enabled !== true && x.namespace !== serverNs) : [];
   if (elsewhere.length > 0) {
-    const trust = m.mode === 'manual' ? `caSecret ${m.caSecret}` : `the Issuer ${m.issuerName}`;
+    const trust = fromCaSecret ? `caSecret ${m.caSecret}` : `the Issuer ${m.issuerName}`;
     for (const { source, namespace } of elsewhere) {
       refused.add(source);
       errors.push(`${source}: spec.security.mtls: frps (namespace ${serverNs}) requires client certificates from ${trust} (${m.mode} mTLS of ${only.sources.join(', ')}), `
         + `which cert-manager issues in namespace ${serverNs} only, but this service runs in ${namespace} without mTLS: give it the same mTLS settings, or render it in a separate run (with --namespace)`);
     }
   }
-  if (m.mode === 'manual') return { certificateAuthority: CertificateAuthority.fromCaSecret(scope, 'Ca', { caSecretName: m.caSecret }), requireClientCertificates: true };
+  if (fromCaSecret) return { certificateAuthority: CertificateAuthority.fromCaSecret(scope, 'Ca', { caSecretName: m.caSecret }), requireClientCertificates: true };
   if (m.mode === 'external') {
     const kind = m.issuerKind === 'Issuer' ? IssuerKind.ISSUER : IssuerKind.CLUSTER_ISSUER;
     return { certificateAuthority: CertificateAuthority.fromIssuer(scope, 'Ca', { name: m.issuerName, kind }), requireClientCertificates: true };

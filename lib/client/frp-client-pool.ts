@@ -15,7 +15,7 @@ import {
 } from '../k8s/pod-defaults';
 import { DNS_PORTS, NetworkPeer, PolicyPort, policyRule } from '../network/network-peer';
 import { checkImage, IFrpServer, issueId, mountTlsSecrets, uniqueSecrets, validationErrors } from '../server/frp-server';
-import { ICertificateAuthority } from '../tls/certificate-authority';
+import { caIdentity, ICertificateAuthority } from '../tls/certificate-authority';
 import { IssuedCertificate } from '../tls/issued-certificate';
 
 /** The frpc image this release is tested against. */
@@ -442,7 +442,7 @@ export class FrpClientPool extends Construct {
     let trust: kplus.ISecret | undefined = p.tls?.caSecret;
     let trustKey = p.tls?.caSecret ? p.tls.caKey : undefined;
     const authorities = clientCa ? [clientCa] : [];
-    if (!trust && serverCa && serverCa !== clientCa) {
+    if (!trust && serverCa && (!clientCa || caIdentity(serverCa) !== caIdentity(clientCa))) {
       const anchor = serverCa.issueClientCertificate(issueId(this), { name: derivedName(this.name, '-server-ca'), namespace });
       trust = anchor.secret;
       trustKey = 'ca.crt';

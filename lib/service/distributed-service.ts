@@ -287,8 +287,21 @@ export class DistributedService extends Construct {
       if (mtls.mode === MtlsMode.AUTO) {
         ca = server ? server.certificateAuthority : new CertificateAuthority(this, 'Ca', { name: derivedName(this.name, '-ca'), ...leaf });
         if (!ca) invalid(where, `${f}.mode`, `auto mTLS on the shared server ${server!.node.path} needs that server to have a certificateAuthority (or use mode manual with its Secrets)`);
+      } else if (mtls.mode === MtlsMode.EXTERNAL && mtls.issuerName) {
+        ca = CertificateAuthority.fromIssuer(this, 'Ca', { name: mtls.issuerName, kind: mtls.issuerKind, ...leaf });
       } else if (mtls.mode === MtlsMode.EXTERNAL) {
-        ca = CertificateAuthority.fromIssuer(this, 'Ca', { name: mtls.issuerName!, kind: mtls.issuerKind, ...leaf });
+        // a CA managed outside the bundle, handed over as its key pair: cert-manager
+        // issues frps' and frpc's certificates from it (certSecret replaces frpc's)
+        if (!server || !mtls.certSecret) {
+          ca = CertificateAuthority.fromCaSecret(this, 'Ca', { caSecretName: mtls.caSecret!, issuerName: derivedName(this.name, '-ca'), ...leaf });
+        }
+        if (mtls.certSecret) {
+          clientTls = {
+            secret: kplus.Secret.fromSecretName(this, 'CertSecret', mtls.certSecret),
+            // on a shared server frpc verifies frps against the server's CA
+            ...(server ? {} : { caSecret: kplus.Secret.fromSecretName(this, 'CaSecret', mtls.caSecret!), caKey: 'tls.crt' }),
+          };
+        }
       } else {
         const caSecret = kplus.Secret.fromSecretName(this, 'CaSecret', mtls.caSecret!);
         // Without serverCertSecret the CA Secret feeds cert-manager's CA issuer,
@@ -358,7 +371,7 @@ export class DistributedService extends Construct {
       dialServerKeepaliveSeconds: plan.keepAliveSeconds,
       groupKeySecret: plan.group === undefined ? undefined
         : groupKeySecret ?? kplus.Secret.fromSecretName(this, 'GroupKey', groupKeySecretName(this.name)),
-      certificateAuthority: server && ca !== server.certificateAuthority ? ca : undefined,
+      certificateAuthority: server && !clientTls && ca !== server.certificateAuthority ? ca : undefined,
       tls: clientTls ? { ...clientTls, serverName: this.server.host } : undefined,
       exposeRemotePorts: false,
       labels: this.labels(),

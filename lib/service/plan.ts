@@ -262,9 +262,13 @@ export function planService(spec: DistributedServiceSpec, ctx: PlanContext): Ser
     const mode = m.mode ?? MtlsMode.AUTO; // seed defaulting webhook
     if (mode === MtlsMode.MANUAL && !m.caSecret) bad('spec.security.mtls.caSecret', 'manual mTLS requires caSecret (the Secret with ca.crt)');
     if (mode === MtlsMode.MANUAL && !m.certSecret) bad('spec.security.mtls.certSecret', 'manual mTLS requires certSecret (the Secret with the client tls.crt and tls.key)');
-    if (mode === MtlsMode.EXTERNAL && !m.issuerName) bad('spec.security.mtls.issuerName', 'external mTLS requires issuerName (a cert-manager Issuer or ClusterIssuer that fills ca.crt)');
-    if (mode !== MtlsMode.MANUAL && (m.caSecret || m.certSecret || m.serverCertSecret)) bad('spec.security.mtls.caSecret', `caSecret, certSecret and serverCertSecret are for mode manual, not ${mode}`);
-    if (mode !== MtlsMode.EXTERNAL && m.issuerName) bad('spec.security.mtls.issuerName', `is for mode external, not ${mode}`);
+    const external = mode === MtlsMode.EXTERNAL;
+    if (external && !m.caSecret && !m.issuerName) bad('spec.security.mtls.caSecret', 'external mTLS requires caSecret (the Secret with the external CA\'s tls.crt and tls.key, from which cert-manager issues the certificates)');
+    if (external && m.caSecret && m.issuerName) bad('spec.security.mtls.issuerName', 'external mTLS takes the CA as caSecret or an issuer as issuerName, not both');
+    if (external && m.issuerName && m.certSecret) bad('spec.security.mtls.certSecret', 'is used with caSecret; issuerName issues frpc\'s certificate itself');
+    if (mode === MtlsMode.AUTO && (m.caSecret || m.certSecret)) bad(m.caSecret ? 'spec.security.mtls.caSecret' : 'spec.security.mtls.certSecret', 'is for mode manual or external, not auto');
+    if (mode !== MtlsMode.MANUAL && m.serverCertSecret) bad('spec.security.mtls.serverCertSecret', `is for mode manual, not ${mode}`);
+    if (!external && m.issuerName) bad('spec.security.mtls.issuerName', `is for mode external, not ${mode}`);
     const rot = m.certRotation ?? {};
     mtls = {
       mode,

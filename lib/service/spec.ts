@@ -350,7 +350,11 @@ export enum MtlsMode {
   AUTO = 'auto',
   /** Existing Secrets: caSecret and certSecret. */
   MANUAL = 'manual',
-  /** An existing cert-manager issuer issues the certificates. */
+  /**
+   * A CA managed outside the bundle: its key pair as caSecret (cert-manager
+   * issues frps' and frpc's certificates from it; certSecret, if given, is
+   * frpc's certificate instead), or an issuer already running (issuerName).
+   */
   EXTERNAL = 'external',
 }
 
@@ -389,13 +393,20 @@ export interface Mtls {
    */
   readonly mode?: MtlsMode;
   /**
-   * Secret with the CA certificate (`ca.crt`; mode manual).
+   * Secret with the CA. Mode manual: the CA certificate that signed frps' and
+   * frpc's certificates (`ca.crt`, or `tls.crt` as `kubectl create secret tls`
+   * writes it). Mode external: the externally managed CA's key pair
+   * (`tls.crt`, `tls.key`, as cert-manager's CA issuer reads it); cert-manager
+   * issues frps' and frpc's certificates from it (required unless issuerName
+   * names an issuer instead).
    * @default - none
    */
   readonly caSecret?: string;
   /**
-   * Secret with the client certificate (`tls.crt`, `tls.key`; mode manual).
-   * @default - none
+   * Secret with frpc's client certificate (`tls.crt`, `tls.key`), signed by
+   * the CA. Required in mode manual; in mode external with caSecret it
+   * replaces the certificate cert-manager would issue.
+   * @default - none (mode external: issued from caSecret)
    */
   readonly certSecret?: string;
   /**
@@ -411,8 +422,9 @@ export interface Mtls {
    */
   readonly certRotation?: CertRotation;
   /**
-   * Extension: the issuer's name (mode external).
-   * @default - none
+   * Extension: a cert-manager issuer that already runs and issues the
+   * certificates (mode external, instead of caSecret).
+   * @default - none: mode external takes caSecret
    */
   readonly issuerName?: string;
   /**

@@ -206,6 +206,18 @@ export interface CertificateAuthoritySecretsProps extends CertificateAuthorityBa
   readonly clientCertSecret?: kplus.ISecret;
 }
 
+/**
+ * Which CA signs an authority's certificates: two authorities with the same
+ * identity (two Issuers over the same CA Secret name) issue certificates that
+ * verify against each other's CA.
+ */
+const identities = new WeakMap<IConstruct, string>();
+
+/** The identity of the CA behind an authority (its construct path when unknown). @internal */
+export function caIdentity(ca: ICertificateAuthority): string {
+  return identities.get(ca) ?? ca.node.path;
+}
+
 /** Leaf settings an authority resolved once, with the fields they came from. */
 interface LeafDefaults {
   readonly mode: MtlsMode;
@@ -249,7 +261,9 @@ export class CertificateAuthority extends Construct implements ICertificateAutho
    * @param props the issuer and the certificates' lifetime
    */
   public static fromIssuer(scope: Construct, id: string, props: CertificateAuthorityIssuerProps): ICertificateAuthority {
-    return new IssuerCertificateAuthority(scope, id, props);
+    const ca = new IssuerCertificateAuthority(scope, id, props);
+    if (props?.kind === IssuerKind.CLUSTER_ISSUER) identities.set(ca, `cluster-issuer:${props.name}`);
+    return ca;
   }
 
   /**
@@ -274,7 +288,9 @@ export class CertificateAuthority extends Construct implements ICertificateAutho
       spec: { ca: { secretName: props.caSecretName } },
     });
     const { caSecretName: _secret, issuerName: _issuer, ...leaf } = props;
-    return new IssuerCertificateAuthority(holder, 'Resource', { ...leaf, name: issuer.name, kind: IssuerKind.ISSUER });
+    const ca = new IssuerCertificateAuthority(holder, 'Resource', { ...leaf, name: issuer.name, kind: IssuerKind.ISSUER });
+    identities.set(ca, `ca-secret:${props.caSecretName}`);
+    return ca;
   }
 
   /**

@@ -16,7 +16,7 @@ import * as path from 'path';
 import { parseAllDocuments } from 'yaml';
 import { parseFrpTomlValues as parse } from '../helpers';
 import { Backends, bundleOf, fixtureSecrets, GROUP_KEY, NS, onlineProxies, remotePortService, TOKEN } from './fixtures';
-import { DistributedServiceType, ExposeType } from '../../lib';
+import { DistributedServiceType, ExposeType, MtlsMode } from '../../lib';
 import { TcpBackend, tcpAsk } from './harness/backends';
 import { mintCa, mintLeaf } from './harness/certs';
 import { claimSubnet, LiveCluster, waitFor } from './harness/cluster';
@@ -113,6 +113,45 @@ describe('live: frpc verifies frps without mTLS', () => {
     const skipVerify = await tryLogin({ server: { host: impostorIp, port: 7000 }, token: TOKEN, dir: c.root });
     expect(skipVerify.log).toMatch(/login to server success/);
     expect(fs.readFileSync(path.join(dir, 'frps.log'), 'utf8')).toMatch(/client login info/);
+  });
+});
+
+describe('live: external mTLS with only caSecret (issue 12 item 9)', () => {
+  let cluster: LiveCluster | undefined;
+  let backends: Backends;
+  afterAll(async () => {
+    await cluster?.stop();
+    await backends?.closeAll();
+  });
+
+  test('cert-manager issues frps\' and frpc\'s certificates from the external CA; members log in over mTLS and carry traffic', async () => {
+    const subnet = await claimSubnet();
+    backends = new Backends(subnet.base);
+    const ip = backends.address();
+    await backends.add(TcpBackend.start('db-0', ip, 5432));
+    const manifests = bundleOf({
+      db: {
+        serviceType: DistributedServiceType.TCP,
+        backends: { replicas: 2, endpoints: [{ host: ip, port: 5432 }] },
+        expose: { type: ExposeType.PORT, port: 25432 },
+        security: { mtls: { enabled: true, mode: MtlsMode.EXTERNAL, caSecret: 'corp-ca' } },
+      },
+    });
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'frp-corp-ca-'));
+    // the external CA as `kubectl create secret tls corp-ca` makes it
+    const ca = mintCa(dir, 'corp CA');
+    cluster = await LiveCluster.start(manifests, { subnet, secrets: fixtureSecrets({ [`${NS}/corp-ca`]: { 'tls.crt': ca['tls.crt'], 'tls.key': ca['tls.key'] } }) });
+    fs.rmSync(dir, { recursive: true, force: true });
+    const c = cluster;
+    await c.waitAllReady();
+    await waitFor('both members online', async () => (await onlineProxies(c)).length === 2, 30_000)
+      .catch((e) => { throw new Error(`${e.message}\n${c.allLogs()}`); });
+    expect(await tcpAsk(c.address(remotePortService(c, 25432), 25432))).toMatch(/^db-0 /);
+    // frps demands client certificates; frpc's, issued here, chains to the external CA
+    const frps = parse(c.manifests.find((o) => o.kind === 'ConfigMap' && o.data?.['frps.toml']).data['frps.toml']) as any;
+    expect(frps.transport.tls.trustedCaFile).toBeDefined();
+    const client = c.manifests.find((o) => o.kind === 'Certificate' && o.spec.usages.includes('client auth'));
+    expect(c.secretData(NS, client.spec.secretName)['ca.crt'].equals(ca['tls.crt'])).toBe(true);
   });
 });
 

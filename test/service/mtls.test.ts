@@ -102,6 +102,38 @@ describe('DistributedService mTLS', () => {
     ]);
   });
 
+  test('external with only caSecret (issue 12 item 9): cert-manager issues frps\' and frpc\'s certificates from the external CA; both sides trust it', () => {
+    const { chart, auth } = chartWithToken();
+    new DistributedService(chart, 'user-service', { auth, ...spec({ enabled: true, mode: MtlsMode.EXTERNAL, caSecret: 'corp-ca' }) });
+    const manifests = Testing.synth(chart);
+    expectValidBundle(manifests);
+    const issuer = kinds(manifests, 'Issuer').find(i => i.spec.ca);
+    expect(issuer.spec.ca.secretName).toBe('corp-ca');
+    const certs = kinds(manifests, 'Certificate');
+    expect(certs.map(c => c.spec.usages.find((u: string) => u.endsWith(' auth'))).sort()).toEqual(['client auth', 'server auth']);
+    for (const c of certs) expect(c.spec.issuerRef).toEqual({ name: issuer.metadata.name, kind: 'Issuer', group: 'cert-manager.io' });
+    expect(tomlOf(manifests, 'frps.toml').transport.tls.trustedCaFile).toBe('/etc/frp/tls/ca.crt');
+    expect(tomlOf(manifests, 'frpc.toml').transport.tls).toMatchObject({ certFile: '/etc/frp/tls/tls.crt', trustedCaFile: '/etc/frp/tls/ca.crt' });
+    // the CA's private key is never mounted
+    const mounted = manifests.filter(m => m.kind === 'Deployment').flatMap(d => d.spec.template.spec.volumes).filter((v: any) => v.secret);
+    expect(mounted.map((v: any) => v.secret.secretName)).not.toContain('corp-ca');
+  });
+
+  test('external with caSecret and certSecret: frpc presents certSecret and trusts the CA\'s certificate only', () => {
+    const { chart, auth } = chartWithToken();
+    new DistributedService(chart, 'user-service', { auth, ...spec({ enabled: true, mode: MtlsMode.EXTERNAL, caSecret: 'corp-ca', certSecret: 'frpc-cert' }) });
+    const manifests = Testing.synth(chart);
+    expectValidBundle(manifests);
+    expect(kinds(manifests, 'Certificate').map(c => c.spec.usages.find((u: string) => u.endsWith(' auth')))).toEqual(['server auth']);
+    const frpc = manifests.find(m => m.kind === 'Deployment' && m.metadata.name === 'user-service-frpc');
+    const volumes = frpc.spec.template.spec.volumes.filter((v: any) => v.secret);
+    expect(volumes.map((v: any) => v.secret)).toEqual(expect.arrayContaining([
+      expect.objectContaining({ secretName: 'frpc-cert' }),
+      { secretName: 'corp-ca', items: [{ key: 'tls.crt', path: 'ca.crt' }] },
+    ]));
+    expect(tomlOf(manifests, 'frpc.toml').transport.tls).toMatchObject({ certFile: '/etc/frp/tls/tls.crt', trustedCaFile: '/etc/frp/tls-ca/ca.crt' });
+  });
+
   test('a pool on a shared mTLS server is issued a client certificate from the server\'s CA without asking', () => {
     const { chart, auth } = chartWithToken();
     const ca = new CertificateAuthority(chart, 'ca');
@@ -116,8 +148,12 @@ describe('DistributedService mTLS', () => {
 
   describe('fails', () => {
     test.each<[string, (c: any, auth: any) => void, string]>([
-      ['external without an issuer', (c, auth) => new DistributedService(c, 's', { auth, ...spec({ enabled: true, mode: 'external' }) }),
-        'test/s: spec.security.mtls.issuerName: external mTLS requires issuerName (a cert-manager Issuer or ClusterIssuer that fills ca.crt)'],
+      ['external without a CA', (c, auth) => new DistributedService(c, 's', { auth, ...spec({ enabled: true, mode: 'external' }) }),
+        'test/s: spec.security.mtls.caSecret: external mTLS requires caSecret (the Secret with the external CA\'s tls.crt and tls.key, from which cert-manager issues the certificates)'],
+      ['external with caSecret and issuerName', (c, auth) => new DistributedService(c, 's', { auth, ...spec({ enabled: true, mode: 'external', caSecret: 'ca', issuerName: 'vault' }) }),
+        'test/s: spec.security.mtls.issuerName: external mTLS takes the CA as caSecret or an issuer as issuerName, not both'],
+      ['auto with caSecret', (c, auth) => new DistributedService(c, 's', { auth, ...spec({ enabled: true, mode: 'auto', caSecret: 'ca' }) }),
+        'test/s: spec.security.mtls.caSecret: is for mode manual or external, not auto'],
       ['mTLS asked of a shared server without it', (c, auth) => new DistributedService(c, 's', { server: new FrpServer(c, 'frps', { auth }), ...spec({ enabled: true, mode: 'manual', caSecret: 'ca', certSecret: 'c' }) }),
         'test/s: spec.security.mtls.enabled: the shared server test/frps does not require client certificates: configure mTLS on the server (requireClientCertificates, or tls)'],
       ['auto on a shared server whose own CA asks no client certificates', (c, auth) => new DistributedService(c, 's', { server: new FrpServer(c, 'frps', { auth }), ...spec({ enabled: true }) }),
