@@ -183,7 +183,8 @@ describe('the user\'s contract renders (issue 12 item 9)', () => {
   });
 
   test('a domain under the server\'s subDomainHost routes as that subdomain; two labels below is refused', () => {
-    const httpSpec = (domain: string) => `  serviceType: http\n  backends:\n    endpoints:\n      - host: web-1.internal\n        port: 8080\n  expose:\n    type: domain\n    domain: ${domain}\n`;
+    const httpSpec = (domain: string) => `  serviceType: http\n  backends:\n    endpoints:\n      - host: web-1.internal\n        port: 8080\n  expose:\n    type: domain\n    domain: ${domain}\n`
+      + '  loadBalancing:\n    healthCheck:\n      path: /healthz\n';
     const r = run('render', '--subdomain-host', 'apps.example.com', file('sub.yaml', manifest('web', httpSpec('web.apps.example.com'))));
     expect(r.err).toBe('');
     expect(r.code).toBe(0);
