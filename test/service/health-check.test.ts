@@ -10,6 +10,8 @@ import {
   DiscoveryMode, DistributedService, DistributedServiceProps, DistributedServiceType, ExposeType, FrpAuth, FrpExternalClient, FrpServer,
   HealthCheckType, LoadBalancingAlgorithm, NetworkPeer, SynthWarnings,
 } from '../../lib';
+import { FrpHealthCheck, FrpHealthCheckType } from '../../lib/frp/proxy';
+import { HealthCheckTarget, planHealthCheck } from '../../lib/service/plan';
 import { expectValidBundle, parseFrpTomlValues } from '../helpers';
 import { chartWithToken, tomlOf } from './fixtures';
 
@@ -124,6 +126,32 @@ describe('frp health checks are aimed only where they mean something', () => {
     expect(parseFrpTomlValues(gpu.renderConfig()).proxies[0].healthCheck).toEqual({ type: 'http', path: '/health', intervalSeconds: 10, timeoutSeconds: 3, maxFailed: 3 });
     expect(SynthWarnings.of(svc)).toEqual([]);
     expect(SynthWarnings.of(gpu)).toEqual([expect.stringMatching(/^apps\/gpu-1: services\["svc"\]: spec\.loadBalancing\.healthCheck\.path: not set, so frpc checks every backend with GET \/health/)]);
+  });
+});
+
+describe('planHealthCheck (the pure rule)', () => {
+  const httpCheck: FrpHealthCheck = { type: FrpHealthCheckType.HTTP, path: '/health', intervalSeconds: 10, timeoutSeconds: 3, maxFailed: 3 };
+  const tcpCheck: FrpHealthCheck = { type: FrpHealthCheckType.TCP, intervalSeconds: 10, timeoutSeconds: 3, maxFailed: 3 };
+  const at = (target: HealthCheckTarget['target'], more: Partial<HealthCheckTarget> = {}): HealthCheckTarget =>
+    ({ target, backends: 'selector', explicit: false, defaultPath: true, balancerHttpCheck: false, ...more });
+  const run = (check: FrpHealthCheck | undefined, t: HealthCheckTarget) => {
+    const r = planHealthCheck(check, t);
+    return [r.healthCheck?.type, r.healthCheck?.path, r.warnings.map(w => w.split(':')[0])];
+  };
+  test.each([
+    // [what, check, target, frp check type, path, warnings (their field)]
+    ['http at one backend on the default path', httpCheck, at('backend'), 'http', '/health', ['spec.loadBalancing.healthCheck.path']],
+    ['http at one backend on the user\'s path', httpCheck, at('backend', { explicit: true, defaultPath: false }), 'http', '/health', []],
+    ['tcp at one backend', tcpCheck, at('backend'), 'tcp', undefined, []],
+    ['the seed\'s http at a Service address', httpCheck, at('service'), 'tcp', undefined, []],
+    ['an explicit http at a Service address', httpCheck, at('service', { explicit: true }), 'tcp', undefined, ['spec.loadBalancing.healthCheck']],
+    ['an explicit tcp at a Service address', tcpCheck, at('service', { explicit: true }), 'tcp', undefined, []],
+    ['the balancer, whose http check is on the default path', httpCheck, at('balancer', { balancerHttpCheck: true }), 'tcp', undefined, ['spec.loadBalancing.healthCheck.path']],
+    ['the balancer, whose http check is on the user\'s path', httpCheck, at('balancer', { balancerHttpCheck: true, defaultPath: false }), 'tcp', undefined, []],
+    ['the balancer, checking tcp', tcpCheck, at('balancer'), 'tcp', undefined, []],
+    ['no check (disabled, or udp)', undefined, at('backend'), undefined, undefined, []],
+  ])('%s', (_what, check, target, type, path, warnings) => {
+    expect(run(check, target)).toEqual([type, path, warnings]);
   });
 });
 
