@@ -55,6 +55,12 @@ export const SPEC_RULES: { rule: string; message: string; fieldPath: string }[] 
     fieldPath: '.expose.port',
   },
   {
+    // the CRD defaults expose.type to domain; the library defaults it to port for tcp, udp and grpc
+    rule: `${absent('expose.externalTrafficPolicy')} || ((self.expose.type == 'port' || self.serviceType != 'http') && !has(self.expose.gateway) && has(self.expose.serviceType) && self.expose.serviceType != 'ClusterIP')`,
+    message: 'externalTrafficPolicy applies to a port exposure whose serviceType is NodePort or LoadBalancer',
+    fieldPath: '.expose.externalTrafficPolicy',
+  },
+  {
     rule: `${absent('expose.type')} || self.expose.type != 'path' || has(self.expose.domain) || has(self.expose.subdomain)`,
     message: 'frp routes http by host: a path exposure also needs expose.domain or expose.subdomain',
     fieldPath: '.expose.domain',

@@ -77,6 +77,9 @@ describe('DistributedServiceCrd', () => {
     ['manual mTLS with caSecret', { ...base, security: { mtls: { enabled: true, mode: 'manual', caSecret: 'ca' } } }, []],
     ['mTLS off in manual mode', { ...base, security: { mtls: { enabled: false, mode: 'manual' } } }, []],
     ['a port exposure without a port', { ...base, expose: { type: 'port' } }, ['expose.type port requires expose.port']],
+    ['externalTrafficPolicy on a LoadBalancer exposure', { ...base, expose: { type: 'port', port: 2000, serviceType: 'LoadBalancer', externalTrafficPolicy: 'Cluster' } }, []],
+    ['externalTrafficPolicy on a ClusterIP exposure', { ...base, expose: { type: 'port', port: 2000, serviceType: 'ClusterIP', externalTrafficPolicy: 'Local' } },
+      ['externalTrafficPolicy applies to a port exposure whose serviceType is NodePort or LoadBalancer']],
   ])('CEL rules on %s', (_name, spec, messages) => {
     expect(failing(spec)).toEqual(messages);
   });

@@ -19,6 +19,8 @@ export const tcpSpec = (extra: any = {}) => ({
 
 /** [what is wrong, spec, the library's message]. */
 export const INVALID_SPECS: [string, any, string][] = [
+  ['externalTrafficPolicy on a ClusterIP exposure', tcpSpec({ expose: { type: 'port', port: 5432, externalTrafficPolicy: 'Local' } }), 'app/svc: spec.expose.externalTrafficPolicy: applies to a port exposure whose serviceType is NodePort or LoadBalancer (Kubernetes refuses it on a ClusterIP Service; an Ingress or Gateway has its own Service)'],
+  ['externalTrafficPolicy behind a Gateway', tcpSpec({ expose: { type: 'port', port: 5432, externalTrafficPolicy: 'Local', gateway: { name: 'gw' } } }), 'app/svc: spec.expose.externalTrafficPolicy: applies to a port exposure whose serviceType is NodePort or LoadBalancer (Kubernetes refuses it on a ClusterIP Service; an Ingress or Gateway has its own Service)'],
   ['http without domain or path (seed webhook)', httpSpec({ expose: { type: 'domain' } }), 'app/svc: spec.expose.domain: is required when expose.type is domain'],
   ['discovery and endpoints together (seed webhook)', tcpSpec({ backends: { endpoints: [{ host: 'a', port: 1 }], discovery: { port: 1 } } }), 'app/svc: spec.backends.endpoints: must not be set together with spec.backends.discovery (exactly one of them)'],
   ['neither discovery nor endpoints', tcpSpec({ backends: {} }), 'app/svc: spec.backends.discovery: is required unless spec.backends.endpoints is set (exactly one of them)'],
