@@ -5,6 +5,9 @@
  * tcp; a pod that turns unready leaves the Service (the readiness probe's job) while
  * every frp member stays. Where frp does check one backend on the seed's default path
  * (`/health`), the synth-time warning is true: such a backend's member never joins.
+ * What the design rests on is checked too: frp v0.70.1 never resets a check's failure
+ * count, so isolated failures add up over a member's life (if a later frp counts only
+ * consecutive failures, that test fails and the choice can be revisited).
  * (A member leaving on a failed check and returning: failover.live.test.ts.)
  */
 import { Chart } from 'cdk8s';
@@ -155,5 +158,39 @@ describe('live: health checks (scenario 4, defect 7)', () => {
     // frps has no route for the service whose member never joined, although its backend is up
     expect((await ask('api.example.test')).status).toBe(404);
     expect((await httpRequest({ host: ips[0], port: 8000, path: '/', timeoutMs: 3000 })).answer?.instance).toBe('api-0');
+  });
+  test('what the design rests on: frp v0.70.1 never resets a check\'s failure count (two isolated failures, many successes apart, drop a member with maxFailed 2)', async () => {
+    const subnet = await claimSubnet();
+    backends = new Backends(subnet.base);
+    const ip = backends.address();
+    const b = await backends.add(HttpBackend.start('api-0', ip, 8000));
+    const manifests = bundleOf({
+      api: {
+        serviceType: DistributedServiceType.HTTP,
+        backends: { replicas: 1, endpoints: [{ host: ip, port: 8000 }] },
+        expose: { type: ExposeType.DOMAIN, domain: 'api.example.test' },
+        loadBalancing: { healthCheck: { ...FAST_CHECKS, path: '/health', failureThreshold: 2 } },
+      },
+    });
+    expect(frpcProxies(manifests)['api-0'].healthCheck).toEqual({ type: 'http', path: '/health', intervalSeconds: 1, timeoutSeconds: 1, maxFailed: 2 });
+    cluster = await LiveCluster.start(manifests, { subnet, secrets: fixtureSecrets() });
+    const c = cluster;
+    await c.waitAllReady();
+    await waitFor('the member online', async () => (await onlineProxies(c)).length === 1, 30_000);
+    // frpc logs each change of a check's state (client/health/health.go)
+    const changedToFailed = () => c.podsWithImage('frpc').flatMap((p) => c.logs(p, 'frpc').split('\n')).filter((l) => l.includes('health check status change to failed'));
+    const checksSeen = async (n: number) => { const until = b.healthChecks + n; await waitFor(`${n} more checks`, () => b.healthChecks >= until, 30_000); };
+
+    // one failure, then successes: below maxFailed, the member stays
+    b.failNextChecks = 1;
+    await checksSeen(4);
+    expect(changedToFailed()).toEqual([]);
+    // one more isolated failure, three successes later: with consecutive counting it would stay,
+    // but frp v0.70.1 counts the first one too (2 >= maxFailed) and takes the member out
+    b.failNextChecks = 1;
+    await checksSeen(2);
+    await waitFor('the member to leave on the second isolated failure', () => changedToFailed().length === 1, 10_000);
+    // and it returns on its next success
+    await waitFor('the member back', async () => (await onlineProxies(c)).length === 1, 30_000);
   });
 });

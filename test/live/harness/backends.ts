@@ -39,6 +39,8 @@ export class HttpBackend implements Closeable {
   }
 
   public healthy = true;
+  /** The next this many health checks fail (503), whatever `healthy` says. */
+  public failNextChecks = 0;
   public hits = 0;
   /** Requests being answered right now. */
   public inflight = 0;
@@ -53,7 +55,9 @@ export class HttpBackend implements Closeable {
       const url = new URL(req.url ?? '/', 'http://x');
       if (this.healthPath !== null && url.pathname === this.healthPath) {
         this.healthChecks++;
-        res.writeHead(this.healthy ? 200 : 503).end(this.healthy ? 'ok' : 'unhealthy');
+        const ok = this.healthy && this.failNextChecks === 0;
+        if (this.failNextChecks > 0) this.failNextChecks--;
+        res.writeHead(ok ? 200 : 503).end(ok ? 'ok' : 'unhealthy');
         return;
       }
       if (this.healthPath === null && url.pathname === '/health' && !this.anyPathOk) {
