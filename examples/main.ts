@@ -1,4 +1,5 @@
 import { App } from 'cdk8s';
+import { SynthWarnings } from '../lib';
 import { MtlsTunnelChart } from './mtls-tunnel';
 import { OllamaClusterChart, PostgresProxyChart, UserServiceChart, WebappFrontendChart } from './seed-use-cases';
 import { TcpTunnelChart } from './tcp-tunnel';
@@ -11,4 +12,6 @@ new OllamaClusterChart(app, 'ollama-cluster');
 new UserServiceChart(app, 'user-service');
 new PostgresProxyChart(app, 'postgres-proxy');
 new WebappFrontendChart(app, 'webapp-frontend');
+// what renders as asked but may not do what you expect (e.g. a health check on the default path)
+for (const w of SynthWarnings.of(app)) console.warn(`warning: ${w}`);
 app.synth();
