@@ -15,7 +15,12 @@ export interface FrpOidcAuthOptions {
   readonly audience?: string;
   /** OIDC client ID of frpc. */
   readonly clientId: string;
-  /** Secret holding frpc's client secret. */
+  /**
+   * Secret holding frpc's client secret. frp sends it exactly as the Secret
+   * holds it, byte for byte (not trimmed: a trailing newline from
+   * `kubectl create secret --from-file` is sent too). A value that is not valid
+   * UTF-8 cannot be written into frp's TOML config: frpc then refuses to start.
+   */
   readonly clientSecret: kplus.ISecret;
   /**
    * Key of the client secret in `clientSecret`.
@@ -88,7 +93,8 @@ export const ENV = {
  * itself (`auth.tokenSource`, type file; frp trims whitespace, so a Secret
  * written by `kubectl create secret --from-file` with a trailing newline
  * works); the OIDC client secret, for which frp has no file source, is an
- * environment variable read byte-safe (`{{ printf "%q" .Envs.NAME }}`).
+ * environment variable that frp's template step writes byte for byte into the
+ * config (``{{ template `cdk8s-frp.string` .Envs.NAME }}``).
  */
 export class FrpAuth {
   /**

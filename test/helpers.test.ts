@@ -600,7 +600,7 @@ describe('checkFrpToml', () => {
     expect(checkFrpToml('[auth]\ntoken = "{{ .Envs.FRP_AUTH_TOKEN }}"\n[webServer]\npassword = "{{.Envs.WEB_PASSWORD}}"', 'server')).toEqual([]);
     expect(checkFrpToml('[webServer]\npassword = \'a{{ "{{" }}b\'', 'server')).toEqual([]);
     expect(checkFrpToml('[webServer]\npassword = "a{{b"', 'server'))
-      .toEqual(['(template): line 2, at `{{b"`: frp renders the file as a Go template, so "{{" must start {{ .Envs.NAME }} or {{ printf "%q" .Envs.NAME }} or be escaped as {{ "{{" }} or {{`{{`}}']);
+      .toEqual(['(template): line 2, at `{{b"`: frp renders the file as a Go template, so "{{" must start {{ .Envs.NAME }}, a secret form of the library or be escaped as {{ "{{" }} or {{`{{`}}']);
     expect(checkFrpToml('[webServer]\npassword = "a{{`{{`}}b"', 'server')).toEqual([]);
     expect(checkFrpToml('# {{ index .Envs "A-B" }}\nbindPort = 7000', 'server')).toEqual([expect.stringContaining('(template): line 1, at `{{ index .Envs "A-B" }}`')]);
     expect(checkFrpToml('[webServer]\nuser = "<no value>"', 'server'))

@@ -144,6 +144,10 @@ export interface FrpClientPoolProps {
   readonly exposeRemotePorts?: boolean;
   /**
    * Secret holding the load-balancing group key, used by every grouped proxy.
+   * Any bytes (a trailing newline included) work and are kept: frp's groupKey is
+   * the hex of the value's bytes, the same on every member (also on an
+   * FrpExternalClient). A frpc configured by hand joins with
+   * ``groupKey = "{{ printf `%x` .Envs.NAME }}"`` or that hex literally.
    * @default - no group key
    */
   readonly groupKeySecret?: kplus.ISecret;
@@ -473,7 +477,7 @@ export class FrpClientPool extends Construct {
     const where = this.node.path;
     const field = `proxies[${this.proxies.length}]`;
     if (!proxy) invalid(where, field, 'must be a proxy');
-    if (proxy.groupKeyEnv !== undefined) invalid(where, `${field}.groupKeyEnv`, 'is set by the pool: use groupKeySecret on the FrpClientPool');
+    if (proxy.groupKeyEnv !== undefined || proxy.groupKeyHexEnv !== undefined) invalid(where, `${field}.groupKeyEnv`, 'is set by the pool: use groupKeySecret on the FrpClientPool');
     const dup = this.proxies.findIndex(x => x.name === proxy.name);
     if (dup >= 0) invalid(where, `${field}.name`, `duplicate proxy name ${JSON.stringify(proxy.name)} (also proxies[${dup}])`);
     const full: FrpProxy = proxy.group !== undefined && this.props.groupKeySecret ? { ...proxy, groupKeyEnv: ENV.GROUP_KEY } : proxy;

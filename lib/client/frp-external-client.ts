@@ -183,22 +183,23 @@ export class FrpExternalClient extends Construct {
     const localPort = options.localPort ?? plan.members[0].localPort;
     checkPort(where, `${field}.localPort`, localPort);
     const { metadatas: _m, proxyProtocolVersion: _p, ...rest } = template;
-    // each service's group key Secret gets its own env var (FRP_GROUP_KEY, FRP_GROUP_KEY_2, ...)
-    let groupKeyEnv: string | undefined;
+    // each service's group key Secret gets its own env var (FRP_GROUP_KEY_HEX, FRP_GROUP_KEY_2_HEX, ...)
+    // holding the hex of the key's bytes, which the in-cluster members compute at frp's template step
+    let groupKeyHexEnv: string | undefined;
     const gk = service.clientPool.groupKeySecret;
     if (gk && template.groupKeyEnv) {
       const ns = Chart.of(service.clientPool).namespace;
       let same = this.groupKeys.find(k => k.secret.name === gk.name && k.namespace === ns && k.key === service.clientPool.groupKeySecretKey);
       if (!same) {
-        same = { secret: gk, key: service.clientPool.groupKeySecretKey, namespace: ns, env: this.groupKeys.length === 0 ? ENV.GROUP_KEY : `${ENV.GROUP_KEY}_${this.groupKeys.length + 1}` };
+        same = { secret: gk, key: service.clientPool.groupKeySecretKey, namespace: ns, env: `${this.groupKeys.length === 0 ? ENV.GROUP_KEY : `${ENV.GROUP_KEY}_${this.groupKeys.length + 1}`}_HEX` };
         this.groupKeys.push(same);
       }
-      groupKeyEnv = same.env;
+      groupKeyHexEnv = same.env;
     }
     // the machine forwards to one backend: the spec's own check means something
     // here, even where the in-cluster members check a Service address with tcp
     for (const warning of plan.backendHealthCheckWarnings) SynthWarnings.add(this, `${field}: ${warning}`);
-    const proxy: FrpProxy = { ...rest, name: service.name, localIP: localIp, localPort, groupKeyEnv, healthCheck: plan.backendHealthCheck };
+    const proxy: FrpProxy = { ...rest, name: service.name, localIP: localIp, localPort, groupKeyEnv: undefined, groupKeyHexEnv, healthCheck: plan.backendHealthCheck };
     this.server.registerProxy(this, proxy, { exposeRemotePort: false });
     this.proxies.push(proxy);
     const t = pool.transport ?? {};
@@ -289,8 +290,13 @@ export class FrpExternalClient extends Construct {
   public renderExportScript(): string {
     const dir = this.configDir;
     const serverNs = Chart.of(this.server).namespace ?? 'default';
-    const get = (ns: string | undefined, secret: string, key: string) =>
-      `kubectl -n ${ns ?? 'default'} get secret ${secret} -o jsonpath='{.data.${key.replace(/\./g, '\\.')}}' | base64 -d`;
+    // `d=$(data NS SECRET KEY)`: the key's base64 data; the script stops when it is missing or empty
+    // (an assignment keeps kubectl's exit status; base64 text has no trailing newline to lose)
+    const data = (ns: string | undefined, secret: string, key: string) =>
+      `d=$(kubectl -n ${ns ?? 'default'} get secret ${secret} -o jsonpath='{.data.${key.replace(/\./g, '\\.')}}') && [ -n "$d" ] `
+      + `|| { echo "export-credentials: Secret ${ns ?? 'default'}/${secret} has no key ${key}, or it is empty" >&2; exit 1; }`;
+    const get = (ns: string | undefined, secret: string, key: string, file: string) =>
+      [data(ns, secret, key), `printf '%s' "$d" | base64 -d > ${file}`];
     const lines = [
       '#!/bin/sh',
       `# Credentials of the external frpc on ${this.machine}. Run where kubectl reaches the`,
@@ -310,22 +316,28 @@ export class FrpExternalClient extends Construct {
     ];
     if (this.server.auth.method === FrpAuthMethod.TOKEN) {
       const file = this.server.auth._files()[0];
-      lines.push(`${get(serverNs, file.secret.name, file.key)} > token`);
+      lines.push(...get(serverNs, file.secret.name, file.key, 'token'));
     }
-    // systemd EnvironmentFile: NAME=value lines for the {{ .Envs.NAME }} in frpc.toml
-    const envLines: string[] = [];
-    for (const gk of this.groupKeys) envLines.push(`printf '${gk.env}=%s\\n' "$(${get(gk.namespace, gk.secret.name, gk.key)})"`);
+    // systemd EnvironmentFile for the {{ .Envs.NAME }} in frpc.toml, byte-exact: a group key as the
+    // hex of its bytes (what the in-cluster members' template computes); the OIDC client secret
+    // double-quoted, `"`, `\`, `$` and backquote escaped, every other byte as it is (systemd's rules)
+    if (this.needsEnvFile) lines.push(': > frpc.env');
+    for (const gk of this.groupKeys) {
+      lines.push(data(gk.namespace, gk.secret.name, gk.key));
+      lines.push(`printf '${gk.env}=%s\\n' "$(printf '%s' "$d" | base64 -d | od -An -v -tx1 | tr -d ' \\n')" >> frpc.env`);
+    }
     for (const e of this.server.auth._clientEnv().filter(x => x.name === ENV.OIDC_CLIENT_SECRET)) {
-      envLines.push(`printf '${e.name}=%s\\n' "$(${get(serverNs, e.secret.name, e.key)})"`);
+      lines.push(data(serverNs, e.secret.name, e.key));
+      lines.push(`{ printf '${e.name}="'; for h in $(printf '%s' "$d" | base64 -d | od -An -v -tx1); do `
+        + 'case $h in 22|24|5c|60) printf \'\\\\\';; esac; printf "\\\\$(printf \'%03o\' "0x$h")"; done; printf \'"\\n\'; } >> frpc.env');
     }
-    if (envLines.length > 0) lines.push(`{ ${envLines.join('; ')}; } > frpc.env`);
     if (this.certificate) {
       const certNs = Chart.of(this.certificate).namespace;
       lines.push('mkdir -p tls');
       lines.push(`kubectl -n ${certNs ?? 'default'} wait --for=condition=Ready certificate/${this.certificate.certificate?.name ?? this.certificate.secret.name} --timeout=120s`);
-      lines.push(`${get(certNs, this.certificate.secret.name, 'tls.crt')} > tls/tls.crt`);
-      lines.push(`${get(certNs, this.certificate.secret.name, 'tls.key')} > tls/tls.key`);
-      lines.push(`${get(certNs, this.certificate.caSecret.name, 'ca.crt')} > tls/ca.crt`);
+      lines.push(...get(certNs, this.certificate.secret.name, 'tls.crt', 'tls/tls.crt'));
+      lines.push(...get(certNs, this.certificate.secret.name, 'tls.key', 'tls/tls.key'));
+      lines.push(...get(certNs, this.certificate.caSecret.name, 'ca.crt', 'tls/ca.crt'));
     }
     return `${lines.join('\n')}\n`;
   }

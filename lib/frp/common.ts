@@ -42,7 +42,8 @@ export interface FrpWebServerConfig {
   readonly port: number;
   /**
    * Environment variable holding the basic-auth user (`/healthz` stays open).
-   * Read byte-safe (`{{ printf "%q" .Envs.NAME }}`), not trimmed.
+   * frp gets its bytes exactly, not trimmed (see FrpServerProps.webServerCredentials
+   * for the one thing that cannot be carried: invalid UTF-8).
    * @default - no basic auth
    */
   readonly userEnv?: string;
@@ -58,9 +59,10 @@ export interface FrpAuthBaseConfig {
   /** Authentication method. */
   readonly method: FrpAuthMethod;
   /**
-   * Environment variable holding the token (method token), read byte-safe
-   * (`{{ printf "%q" .Envs.NAME }}`) and not trimmed. Exclusive with tokenFile,
-   * which is preferred (frp trims the file's whitespace).
+   * Environment variable holding the token (method token). frp gets its bytes
+   * exactly, not trimmed (a value that is not valid UTF-8 cannot be carried:
+   * frp then refuses to start). Exclusive with tokenFile, which is preferred
+   * (frp reads the file itself and trims its whitespace).
    * @default - none
    */
   readonly tokenEnv?: string;

@@ -1,6 +1,6 @@
 import { Bandwidth } from './bandwidth';
 import { checkEnum, checkInt, checkNonEmpty, checkPort, invalid } from './errors';
-import { RawTemplate, secretEnvRef } from './template';
+import { envRef, hexEnvRef, RawTemplate } from './template';
 
 /** frp proxy types this library renders (FACTS.md §3, §7). */
 export enum FrpProxyType {
@@ -84,9 +84,10 @@ export interface FrpHealthCheck {
 }
 
 /**
- * One `[[proxies]]` entry of frpc.toml. Field names are frp's. Secret values
- * (the group key) are given as environment variable names and rendered
- * byte-safe as `{{ printf "%q" .Envs.NAME }}` (frp has no file source for them).
+ * One `[[proxies]]` entry of frpc.toml. Field names are frp's. The group key
+ * (a secret; frp has no file source for it) is given as an environment
+ * variable name; frp gets the hex of its bytes (``{{ printf `%x` .Envs.NAME }}``),
+ * which is valid TOML whatever the value holds and equal on every member.
  */
 export interface FrpProxy {
   /** Proxy name, unique within one frpc config. */
@@ -142,10 +143,22 @@ export interface FrpProxy {
    */
   readonly group?: string;
   /**
-   * Environment variable holding the group key (members with another key are refused).
+   * Environment variable holding the group key (members with another key are
+   * refused). frp's groupKey is the lower-case hex of the variable's bytes
+   * (``{{ printf `%x` .Envs.NAME }}``): any bytes the environment carries,
+   * trailing newline included, are kept exactly, and every member must use the
+   * same form. Exclusive with groupKeyHexEnv.
    * @default - no group key
    */
   readonly groupKeyEnv?: string;
+  /**
+   * Environment variable that already holds the group key in that hex form
+   * (lower-case hex of the key's bytes, as groupKeyEnv renders it). It is used
+   * as it is, e.g. on a machine outside the cluster whose environment file
+   * cannot carry arbitrary bytes. Exclusive with groupKeyEnv.
+   * @default - no group key
+   */
+  readonly groupKeyHexEnv?: string;
   /**
    * Health check of the local service; an unhealthy member leaves its group.
    * @default - no health check
@@ -240,8 +253,9 @@ export function validateProxy(where: string | undefined, field: string, p: FrpPr
       if (n !== 1) invalid(where, `${field}.customDomains`, `a ${p.type} proxy in a group must resolve to exactly one domain (customDomains plus subdomain), got ${n}`);
       if ((p.locations ?? []).length > 1) invalid(where, `${field}.locations`, `an http proxy in a group may have at most one location, got ${p.locations!.length}`);
     }
-  } else if (p.groupKeyEnv !== undefined) {
-    invalid(where, `${field}.groupKeyEnv`, 'needs group to be set');
+    if (p.groupKeyEnv !== undefined && p.groupKeyHexEnv !== undefined) invalid(where, `${field}.groupKeyHexEnv`, 'groupKeyEnv and groupKeyHexEnv are exclusive');
+  } else if (p.groupKeyEnv !== undefined || p.groupKeyHexEnv !== undefined) {
+    invalid(where, `${field}.${p.groupKeyEnv !== undefined ? 'groupKeyEnv' : 'groupKeyHexEnv'}`, 'needs group to be set');
   }
 
   if (p.healthCheck) {
@@ -286,7 +300,8 @@ export function proxyTree(where: string | undefined, field: string, p: FrpProxy)
     },
     loadBalancer: p.group === undefined ? undefined : {
       group: p.group,
-      groupKey: p.groupKeyEnv === undefined ? undefined : secretEnvRef(where, `${field}.groupKeyEnv`, p.groupKeyEnv),
+      groupKey: p.groupKeyEnv !== undefined ? hexEnvRef(where, `${field}.groupKeyEnv`, p.groupKeyEnv)
+        : p.groupKeyHexEnv !== undefined ? envRef(where, `${field}.groupKeyHexEnv`, p.groupKeyHexEnv) : undefined,
     },
     healthCheck: p.healthCheck === undefined ? undefined : {
       type: p.healthCheck.type,

@@ -201,7 +201,13 @@ export interface FrpServerProps {
   readonly webServerPort?: number;
   /**
    * Secret with `user` and `password` keys protecting the dashboard and `/metrics`
-   * with basic auth (`/healthz` stays open).
+   * with basic auth (`/healthz` stays open). frp uses both values exactly as the
+   * Secret holds them, byte for byte: quotes, backslashes, `{{`, control
+   * characters and a trailing newline are kept (a Secret made with
+   * `kubectl create secret --from-file` from a file ending in a newline has a
+   * password ending in a newline; use `--from-literal` or a file without one).
+   * A value that is not valid UTF-8 cannot be written into frp's TOML config:
+   * frps then refuses to start (`toml: invalid UTF-8`).
    * @default - no basic auth; the port is reachable only where NetworkPolicies allow
    */
   readonly webServerCredentials?: kplus.ISecret;

@@ -75,6 +75,8 @@ export interface DistributedServiceProps extends DistributedServiceSpec {
    * frp token could join this service's group and take a share of its
    * traffic. The bundle only references the Secret; create it yourself, e.g.
    * `kubectl create secret generic <name>-group-key --from-literal=group-key=$(openssl rand -hex 32)`.
+   * Any bytes work (frp gets the hex of the value, equal on every member, a
+   * trailing newline from `--from-file` included).
    * @default - the Secret `<name>-group-key`
    */
   readonly groupKeySecret?: kplus.ISecret;

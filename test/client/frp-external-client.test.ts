@@ -39,7 +39,7 @@ describe('FrpExternalClient: frpc on a machine outside the cluster', () => {
     const gpu = new FrpExternalClient(frp, 'gpu-1', { server, machine: 'gpu-1', serverAddress: '203.0.113.7' });
     gpu.addService(ollama, { localPort: 8080 });
     const config = gpu.renderConfig();
-    expect(frpVerify('frpc', config, { FRP_GROUP_KEY: 'k' })).toMatchObject({ ok: true });
+    expect(frpVerify('frpc', config, { FRP_GROUP_KEY_HEX: '6b' })).toMatchObject({ ok: true });
     const c: any = parse(config);
     const inCluster: any = parse(ollama.clientPool.renderConfig());
     expect(c).toMatchObject({
@@ -53,8 +53,12 @@ describe('FrpExternalClient: frpc on a machine outside the cluster', () => {
     expect(c.auth.token).toBeUndefined();
     // one more member: the in-cluster member's proxy with the machine's backend
     const { name: _n, localIP: _i, localPort: _p, ...shared } = inCluster.proxies[0];
-    expect(c.proxies).toEqual([{ ...shared, name: 'ollama', localIP: '127.0.0.1', localPort: 8080 }]);
+    // with the same group key: the pods' template computes the hex of the Secret's bytes, the
+    // machine's environment file holds that hex (written by the export script)
+    expect(c.proxies).toEqual([{ ...shared, name: 'ollama', localIP: '127.0.0.1', localPort: 8080, loadBalancer: { group: 'ai-ollama', groupKey: '{{ .Envs.FRP_GROUP_KEY_HEX }}' } }]);
     expect(shared.loadBalancer).toEqual({ group: 'ai-ollama', groupKey: '{{ .Envs.FRP_GROUP_KEY }}' });
+    expect(ollama.clientPool.renderConfig()).toContain('groupKey = "{{ printf `%x` .Envs.FRP_GROUP_KEY }}"');
+    expect(config).toContain('groupKey = "{{ .Envs.FRP_GROUP_KEY_HEX }}"');
     // the machine's client certificate is a cert-manager Certificate from the server's CA
     const manifests = Testing.synth(frp);
     expectValidBundle(manifests);
@@ -111,7 +115,8 @@ printf '%s/%s/%s' "$2" "$5" "$key" | base64
     expect(r.stdout).toBe(''); // never prints a secret
     const secret = gpu.certificate!.secret.name;
     expect(readFileSync(join(dir, 'token'), 'utf8')).toBe('frp/frp-token/token');
-    expect(readFileSync(join(dir, 'frpc.env'), 'utf8')).toBe('FRP_GROUP_KEY=ai/llm-group-key/group-key\n');
+    // the group key as the hex of the Secret's bytes
+    expect(readFileSync(join(dir, 'frpc.env'), 'utf8')).toBe(`FRP_GROUP_KEY_HEX=${Buffer.from('ai/llm-group-key/group-key').toString('hex')}\n`);
     expect(readFileSync(join(dir, 'tls/tls.crt'), 'utf8')).toBe(`frp/${secret}/tls.crt`);
     expect(readFileSync(join(dir, 'tls/tls.key'), 'utf8')).toBe(`frp/${secret}/tls.key`);
     expect(readFileSync(join(dir, 'tls/ca.crt'), 'utf8')).toBe(`frp/${gpu.certificate!.caSecret.name}/ca.crt`);

@@ -4,6 +4,7 @@ import {
   Bandwidth, BandwidthLimitMode, FrpAuthMethod, FrpcConfig, FrpConfigRenderer, FrpHealthCheckType, FrpProxy,
   FrpProxyType, FrpsConfig, ProxyProtocolVersion,
 } from '../../lib';
+import { SECRET_STRING_PREAMBLE } from '../../lib/frp/template';
 
 const token = { method: FrpAuthMethod.TOKEN, tokenEnv: 'FRP_AUTH_TOKEN' };
 const client = (proxies: FrpProxy[], extra: Partial<FrpcConfig> = {}): FrpcConfig => ({ serverAddr: 'frps.tunnels.svc', auth: token, proxies, ...extra });
@@ -23,9 +24,11 @@ describe('frpc.toml', () => {
     const text = renderClient(config);
     // THEN
     expect(text).toMatchSnapshot();
-    // secrets are whole values quoted by Go's %q at frp's template step (byte-safe)
-    expect(text).toContain('token = {{ printf "%q" .Envs.FRP_AUTH_TOKEN }}');
-    expect(text).toContain('groupKey = {{ printf "%q" .Envs.FRP_GROUP_KEY }}');
+    // a literal secret is written byte for byte by the template defined on the first line;
+    // the group key becomes the hex of its bytes
+    expect(text.split('\n')[0]).toBe(SECRET_STRING_PREAMBLE);
+    expect(text).toContain('token = "{{ template `cdk8s-frp.string` .Envs.FRP_AUTH_TOKEN }}"');
+    expect(text).toContain('groupKey = "{{ printf `%x` .Envs.FRP_GROUP_KEY }}"');
     expect(text).not.toMatch(/^\[common\]/m);
     const c = parsed(text);
     expect(c.serverAddr).toBe('frps.tunnels.svc');
@@ -38,7 +41,7 @@ describe('frpc.toml', () => {
       type: 'tcp',
       localPort: 5432,
       remotePort: 15432,
-      loadBalancer: { group: 'pg', groupKey: 'k' },
+      loadBalancer: { group: 'pg', groupKey: '6b' }, // hex of "k"
       healthCheck: { type: 'tcp', intervalSeconds: 5, maxFailed: 2 },
     }]);
   });

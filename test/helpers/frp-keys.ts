@@ -24,6 +24,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { parse, TomlDate } from 'smol-toml';
 import { FIXTURES_DIR, isPlainObject, isQualifiedName, joinPath, subPath } from './k8s-schema';
+import { SECRET_STRING_DEFINE, SECRET_STRING_TEMPLATE } from '../../lib/frp/template';
 
 export type FrpSide = 'server' | 'client';
 
@@ -159,9 +160,10 @@ function selfCheck(s: Schema): void {
 // ---------------------------------------------------------------------------
 
 const ENV_REF = /^\{\{\s*\.Envs\.([A-Za-z_][A-Za-z0-9_]*)\s*\}\}/;
-// A whole string value from an env var, byte-safe: Go's strconv.Quote writes the
-// quotes and escapes (the library's form for secrets without a file source).
-const QUOTED_ENV_REF = /^\{\{\s*printf\s+"%q"\s+\.Envs\.([A-Za-z_][A-Za-z0-9_]*)\s*\}\}/;
+// The library's forms for secrets, inside TOML strings (Go raw strings need no TOML
+// escaping): a value written byte for byte by the template defined at the top of the
+// file, and a group key as the hex of its bytes.
+const SECRET_ENV_REF = new RegExp(`^\\{\\{\\s*(?:template\\s+\`${SECRET_STRING_TEMPLATE.replace(/\./g, '\\.')}\`|printf\\s+\`%x\`)\\s+\\.Envs\\.([A-Za-z_][A-Za-z0-9_]*)\\s*\\}\\}`);
 // `{{ "{{" }}` in raw text, or the raw-string form {{`{{`}} the library emits:
 // inside a TOML basic string the double quotes would be backslash-escaped and
 // break the action, backquotes need no TOML escaping.
@@ -183,13 +185,16 @@ function scanTemplates(text: string): TemplateScan {
     rendered += text.slice(i, at);
     const rest = text.slice(at);
     const env = ENV_REF.exec(rest);
-    const quoted = QUOTED_ENV_REF.exec(rest);
+    const secret = SECRET_ENV_REF.exec(rest);
     const esc = ESCAPED_BRACES.exec(rest);
-    if (quoted) {
-      // parsed as the string value `{{ .Envs.NAME }}`, like an env reference in quotes
-      envRefs.push(quoted[1]);
-      rendered += JSON.stringify(`{{ .Envs.${quoted[1]} }}`);
-      i = at + quoted[0].length;
+    if (rest.startsWith(SECRET_STRING_DEFINE)) {
+      // the definition renders as nothing
+      i = at + SECRET_STRING_DEFINE.length;
+    } else if (secret) {
+      // read as the string value `{{ .Envs.NAME }}`, like an env reference in quotes
+      envRefs.push(secret[1]);
+      rendered += `{{ .Envs.${secret[1]} }}`;
+      i = at + secret[0].length;
     } else if (env) {
       envRefs.push(env[1]);
       rendered += env[0];
@@ -201,7 +206,7 @@ function scanTemplates(text: string): TemplateScan {
       const line = text.slice(0, at).split('\n').length;
       const snippet = rest.split('\n')[0].slice(0, 40);
       errors.push(`line ${line}, at \`${snippet}\`: frp renders the file as a Go template, so "{{" must start `
-        + '{{ .Envs.NAME }} or {{ printf "%q" .Envs.NAME }} or be escaped as {{ "{{" }} or {{`{{`}}');
+        + '{{ .Envs.NAME }}, a secret form of the library or be escaped as {{ "{{" }} or {{`{{`}}');
       rendered += '{{';
       i = at + 2;
     }
@@ -230,8 +235,8 @@ export function parseFrpToml(text: string): Record<string, unknown> {
 
 /**
  * Like parseFrpToml, with integers as numbers: what tests compare rendered configs
- * against. A byte-safe secret (`{{ printf "%q" .Envs.NAME }}`) reads as the string
- * `{{ .Envs.NAME }}`.
+ * against. A secret (`{{ template `cdk8s-frp.string` .Envs.NAME }}`, or a group key's
+ * `{{ printf `%x` .Envs.NAME }}`) reads as the string `{{ .Envs.NAME }}`.
  */
 export function parseFrpTomlValues(text: string): any {
   const plain = (v: unknown): unknown => typeof v === 'bigint' ? Number(v)

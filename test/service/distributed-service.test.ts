@@ -174,7 +174,7 @@ describe('DistributedService', () => {
     const frpc = tomlOf(manifests, 'frpc.toml');
     for (const p of frpc.proxies) expect(p.loadBalancer).toEqual({ group: 'apps-pg', groupKey: '{{ .Envs.FRP_GROUP_KEY }}' });
     const text = manifests.find(m => m.kind === 'ConfigMap' && m.data?.['frpc.toml']).data['frpc.toml'];
-    expect(text).toContain('groupKey = {{ printf "%q" .Envs.FRP_GROUP_KEY }}');
+    expect(text).toContain('groupKey = "{{ printf `%x` .Envs.FRP_GROUP_KEY }}"');
     const deployment = manifests.find(m => m.kind === 'Deployment' && m.metadata.labels['app.kubernetes.io/name'] === 'frpc');
     expect(deployment.metadata.namespace).toBe('apps');
     expect(deployment.spec.template.spec.containers[0].env).toContainEqual(

@@ -491,10 +491,10 @@ export class LiveCluster {
     const local = (v: unknown) => v === '0.0.0.0' || v === '::' || v === '127.0.0.1' || v === 'localhost' || v === '';
     if (/\.toml$/.test(file) && /^\s*(bindPort|serverAddr|\[\[proxies\]\])/m.test(text)) {
       let cfg: any;
-      // byte-safe secrets (`{{ printf "%q" .Envs.X }}`, a whole value outside quotes) are
-      // frp's to fill at start: kept as they are, through a placeholder string
-      const QUOTED = /\{\{\s*printf\s+"%q"\s+\.Envs\.([A-Za-z_][A-Za-z0-9_]*)\s*\}\}/g;
-      try { cfg = parseToml(text.replace(QUOTED, (_m, n: string) => `"@@frp-quoted-env:${n}@@"`)); } catch { return content; } // frp itself will say what is wrong
+      // secrets are template actions inside TOML strings, filled by frp at start; the
+      // comment line defining the library's secret template is kept (parsing drops comments)
+      const define = text.split('\n').find((l) => l.startsWith('#') && l.includes('{{ define '));
+      try { cfg = parseToml(text); } catch { return content; } // frp itself will say what is wrong
       if (cfg.bindPort !== undefined) { // frps
         if (cfg.bindAddr === undefined || local(cfg.bindAddr)) cfg.bindAddr = pod.ip;
         if (cfg.proxyBindAddr !== undefined && local(cfg.proxyBindAddr)) cfg.proxyBindAddr = pod.ip;
@@ -502,7 +502,7 @@ export class LiveCluster {
       if (cfg.webServer?.port !== undefined && (cfg.webServer.addr === undefined || local(cfg.webServer.addr))) cfg.webServer.addr = pod.ip;
       for (const p of cfg.proxies ?? []) if (p.localIP !== undefined && local(p.localIP)) p.localIP = pod.ip;
       for (const p of cfg.proxies ?? []) if (p.localIP === undefined && p.plugin === undefined) p.localIP = pod.ip;
-      return Buffer.from(stringifyToml(cfg).replace(/"@@frp-quoted-env:([A-Za-z_][A-Za-z0-9_]*)@@"/g, '{{ printf "%q" .Envs.$1 }}'));
+      return Buffer.from(`${define ? `${define}\n` : ''}${stringifyToml(cfg)}`);
     }
     if (/haproxy\.cfg$/.test(file)) {
       return Buffer.from(text
