@@ -1,9 +1,13 @@
 /**
  * Live: frpc outside the cluster. The bundle runs in the harness; an "external" frpc
  * runs as its systemd unit would (ExecStart / ExecReload lines of the rendered unit,
- * EnvironmentFile, the token file) from the files FrpExternalClient renders, dialling
- * frps' external (LoadBalancer) control Service. It joins the service's group next to
- * the in-cluster member and serves traffic; adding a proxy and running the unit's
+ * EnvironmentFile read by systemd's rules, the token file) from the files
+ * FrpExternalClient renders and its export script writes (run against a stand-in
+ * kubectl serving the same Secret values the pods get), dialling frps' external
+ * (LoadBalancer) control Service. It joins the service's group next to the in-cluster
+ * member and serves traffic, with a group key Secret as `kubectl create secret
+ * --from-file` writes it (a trailing newline; issue 9 defect 2: the export script used
+ * to lose it, so the machine's key differed); adding a proxy and running the unit's
  * reload leaves the other proxy's open connections alive.
  */
 import { ChildProcess, spawn, spawnSync } from 'child_process';
@@ -13,17 +17,21 @@ import * as os from 'os';
 import * as path from 'path';
 import { Chart, Testing } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
-import { Backends, fixtureSecrets, NS, remotePortService, TOKEN, vhostService } from './fixtures';
+import { Backends, fixtureSecrets, NS, remotePortService, vhostService } from './fixtures';
 import {
   DistributedService, DistributedServiceType, ExposeType, FrpAuth, FrpExternalClient, FrpServer, NetworkPeer,
 } from '../../lib';
 import { expectValidBundle, frpBinary } from '../helpers';
+import { parseSystemdEnvFile } from '../helpers/systemd-env';
 import { HttpBackend, httpRequest, tally, TcpBackend } from './harness/backends';
 import { claimSubnet, LiveCluster, sleep } from './harness/cluster';
 
 jest.setTimeout(120_000);
 
-const GROUP_KEY = 'live-group-key';
+/** The group key Secret's value: as `--from-file` writes it (trailing newline), with quotes, a backslash and `{{`. */
+const GROUP_KEY = 'live-gr"oup\\key{{\n';
+/** The Secret values of the bundle (the pods' and the export script's). */
+const SECRETS = fixtureSecrets({ [`${NS}/group-key`]: { 'group-key': GROUP_KEY } });
 
 /** A free TCP port on 127.0.0.1 (for the machine's admin API). */
 async function freePort(): Promise<number> {
@@ -80,12 +88,33 @@ class Machine {
 
   public get dir(): string { return this.client.configDir; }
 
-  /** Writes frpc.toml, frpc.service and the credentials export-credentials.sh would fetch. */
+  /**
+   * Writes frpc.toml and frpc.service, and runs the export script in the machine's
+   * directory, its kubectl a stand-in that serves the Secrets' base64 data.
+   */
   public writeFiles(): void {
     fs.writeFileSync(path.join(this.dir, 'frpc.toml'), this.client.renderConfig());
     fs.writeFileSync(path.join(this.dir, 'frpc.service'), this.client.renderSystemdUnit());
-    fs.writeFileSync(path.join(this.dir, 'token'), TOKEN);
-    fs.writeFileSync(path.join(this.dir, 'frpc.env'), `FRP_GROUP_KEY=${GROUP_KEY}\n`);
+    const bin = fs.mkdtempSync(path.join(os.tmpdir(), 'frp-kubectl-'));
+    try {
+      const data = path.join(bin, 'data');
+      for (const [ref, keys] of Object.entries(SECRETS)) {
+        for (const [key, value] of Object.entries(keys)) {
+          fs.mkdirSync(path.join(data, ref), { recursive: true });
+          fs.writeFileSync(path.join(data, ref, key), Buffer.from(value).toString('base64'));
+        }
+      }
+      // kubectl -n NS get secret NAME -o jsonpath={.data.KEY}: prints the key's base64 data
+      fs.writeFileSync(path.join(bin, 'kubectl'), `#!/bin/sh
+key=$(printf '%s' "$7" | sed -e 's/^jsonpath={.data.//' -e 's/}$//' -e 's/\\\\//g')
+cat "${data}/$2/$5/$key" 2>/dev/null || true
+`, { mode: 0o755 });
+      fs.writeFileSync(path.join(this.dir, 'export-credentials.sh'), this.client.renderExportScript());
+      const r = spawnSync('sh', ['export-credentials.sh'], { cwd: this.dir, encoding: 'utf8', env: { PATH: `${bin}:/usr/bin:/bin` }, timeout: 30_000 });
+      if (r.status !== 0) throw new Error(`export-credentials.sh: exit ${r.status}: ${r.stderr}`);
+    } finally {
+      fs.rmSync(bin, { recursive: true, force: true });
+    }
   }
 
   private unitLine(key: string): string[] {
@@ -94,13 +123,11 @@ class Machine {
     return line.slice(key.length + 1).split(' ');
   }
 
-  /** The environment systemd would give frpc (EnvironmentFile). */
+  /** The environment systemd would give frpc (EnvironmentFile, by systemd's parsing rules). */
   private env(): Record<string, string> {
     const env: Record<string, string> = { PATH: '/usr/bin:/bin' };
     const file = this.client.renderSystemdUnit().split('\n').find((l) => l.startsWith('EnvironmentFile='))?.slice('EnvironmentFile='.length);
-    if (file) {
-      for (const l of fs.readFileSync(file, 'utf8').split('\n').filter((x) => x.includes('='))) env[l.slice(0, l.indexOf('='))] = l.slice(l.indexOf('=') + 1);
-    }
+    if (file) for (const [k, v] of parseSystemdEnvFile(fs.readFileSync(file))) env[k] = v.toString('utf8');
     return env;
   }
 
@@ -199,7 +226,7 @@ describe('live: frpc on a machine outside the cluster', () => {
         expose: { domain: 'web.example.test' },
       }),
     });
-    live = await LiveCluster.start(bundle.manifests, { subnet, secrets: fixtureSecrets({ [`${NS}/group-key`]: { 'group-key': GROUP_KEY } }) });
+    live = await LiveCluster.start(bundle.manifests, { subnet, secrets: SECRETS });
     await live.waitAllReady();
     const frpsBefore = bundle.server.renderConfig();
 
@@ -248,7 +275,7 @@ describe('live: frpc on a machine outside the cluster', () => {
         expose: { type: ExposeType.PORT, port },
       });
     const bundle = cluster({ db: tcp('db', 15432, 5432), cache: tcp('cache', 16379, 6379) });
-    live = await LiveCluster.start(bundle.manifests, { subnet, secrets: fixtureSecrets({ [`${NS}/group-key`]: { 'group-key': GROUP_KEY } }) });
+    live = await LiveCluster.start(bundle.manifests, { subnet, secrets: SECRETS });
     await live.waitAllReady();
     const client = await externalClient(live, bundle);
     client.addService(bundle.services.db, { localIp: dbHost });
