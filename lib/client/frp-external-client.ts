@@ -199,7 +199,9 @@ export class FrpExternalClient extends Construct {
     // the machine forwards to one backend: the spec's own check means something
     // here, even where the in-cluster members check a Service address with tcp
     for (const warning of plan.backendHealthCheckWarnings) SynthWarnings.add(this, `${field}: ${warning}`);
-    const proxy: FrpProxy = { ...rest, name: service.name, localIP: localIp, localPort, groupKeyEnv: undefined, groupKeyHexEnv, healthCheck: plan.backendHealthCheck };
+    const proxy: FrpProxy = {
+      ...rest, name: service.name, localIP: localIp, localPort, groupKeyEnv: undefined, groupKeyHexEnv, healthCheck: plan.backendHealthCheck,
+    };
     this.server.registerProxy(this, proxy, { exposeRemotePort: false });
     this.proxies.push(proxy);
     const t = pool.transport ?? {};
