@@ -2,14 +2,15 @@
  * Defect 2 (issue 9): secrets reach frp byte-safe. The real frps and frpc run on
  * 127.0.0.1 on the configs FrpServer and FrpClientPool render, with Secret values
  * as `kubectl create secret --from-file` writes them (a trailing newline) and with
- * the characters that used to break the TOML (`"`, `\`, `{{`).
+ * the characters that used to break the TOML (`"`, `\`, `{{`, control characters that
+ * Go's %q wrote as `\a`, `\v`, `\xNN`, which TOML lacks).
  */
 import { Testing } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { FrpAuth, FrpClientPool, FrpClientWorkload, FrpProxyType, FrpServer } from '../../lib';
 import { freePorts } from '../balancer/haproxy-harness';
 import { expectValidBundle } from '../helpers';
-import { FrpRun, onlineProxies, waitUntil } from '../helpers/frp-run';
+import { FrpRun, httpGet, onlineProxies, waitUntil } from '../helpers/frp-run';
 import { frpVerify } from '../helpers/frp-verify';
 
 jest.setTimeout(60_000);
@@ -17,8 +18,9 @@ jest.setTimeout(60_000);
 /** Secret values with every character that breaks a TOML string, ending in a newline. */
 const TOKEN = 's3cr"et\\tok{{en}}\n';
 const GROUP_KEY = 'gr"oup\\key {{ .Envs.X }}\n';
-const WEB_USER = 'ad"min\n';
-const WEB_PASSWORD = 'p\\a"ss{{\n';
+/** Dashboard credentials, which frp uses literally: also control characters TOML has no short escape for (BEL, VT, DEL) and unicode. */
+const WEB_USER = 'ad"min\x01\n';
+const WEB_PASSWORD = 'p\\a"ss{{\x07\x0b\x7f\u00e9\u{1F600}\n';
 
 function bundle(ports: { bind: number; web: number; remote: number; admin: number }) {
   const chart = Testing.chart();
@@ -71,7 +73,7 @@ describe('secrets are byte-safe (issue 9, defect 2)', () => {
     expect(frpVerify('frpc', toml(manifests, 'frpc.toml'), env)).toMatchObject({ ok: true });
   });
 
-  test('live: both members log in with a token ending in a newline and join the group with the same quoted key; the dashboard takes the quoted credentials', async () => {
+  test('live: both members log in with a token ending in a newline and join the group with the same key; the dashboard takes the credentials byte for byte (control characters included)', async () => {
     const [bind, web, remote, admin1, admin2] = await freePorts(5);
     const run = new FrpRun();
     try {
@@ -88,6 +90,8 @@ describe('secrets are byte-safe (issue 9, defect 2)', () => {
       const auth = `${WEB_USER}:${WEB_PASSWORD}`;
       await waitUntil(async () => (await onlineProxies(web, 'tcp', auth)).length === 2, () => `two members online\n${run.logs()}`);
       expect(await onlineProxies(web, 'tcp', auth)).toEqual(['apps.frpc-a.echo', 'apps.frpc-b.echo']);
+      // frps took the password byte for byte: without its trailing newline it is refused
+      expect((await httpGet(web, '/api/proxy/tcp', `${WEB_USER}:${WEB_PASSWORD.trimEnd()}`)).status).toBe(401);
       // a member with another key is refused by the group
       run.start('frpc', frpc.replace(`port = ${admin1}`, `port = ${admin2 + 1}`), { FRP_USER: 'apps.frpc-c', FRP_GROUP_KEY: 'other' });
       await waitUntil(async () => /group auth failed|authorization failed/.test(run.logs()), () => `frpc-c refused\n${run.logs()}`);
