@@ -59,7 +59,7 @@ const project = new cdk8s.ConstructLibraryCdk8s({
   },
 });
 
-// Tests live in test/ only: projen's default pattern would also run lib/service/spec.ts.
+// Tests live in test/ only: projen's default pattern also matches any lib file named spec.ts.
 project.package.file.addOverride('jest.testMatch', ['<rootDir>/test/**/*.test.ts']);
 // ts-jest compiles test files in isolation and reports no type errors: type-check
 // the tests, examples and bench before jest runs.

@@ -1,3 +1,4 @@
+export * from './spec';
 export * from './frp';
 export * from './frp-auth';
 export * from './synth-warnings';

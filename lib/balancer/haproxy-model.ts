@@ -1,5 +1,5 @@
 import { Duration } from 'cdk8s';
-import { HealthCheckType, HttpMethod } from '../service/spec';
+import { HealthCheckType, HttpMethod } from '../spec';
 
 /**
  * How HAProxy handles the traffic of a service.

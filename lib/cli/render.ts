@@ -11,7 +11,7 @@ import { NetworkPeer } from '../network/network-peer';
 import { FRPS_IMAGE, FrpServer } from '../server/frp-server';
 import { DistributedService, manifestProblems } from '../service/distributed-service';
 import { CHECKS, isDnsLabel } from '../service/field-checks';
-import { IssuerKind } from '../service/spec';
+import { IssuerKind } from '../spec';
 import { SynthWarnings } from '../synth-warnings';
 import { CertificateAuthority, ICertificateAuthority } from '../tls/certificate-authority';
 

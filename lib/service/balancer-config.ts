@@ -1,12 +1,12 @@
 import { Duration } from 'cdk8s';
 import { IConstruct } from 'constructs';
 import { ServicePlan } from './plan';
-import { AuthenticationType, HealthCheckType, LoadBalancingAlgorithm } from './spec';
 import { HaproxyBalancer } from '../balancer/haproxy-balancer';
 import {
   EndUserAuthentication, HaproxyAffinity, HaproxyBalance, HaproxyMode, HaproxyServiceOptions, HaproxyTargets, HaproxyTimeouts,
 } from '../balancer/haproxy-model';
 import { NginxStreamBalance, NginxUdpService } from '../balancer/nginx-stream-model';
+import { AuthenticationType, HealthCheckType, LoadBalancingAlgorithm } from '../spec';
 
 /** Port the balancer listens on for frpc (one service per balancer). @internal */
 export const BALANCER_PORT = 8000;

@@ -6,7 +6,7 @@ import { isDnsLabel, labelKeyProblem, labelValueProblem } from './field-checks';
 import { planService, serviceNameProblem, ServicePlan } from './plan';
 import { SPEC_SCHEMA } from './schema';
 import { Claim, qualifiedName, ServerClaims } from './server-claims';
-import { BandwidthMode, DistributedServiceSpec, ExposeType, LoadBalancingAlgorithm, MtlsMode } from './spec';
+import { BandwidthMode, DistributedServiceSpec, ExposeType, LoadBalancingAlgorithm, MtlsMode } from '../spec';
 import { fieldPath, schemaProblems, validateAgainstSchema } from './validate-schema';
 import * as gateway from '../../imports/gateway.networking.k8s.io';
 import { HaproxyBalancer } from '../balancer/haproxy-balancer';

@@ -1,11 +1,11 @@
 import { durationSeconds, MAX_SECONDS } from './durations';
-import {
-  AuthenticationType, AuthorizationRule, BackendEndpoint, BandwidthMode, DiscoveryMode, DistributedServiceSpec, DistributedServiceType,
-  ExposeServiceType, ExposeType, GatewayReference, HealthCheckType, IssuerKind, LabelSelector, LoadBalancingAlgorithm, MtlsMode, RetryBackoff,
-} from './spec';
 import { Bandwidth } from '../frp/bandwidth';
 import { FrpHealthCheck, FrpHealthCheckType, FrpProxyType } from '../frp/proxy';
 import { ExternalTrafficPolicy } from '../network/traffic-policy';
+import {
+  AuthenticationType, AuthorizationRule, BackendEndpoint, BandwidthMode, DiscoveryMode, DistributedServiceSpec, DistributedServiceType,
+  ExposeServiceType, ExposeType, GatewayReference, HealthCheckType, IssuerKind, LabelSelector, LoadBalancingAlgorithm, MtlsMode, RetryBackoff,
+} from '../spec';
 
 const DNS_1035_LABEL = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
 /** Longest name suffix the library appends to a service's name (`-group-key`, the default group key Secret). */

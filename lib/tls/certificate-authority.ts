@@ -13,7 +13,7 @@ import { syncWaveAnnotation, TlsSyncWave } from './sync-wave';
 import * as certmanager from '../../imports/cert-manager.io';
 import { checkEnum, invalid } from '../frp/errors';
 import { checkBaseName, derivedName, claimName, recommendedLabels } from '../k8s/names';
-import { IssuerKind, MtlsMode } from '../service/spec';
+import { IssuerKind, MtlsMode } from '../spec';
 
 const CERT_MANAGER_GROUP = 'cert-manager.io';
 const MIN_DURATION_MS = 3_600_000; // cert-manager: at least 1h

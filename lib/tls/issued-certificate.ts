@@ -8,7 +8,7 @@ import * as certmanager from '../../imports/cert-manager.io';
 import { invalid } from '../frp/errors';
 import { claimName } from '../k8s/names';
 import { IFrpServer } from '../server/frp-server';
-import { MtlsMode } from '../service/spec';
+import { MtlsMode } from '../spec';
 
 /** Reference to the issuer that signs a leaf certificate. @internal */
 export interface IssuerRef {

@@ -15,7 +15,7 @@ import {
 } from '../../lib/balancer';
 import { FS_ROOT_CONTEXT } from '../../lib/balancer/_workload';
 import { NetworkPeer } from '../../lib/network/network-peer';
-import { HealthCheckType } from '../../lib/service/spec';
+import { HealthCheckType } from '../../lib/spec';
 import { expectValidBundle } from '../helpers';
 
 jest.setTimeout(20_000);

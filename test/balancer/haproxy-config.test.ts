@@ -6,7 +6,7 @@ import {
   EndUserAuthentication, HaproxyAffinity, HaproxyBalance, HaproxyConfig, HaproxyConfigProps, HaproxyMode,
   HaproxyRetryOn, HaproxyServiceOptions, HaproxyTargets, JwtAlgorithm,
 } from '../../lib/balancer';
-import { HealthCheckType, HttpMethod } from '../../lib/service/spec';
+import { HealthCheckType, HttpMethod } from '../../lib/spec';
 
 // Every config rendered in this file is collected and checked with `haproxy -c` at the end.
 const h = HaproxyHarness.create();

@@ -10,7 +10,7 @@ import { HttpBackend, proxyV2Header, rawExchange, request, sequential, signJwt, 
 import {
   EndUserAuthentication, HaproxyAffinity, HaproxyBalance, HaproxyConfig, HaproxyMode, HaproxyServiceOptions, HaproxyTargets,
 } from '../../lib/balancer';
-import { HealthCheckType, HttpMethod } from '../../lib/service/spec';
+import { HealthCheckType, HttpMethod } from '../../lib/spec';
 
 jest.setTimeout(20_000);
 

@@ -2,7 +2,7 @@ import { ApiObject, Chart, Duration, Testing } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { FrpAuth, FrpClientPool, FrpProxyType, FrpServer } from '../../lib';
-import { IssuerKind, MtlsMode } from '../../lib/service/spec';
+import { IssuerKind, MtlsMode } from '../../lib/spec';
 import {
   CertificateAuthority, CertificateDuration, CertificateKeyAlgorithm, CertificateRotation, CertificateUsage,
   ICertificateAuthority, RELOADER_SECRET_ANNOTATION, TlsSyncWave,

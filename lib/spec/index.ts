@@ -1,0 +1,1 @@
+export * from './distributed-service-spec';
