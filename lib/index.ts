@@ -4,7 +4,7 @@ export * from './frp-auth';
 export * from './synth-warnings';
 export * from './server/frp-server';
 export * from './client/frp-client-pool';
-export * from './client/frp-external-client';
+export * from './external-client/frp-external-client';
 export * from './tls';
 export * from './network';
 export * from './monitoring';

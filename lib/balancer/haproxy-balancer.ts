@@ -11,11 +11,10 @@ import { HaproxyAffinityKind, HaproxyConfigProps } from './haproxy-model';
 import { checkInt, invalid } from '../frp/errors';
 import { checkBaseName, derivedName, claimName, imageVersion, recommendedLabels, selectorLabels, selectPods } from '../k8s/names';
 import {
-  CONFIG_CHECKSUM_ANNOTATION, omitUnstoredDefaults, restrictedPodSecurityContext, restrictedSecurityContext, sha256,
+  checkImage, CONFIG_CHECKSUM_ANNOTATION, omitUnstoredDefaults, restrictedPodSecurityContext, restrictedSecurityContext, sha256,
 } from '../k8s/pod-defaults';
 import { MetricsTarget } from '../monitoring/metrics-target';
 import { DNS_PORTS, NetworkPeer, PolicyPort } from '../network/network-peer';
-import { checkImage } from '../server/frp-server';
 import { addReloaderAnnotation } from '../tls/rotation';
 
 const CONFIG_FILE = 'haproxy.cfg';

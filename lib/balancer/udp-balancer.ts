@@ -9,11 +9,10 @@ import { NginxStreamConfigProps } from './nginx-stream-model';
 import { checkInt, invalid } from '../frp/errors';
 import { checkBaseName, derivedName, claimName, imageVersion, recommendedLabels, selectorLabels, selectPods } from '../k8s/names';
 import {
-  CONFIG_CHECKSUM_ANNOTATION, omitUnstoredDefaults, restrictedPodSecurityContext, restrictedSecurityContext, sha256,
+  checkImage, CONFIG_CHECKSUM_ANNOTATION, omitUnstoredDefaults, restrictedPodSecurityContext, restrictedSecurityContext, sha256,
 } from '../k8s/pod-defaults';
 import { MetricsTarget } from '../monitoring/metrics-target';
 import { DNS_PORTS, NetworkPeer } from '../network/network-peer';
-import { checkImage } from '../server/frp-server';
 
 const CONFIG_FILE = 'nginx.conf';
 

@@ -2,7 +2,7 @@ import { chmodSync, mkdirSync, writeFileSync } from 'fs';
 import { join } from 'path';
 import { stringify } from 'yaml';
 import { buildBundle, RenderOptions } from './render';
-import { FrpExternalClient } from '../client/frp-external-client';
+import { FrpExternalClient } from '../external-client/frp-external-client';
 import { SynthWarnings } from '../synth-warnings';
 
 /** The files of one machine's bundle, by name. @internal */

@@ -10,11 +10,11 @@ import { addSecretEnv, mountSecretFiles, ENV, FrpAuth } from '../frp-auth';
 import { ForeignWorkload, foreignPodLabels, foreignWorkload, mergePodTemplate, shadowPod } from '../k8s/foreign-workload';
 import { checkBaseName, claimContainer, claimName, derivedName, imageVersion, recommendedLabels, selectorLabels } from '../k8s/names';
 import {
-  CONFIG_CHECKSUM_ANNOTATION, resourcesWithDefaults, lazyString, restrictedPodSecurityContext,
+  checkImage, CONFIG_CHECKSUM_ANNOTATION, resourcesWithDefaults, lazyString, restrictedPodSecurityContext,
   restrictedSecurityContext, sha256, omitUnstoredDefaults,
 } from '../k8s/pod-defaults';
 import { DNS_PORTS, NetworkPeer, PolicyPort, policyRule } from '../network/network-peer';
-import { checkImage, IFrpServer, issueId, mountTlsSecrets, uniqueSecrets, validationErrors } from '../server/frp-server';
+import { IFrpServer, issueId, mountTlsSecrets, uniqueSecrets, validationErrors } from '../server/frp-server';
 import { caIdentity, ICertificateAuthority } from '../tls/certificate-authority';
 import { IssuedCertificate } from '../tls/issued-certificate';
 

@@ -1,6 +1,7 @@
 import { createHash } from 'crypto';
 import { ApiObject, JsonPatch, Lazy, Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
+import { invalid } from '../frp/errors';
 
 /** The uid/gid every container runs as (the frp images have no USER). @internal */
 export const NON_ROOT_ID = 65532;
@@ -91,3 +92,11 @@ export function lazyString(produce: () => string): string {
 
 /** Annotation that rolls pods when their config changes. @internal */
 export const CONFIG_CHECKSUM_ANNOTATION = 'checksum/config';
+
+/** Checks that an image reference is pinned (a tag other than latest, or a digest). @internal */
+export function checkImage(where: string, field: string, image: string): void {
+  const m = /^([^@\s]+?)(?::([\w][\w.-]{0,127}))?(@sha256:[a-f0-9]{64})?$/.exec(image ?? '');
+  if (!m || (!m[2] && !m[3]) || m[2] === 'latest') {
+    invalid(where, field, `must be a pinned image (name:tag other than latest, or name@sha256:digest), got ${JSON.stringify(image)}`);
+  }
+}

@@ -1,10 +1,9 @@
 import { Construct } from 'constructs';
 import { FrpAlertRules, FrpAlertRulesOptions } from './alerts';
 import { FrpDashboard, FrpDashboardOptions } from './dashboard';
-import { MetricsTarget } from './metrics-target';
+import { IFrpServerMetrics, MetricsTarget } from './metrics-target';
 import { ServiceMonitor, ServiceMonitorOptions } from './service-monitor';
 import { invalid } from '../frp/errors';
-import { FrpServer } from '../server/frp-server';
 
 /** What FrpMonitoring renders besides the server (the shape of a `monitoring` option). */
 export interface FrpMonitoringOptions {
@@ -56,7 +55,7 @@ export interface FrpMonitoringOptions {
 /** Properties of FrpMonitoring. */
 export interface FrpMonitoringProps extends FrpMonitoringOptions {
   /** The frps to monitor (with `enablePrometheus`, the default). */
-  readonly server: FrpServer;
+  readonly server: IFrpServerMetrics;
 }
 
 /**
@@ -82,7 +81,7 @@ export class FrpMonitoring extends Construct {
   constructor(scope: Construct, id: string, props: FrpMonitoringProps) {
     super(scope, id);
     const where = this.node.path;
-    if (!props || !(props.server instanceof FrpServer)) invalid(where, 'server', 'is required: the FrpServer to monitor');
+    if (!props || !props.server) invalid(where, 'server', 'is required: the FrpServer to monitor');
     const sm = props.enableServiceMonitor ?? true;
     const alerts = props.enableAlerts ?? true;
     const dashboard = props.enableDashboard ?? true;

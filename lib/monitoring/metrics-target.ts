@@ -3,7 +3,21 @@ import * as kplus from 'cdk8s-plus-28';
 import { IConstruct } from 'constructs';
 import { LabelMatcher } from './_promql';
 import { checkNonEmpty, invalid } from '../frp/errors';
-import { FrpServer } from '../server/frp-server';
+
+/**
+ * An frps as monitoring sees it: the Service carrying its `metrics` port and
+ * how to scrape it. FrpServer is one.
+ */
+export interface IFrpServerMetrics extends IConstruct {
+  /** The control Service, which carries the web server port named `metrics`. */
+  readonly service: kplus.Service;
+  /** Whether frps serves `/metrics`. */
+  readonly prometheusEnabled: boolean;
+  /** Secret with `user` and `password` protecting `/metrics`, if any. */
+  readonly webServerCredentials?: kplus.ISecret;
+  /** Number of frps replicas (every replica holds every group member). */
+  readonly replicas: number;
+}
 
 /** How to reach the metrics of a Service that is not an FrpServer. */
 export interface MetricsTargetOptions {
@@ -47,7 +61,7 @@ export class MetricsTarget {
    * `webServerCredentials` Secret when set.
    * @param server an FrpServer with Prometheus enabled
    */
-  public static fromFrpServer(server: FrpServer): MetricsTarget {
+  public static fromFrpServer(server: IFrpServerMetrics): MetricsTarget {
     if (!server || !(server.service instanceof kplus.Service)) {
       throw new Error('MetricsTarget.fromFrpServer: server: must be an FrpServer');
     }

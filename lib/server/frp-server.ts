@@ -10,13 +10,15 @@ import { FrpPortRange, FrpsConfig, FrpServerTlsConfig, renderFrpsToml } from '..
 import { addSecretEnv, mountSecretFiles, FrpAuth } from '../frp-auth';
 import { checkBaseName, claimName, derivedName, imageVersion, recommendedLabels, selectorLabels, selectPods } from '../k8s/names';
 import {
-  CONFIG_CHECKSUM_ANNOTATION, resourcesWithDefaults, lazyString, restrictedPodSecurityContext,
+  checkImage, CONFIG_CHECKSUM_ANNOTATION, resourcesWithDefaults, lazyString, restrictedPodSecurityContext,
   restrictedSecurityContext, sha256, omitUnstoredDefaults,
 } from '../k8s/pod-defaults';
 import { FrpMonitoring, FrpMonitoringOptions } from '../monitoring/frp-monitoring';
+import { IFrpServerMetrics } from '../monitoring/metrics-target';
 import { NetworkPeer, PolicyPort, policyRule } from '../network/network-peer';
 import { ExternalTrafficPolicy, isExternal, setExternalTrafficPolicy } from '../network/traffic-policy';
 import { CertificateAuthority, ICertificateAuthority } from '../tls/certificate-authority';
+import { IFrpServerEndpoint } from '../tls/certificate-options';
 import { IssuedCertificate } from '../tls/issued-certificate';
 
 /** The frps image this release is tested against. */
@@ -35,9 +37,7 @@ const EXTERNAL_NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0
 const CONFIG_FILE = 'frps.toml';
 
 /** An frps that frpc pools can attach proxies to. */
-export interface IFrpServer extends IConstruct {
-  /** DNS name frpc dials (the control Service). */
-  readonly host: string;
+export interface IFrpServer extends IFrpServerEndpoint {
   /** Control port frpc connects to. */
   readonly bindPort: number;
   /** How clients authenticate. */
@@ -367,7 +367,7 @@ interface RouteUse {
  * that attached proxies need. Ports and `allowPorts` are derived from the
  * proxies registered by FrpClientPools; the config is written at synth time.
  */
-export class FrpServer extends Construct implements IFrpServer {
+export class FrpServer extends Construct implements IFrpServer, IFrpServerMetrics {
   /** The frps Deployment (the first replica's, with `replicas` > 1). */
   public readonly deployment: kplus.Deployment;
   /** One Deployment per replica (one pod each with `replicas` > 1). */
@@ -919,14 +919,6 @@ export function validationErrors(check: () => unknown): string[] {
     return [];
   } catch (e) {
     return [(e as Error).message];
-  }
-}
-
-/** Checks that an image reference is pinned (a tag other than latest, or a digest). @internal */
-export function checkImage(where: string, field: string, image: string): void {
-  const m = /^([^@\s]+?)(?::([\w][\w.-]{0,127}))?(@sha256:[a-f0-9]{64})?$/.exec(image ?? '');
-  if (!m || (!m[2] && !m[3]) || m[2] === 'latest') {
-    invalid(where, field, `must be a pinned image (name:tag other than latest, or name@sha256:digest), got ${JSON.stringify(image)}`);
   }
 }
 

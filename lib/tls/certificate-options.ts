@@ -1,6 +1,16 @@
 import { Duration } from 'cdk8s';
+import { IConstruct } from 'constructs';
 import { invalid } from '../frp/errors';
-import { IFrpServer } from '../server/frp-server';
+
+/**
+ * An frps as its server certificate sees it: the address frpc dials. Every
+ * IFrpServer (an FrpServer) is one; the certificate also names the control
+ * Services of an FrpServer (and of each of its replicas).
+ */
+export interface IFrpServerEndpoint extends IConstruct {
+  /** DNS name frpc dials (the control Service). */
+  readonly host: string;
+}
 
 /** What a certificate is for (its extended key usage). */
 export enum CertificateUsage {
@@ -65,7 +75,7 @@ export interface ServerCertificateOptions extends CertificateIssueOptions {
    * `IssuedCertificate.addServer(server)`.
    * @default - none: use dnsNames, ipAddresses or addServer()
    */
-  readonly server?: IFrpServer;
+  readonly server?: IFrpServerEndpoint;
   /**
    * More DNS names frpc may dial (for example a LoadBalancer's public name for
    * frpc outside the cluster). A leading `*.` wildcard is allowed.

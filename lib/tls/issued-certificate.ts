@@ -2,12 +2,11 @@ import { ApiObject, Lazy, Names } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { checkDnsNames } from './_validate';
-import { CertificateKeyAlgorithm, CertificateUsage, ResolvedKey } from './certificate-options';
+import { CertificateKeyAlgorithm, CertificateUsage, IFrpServerEndpoint, ResolvedKey } from './certificate-options';
 import { syncWaveAnnotation, TlsSyncWave } from './sync-wave';
 import * as certmanager from '../../imports/cert-manager.io';
 import { invalid } from '../frp/errors';
 import { claimName } from '../k8s/names';
-import { IFrpServer } from '../server/frp-server';
 import { MtlsMode } from '../spec';
 
 /** Reference to the issuer that signs a leaf certificate. @internal */
@@ -145,7 +144,7 @@ export class IssuedCertificate extends Construct {
    * for its control Service (only `<svc>` without a namespace) and its `host`.
    * @param server the server that mounts this certificate
    */
-  public addServer(server: IFrpServer): void {
+  public addServer(server: IFrpServerEndpoint): void {
     const where = this.node.path;
     if (this.usage !== CertificateUsage.SERVER) invalid(where, 'addServer', 'is for server certificates; this is a client certificate (client auth), frps names belong in the server certificate');
     if (!server || typeof server.host !== 'string') invalid(where, 'server', `must be an FrpServer (IFrpServer), got ${JSON.stringify(server)}`);
@@ -163,9 +162,9 @@ export class IssuedCertificate extends Construct {
 }
 
 /** The names frpc may dial for a server, most specific last. @internal */
-export function frpServerDnsNames(server: IFrpServer, clusterDomain: string): string[] {
+export function frpServerDnsNames(server: IFrpServerEndpoint, clusterDomain: string): string[] {
   const names: string[] = [];
-  // FrpServer exposes its control Service; other IFrpServers only their host.
+  // FrpServer exposes its control Service; other IFrpServerEndpoints only their host.
   const service = (server as { service?: unknown }).service;
   if (service instanceof kplus.Service) {
     const svc = service.name;

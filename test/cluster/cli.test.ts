@@ -36,7 +36,7 @@ for (const file of readdirSync(MANIFESTS).filter(f => f.endsWith('.yaml')).sort(
 }
 
 // What the other CLI tests render: frps replicas (test/server/ha.test.ts), expose.gateway
-// (test/service/gateway.test.ts), external access to frps (test/client/frp-external-client.test.ts).
+// (test/service/gateway.test.ts), external access to frps (test/external-client/frp-external-client.test.ts).
 const TCP_PG = { apiVersion: 'frp.io/v1beta1', kind: 'DistributedService', metadata: { name: 'pg', namespace: 'cli-ha' }, spec: { serviceType: 'tcp', backends: { endpoints: [{ host: 'pg.internal', port: 5432 }] }, expose: { type: 'port', port: 5432 } } };
 describeBundleOnCluster('cdk8s-frp render --frps-replicas 3', render('ha', [TCP_PG], '--frps-replicas', '3'));
 describeBundleOnCluster('cdk8s-frp render of expose.gateway', render('gateway', [{
