@@ -38,7 +38,7 @@ export class OllamaClusterChart extends Chart {
       },
       security: {
         mtls: { enabled: true, mode: MtlsMode.AUTO },
-        authentication: { type: AuthenticationType.APIKEY, tokenSecret: 'ollama-api-keys' },
+        authentication: { type: AuthenticationType.API_KEY, tokenSecret: 'ollama-api-keys' },
       },
       advanced: { connectionPool: { enabled: true, size: 10 }, timeout: { keepAlive: '300s' } },
       monitoring: { labels: { release: 'kube-prometheus-stack' } },

@@ -1,5 +1,5 @@
 import { Duration } from 'cdk8s';
-import { HealthCheckType, HttpMethod } from '../spec';
+import { AuthenticationType, HealthCheckType, HttpMethod } from '../spec';
 
 /**
  * How HAProxy handles the traffic of a service.
@@ -411,16 +411,6 @@ export interface JwtAuthOptions {
   readonly audience?: string;
 }
 
-/** The kinds of end-user authentication. */
-export enum AuthenticationKind {
-  /** A key in a request header, checked against a list. */
-  API_KEY = 'apikey',
-  /** A static bearer token, checked against a list. */
-  BEARER_TOKEN = 'token',
-  /** A signed JWT bearer token. */
-  JWT = 'oauth2',
-}
-
 /**
  * How end users authenticate (http mode). Failures get 401.
  */
@@ -431,7 +421,7 @@ export class EndUserAuthentication {
    * @param options the key file and header
    */
   public static apiKey(options: ApiKeyAuthOptions): EndUserAuthentication {
-    return new EndUserAuthentication(AuthenticationKind.API_KEY, options, undefined, undefined);
+    return new EndUserAuthentication(AuthenticationType.API_KEY, options, undefined, undefined);
   }
 
   /**
@@ -440,7 +430,7 @@ export class EndUserAuthentication {
    * @param options the token file
    */
   public static bearerToken(options: BearerTokenAuthOptions): EndUserAuthentication {
-    return new EndUserAuthentication(AuthenticationKind.BEARER_TOKEN, undefined, options, undefined);
+    return new EndUserAuthentication(AuthenticationType.TOKEN, undefined, options, undefined);
   }
 
   /**
@@ -453,7 +443,7 @@ export class EndUserAuthentication {
    * @param options the key file, algorithm and claims
    */
   public static jwt(options: JwtAuthOptions): EndUserAuthentication {
-    return new EndUserAuthentication(AuthenticationKind.JWT, undefined, undefined, options);
+    return new EndUserAuthentication(AuthenticationType.OAUTH2, undefined, undefined, options);
   }
 
   /**
@@ -463,8 +453,8 @@ export class EndUserAuthentication {
    * @param jwtOptions the options of `jwt()`
    */
   private constructor(
-    /** Which authentication. */
-    public readonly kind: AuthenticationKind,
+    /** Which authentication (never `NONE`). */
+    public readonly kind: AuthenticationType,
     /** The options of `apiKey()`. */
     public readonly apiKeyOptions: ApiKeyAuthOptions | undefined,
     /** The options of `bearerToken()`. */

@@ -16,7 +16,7 @@ export const BALANCER_PORT = 8000;
  * API keys and static tokens one per line, the JWT verification key in PEM.
  */
 export const AUTH_SECRET_KEYS: { readonly [type: string]: string } = {
-  [AuthenticationType.APIKEY]: 'keys',
+  [AuthenticationType.API_KEY]: 'keys',
   [AuthenticationType.TOKEN]: 'tokens',
   [AuthenticationType.OAUTH2]: 'public-key.pem',
 };
@@ -47,7 +47,7 @@ export function haproxyServiceFor(scope: IConstruct, plan: ServicePlan, backends
   const authFile = (type: AuthenticationType) => HaproxyBalancer.authFile(scope, AUTH_SECRET_KEYS[type]);
   let authentication: EndUserAuthentication | undefined;
   switch (b.authentication?.type) {
-    case AuthenticationType.APIKEY: authentication = EndUserAuthentication.apiKey({ keysFile: authFile(AuthenticationType.APIKEY) }); break;
+    case AuthenticationType.API_KEY: authentication = EndUserAuthentication.apiKey({ keysFile: authFile(AuthenticationType.API_KEY) }); break;
     case AuthenticationType.TOKEN: authentication = EndUserAuthentication.bearerToken({ tokensFile: authFile(AuthenticationType.TOKEN) }); break;
     case AuthenticationType.OAUTH2: authentication = EndUserAuthentication.jwt({ publicKeyFile: authFile(AuthenticationType.OAUTH2) }); break;
     default: break;

@@ -434,16 +434,19 @@ export interface Mtls {
   readonly issuerKind?: IssuerKind;
 }
 
-/** `spec.security.authentication.type`: end-user authentication. */
+/**
+ * `spec.security.authentication.type`: how end users authenticate (balancer
+ * tier); also the kind of an `EndUserAuthentication`.
+ */
 export enum AuthenticationType {
   /** None. */
   NONE = 'none',
-  /** A static bearer token (balancer tier). */
+  /** A static bearer token (`Authorization: Bearer <token>`), checked against a list. */
   TOKEN = 'token',
-  /** OAuth2/JWT bearer tokens verified with a public key (balancer tier). */
+  /** OAuth2/JWT bearer tokens, their signature verified with a public key. */
   OAUTH2 = 'oauth2',
-  /** API keys in a header (balancer tier). */
-  APIKEY = 'apikey',
+  /** API keys in a request header, checked against a list. */
+  API_KEY = 'apikey',
 }
 
 /** `spec.security.authentication`. */

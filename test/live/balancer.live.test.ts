@@ -48,7 +48,7 @@ describe('live: balancer tier', () => {
         backends: { replicas: 2, endpoints: ips.map((host) => ({ host, port: 8000 })) },
         expose: { type: ExposeType.DOMAIN, domain: 'api.example.test' },
         loadBalancing: { algorithm: LoadBalancingAlgorithm.IP_HASH },
-        security: { authentication: { type: AuthenticationType.APIKEY, tokenSecret: 'api-keys' } },
+        security: { authentication: { type: AuthenticationType.API_KEY, tokenSecret: 'api-keys' } },
       },
     });
     cluster = await LiveCluster.start(manifests, { subnet, secrets: fixtureSecrets({ [`${NS}/api-keys`]: { keys: 'key-one\nkey-two\n' } }) });
