@@ -1,6 +1,7 @@
 import { Bandwidth } from './bandwidth';
 import { checkEnum, checkInt, checkNonEmpty, checkPort, invalid } from './errors';
 import { envRef, hexEnvRef, RawTemplate } from './template';
+import { BandwidthMode } from '../spec';
 
 /** frp proxy types this library renders (FACTS.md §3, §7). */
 export enum FrpProxyType {
@@ -33,14 +34,6 @@ export enum ProxyProtocolVersion {
   V1 = 'v1',
   /** PROXY protocol v2 (binary). */
   V2 = 'v2',
-}
-
-/** Which side enforces `bandwidthLimit`. */
-export enum BandwidthLimitMode {
-  /** frpc rate-limits (frp's default). */
-  CLIENT = 'client',
-  /** frps rate-limits. */
-  SERVER = 'server',
 }
 
 /**
@@ -181,9 +174,9 @@ export interface FrpProxy {
   readonly bandwidthLimit?: Bandwidth;
   /**
    * Which side enforces the bandwidth limit.
-   * @default BandwidthLimitMode.CLIENT
+   * @default BandwidthMode.CLIENT
    */
-  readonly bandwidthLimitMode?: BandwidthLimitMode;
+  readonly bandwidthLimitMode?: BandwidthMode;
   /**
    * Send a PROXY protocol header to the local service, carrying the client address.
    * @default - none
@@ -269,7 +262,7 @@ export function validateProxy(where: string | undefined, field: string, p: FrpPr
     checkInt(where, `${field}.healthCheck.maxFailed`, h.maxFailed, 1, 1000);
     checkInt(where, `${field}.healthCheck.intervalSeconds`, h.intervalSeconds, 1, 3600);
   }
-  checkEnum(where, `${field}.bandwidthLimitMode`, p.bandwidthLimitMode, BandwidthLimitMode);
+  checkEnum(where, `${field}.bandwidthLimitMode`, p.bandwidthLimitMode, BandwidthMode);
   checkEnum(where, `${field}.proxyProtocolVersion`, p.proxyProtocolVersion, ProxyProtocolVersion);
   if (p.bandwidthLimitMode !== undefined && p.bandwidthLimit === undefined) invalid(where, `${field}.bandwidthLimitMode`, 'needs bandwidthLimit to be set');
 }

@@ -6,14 +6,14 @@ import { isDnsLabel, labelKeyProblem, labelValueProblem } from './field-checks';
 import { planService, serviceNameProblem, ServicePlan } from './plan';
 import { SPEC_SCHEMA } from './schema';
 import { Claim, qualifiedName, ServerClaims } from './server-claims';
-import { BandwidthMode, DistributedServiceSpec, ExposeType, LoadBalancingAlgorithm, MtlsMode } from '../spec';
+import { DistributedServiceSpec, ExposeType, LoadBalancingAlgorithm, MtlsMode } from '../spec';
 import { fieldPath, schemaProblems, validateAgainstSchema } from './validate-schema';
 import * as gateway from '../../imports/gateway.networking.k8s.io';
 import { HaproxyBalancer } from '../balancer/haproxy-balancer';
 import { UdpBalancer } from '../balancer/udp-balancer';
 import { FrpClientPool, FrpClientTlsOptions, FrpClientWorkload } from '../client/frp-client-pool';
 import { invalid } from '../frp/errors';
-import { BandwidthLimitMode, FrpProxy, FrpProxyType, ProxyProtocolVersion } from '../frp/proxy';
+import { FrpProxy, FrpProxyType, ProxyProtocolVersion } from '../frp/proxy';
 import { FrpAuth } from '../frp-auth';
 import { foreignContainerPort, foreignPodLabels, foreignWorkload } from '../k8s/foreign-workload';
 import { claimName, derivedName, recommendedLabels, selectPods } from '../k8s/names';
@@ -360,8 +360,7 @@ export class DistributedService extends Construct {
       group: plan.group,
       healthCheck: plan.healthCheck,
       bandwidthLimit: plan.bandwidth,
-      bandwidthLimitMode: plan.bandwidthMode === undefined ? undefined
-        : plan.bandwidthMode === BandwidthMode.SERVER ? BandwidthLimitMode.SERVER : BandwidthLimitMode.CLIENT,
+      bandwidthLimitMode: plan.bandwidthMode,
       metadatas: m.metadatas,
     }));
     this.clientPool = new FrpClientPool(this, 'Client', {

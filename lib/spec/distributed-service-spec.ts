@@ -548,11 +548,14 @@ export interface ConnectionPool {
   readonly idleTimeout?: string;
 }
 
-/** `spec.advanced.bandwidth.mode`. */
+/**
+ * `spec.advanced.bandwidth.mode`: which side enforces a bandwidth limit (also
+ * frp's `transport.bandwidthLimitMode`).
+ */
 export enum BandwidthMode {
-  /** frpc limits. */
+  /** frpc rate-limits (frp's default). */
   CLIENT = 'client',
-  /** frps limits. */
+  /** frps rate-limits. */
   SERVER = 'server',
 }
 

@@ -1,7 +1,7 @@
 import { parse } from 'smol-toml';
 import { renderGoTemplate } from './go-template';
 import {
-  Bandwidth, BandwidthLimitMode, FrpAuthMethod, FrpcConfig, FrpConfigRenderer, FrpHealthCheckType, FrpProxy,
+  Bandwidth, BandwidthMode, FrpAuthMethod, FrpcConfig, FrpConfigRenderer, FrpHealthCheckType, FrpProxy,
   FrpProxyType, FrpsConfig, ProxyProtocolVersion,
 } from '../../lib';
 import { SECRET_STRING_PREAMBLE } from '../../lib/frp/template';
@@ -53,7 +53,7 @@ describe('frpc.toml', () => {
       requestHeaders: { 'x-b': '2', 'x-a': '1' },
       healthCheck: { type: FrpHealthCheckType.HTTP, path: '/health', httpHeaders: { Host: 'app.example.com' } },
       bandwidthLimit: Bandwidth.parse('1GB'),
-      bandwidthLimitMode: BandwidthLimitMode.SERVER,
+      bandwidthLimitMode: BandwidthMode.SERVER,
       proxyProtocolVersion: ProxyProtocolVersion.V2,
       useCompression: true,
     })]));
