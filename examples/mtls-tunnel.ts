@@ -1,7 +1,7 @@
 import { Chart, ChartProps } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
-import { CertificateAuthority, FrpAuth, FrpClientPool, FrpClientWorkload, FrpHealthCheckType, FrpProxyType, FrpServer, NetworkPeer } from '../lib';
+import { CertificateAuthority, FrpAuth, FrpClientPool, FrpClientWorkload, HealthCheckType, FrpProxyType, FrpServer, NetworkPeer } from '../lib';
 
 /**
  * A zero-trust tunnel: cert-manager bootstraps a CA in the bundle (self-signed
@@ -39,7 +39,7 @@ export class MtlsTunnelChart extends Chart {
         localPort: 8000,
         remotePort: 18000,
         group: 'inference',
-        healthCheck: { type: FrpHealthCheckType.TCP },
+        healthCheck: { type: HealthCheckType.TCP },
       }],
     });
   }

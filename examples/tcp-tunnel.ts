@@ -1,7 +1,7 @@
 import { ApiObject, Chart, ChartProps, JsonPatch, Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
-import { FrpAuth, FrpClientPool, FrpClientWorkload, FrpProxyType, FrpServer, FrpHealthCheckType } from '../lib';
+import { FrpAuth, FrpClientPool, FrpClientWorkload, FrpProxyType, FrpServer, HealthCheckType } from '../lib';
 
 /**
  * A TCP tunnel: one frps, and three frpc pods that join one load-balancing
@@ -64,7 +64,7 @@ export class TcpTunnelChart extends Chart {
         localPort: 5678,
         remotePort: 15678,
         group: 'echo',
-        healthCheck: { type: FrpHealthCheckType.TCP, intervalSeconds: 10 },
+        healthCheck: { type: HealthCheckType.TCP, intervalSeconds: 10 },
       }],
     });
   }

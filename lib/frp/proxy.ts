@@ -1,7 +1,7 @@
 import { Bandwidth } from './bandwidth';
 import { checkEnum, checkInt, checkNonEmpty, checkPort, invalid } from './errors';
 import { envRef, hexEnvRef, RawTemplate } from './template';
-import { BandwidthMode } from '../spec';
+import { BandwidthMode, HealthCheckType } from '../spec';
 
 /** frp proxy types this library renders (FACTS.md §3, §7). */
 export enum FrpProxyType {
@@ -20,14 +20,6 @@ export enum FrpProxyType {
 /** The proxy types on which frps honours `loadBalancer.group` (FACTS.md §3). */
 export const GROUP_CAPABLE_TYPES: readonly FrpProxyType[] = [FrpProxyType.TCP, FrpProxyType.HTTP, FrpProxyType.HTTPS, FrpProxyType.TCPMUX];
 
-/** Health check kinds frpc runs against the local backend. */
-export enum FrpHealthCheckType {
-  /** A successful TCP dial is healthy. */
-  TCP = 'tcp',
-  /** `GET http://localIP:localPort/path`; any 2xx is healthy. */
-  HTTP = 'http',
-}
-
 /** PROXY protocol header frpc writes to the local service. */
 export enum ProxyProtocolVersion {
   /** PROXY protocol v1 (text). */
@@ -35,6 +27,9 @@ export enum ProxyProtocolVersion {
   /** PROXY protocol v2 (binary). */
   V2 = 'v2',
 }
+
+/** The health check kinds frpc runs against the local backend. */
+const FRP_HEALTH_CHECK_TYPES = { TCP: HealthCheckType.TCP, HTTP: HealthCheckType.HTTP };
 
 /**
  * An frp proxy health check (`healthCheck.*`). frpc checks the proxy's
@@ -46,8 +41,12 @@ export enum ProxyProtocolVersion {
  * health per pod is the pods' readiness probe.
  */
 export interface FrpHealthCheck {
-  /** The kind of check. */
-  readonly type: FrpHealthCheckType;
+  /**
+   * The kind of check: `TCP` (a successful dial is healthy) or `HTTP`
+   * (`GET http://localIP:localPort/path`, any 2xx is healthy). frp has no
+   * other kind: check https and grpc backends with `TCP`.
+   */
+  readonly type: HealthCheckType;
   /**
    * Path for http checks (required when type is http).
    * @default - none; required for http checks
@@ -253,11 +252,11 @@ export function validateProxy(where: string | undefined, field: string, p: FrpPr
 
   if (p.healthCheck) {
     const h = p.healthCheck;
-    checkEnum(where, `${field}.healthCheck.type`, h.type, FrpHealthCheckType);
-    if (h.type === FrpHealthCheckType.HTTP && !(h.path ?? '').startsWith('/')) {
+    checkEnum(where, `${field}.healthCheck.type`, h.type, FRP_HEALTH_CHECK_TYPES);
+    if (h.type === HealthCheckType.HTTP && !(h.path ?? '').startsWith('/')) {
       invalid(where, `${field}.healthCheck.path`, `http health checks need a path starting with "/", got ${JSON.stringify(h.path)}`);
     }
-    if (h.type === FrpHealthCheckType.TCP && h.path !== undefined) invalid(where, `${field}.healthCheck.path`, 'is only valid for http health checks');
+    if (h.type === HealthCheckType.TCP && h.path !== undefined) invalid(where, `${field}.healthCheck.path`, 'is only valid for http health checks');
     checkInt(where, `${field}.healthCheck.timeoutSeconds`, h.timeoutSeconds, 1, 3600);
     checkInt(where, `${field}.healthCheck.maxFailed`, h.maxFailed, 1, 1000);
     checkInt(where, `${field}.healthCheck.intervalSeconds`, h.intervalSeconds, 1, 3600);

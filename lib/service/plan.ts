@@ -1,6 +1,6 @@
 import { durationSeconds, MAX_SECONDS } from './durations';
 import { Bandwidth } from '../frp/bandwidth';
-import { FrpHealthCheck, FrpHealthCheckType, FrpProxyType } from '../frp/proxy';
+import { FrpHealthCheck, FrpProxyType } from '../frp/proxy';
 import { ExternalTrafficPolicy } from '../network/traffic-policy';
 import {
   AuthenticationType, AuthorizationRule, BackendEndpoint, BandwidthMode, DiscoveryMode, DistributedServiceSpec, DistributedServiceType,
@@ -236,7 +236,7 @@ export function planService(spec: DistributedServiceSpec, ctx: PlanContext): Ser
   // them properly). UDP backends cannot be checked by frp. Where frp's check lands
   // is decided with the backends below.
   const backendHealthCheck: FrpHealthCheck | undefined = !hcEnabled || proxyType === FrpProxyType.UDP ? undefined : {
-    type: hcType === HealthCheckType.HTTP ? FrpHealthCheckType.HTTP : FrpHealthCheckType.TCP,
+    type: hcType === HealthCheckType.HTTP ? HealthCheckType.HTTP : HealthCheckType.TCP,
     path: hcType === HealthCheckType.HTTP ? path : undefined,
     intervalSeconds: interval,
     timeoutSeconds: timeout,
@@ -483,10 +483,10 @@ export function planHealthCheck(check: FrpHealthCheck | undefined, t: HealthChec
   const warnings: string[] = [];
   const fix = 'set healthCheck.path to the backend\'s health path, or healthCheck.type tcp, or healthCheck.enabled false';
   if (!check) return { warnings };
-  const tcp: FrpHealthCheck = { ...check, type: FrpHealthCheckType.TCP, path: undefined };
+  const tcp: FrpHealthCheck = { ...check, type: HealthCheckType.TCP, path: undefined };
   switch (t.target) {
     case 'backend':
-      if (check.type === FrpHealthCheckType.HTTP && t.defaultPath) {
+      if (check.type === HealthCheckType.HTTP && t.defaultPath) {
         warnings.push(`spec.loadBalancing.healthCheck.path: not set, so frpc checks every backend with GET ${DEFAULT_HEALTH_PATH} (the specification's default); a backend without that path never passes, and its group member never joins, with no error anywhere but the frpc log: ${fix}`);
       }
       return { healthCheck: check, warnings };
@@ -496,7 +496,7 @@ export function planHealthCheck(check: FrpHealthCheck | undefined, t: HealthChec
       }
       return { healthCheck: tcp, warnings };
     case 'service':
-      if (check.type === FrpHealthCheckType.HTTP && t.explicit) {
+      if (check.type === HealthCheckType.HTTP && t.explicit) {
         warnings.push(`spec.loadBalancing.healthCheck: with ${t.backends} discovery frpc reaches the backends through a Service address, where an http check would probe whichever pod the Service picks (and frp never resets its failure count, so members would leave the group together); frp checks tcp there (this member reaches a ready endpoint), and per-pod health is the pods' readiness probe's job. An http check per pod needs the balancer tier or discovery auto with a workload (frpc as a sidecar)`);
       }
       return { healthCheck: tcp, warnings };

@@ -1,7 +1,7 @@
 import { Size, Testing } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import {
-  Bandwidth, FrpAuth, FrpClientPool, FrpClientPoolProps, FrpClientWorkload, FrpHealthCheckType, FrpLogLevel, FrpProxyType, FrpServer,
+  Bandwidth, FrpAuth, FrpClientPool, FrpClientPoolProps, FrpClientWorkload, HealthCheckType, FrpLogLevel, FrpProxyType, FrpServer,
 } from '../../lib';
 import { expectValidBundle, parseFrpTomlValues as parse } from '../helpers';
 
@@ -58,7 +58,7 @@ describe('FrpClientPool', () => {
       serverPort: 7443,
       auth: server.auth,
       workload: FrpClientWorkload.deployment({ replicas: 3 }),
-      proxies: [{ ...pg, healthCheck: { type: FrpHealthCheckType.TCP }, bandwidthLimit: Bandwidth.mebibytes(10) }],
+      proxies: [{ ...pg, healthCheck: { type: HealthCheckType.TCP }, bandwidthLimit: Bandwidth.mebibytes(10) }],
       exposeRemotePorts: true,
       groupKeySecret: kplus.Secret.fromSecretName(chart, 'gk', 'group-key'),
       groupKeySecretKey: 'key',

@@ -1,7 +1,7 @@
 import { parse } from 'smol-toml';
 import { renderGoTemplate } from './go-template';
 import {
-  Bandwidth, BandwidthMode, FrpAuthMethod, FrpcConfig, FrpConfigRenderer, FrpHealthCheckType, FrpProxy,
+  Bandwidth, BandwidthMode, FrpAuthMethod, FrpcConfig, FrpConfigRenderer, HealthCheckType, FrpProxy,
   FrpProxyType, FrpsConfig, ProxyProtocolVersion,
 } from '../../lib';
 import { SECRET_STRING_PREAMBLE } from '../../lib/frp/template';
@@ -19,7 +19,7 @@ const parsed = (text: string): any => parse(renderGoTemplate(text, { FRP_AUTH_TO
 describe('frpc.toml', () => {
   test('renders the keys frp expects, with secrets only as env templates', () => {
     // GIVEN
-    const config = client([tcp('pg', { group: 'pg', groupKeyEnv: 'FRP_GROUP_KEY', healthCheck: { type: FrpHealthCheckType.TCP, intervalSeconds: 5, maxFailed: 2 } })], { userEnv: 'POD_NAME' });
+    const config = client([tcp('pg', { group: 'pg', groupKeyEnv: 'FRP_GROUP_KEY', healthCheck: { type: HealthCheckType.TCP, intervalSeconds: 5, maxFailed: 2 } })], { userEnv: 'POD_NAME' });
     // WHEN
     const text = renderClient(config);
     // THEN
@@ -51,7 +51,7 @@ describe('frpc.toml', () => {
       group: 'web',
       locations: ['/v1'],
       requestHeaders: { 'x-b': '2', 'x-a': '1' },
-      healthCheck: { type: FrpHealthCheckType.HTTP, path: '/health', httpHeaders: { Host: 'app.example.com' } },
+      healthCheck: { type: HealthCheckType.HTTP, path: '/health', httpHeaders: { Host: 'app.example.com' } },
       bandwidthLimit: Bandwidth.parse('1GB'),
       bandwidthLimitMode: BandwidthMode.SERVER,
       proxyProtocolVersion: ProxyProtocolVersion.V2,
@@ -108,7 +108,7 @@ describe('frpc.toml', () => {
     ['tcp without a remote port', client([tcp('a', { remotePort: undefined })]),
       'test/frpc: proxies[0].remotePort: is required for tcp proxies (frp would pick a random port the Service cannot expose)'],
     ['locations on tcp', client([tcp('a', { locations: ['/x'] })]), 'test/frpc: proxies[0].locations: is only valid on http proxies, not tcp'],
-    ['http health check without path', client([tcp('a', { healthCheck: { type: FrpHealthCheckType.HTTP } })]),
+    ['http health check without path', client([tcp('a', { healthCheck: { type: HealthCheckType.HTTP } })]),
       'test/frpc: proxies[0].healthCheck.path: http health checks need a path starting with "/", got undefined'],
     ['a subdomain with a dot', client([http('w', { customDomains: undefined, subdomain: 'a.b' })]),
       'test/frpc: proxies[0].subdomain: must be one DNS label (no dots or wildcards), got "a.b"'],
@@ -182,7 +182,7 @@ describe('rendered configs pass the strict frp key check', () => {
   const { checkFrpToml } = require('../helpers');
   test('a client with every proxy type and a literal {{ in a header', () => {
     const text = renderClient(client([
-      tcp('pg', { group: 'pg', groupKeyEnv: 'FRP_GROUP_KEY', healthCheck: { type: FrpHealthCheckType.TCP } }),
+      tcp('pg', { group: 'pg', groupKeyEnv: 'FRP_GROUP_KEY', healthCheck: { type: HealthCheckType.TCP } }),
       http('web', { group: 'web', locations: ['/v1'], requestHeaders: { 'x-literal': 'a{{b' }, bandwidthLimit: Bandwidth.parse('1GB') }),
       { name: 'tls', type: FrpProxyType.HTTPS, localPort: 443, customDomains: ['s.example.com'], group: 'tls' },
       { name: 'mux', type: FrpProxyType.TCPMUX, localPort: 22, customDomains: ['ssh.example.com'] },

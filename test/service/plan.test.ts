@@ -1,5 +1,5 @@
 import { httpSpec, INVALID_SPECS, tcpSpec } from './invalid-specs';
-import { DistributedServiceSpec, DistributedServiceType, ExposeType, FrpHealthCheckType, FrpProxyType, LoadBalancingAlgorithm } from '../../lib';
+import { DistributedServiceSpec, DistributedServiceType, ExposeType, HealthCheckType, FrpProxyType, LoadBalancingAlgorithm } from '../../lib';
 import { planService } from '../../lib/service/plan';
 import { SPEC_SCHEMA } from '../../lib/service/schema';
 import { validateAgainstSchema } from '../../lib/service/validate-schema';
@@ -15,7 +15,7 @@ describe('planService defaults (the seed defaulting webhook)', () => {
     const p = plan(httpSpec({ backends: { endpoints: [{ host: 'a.internal', port: 8080 }] } }));
     expect(p.proxyType).toBe(FrpProxyType.HTTP);
     expect(p.group).toBe('apps-svc');
-    expect(p.healthCheck).toEqual({ type: FrpHealthCheckType.HTTP, path: '/health', intervalSeconds: 10, timeoutSeconds: 3, maxFailed: 3 });
+    expect(p.healthCheck).toEqual({ type: HealthCheckType.HTTP, path: '/health', intervalSeconds: 10, timeoutSeconds: 3, maxFailed: 3 });
     expect(p.warnings).toEqual([expect.stringMatching(/^spec\.loadBalancing\.healthCheck\.path: not set, so frpc checks every backend with GET \/health/)]);
     expect(p.balancer).toBeUndefined();
     expect(p.poolCount).toBe(5);
@@ -25,7 +25,7 @@ describe('planService defaults (the seed defaulting webhook)', () => {
   });
 
   test('a tcp service gets tcp health checks', () => {
-    expect(plan(tcpSpec()).healthCheck!.type).toBe(FrpHealthCheckType.TCP);
+    expect(plan(tcpSpec()).healthCheck!.type).toBe(HealthCheckType.TCP);
   });
 
   test('weight n becomes n group members (exact ratio under frp http round robin)', () => {
