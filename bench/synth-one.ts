@@ -3,7 +3,7 @@ import { performance } from 'perf_hooks';
 import { App, Chart } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { stringify } from 'yaml';
-import { DiscoveryMode, DistributedService, DistributedServiceType, ExposeType, FrpAuth, FrpServer } from '../lib';
+import { DiscoveryMode, DistributedService, ServiceProtocol, ExposeType, FrpAuth, FrpServer } from '../lib';
 
 const n = Number(process.argv[2]);
 
@@ -16,14 +16,14 @@ function build(): App {
     if (i % 2 === 0) {
       new DistributedService(chart, `web-${i}`, {
         server,
-        serviceType: DistributedServiceType.HTTP,
+        serviceType: ServiceProtocol.HTTP,
         backends: { discovery: { mode: DiscoveryMode.SELECTOR, selector: { matchLabels: { app: `web-${i}` } }, port: 8080 } },
         expose: { type: ExposeType.PATH, domain: `web-${i}.example.com`, path: '/api' },
       });
     } else {
       new DistributedService(chart, `db-${i}`, {
         server,
-        serviceType: DistributedServiceType.TCP,
+        serviceType: ServiceProtocol.TCP,
         backends: { endpoints: [{ host: `db-${i}-a.internal`, port: 5432, weight: 2 }, { host: `db-${i}-b.internal`, port: 5432 }] },
         expose: { type: ExposeType.PORT, port: 20000 + i },
       });

@@ -10,7 +10,7 @@ import { ApiObject, Chart, ChartProps, JsonPatch, Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import {
-  AuthenticationType, DiscoveryMode, DistributedService, DistributedServiceType, ExposeServiceType, ExposeType, FrpAuth,
+  AuthenticationType, DiscoveryMode, DistributedService, ServiceProtocol, ExposeServiceType, ExposeType, FrpAuth,
   HealthCheckType, HttpMethod, LoadBalancingAlgorithm, MtlsMode,
 } from '../lib';
 
@@ -29,7 +29,7 @@ export class OllamaClusterChart extends Chart {
     super(scope, id, { namespace: 'ai-services', ...props });
     this.service = new DistributedService(this, 'ollama-cluster', {
       auth: token(this),
-      serviceType: DistributedServiceType.HTTP,
+      serviceType: ServiceProtocol.HTTP,
       backends: { discovery: { mode: DiscoveryMode.SELECTOR, selector: { matchLabels: { app: 'ollama', tier: 'inference' } }, port: 11434 } },
       expose: { type: ExposeType.DOMAIN, domain: 'llm.example.com', path: '/v1', ingressClassName: 'nginx' },
       loadBalancing: {
@@ -59,7 +59,7 @@ export class UserServiceChart extends Chart {
     super(scope, id, { namespace: 'microservices', ...props });
     this.service = new DistributedService(this, 'user-service', {
       auth: token(this),
-      serviceType: DistributedServiceType.GRPC,
+      serviceType: ServiceProtocol.GRPC,
       backends: {
         endpoints: [
           { host: 'user-service-1.internal', port: 9090, weight: 2 },
@@ -85,7 +85,7 @@ export class PostgresProxyChart extends Chart {
     super(scope, id, { namespace: 'databases', ...props });
     this.service = new DistributedService(this, 'postgres-proxy', {
       auth: token(this),
-      serviceType: DistributedServiceType.TCP,
+      serviceType: ServiceProtocol.TCP,
       backends: { discovery: { mode: DiscoveryMode.DNS, namespace: 'databases', port: 5432 } },
       expose: { type: ExposeType.PORT, port: 5432 },
       loadBalancing: {
@@ -149,7 +149,7 @@ export class WebappFrontendChart extends Chart {
     ApiObject.of(this.frontend).addJsonPatch(JsonPatch.remove('/spec/minReadySeconds'), JsonPatch.remove('/spec/template/spec/hostNetwork'));
     this.service = new DistributedService(this, 'webapp-frontend', {
       auth: token(this),
-      serviceType: DistributedServiceType.HTTP,
+      serviceType: ServiceProtocol.HTTP,
       backends: { discovery: { mode: DiscoveryMode.AUTO, port: 3000, workload: this.frontend } },
       expose: { type: ExposeType.PATH, domain: 'app.example.com', path: '/frontend' },
       loadBalancing: { algorithm: LoadBalancingAlgorithm.ROUND_ROBIN, healthCheck: { type: HealthCheckType.HTTP, path: '/health' } },

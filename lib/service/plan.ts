@@ -3,7 +3,7 @@ import { Bandwidth } from '../frp/bandwidth';
 import { FrpHealthCheck, FrpProxyType } from '../frp/proxy';
 import { ExternalTrafficPolicy } from '../network/traffic-policy';
 import {
-  AuthenticationType, AuthorizationRule, BackendEndpoint, BandwidthMode, DiscoveryMode, DistributedServiceSpec, DistributedServiceType,
+  AuthenticationType, AuthorizationRule, BackendEndpoint, BandwidthMode, DiscoveryMode, DistributedServiceSpec, ServiceProtocol,
   ExposeServiceType, ExposeType, GatewayReference, HealthCheckType, IssuerKind, LabelSelector, LoadBalancingAlgorithm, MtlsMode, RetryBackoff,
 } from '../spec';
 
@@ -67,7 +67,7 @@ export interface PlannedMtls {
 /** Everything the constructs render, decided once. @internal */
 export interface ServicePlan {
   readonly name: string;
-  readonly serviceType: DistributedServiceType;
+  readonly serviceType: ServiceProtocol;
   readonly proxyType: FrpProxyType;
   readonly group?: string;
   readonly members: PlannedMember[];
@@ -161,8 +161,8 @@ export function planService(spec: DistributedServiceSpec, ctx: PlanContext): Ser
   // ---- expose (seed webhook: http needs domain or path)
   const ex = spec.expose ?? {};
   // the seed defaults to domain, which only http can use: other protocols default to port
-  const exposeType = ex.type ?? (type === DistributedServiceType.HTTP ? ExposeType.DOMAIN : ExposeType.PORT);
-  const isHttp = type === DistributedServiceType.HTTP;
+  const exposeType = ex.type ?? (type === ServiceProtocol.HTTP ? ExposeType.DOMAIN : ExposeType.PORT);
+  const isHttp = type === ServiceProtocol.HTTP;
   // (the schema checked the formats of domain, subdomain and path)
   if (exposeType !== ExposeType.PORT && !isHttp) {
     bad('spec.expose.type', `a ${type} service is exposed on a port: set expose.type to port and expose.port (domain, subdomain and path routing is for http)`);
@@ -209,7 +209,7 @@ export function planService(spec: DistributedServiceSpec, ctx: PlanContext): Ser
 
   // ---- proxy type and groups
   const proxyType = isHttp && exposeType !== ExposeType.PORT ? FrpProxyType.HTTP
-    : type === DistributedServiceType.UDP ? FrpProxyType.UDP : FrpProxyType.TCP;
+    : type === ServiceProtocol.UDP ? FrpProxyType.UDP : FrpProxyType.TCP;
   const group = proxyType === FrpProxyType.UDP ? undefined : `${ctx.groupPrefix ? `${ctx.groupPrefix}-` : ''}${ctx.name}`;
   // frp has no udp groups: a second frpc opening the same remote port is refused
   // for ever, so a udp service runs exactly one frpc (Kubernetes restarts it)
@@ -222,7 +222,7 @@ export function planService(spec: DistributedServiceSpec, ctx: PlanContext): Ser
   const hc = lb.healthCheck ?? {};
   const hcEnabled = hc.enabled ?? true;
   const hcType = hc.type ?? (isHttp ? HealthCheckType.HTTP : HealthCheckType.TCP);
-  if (type === DistributedServiceType.UDP && hc.type !== undefined && hcType !== HealthCheckType.TCP) {
+  if (type === ServiceProtocol.UDP && hc.type !== undefined && hcType !== HealthCheckType.TCP) {
     bad('spec.loadBalancing.healthCheck.type', `a udp service cannot be checked with ${hcType}`);
   }
   const interval = durationSeconds(w, 'spec.loadBalancing.healthCheck.interval', hc.interval ?? '10s', 'sm', MAX_SECONDS.frpTimer);
@@ -300,20 +300,20 @@ export function planService(spec: DistributedServiceSpec, ctx: PlanContext): Ser
   if (authType !== AuthenticationType.NONE) reasons.push(`${authType} authentication`);
   if (rules.length > 0) reasons.push('authorization rules');
   const explicitRetry = adv.retry !== undefined && adv.retry.enabled !== false;
-  if (explicitRetry && reasons.length === 0 && type !== DistributedServiceType.UDP) reasons.push('retries');
-  const udpSpread = type === DistributedServiceType.UDP && eps !== undefined && eps.reduce((n, e) => n + (e.weight ?? 1), 0) > 1;
+  if (explicitRetry && reasons.length === 0 && type !== ServiceProtocol.UDP) reasons.push('retries');
+  const udpSpread = type === ServiceProtocol.UDP && eps !== undefined && eps.reduce((n, e) => n + (e.weight ?? 1), 0) > 1;
   if (udpSpread) reasons.push('udp over several endpoints (frp has no udp groups)');
-  if (type === DistributedServiceType.UDP && reasons.length > 0 && eps === undefined) {
+  if (type === ServiceProtocol.UDP && reasons.length > 0 && eps === undefined) {
     bad('spec.loadBalancing', `a udp service with discovered backends is spread by its Kubernetes Service (kube-proxy) only; ${reasons.join(', ')} needs backends.endpoints`);
   }
   const retry = adv.retry ?? {};
   const conn = adv.connectionPool ?? {};
   const balancer: PlannedBalancer | undefined = reasons.length === 0 ? undefined : {
     reasons,
-    mode: type === DistributedServiceType.UDP ? 'udp' : isHttp ? 'http' : 'tcp',
+    mode: type === ServiceProtocol.UDP ? 'udp' : isHttp ? 'http' : 'tcp',
     algorithm,
     affinity,
-    healthCheck: hcEnabled && type !== DistributedServiceType.UDP
+    healthCheck: hcEnabled && type !== ServiceProtocol.UDP
       ? { type: hcType, path, intervalSeconds: interval, timeoutSeconds: timeout, rise, fall }
       : undefined,
     authentication: authType === AuthenticationType.NONE ? undefined : { type: authType, secretName: authn.tokenSecret! },

@@ -8,8 +8,11 @@
 import { IConstruct } from 'constructs';
 import { ExternalTrafficPolicy } from '../network/traffic-policy';
 
-/** `spec.serviceType`: the protocol of the proxied service. */
-export enum DistributedServiceType {
+/**
+ * The protocol of the proxied service: the type of `spec.serviceType` (the
+ * specification's key; a Kubernetes Service type is `expose.serviceType`).
+ */
+export enum ServiceProtocol {
   /** HTTP: frp http proxies, routed by domain and path. */
   HTTP = 'http',
   /** TCP: frp tcp proxies on a remote port. */
@@ -205,7 +208,8 @@ export interface Expose {
    */
   readonly port?: number;
   /**
-   * Extension: Service type for a port exposure.
+   * Extension: type of the Kubernetes Service that exposes a port exposure
+   * (not the protocol, which is the top-level `serviceType`).
    * @default ExposeServiceType.CLUSTER_IP
    */
   readonly serviceType?: ExposeServiceType;
@@ -642,8 +646,8 @@ export interface Advanced {
 
 /** The DistributedService spec (`spec` of a frp.io/v1beta1 DistributedService). */
 export interface DistributedServiceSpec {
-  /** Protocol. */
-  readonly serviceType: DistributedServiceType;
+  /** The protocol of the proxied service (the specification's key `serviceType`). */
+  readonly serviceType: ServiceProtocol;
   /** Backends. */
   readonly backends: Backends;
   /**

@@ -3,7 +3,7 @@ import * as kplus from 'cdk8s-plus-28';
 import { describeBundleOnCluster } from './bundles';
 import { startCluster } from './cluster';
 import {
-  CertificateAuthority, DistributedService, DistributedServiceType, ExposeType, FrpAuth, FrpExternalClient, FrpServer, NetworkPeer,
+  CertificateAuthority, DistributedService, ServiceProtocol, ExposeType, FrpAuth, FrpExternalClient, FrpServer, NetworkPeer,
 } from '../../lib';
 
 jest.setTimeout(300_000);
@@ -31,19 +31,19 @@ describeBundleOnCluster('Gateway API routes', () => {
   const ref = { name: 'public', namespace: 'gw-edge' };
   new DistributedService(chart, 'llm', {
     server,
-    serviceType: DistributedServiceType.HTTP,
+    serviceType: ServiceProtocol.HTTP,
     backends: { endpoints: [{ host: 'ollama.internal', port: 11434 }] },
     expose: { domain: 'llm.example.com', path: '/v1', gateway: { ...ref, sectionName: 'http' } },
   });
   new DistributedService(chart, 'pg', {
     server,
-    serviceType: DistributedServiceType.TCP,
+    serviceType: ServiceProtocol.TCP,
     backends: { endpoints: [{ host: 'pg.internal', port: 5432 }] },
     expose: { type: ExposeType.PORT, port: 5432, gateway: { ...ref, sectionName: 'pg' } },
   });
   new DistributedService(chart, 'dns', {
     server,
-    serviceType: DistributedServiceType.UDP,
+    serviceType: ServiceProtocol.UDP,
     backends: { endpoints: [{ host: 'dns.internal', port: 53 }] },
     expose: { type: ExposeType.PORT, port: 53, gateway: { ...ref, sectionName: 'dns' } },
   });
@@ -64,7 +64,7 @@ describeBundleOnCluster('HA frps (3 replicas)', () => {
   });
   new DistributedService(chart, 'web', {
     server,
-    serviceType: DistributedServiceType.HTTP,
+    serviceType: ServiceProtocol.HTTP,
     backends: { endpoints: [{ host: 'web.internal', port: 8080 }] },
     expose: { domain: 'web.example.com' },
   });
@@ -84,7 +84,7 @@ describeBundleOnCluster('external access and a machine certificate', () => {
   });
   const svc = new DistributedService(chart, 'llm', {
     server,
-    serviceType: DistributedServiceType.HTTP,
+    serviceType: ServiceProtocol.HTTP,
     backends: { endpoints: [{ host: 'ollama.internal', port: 11434 }] },
     expose: { domain: 'llm.example.com' },
   });

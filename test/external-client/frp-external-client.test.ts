@@ -6,7 +6,7 @@ import { Chart, Testing } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { parseAllDocuments } from 'yaml';
 import {
-  CertificateAuthority, DistributedService, DistributedServiceType, ExposeType, FrpAuth, FrpExternalClient, FrpServer,
+  CertificateAuthority, DistributedService, ServiceProtocol, ExposeType, FrpAuth, FrpExternalClient, FrpServer,
   LoadBalancingAlgorithm, NetworkPeer,
 } from '../../lib';
 import { main } from '../../lib/cli/render';
@@ -25,7 +25,7 @@ function setup(external = ['frps.example.com', '203.0.113.7']) {
   });
   const ollama = new DistributedService(ai, 'ollama', {
     server,
-    serviceType: DistributedServiceType.HTTP,
+    serviceType: ServiceProtocol.HTTP,
     backends: { endpoints: [{ host: 'ollama-0.ai.svc', port: 11434 }] },
     expose: { domain: 'llm.example.com', path: '/v1' },
     groupKeySecret: kplus.Secret.fromSecretName(ai, 'gk', 'llm-group-key'),
@@ -130,7 +130,7 @@ printf '%s/%s/%s' "$2" "$5" "$key" | base64
     ['a service with a balancer tier', s => {
       const svc = new DistributedService(s.ai, 'lc', {
         server: s.server,
-        serviceType: DistributedServiceType.HTTP,
+        serviceType: ServiceProtocol.HTTP,
         backends: { endpoints: [{ host: 'a', port: 80 }, { host: 'b', port: 80 }] },
         expose: { domain: 'lc.example.com' },
         loadBalancing: { algorithm: LoadBalancingAlgorithm.LEAST_CONN },
@@ -140,7 +140,7 @@ printf '%s/%s/%s' "$2" "$5" "$key" | base64
     ['a udp service', s => {
       const svc = new DistributedService(s.ai, 'dns', {
         server: s.server,
-        serviceType: DistributedServiceType.UDP,
+        serviceType: ServiceProtocol.UDP,
         backends: { endpoints: [{ host: 'a', port: 53 }] },
         expose: { type: ExposeType.PORT, port: 5353 },
       });

@@ -8,7 +8,7 @@
 import { generateKeyPairSync } from 'crypto';
 import { Backends, bundleOf, fixtureSecrets, NS, onlineProxies, remotePortService, vhostService } from './fixtures';
 import {
-  AuthenticationType, DiscoveryMode, DistributedServiceType, ExposeServiceType, ExposeType, ExternalTrafficPolicy, HttpMethod, LoadBalancingAlgorithm,
+  AuthenticationType, DiscoveryMode, ServiceProtocol, ExposeServiceType, ExposeType, ExternalTrafficPolicy, HttpMethod, LoadBalancingAlgorithm,
 } from '../../lib';
 import { HttpBackend, httpRequest, TcpBackend, tcpAsk } from './harness/backends';
 import { claimSubnet, LiveCluster, waitFor } from './harness/cluster';
@@ -44,7 +44,7 @@ describe('live: balancer tier', () => {
     const { ips } = await httpBackends(3, subnet.base);
     const manifests = bundleOf({
       api: {
-        serviceType: DistributedServiceType.HTTP,
+        serviceType: ServiceProtocol.HTTP,
         backends: { replicas: 2, endpoints: ips.map((host) => ({ host, port: 8000 })) },
         expose: { type: ExposeType.DOMAIN, domain: 'api.example.test' },
         loadBalancing: { algorithm: LoadBalancingAlgorithm.IP_HASH },
@@ -85,7 +85,7 @@ describe('live: balancer tier', () => {
     const { publicKey, privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
     const manifests = bundleOf({
       web: {
-        serviceType: DistributedServiceType.HTTP,
+        serviceType: ServiceProtocol.HTTP,
         backends: { replicas: 1, endpoints: ips.map((host) => ({ host, port: 8000 })) },
         expose: { type: ExposeType.DOMAIN, domain: 'web.example.test' },
         loadBalancing: { sessionAffinity: { enabled: true, timeout: '10m', cookieName: 'sticky' } },
@@ -133,7 +133,7 @@ describe('live: balancer tier', () => {
     const { ips, servers } = await httpBackends(2, subnet.base);
     const manifests = bundleOf({
       llm: {
-        serviceType: DistributedServiceType.HTTP,
+        serviceType: ServiceProtocol.HTTP,
         backends: { replicas: 1, endpoints: ips.map((host) => ({ host, port: 8000 })) },
         expose: { type: ExposeType.DOMAIN, domain: 'llm.example.test' },
         loadBalancing: { algorithm: LoadBalancingAlgorithm.LEAST_CONN },
@@ -166,7 +166,7 @@ describe('live: balancer tier', () => {
     for (const [i, ip] of ips.entries()) await backends.add(TcpBackend.start(`t${i}`, ip, 5432));
     const manifests = bundleOf({
       pg: {
-        serviceType: DistributedServiceType.TCP,
+        serviceType: ServiceProtocol.TCP,
         backends: { replicas: 2, endpoints: ips.map((host) => ({ host, port: 5432 })) },
         expose: { type: ExposeType.PORT, port: 25432 },
         loadBalancing: { algorithm: LoadBalancingAlgorithm.IP_HASH },
@@ -203,7 +203,7 @@ describe('live: balancer tier', () => {
     for (const [i, ip] of ips.entries()) await backends.add(TcpBackend.start(`t${i}`, ip, 5432));
     const manifests = bundleOf({
       pg: {
-        serviceType: DistributedServiceType.TCP,
+        serviceType: ServiceProtocol.TCP,
         backends: { replicas: 2, discovery: { mode: DiscoveryMode.SELECTOR, selector: { matchLabels: { app: 'pg' } }, port: 5432 } },
         expose: { type: ExposeType.PORT, port: 25433 },
         // random picks: two replicas with tables of their own would pin a client twice, differently
@@ -256,7 +256,7 @@ describe('live: balancer tier', () => {
     for (const [i, ip] of ips.entries()) await backends.add(TcpBackend.start(`t${i}`, ip, 5432));
     const manifests = bundleOf({
       pg: {
-        serviceType: DistributedServiceType.TCP,
+        serviceType: ServiceProtocol.TCP,
         backends: { replicas: 1, endpoints: ips.map((host) => ({ host, port: 5432 })) },
         expose: { type: ExposeType.PORT, port: 25434, serviceType: ExposeServiceType.LOAD_BALANCER, externalTrafficPolicy: policy },
         loadBalancing: { algorithm: LoadBalancingAlgorithm.IP_HASH },

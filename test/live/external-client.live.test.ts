@@ -19,7 +19,7 @@ import { Chart, Testing } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Backends, fixtureSecrets, NS, remotePortService, vhostService } from './fixtures';
 import {
-  DistributedService, DistributedServiceType, ExposeType, FrpAuth, FrpExternalClient, FrpServer, NetworkPeer,
+  DistributedService, ServiceProtocol, ExposeType, FrpAuth, FrpExternalClient, FrpServer, NetworkPeer,
 } from '../../lib';
 import { expectValidBundle, frpBinary } from '../helpers';
 import { parseSystemdEnvFile } from '../helpers/systemd-env';
@@ -221,7 +221,7 @@ describe('live: frpc on a machine outside the cluster', () => {
       web: (chart, server, groupKeySecret) => new DistributedService(chart, 'web', {
         server,
         groupKeySecret,
-        serviceType: DistributedServiceType.HTTP,
+        serviceType: ServiceProtocol.HTTP,
         backends: { replicas: 1, endpoints: [{ host: podBackend, port: 8000 }] },
         expose: { domain: 'web.example.test' },
       }),
@@ -270,7 +270,7 @@ describe('live: frpc on a machine outside the cluster', () => {
       new DistributedService(chart, name, {
         server,
         groupKeySecret,
-        serviceType: DistributedServiceType.TCP,
+        serviceType: ServiceProtocol.TCP,
         backends: { replicas: 1, endpoints: [{ host: inCluster, port: backendPort }] },
         expose: { type: ExposeType.PORT, port },
       });

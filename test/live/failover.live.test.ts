@@ -5,7 +5,7 @@
  * check and returns when it recovers.
  */
 import { Backends, bundleOf, fixtureSecrets, onlineProxies, vhostService } from './fixtures';
-import { DistributedServiceType, ExposeType } from '../../lib';
+import { ServiceProtocol, ExposeType } from '../../lib';
 import { HttpBackend, httpRequest, tally } from './harness/backends';
 import { claimSubnet, LiveCluster, sleep, waitFor } from './harness/cluster';
 
@@ -27,7 +27,7 @@ describe('live: failover and health', () => {
     await backends.add(HttpBackend.start('api-0', ip, 8000));
     const manifests = bundleOf({
       api: {
-        serviceType: DistributedServiceType.HTTP,
+        serviceType: ServiceProtocol.HTTP,
         backends: { replicas: 3, endpoints: [{ host: ip, port: 8000 }] },
         expose: { type: ExposeType.DOMAIN, domain: 'api.example.test' },
       },
@@ -75,7 +75,7 @@ describe('live: failover and health', () => {
     const b = [await backends.add(HttpBackend.start('api-0', ips[0], 8000)), await backends.add(HttpBackend.start('api-1', ips[1], 8000))];
     const manifests = bundleOf({
       api: {
-        serviceType: DistributedServiceType.HTTP,
+        serviceType: ServiceProtocol.HTTP,
         backends: { replicas: 1, endpoints: ips.map((host) => ({ host, port: 8000 })) },
         expose: { type: ExposeType.DOMAIN, domain: 'api.example.test' },
         loadBalancing: { healthCheck: { enabled: true, path: '/health', interval: '1s', timeout: '1s', failureThreshold: 2 } },

@@ -8,7 +8,7 @@
  * initialDelaySeconds), so its return fails no request either.
  */
 import { Backends, bundleOf, fixtureSecrets, remotePortService, vhostService } from './fixtures';
-import { DistributedServiceType, ExposeType } from '../../lib';
+import { ServiceProtocol, ExposeType } from '../../lib';
 import { HttpBackend, httpRequest, tally, TcpBackend, tcpAsk } from './harness/backends';
 import { claimSubnet, LivePod, LiveCluster, sleep, waitFor } from './harness/cluster';
 
@@ -44,12 +44,12 @@ describe('live: HA frps (3 replicas)', () => {
     const manifests = bundleOf({
       web: {
         serverReplicas: 3,
-        serviceType: DistributedServiceType.HTTP,
+        serviceType: ServiceProtocol.HTTP,
         backends: { replicas: 2, endpoints: web.map((host) => ({ host, port: 8000 })) },
         expose: { type: ExposeType.DOMAIN, domain: 'web.example.test' },
       },
       db: {
-        serviceType: DistributedServiceType.TCP,
+        serviceType: ServiceProtocol.TCP,
         backends: { replicas: 2, endpoints: db.map((host) => ({ host, port: 5432 })) },
         expose: { type: ExposeType.PORT, port: 15432 },
       },

@@ -12,7 +12,7 @@
  */
 import { Chart } from 'cdk8s';
 import { Backends, bundleOf, fixtureSecrets, onlineProxies, remotePortService, vhostService } from './fixtures';
-import { DiscoveryMode, DistributedServiceType, ExposeType, SynthWarnings } from '../../lib';
+import { DiscoveryMode, ServiceProtocol, ExposeType, SynthWarnings } from '../../lib';
 import { parseFrpTomlValues } from '../helpers';
 import { HttpBackend, httpRequest, tally, TcpBackend, tcpAsk } from './harness/backends';
 import { claimSubnet, LiveCluster, sleep, waitFor } from './harness/cluster';
@@ -53,13 +53,13 @@ describe('live: health checks (scenario 4, defect 7)', () => {
     const manifests = bundleOf({
       // the seed's defaulting: health checks on, http on /health for an http service
       web: {
-        serviceType: DistributedServiceType.HTTP,
+        serviceType: ServiceProtocol.HTTP,
         backends: { replicas: 2, discovery: { mode: DiscoveryMode.SELECTOR, selector: { matchLabels: { app: 'web' } }, port: 8000 } },
         expose: { type: ExposeType.DOMAIN, domain: 'web.example.test' },
         loadBalancing: { healthCheck: FAST_CHECKS },
       },
       db: {
-        serviceType: DistributedServiceType.TCP,
+        serviceType: ServiceProtocol.TCP,
         backends: { replicas: 2, discovery: { mode: DiscoveryMode.SELECTOR, selector: { matchLabels: { app: 'db' } }, port: 5432 } },
         expose: { type: ExposeType.PORT, port: 15432 },
         loadBalancing: { healthCheck: FAST_CHECKS },
@@ -125,14 +125,14 @@ describe('live: health checks (scenario 4, defect 7)', () => {
     let chart: Chart | undefined;
     const manifests = bundleOf({
       api: {
-        serviceType: DistributedServiceType.HTTP,
+        serviceType: ServiceProtocol.HTTP,
         backends: { replicas: 1, endpoints: [{ host: ips[0], port: 8000 }] },
         expose: { type: ExposeType.DOMAIN, domain: 'api.example.test' },
         loadBalancing: { healthCheck: FAST_CHECKS },
       },
       // the same, with a path the backend has: no warning, and it serves
       own: {
-        serviceType: DistributedServiceType.HTTP,
+        serviceType: ServiceProtocol.HTTP,
         backends: { replicas: 1, endpoints: [{ host: ips[1], port: 8000 }] },
         expose: { type: ExposeType.DOMAIN, domain: 'own.example.test' },
         loadBalancing: { healthCheck: { ...FAST_CHECKS, path: '/' } },

@@ -6,7 +6,7 @@
  * test/service/distributed-service.test.ts.)
  */
 import { Backends, bundleOf, fixtureSecrets, vhostService } from './fixtures';
-import { DistributedServiceType, ExposeType } from '../../lib';
+import { ServiceProtocol, ExposeType } from '../../lib';
 import { HttpBackend, httpRequest } from './harness/backends';
 import { claimSubnet, LiveCluster, waitFor } from './harness/cluster';
 
@@ -28,7 +28,7 @@ describe('live: http answers through frps', () => {
     await backends.add(HttpBackend.start('llm-0', ip, 8000));
     const manifests = bundleOf({
       llm: {
-        serviceType: DistributedServiceType.HTTP,
+        serviceType: ServiceProtocol.HTTP,
         backends: { replicas: 1, endpoints: [{ host: ip, port: 8000 }] },
         expose: { type: ExposeType.DOMAIN, domain: 'llm.example.test', ingressTlsSecret: 'llm-tls' },
         loadBalancing: { healthCheck: { enabled: false } },

@@ -8,7 +8,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as YAML from 'yaml';
 import { Backends, bundleOf, fixtureSecrets, metricsService, NS, onlineProxies, remotePortService, scrapeFrps, vhostService } from './fixtures';
-import { DistributedServiceType, ExposeType } from '../../lib';
+import { ServiceProtocol, ExposeType } from '../../lib';
 import { HttpBackend, httpRequest, TcpBackend, tcpAsk } from './harness/backends';
 import { claimSubnet, LiveCluster, waitFor } from './harness/cluster';
 import { runPromtool, tempDir, writeRuleFile } from '../monitoring/promtool';
@@ -68,13 +68,13 @@ describe('live: metrics', () => {
     await backends.add(TcpBackend.start('db-0', dbIp, 5432));
     const manifests = bundleOf({
       api: {
-        serviceType: DistributedServiceType.HTTP,
+        serviceType: ServiceProtocol.HTTP,
         backends: { replicas: 2, endpoints: [{ host: ip, port: 8000 }] },
         expose: { type: ExposeType.DOMAIN, domain: 'api.example.test' },
         monitoring: {},
       },
       db: {
-        serviceType: DistributedServiceType.TCP,
+        serviceType: ServiceProtocol.TCP,
         backends: { replicas: 1, endpoints: [{ host: dbIp, port: 5432 }] },
         expose: { type: ExposeType.PORT, port: 25432 },
       },

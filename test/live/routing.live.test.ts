@@ -4,7 +4,7 @@
  * group spreads requests over every member, and weights give their ratio.
  */
 import { Backends, bundleOf, fixtureSecrets, NS, remotePortService, vhostService } from './fixtures';
-import { DiscoveryMode, DistributedServiceType, ExposeType, LoadBalancingAlgorithm } from '../../lib';
+import { DiscoveryMode, ServiceProtocol, ExposeType, LoadBalancingAlgorithm } from '../../lib';
 import { HttpBackend, httpRequest, tally, TcpBackend, tcpAsk, UdpBackend, udpAsk } from './harness/backends';
 import { claimSubnet, LiveCluster, waitFor } from './harness/cluster';
 
@@ -29,12 +29,12 @@ describe('live: routing through real frp', () => {
     const manifests = bundleOf({
       api: {
         subDomainHost: 'apps.example.test',
-        serviceType: DistributedServiceType.HTTP,
+        serviceType: ServiceProtocol.HTTP,
         backends: { replicas: 1, endpoints: api.map((host) => ({ host, port: 8000 })) },
         expose: { type: ExposeType.PATH, domain: 'api.example.test', path: '/v1' },
       },
       web: {
-        serviceType: DistributedServiceType.HTTP,
+        serviceType: ServiceProtocol.HTTP,
         backends: { replicas: 2, discovery: { mode: DiscoveryMode.SELECTOR, selector: { matchLabels: { app: 'web' } }, port: 8000 } },
         expose: { type: ExposeType.SUBDOMAIN, subdomain: 'www' },
       },
@@ -83,7 +83,7 @@ describe('live: routing through real frp', () => {
     await backends.add(TcpBackend.start('light', light, 5432));
     const manifests = bundleOf({
       pg: {
-        serviceType: DistributedServiceType.TCP,
+        serviceType: ServiceProtocol.TCP,
         backends: { replicas: 1, endpoints: [{ host: heavy, port: 5432, weight: 3 }, { host: light, port: 5432, weight: 1 }] },
         expose: { type: ExposeType.PORT, port: 15432 },
         loadBalancing: { algorithm: LoadBalancingAlgorithm.WEIGHTED },
@@ -111,7 +111,7 @@ describe('live: routing through real frp', () => {
     await backends.add(UdpBackend.start('dns-0', dnsIp, 5353));
     const manifests = bundleOf({
       dns: {
-        serviceType: DistributedServiceType.UDP,
+        serviceType: ServiceProtocol.UDP,
         backends: { endpoints: [{ host: dnsIp, port: 5353 }] },
         expose: { type: ExposeType.PORT, port: 15353 },
       },
@@ -141,7 +141,7 @@ describe('live: udp over several endpoints (nginx stream balancer)', () => {
     for (const [i, ip] of ips.entries()) await backends.add(UdpBackend.start(`u${i}`, ip, 5353));
     const manifests = bundleOf({
       dns: {
-        serviceType: DistributedServiceType.UDP,
+        serviceType: ServiceProtocol.UDP,
         backends: { endpoints: ips.map((host) => ({ host, port: 5353 })) },
         expose: { type: ExposeType.PORT, port: 15353 },
       },

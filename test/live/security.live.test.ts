@@ -6,7 +6,7 @@
  */
 import { parseFrpTomlValues as parse } from '../helpers';
 import { Backends, bundleOf, fixtureSecrets, NS, onlineProxies, remotePortService, TOKEN } from './fixtures';
-import { DistributedServiceType, ExposeType, MtlsMode } from '../../lib';
+import { ServiceProtocol, ExposeType, MtlsMode } from '../../lib';
 import { TcpBackend, tcpAsk } from './harness/backends';
 import { mintStrangerCert } from './harness/certs';
 import { claimSubnet, LiveCluster, waitFor } from './harness/cluster';
@@ -29,7 +29,7 @@ describe('live: authentication and mTLS between frpc and frps', () => {
     await backends.add(TcpBackend.start('db-0', ip, 5432));
     const manifests = bundleOf({
       db: {
-        serviceType: DistributedServiceType.TCP,
+        serviceType: ServiceProtocol.TCP,
         backends: { replicas: 2, endpoints: [{ host: ip, port: 5432 }] },
         expose: { type: ExposeType.PORT, port: 25432 },
         security: { mtls: { enabled: true, mode: MtlsMode.AUTO } },
@@ -94,7 +94,7 @@ describe('live: a token Secret as kubectl writes it from a file', () => {
     await backends.add(TcpBackend.start('db-0', ip, 5432));
     const manifests = bundleOf({
       db: {
-        serviceType: DistributedServiceType.TCP,
+        serviceType: ServiceProtocol.TCP,
         backends: { replicas: 2, endpoints: [{ host: ip, port: 5432 }] },
         expose: { type: ExposeType.PORT, port: 25432 },
       },

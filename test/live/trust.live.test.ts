@@ -16,7 +16,7 @@ import * as path from 'path';
 import { parseAllDocuments } from 'yaml';
 import { parseFrpTomlValues as parse } from '../helpers';
 import { Backends, bundleOf, fixtureSecrets, GROUP_KEY, NS, onlineProxies, remotePortService, TOKEN } from './fixtures';
-import { DistributedServiceType, ExposeType, MtlsMode } from '../../lib';
+import { ServiceProtocol, ExposeType, MtlsMode } from '../../lib';
 import { TcpBackend, tcpAsk } from './harness/backends';
 import { mintCa, mintLeaf } from './harness/certs';
 import { claimSubnet, LiveCluster, waitFor } from './harness/cluster';
@@ -72,7 +72,7 @@ describe('live: frpc verifies frps without mTLS', () => {
     await backends.add(TcpBackend.start('db-0', ip, 5432));
     const manifests = bundleOf({
       db: {
-        serviceType: DistributedServiceType.TCP,
+        serviceType: ServiceProtocol.TCP,
         backends: { replicas: 1, endpoints: [{ host: ip, port: 5432 }] },
         expose: { type: ExposeType.PORT, port: 25432 },
       },
@@ -131,7 +131,7 @@ describe('live: external mTLS with only caSecret (issue 12 item 9)', () => {
     await backends.add(TcpBackend.start('db-0', ip, 5432));
     const manifests = bundleOf({
       db: {
-        serviceType: DistributedServiceType.TCP,
+        serviceType: ServiceProtocol.TCP,
         backends: { replicas: 2, endpoints: [{ host: ip, port: 5432 }] },
         expose: { type: ExposeType.PORT, port: 25432 },
         security: { mtls: { enabled: true, mode: MtlsMode.EXTERNAL, caSecret: 'corp-ca' } },

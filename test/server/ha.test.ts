@@ -5,7 +5,7 @@ import { Chart, Testing } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { parseAllDocuments } from 'yaml';
 import {
-  CertificateAuthority, DistributedService, DistributedServiceType, ExposeType, FrpAuth, FrpProxyType, FrpServer, NetworkPeer,
+  CertificateAuthority, DistributedService, ServiceProtocol, ExposeType, FrpAuth, FrpProxyType, FrpServer, NetworkPeer,
 } from '../../lib';
 import { main } from '../../lib/cli/render';
 import { checkWiring, expectValidBundle, parseFrpTomlValues } from '../helpers';
@@ -26,13 +26,13 @@ function haBundle() {
   });
   const web = new DistributedService(apps, 'web', {
     server,
-    serviceType: DistributedServiceType.HTTP,
+    serviceType: ServiceProtocol.HTTP,
     backends: { replicas: 2, endpoints: [{ host: 'web-0.apps.svc', port: 8080 }, { host: 'web-1.apps.svc', port: 8080 }] },
     expose: { domain: 'web.example.com' },
   });
   const dns = new DistributedService(apps, 'dns', {
     server,
-    serviceType: DistributedServiceType.UDP,
+    serviceType: ServiceProtocol.UDP,
     backends: { endpoints: [{ host: 'dns.apps.svc', port: 53 }] }, // udp: one frpc (no udp groups)
     expose: { type: ExposeType.PORT, port: 5353 },
   });
@@ -107,7 +107,7 @@ describe('HA frps: replicas', () => {
   test('one replica renders as before: no replica labels, no per-replica Services, no PDB, one frpc.toml', () => {
     const chart = new Chart(Testing.app(), 'c', { namespace: 'frp' });
     const server = new FrpServer(chart, 'frps', { auth: FrpAuth.token(kplus.Secret.fromSecretName(chart, 't', 'frp-token')) });
-    new DistributedService(chart, 'web', { server, serviceType: DistributedServiceType.HTTP, backends: { endpoints: [{ host: 'w', port: 80 }] }, expose: { domain: 'w.example.com' } });
+    new DistributedService(chart, 'web', { server, serviceType: ServiceProtocol.HTTP, backends: { endpoints: [{ host: 'w', port: 80 }] }, expose: { domain: 'w.example.com' } });
     const m = Testing.synth(chart);
     expect(frpsPods(m)).toHaveLength(1);
     expect(frpsPods(m)[0].metadata.labels['frp.io/frps-replica']).toBeUndefined();

@@ -8,7 +8,7 @@
 import { Testing } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import {
-  DistributedService, DistributedServiceProps, DistributedServiceType, ExposeServiceType, ExposeType, ExternalTrafficPolicy,
+  DistributedService, DistributedServiceProps, ServiceProtocol, ExposeServiceType, ExposeType, ExternalTrafficPolicy,
   FrpAuth, FrpClientPool, FrpClientWorkload, FrpProxyType, FrpServer, LoadBalancingAlgorithm, NetworkPeer, ProxyProtocolVersion,
 } from '../../lib';
 import { expectValidBundle } from '../helpers';
@@ -26,7 +26,7 @@ function synth(props: Omit<DistributedServiceProps, 'auth'>, serverProps: { expo
 }
 
 const tcp = (extra: Partial<DistributedServiceProps> = {}, serviceType = ExposeServiceType.LOAD_BALANCER): Omit<DistributedServiceProps, 'auth'> => ({
-  serviceType: DistributedServiceType.TCP,
+  serviceType: ServiceProtocol.TCP,
   backends: { replicas: 2, endpoints: [{ host: '10.0.0.1', port: 5432 }, { host: '10.0.0.2', port: 5432 }] },
   expose: { type: ExposeType.PORT, port: 5432, serviceType },
   ...extra,
@@ -36,7 +36,7 @@ describe('DistributedService exposure keeps the client address where it is read'
   test.each([
     ['tcp ip-hash (the balancer hashes the PROXY v2 client address)', tcp({ loadBalancing: { algorithm: LoadBalancingAlgorithm.IP_HASH } })],
     ['tcp session affinity (a stick table on the client address)', tcp({ loadBalancing: { sessionAffinity: { enabled: true } } })],
-    ['grpc ip-hash on a NodePort', { ...tcp({ loadBalancing: { algorithm: LoadBalancingAlgorithm.IP_HASH } }, ExposeServiceType.NODE_PORT), serviceType: DistributedServiceType.GRPC }],
+    ['grpc ip-hash on a NodePort', { ...tcp({ loadBalancing: { algorithm: LoadBalancingAlgorithm.IP_HASH } }, ExposeServiceType.NODE_PORT), serviceType: ServiceProtocol.GRPC }],
   ])('%s: externalTrafficPolicy Local', (_name, props) => {
     const manifests = synth(props);
     const svc = exposed(manifests, 'svc');
@@ -52,7 +52,7 @@ describe('DistributedService exposure keeps the client address where it is read'
     new DistributedService(chart, 'dns', {
       auth,
       serverReplicas: 2,
-      serviceType: DistributedServiceType.UDP,
+      serviceType: ServiceProtocol.UDP,
       backends: { replicas: 1, endpoints: [{ host: '10.0.0.1', port: 53 }] },
       expose: { type: ExposeType.PORT, port: 5353, serviceType: ExposeServiceType.LOAD_BALANCER },
     });
@@ -92,7 +92,7 @@ describe('DistributedService exposure keeps the client address where it is read'
     ['a domain exposure', { type: ExposeType.DOMAIN, domain: 'a.example.com', externalTrafficPolicy: ExternalTrafficPolicy.LOCAL }],
   ])('refuses externalTrafficPolicy on %s', (_name, expose) => {
     const { chart, auth } = chartWithToken();
-    const serviceType = expose.type === ExposeType.DOMAIN ? DistributedServiceType.HTTP : DistributedServiceType.TCP;
+    const serviceType = expose.type === ExposeType.DOMAIN ? ServiceProtocol.HTTP : ServiceProtocol.TCP;
     expect(() => new DistributedService(chart, 'svc', { ...tcp(), serviceType, auth, expose } as DistributedServiceProps))
       .toThrow('spec.expose.externalTrafficPolicy: applies to a port exposure whose serviceType is NodePort or LoadBalancer');
   });

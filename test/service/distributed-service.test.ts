@@ -1,7 +1,7 @@
 import { Chart, Testing } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import {
-  DiscoveryMode, DistributedService, DistributedServiceType, ExposeServiceType, ExposeType, FrpAuth, FrpServer, LoadBalancingAlgorithm,
+  DiscoveryMode, DistributedService, ServiceProtocol, ExposeServiceType, ExposeType, FrpAuth, FrpServer, LoadBalancingAlgorithm,
 } from '../../lib';
 import { expectValidBundle } from '../helpers';
 import { chartWithToken, synthService, tomlOf } from './fixtures';
@@ -10,7 +10,7 @@ describe('DistributedService', () => {
   test('http on a domain and path: frp http members in one group behind an Ingress to the frps vhost port', () => {
     // GIVEN / WHEN
     const { service, manifests } = synthService('llm', {
-      serviceType: DistributedServiceType.HTTP,
+      serviceType: ServiceProtocol.HTTP,
       backends: { discovery: { mode: DiscoveryMode.SELECTOR, selector: { matchLabels: { app: 'ollama' } }, port: 11434 } },
       expose: { domain: 'llm.example.com', path: '/v1', ingressClassName: 'nginx' },
     });
@@ -51,7 +51,7 @@ describe('DistributedService', () => {
 
   test('tcp on a port: weighted endpoints become replicated members; the exposed Service maps the port to frps', () => {
     const { manifests } = synthService('pg', {
-      serviceType: DistributedServiceType.TCP,
+      serviceType: ServiceProtocol.TCP,
       backends: { replicas: 3, endpoints: [{ host: 'pg-1.internal', port: 5432, weight: 2 }, { host: 'pg-2.internal', port: 5432 }] },
       expose: { type: ExposeType.PORT, port: 5432, serviceType: ExposeServiceType.LOAD_BALANCER },
       loadBalancing: { algorithm: LoadBalancingAlgorithm.WEIGHTED },
@@ -82,7 +82,7 @@ describe('DistributedService', () => {
     const web = new kplus.Deployment(chart, 'web', { replicas: 5, containers: [{ image: 'nginxinc/nginx-unprivileged:1.27', portNumber: 8080 }] });
     new DistributedService(chart, 'web-svc', {
       auth,
-      serviceType: DistributedServiceType.HTTP,
+      serviceType: ServiceProtocol.HTTP,
       backends: { discovery: { mode: DiscoveryMode.AUTO, workload: web } },
       expose: { type: ExposeType.PATH, domain: 'app.example.com', path: '/frontend' },
     });
@@ -97,11 +97,11 @@ describe('DistributedService', () => {
     const { chart, auth } = chartWithToken();
     const server = new FrpServer(chart, 'frps', { auth });
     const tcp = (id: string, port: number) => new DistributedService(chart, id, {
-      server, serviceType: DistributedServiceType.TCP, backends: { endpoints: [{ host: `${id}.internal`, port: 5432 }] }, expose: { type: ExposeType.PORT, port },
+      server, serviceType: ServiceProtocol.TCP, backends: { endpoints: [{ host: `${id}.internal`, port: 5432 }] }, expose: { type: ExposeType.PORT, port },
     });
     tcp('a', 15432);
     tcp('b', 15433);
-    new DistributedService(chart, 'c', { server, serviceType: DistributedServiceType.HTTP, backends: { endpoints: [{ host: 'c', port: 80 }] }, expose: { domain: 'c.example.com' } });
+    new DistributedService(chart, 'c', { server, serviceType: ServiceProtocol.HTTP, backends: { endpoints: [{ host: 'c', port: 80 }] }, expose: { domain: 'c.example.com' } });
     const manifests = Testing.synth(chart);
     expectValidBundle(manifests);
     expect(tomlOf(manifests, 'frps.toml').allowPorts).toEqual([{ start: 15432, end: 15433 }]);
@@ -111,7 +111,7 @@ describe('DistributedService', () => {
     expect(d.exposedService!.ports[0]).toMatchObject({ port: 15433, targetPort: 25433 });
     expect(tomlOf(Testing.synth(chart), 'frps.toml').allowPorts).toEqual([{ start: 15432, end: 15433 }, { single: 25433 }]);
     // a route clash is reported at both services' spec fields
-    expect(() => new DistributedService(chart, 'e', { server, serviceType: DistributedServiceType.HTTP, backends: { endpoints: [{ host: 'e', port: 80 }] }, expose: { domain: 'c.example.com' } }))
+    expect(() => new DistributedService(chart, 'e', { server, serviceType: ServiceProtocol.HTTP, backends: { endpoints: [{ host: 'e', port: 80 }] }, expose: { domain: 'c.example.com' } }))
       .toThrow('test/e: spec.expose.domain: the route http://c.example.com/ is already served by test/c at its spec.expose.domain; only one service can serve a host and path (give one another domain or path)');
   });
 
@@ -130,19 +130,19 @@ describe('DistributedService', () => {
 
   describe('fails', () => {
     test.each<[string, (c: Chart, auth: FrpAuth) => void, string]>([
-      ['without auth or a server', c => new DistributedService(c, 's', { serviceType: DistributedServiceType.TCP, backends: { endpoints: [{ host: 'a', port: 1 }] }, expose: { type: ExposeType.PORT, port: 2000 } }),
+      ['without auth or a server', c => new DistributedService(c, 's', { serviceType: ServiceProtocol.TCP, backends: { endpoints: [{ host: 'a', port: 1 }] }, expose: { type: ExposeType.PORT, port: 2000 } }),
         'test/s: auth: is required when the service creates its own FrpServer (FrpAuth.token(secret)); or pass a shared server'],
-      ['on a subdomain without subDomainHost', (c, auth) => new DistributedService(c, 's', { auth, serviceType: DistributedServiceType.HTTP, backends: { endpoints: [{ host: 'a', port: 1 }] }, expose: { type: ExposeType.SUBDOMAIN, subdomain: 'x' } }),
+      ['on a subdomain without subDomainHost', (c, auth) => new DistributedService(c, 's', { auth, serviceType: ServiceProtocol.HTTP, backends: { endpoints: [{ host: 'a', port: 1 }] }, expose: { type: ExposeType.SUBDOMAIN, subdomain: 'x' } }),
         'test/s: spec.expose.subdomain: needs a server with subDomainHost (set subDomainHost on the service; cdk8s-frp render --subdomain-host)'],
       ['on its own exposed Service as dns backends', (c, auth) => new DistributedService(c, 's', {
         auth,
-        serviceType: DistributedServiceType.TCP,
+        serviceType: ServiceProtocol.TCP,
         expose: { type: ExposeType.PORT, port: 5432 },
         backends: { discovery: { mode: DiscoveryMode.DNS, port: 5432, serviceName: 's' } },
       }), 'test/s: spec.backends.discovery.serviceName: s is this service\'s own exposed Service (it points at frps): name the backends\' Service'],
       ['on matchExpressions (Services select by labels)', (c, auth) => new DistributedService(c, 's', {
         auth,
-        serviceType: DistributedServiceType.HTTP,
+        serviceType: ServiceProtocol.HTTP,
         expose: { domain: 'x.example.com' },
         backends: { discovery: { mode: DiscoveryMode.SELECTOR, port: 1, selector: { matchExpressions: [{ key: 'a', operator: 'Exists' }] } } },
       }), 'test/s: spec.backends.discovery.selector.matchExpressions: Kubernetes Services select pods by matchLabels only'],
@@ -165,7 +165,7 @@ describe('DistributedService', () => {
   test('every group gets a group key by default, from a Secret in the service namespace, read byte-safe (issue 9, defect 9)', () => {
     // GIVEN / WHEN: no groupKeySecret given
     const { manifests } = synthService('pg', {
-      serviceType: DistributedServiceType.TCP,
+      serviceType: ServiceProtocol.TCP,
       backends: { endpoints: [{ host: '10.0.0.1', port: 5432 }, { host: '10.0.0.2', port: 5432 }] },
       expose: { type: ExposeType.PORT, port: 5432 },
     });
@@ -189,7 +189,7 @@ describe('DistributedService', () => {
     const dns = new kplus.Deployment(chart, 'dns', { containers: [{ image: 'coredns/coredns:1.11.1', portNumber: 5353 }] });
     new DistributedService(chart, 'dns-svc', {
       auth,
-      serviceType: DistributedServiceType.UDP,
+      serviceType: ServiceProtocol.UDP,
       backends: { discovery: { mode: DiscoveryMode.AUTO, workload: dns } },
       expose: { type: ExposeType.PORT, port: 5353 },
       monitoring: {},
@@ -212,7 +212,7 @@ describe('DistributedService', () => {
     const { chart: c2, auth: a2 } = chartWithToken();
     expect(() => new DistributedService(c2, 'dns-svc', {
       auth: a2,
-      serviceType: DistributedServiceType.UDP,
+      serviceType: ServiceProtocol.UDP,
       backends: { replicas: 2, endpoints: [{ host: '10.0.0.1', port: 53 }] },
       expose: { type: ExposeType.PORT, port: 5353 },
     })).toThrow('spec.backends.replicas: frp has no udp load-balancing groups');
@@ -221,7 +221,7 @@ describe('DistributedService', () => {
   test('http answers may take as long as the spec says: frps vhostHTTPTimeout and the Ingress timeouts; https for backends behind a TLS Ingress (issue 9, defects 5 and 6)', () => {
     // GIVEN: slow answers (5 minutes) behind an Ingress that terminates TLS
     const { manifests } = synthService('llm', {
-      serviceType: DistributedServiceType.HTTP,
+      serviceType: ServiceProtocol.HTTP,
       backends: { endpoints: [{ host: '10.0.0.1', port: 11434 }] },
       expose: { domain: 'llm.example.com', ingressTlsSecret: 'llm-tls' },
       advanced: { connectionPool: { idleTimeout: '5m' } },
@@ -237,7 +237,7 @@ describe('DistributedService', () => {
     expect(tomlOf(manifests, 'frpc.toml').proxies[0].requestHeaders).toEqual({ set: { 'X-Forwarded-Proto': 'https' } });
     // the seed's defaults (idleTimeout 90s, keepAlive 30s): 90 s, and no header without TLS at the Ingress
     const { manifests: plain } = synthService('web', {
-      serviceType: DistributedServiceType.HTTP,
+      serviceType: ServiceProtocol.HTTP,
       backends: { endpoints: [{ host: '10.0.0.1', port: 80 }] },
       expose: { domain: 'web.example.com' },
     });

@@ -4,7 +4,7 @@ import { join } from 'path';
 import { Testing } from 'cdk8s';
 import { parseAllDocuments } from 'yaml';
 import {
-  DistributedService, DistributedServiceType, ExposeServiceType, ExposeType,
+  DistributedService, ServiceProtocol, ExposeServiceType, ExposeType,
 } from '../../lib';
 import { main } from '../../lib/cli/render';
 import { checkWiring, expectValidBundle } from '../helpers';
@@ -16,7 +16,7 @@ const route = (manifests: any[], kind: string) => manifests.filter(m => m.kind =
 describe('expose.gateway: Gateway API routes instead of an Ingress or an exposed Service type', () => {
   test('http on a domain and path: an HTTPRoute on the Gateway to the frps vhost Service, no Ingress', () => {
     const { service, manifests } = synthService('llm', {
-      serviceType: DistributedServiceType.HTTP,
+      serviceType: ServiceProtocol.HTTP,
       backends: { endpoints: [{ host: 'ollama.internal', port: 11434 }] },
       expose: { domain: 'llm.example.com', path: '/v1', gateway: { ...GATEWAY, sectionName: 'https' } },
     });
@@ -44,7 +44,7 @@ describe('expose.gateway: Gateway API routes instead of an Ingress or an exposed
     new DistributedService(chart, 'web', {
       auth,
       subDomainHost: 'apps.example.com',
-      serviceType: DistributedServiceType.HTTP,
+      serviceType: ServiceProtocol.HTTP,
       backends: { endpoints: [{ host: 'web.internal', port: 80 }] },
       expose: { type: ExposeType.SUBDOMAIN, subdomain: 'web', gateway: { name: 'internal' } },
     });
@@ -56,10 +56,10 @@ describe('expose.gateway: Gateway API routes instead of an Ingress or an exposed
     expect(r.spec.rules[0].matches).toEqual([{ path: { type: 'PathPrefix', value: '/' } }]);
   });
 
-  test.each<[DistributedServiceType, string, string]>([
-    [DistributedServiceType.TCP, 'TCPRoute', 'TCP'],
-    [DistributedServiceType.GRPC, 'TCPRoute', 'TCP'],
-    [DistributedServiceType.UDP, 'UDPRoute', 'UDP'],
+  test.each<[ServiceProtocol, string, string]>([
+    [ServiceProtocol.TCP, 'TCPRoute', 'TCP'],
+    [ServiceProtocol.GRPC, 'TCPRoute', 'TCP'],
+    [ServiceProtocol.UDP, 'UDPRoute', 'UDP'],
   ])('%s on a port: a %s to a ClusterIP Service on the frps remote port', (serviceType, kind, protocol) => {
     const { service, manifests } = synthService('db', {
       serviceType,
@@ -84,7 +84,7 @@ describe('expose.gateway: Gateway API routes instead of an Ingress or an exposed
 
   test('the checks see a broken route: a missing backend port, a field the Gateway API CRD does not have', () => {
     const { manifests } = synthService('db', {
-      serviceType: DistributedServiceType.UDP,
+      serviceType: ServiceProtocol.UDP,
       backends: { endpoints: [{ host: 'db.internal', port: 5432 }] },
       expose: { type: ExposeType.PORT, port: 5432, gateway: GATEWAY },
     });
@@ -104,7 +104,7 @@ describe('expose.gateway: Gateway API routes instead of an Ingress or an exposed
     ['a bad listener name', { domain: 'a.example.com', gateway: { name: 'gw', sectionName: 'HTTPS' } }, /spec\.expose\.gateway\.sectionName: must be a listener name/],
     ['a Gateway without a name', { domain: 'a.example.com', gateway: {} }, /spec\.expose\.gateway\.name/],
   ])('refuses %s together with expose.gateway', (_name, expose, message) => {
-    const serviceType = expose.type === ExposeType.PORT ? DistributedServiceType.TCP : DistributedServiceType.HTTP;
+    const serviceType = expose.type === ExposeType.PORT ? ServiceProtocol.TCP : ServiceProtocol.HTTP;
     expect(() => synthService('svc', { serviceType, backends: { endpoints: [{ host: 'h', port: 1 }] }, expose })).toThrow(message);
   });
 

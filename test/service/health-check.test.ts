@@ -7,7 +7,7 @@
 import { Chart, Testing } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import {
-  DiscoveryMode, DistributedService, DistributedServiceProps, DistributedServiceType, ExposeType, FrpAuth, FrpExternalClient, FrpServer,
+  DiscoveryMode, DistributedService, DistributedServiceProps, ServiceProtocol, ExposeType, FrpAuth, FrpExternalClient, FrpServer,
   HealthCheckType, LoadBalancingAlgorithm, NetworkPeer, SynthWarnings,
 } from '../../lib';
 import { FrpHealthCheck, FrpHealthCheckType } from '../../lib/frp/proxy';
@@ -29,7 +29,7 @@ function build(props: Omit<DistributedServiceProps, 'auth'>, workload = false) {
   return { service, manifests, proxies, haproxy, warnings: SynthWarnings.of(chart) };
 }
 
-const http = { serviceType: DistributedServiceType.HTTP, expose: { type: ExposeType.DOMAIN, domain: 'x.example.com' } };
+const http = { serviceType: ServiceProtocol.HTTP, expose: { type: ExposeType.DOMAIN, domain: 'x.example.com' } };
 const selector = { discovery: { mode: DiscoveryMode.SELECTOR, selector: { matchLabels: { app: 'x' } }, port: 8080 } };
 const dns = { discovery: { mode: DiscoveryMode.DNS, serviceName: 'x-pods', port: 8080 } };
 const endpoints = { endpoints: [{ host: '10.0.0.1', port: 8080 }, { host: '10.0.0.2', port: 8080 }] };
@@ -88,7 +88,7 @@ describe('frp health checks are aimed only where they mean something', () => {
   });
 
   test('a tcp service relies on no path: tcp checks on each endpoint, no warning', () => {
-    const tcpService = { serviceType: DistributedServiceType.TCP, backends: endpoints, expose: { type: ExposeType.PORT, port: 5432 } };
+    const tcpService = { serviceType: ServiceProtocol.TCP, backends: endpoints, expose: { type: ExposeType.PORT, port: 5432 } };
     const { proxies, warnings } = build(tcpService);
     expect(proxies.map((p: any) => p.healthCheck)).toEqual([TCP_DEFAULTS, TCP_DEFAULTS]);
     expect(warnings).toEqual([]);

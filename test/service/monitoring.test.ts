@@ -1,5 +1,5 @@
 import { Testing } from 'cdk8s';
-import { DistributedService, DistributedServiceType, ExposeType } from '../../lib';
+import { DistributedService, ServiceProtocol, ExposeType } from '../../lib';
 import { expectValidBundle } from '../helpers';
 import { chartWithToken } from './fixtures';
 import { checkRules, testRules } from '../monitoring/promtool';
@@ -8,7 +8,7 @@ describe('DistributedService with monitoring', () => {
   const { chart, auth } = chartWithToken('databases');
   new DistributedService(chart, 'pg', {
     auth,
-    serviceType: DistributedServiceType.TCP,
+    serviceType: ServiceProtocol.TCP,
     backends: { replicas: 3, endpoints: [{ host: 'pg-1.internal', port: 5432, weight: 2 }, { host: 'pg-2.internal', port: 5432 }] },
     expose: { type: ExposeType.PORT, port: 5432 },
     monitoring: { labels: { release: 'kube-prometheus-stack' } },
@@ -96,7 +96,7 @@ test('every alert has its runbook section in the README (the runbook_url anchors
   const { chart, auth } = chartWithToken();
   new DistributedService(chart, 's', {
     auth,
-    serviceType: DistributedServiceType.TCP,
+    serviceType: ServiceProtocol.TCP,
     backends: { endpoints: [{ host: 'a', port: 1 }] },
     expose: { type: ExposeType.PORT, port: 2000 },
     monitoring: {},

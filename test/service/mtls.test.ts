@@ -1,11 +1,11 @@
 import { Testing } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
-import { CertificateAuthority, DistributedService, DistributedServiceType, ExposeType, FrpServer, MtlsMode } from '../../lib';
+import { CertificateAuthority, DistributedService, ServiceProtocol, ExposeType, FrpServer, MtlsMode } from '../../lib';
 import { expectValidBundle } from '../helpers';
 import { chartWithToken, tomlOf } from './fixtures';
 
 const spec = (mtls: any) => ({
-  serviceType: DistributedServiceType.GRPC,
+  serviceType: ServiceProtocol.GRPC,
   backends: { endpoints: [{ host: 'user-service-1.internal', port: 9090 }] },
   expose: { type: ExposeType.PORT, port: 9090 },
   security: { mtls },

@@ -1,5 +1,5 @@
 import { httpSpec, INVALID_SPECS, tcpSpec } from './invalid-specs';
-import { DistributedServiceSpec, DistributedServiceType, ExposeType, HealthCheckType, FrpProxyType, LoadBalancingAlgorithm } from '../../lib';
+import { DistributedServiceSpec, ServiceProtocol, ExposeType, HealthCheckType, FrpProxyType, LoadBalancingAlgorithm } from '../../lib';
 import { planService } from '../../lib/service/plan';
 import { SPEC_SCHEMA } from '../../lib/service/schema';
 import { validateAgainstSchema } from '../../lib/service/validate-schema';
@@ -87,6 +87,6 @@ describe('planService fails with the field, the rule and what is allowed', () =>
   });
 
   test('seed examples are valid', () => {
-    expect(plan(httpSpec({ serviceType: DistributedServiceType.HTTP, expose: { type: ExposeType.PATH, domain: 'app.example.com', path: '/frontend' }, loadBalancing: { algorithm: LoadBalancingAlgorithm.ROUND_ROBIN } })).members).toHaveLength(1);
+    expect(plan(httpSpec({ serviceType: ServiceProtocol.HTTP, expose: { type: ExposeType.PATH, domain: 'app.example.com', path: '/frontend' }, loadBalancing: { algorithm: LoadBalancingAlgorithm.ROUND_ROBIN } })).members).toHaveLength(1);
   });
 });

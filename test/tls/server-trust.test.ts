@@ -5,7 +5,7 @@
 import { Chart, Testing } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import {
-  CertificateAuthority, DistributedService, DistributedServiceType, ExposeType, FrpAuth, FrpClientPool, FrpProxyType, FrpServer, IssuerKind, MtlsMode,
+  CertificateAuthority, DistributedService, ServiceProtocol, ExposeType, FrpAuth, FrpClientPool, FrpProxyType, FrpServer, IssuerKind, MtlsMode,
 } from '../../lib';
 import { expectValidBundle, parseFrpTomlValues as parse } from '../helpers';
 
@@ -40,7 +40,7 @@ describe('frpc verifies frps by default (defect 12)', () => {
     const chart = Testing.chart();
     new DistributedService(chart, 'db', {
       auth: auth(chart),
-      serviceType: DistributedServiceType.TCP,
+      serviceType: ServiceProtocol.TCP,
       backends: { endpoints: [{ host: 'db', port: 5432 }] },
       expose: { type: ExposeType.PORT, port: 5432 },
     });
@@ -146,7 +146,7 @@ describe('certificates where frpc runs (defect 1)', () => {
     const { frp, apps, server } = twoNamespaces({ clusterWide: true });
     new DistributedService(apps, 'db', {
       server,
-      serviceType: DistributedServiceType.TCP,
+      serviceType: ServiceProtocol.TCP,
       backends: { endpoints: [{ host: 'db', port: 5432 }] },
       expose: { type: ExposeType.PORT, port: 5432 },
       security: { mtls: { enabled: true, mode: MtlsMode.AUTO } },
