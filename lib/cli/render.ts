@@ -434,7 +434,10 @@ function serverTrust(scope: Chart, serverNs: string, manifests: Manifest[], erro
         + `which cert-manager issues in namespace ${serverNs} only, but this service runs in ${namespace} without mTLS: give it the same mTLS settings, or render it in a separate run (with --namespace)`);
     }
   }
-  if (fromCaSecret) return { certificateAuthority: CertificateAuthority.fromCaSecret(scope, 'Ca', { caSecretName: m.caSecret }), requireClientCertificates: true };
+  if (fromCaSecret) {
+    const caSecret = kplus.Secret.fromSecretName(scope, 'CaSecret', m.caSecret!);
+    return { certificateAuthority: CertificateAuthority.fromCaSecret(scope, 'Ca', { caSecret }), requireClientCertificates: true };
+  }
   if (m.mode === 'external') {
     const kind = m.issuerKind === 'Issuer' ? IssuerKind.ISSUER : IssuerKind.CLUSTER_ISSUER;
     return { certificateAuthority: CertificateAuthority.fromIssuer(scope, 'Ca', { name: m.issuerName, kind }), requireClientCertificates: true };

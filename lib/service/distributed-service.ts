@@ -294,14 +294,15 @@ export class DistributedService extends Construct {
       } else if (mtls.mode === MtlsMode.EXTERNAL) {
         // a CA managed outside the bundle, handed over as its key pair: cert-manager
         // issues frps' and frpc's certificates from it (certSecret replaces frpc's)
+        const caSecret = kplus.Secret.fromSecretName(this, 'CaSecret', mtls.caSecret!);
         if (!server || !mtls.certSecret) {
-          ca = CertificateAuthority.fromCaSecret(this, 'Ca', { caSecretName: mtls.caSecret!, issuerName: derivedName(this.name, '-ca'), ...leaf });
+          ca = CertificateAuthority.fromCaSecret(this, 'Ca', { caSecret, issuerName: derivedName(this.name, '-ca'), ...leaf });
         }
         if (mtls.certSecret) {
           clientTls = {
             secret: kplus.Secret.fromSecretName(this, 'CertSecret', mtls.certSecret),
             // on a shared server frpc verifies frps against the server's CA
-            ...(server ? {} : { caSecret: kplus.Secret.fromSecretName(this, 'CaSecret', mtls.caSecret!), caKey: 'tls.crt' }),
+            ...(server ? {} : { caSecret, caKey: 'tls.crt' }),
           };
         }
       } else {
@@ -315,7 +316,7 @@ export class DistributedService extends Construct {
           serverTls = { secret: kplus.Secret.fromSecretName(this, 'ServerCertSecret', mtls.serverCertSecret), caSecret, caKey };
         } else if (!server) {
           // no frps certificate given: issue one from the user's CA (cert-manager CA issuer over caSecret)
-          ca = CertificateAuthority.fromCaSecret(this, 'Ca', { caSecretName: mtls.caSecret!, issuerName: derivedName(this.name, '-ca'), ...leaf });
+          ca = CertificateAuthority.fromCaSecret(this, 'Ca', { caSecret, issuerName: derivedName(this.name, '-ca'), ...leaf });
         }
       }
       if (server && !server.requiresClientCertificates) {

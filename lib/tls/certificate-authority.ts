@@ -180,9 +180,10 @@ export interface CertificateAuthorityIssuerProps extends CertificateAuthorityLea
 export interface CertificateAuthorityCaSecretProps extends CertificateAuthorityLeafProps {
   /**
    * Secret (in this chart's namespace) with the CA certificate and its private
-   * key, as cert-manager's CA issuer reads them (`tls.crt`, `tls.key`).
+   * key, as cert-manager's CA issuer reads them (`tls.crt`, `tls.key`), e.g.
+   * `kplus.Secret.fromSecretName(scope, 'CaSecret', 'root-ca')`.
    */
-  readonly caSecretName: string;
+  readonly caSecret: kplus.ISecret;
   /**
    * Name of the cert-manager CA Issuer rendered over the Secret.
    * @default "frp-ca"
@@ -276,8 +277,8 @@ export class CertificateAuthority extends Construct implements ICertificateAutho
    */
   public static fromCaSecret(scope: Construct, id: string, props: CertificateAuthorityCaSecretProps): ICertificateAuthority {
     const holder = new Construct(scope, id);
-    if (!props) invalid(holder.node.path, 'props', 'are required: the CA Secret name');
-    checkObjectName(holder.node.path, 'caSecretName', props.caSecretName);
+    if (!props || !props.caSecret) invalid(holder.node.path, 'caSecret', 'is required: the Secret holding the CA certificate and key');
+    checkObjectName(holder.node.path, 'caSecret', props.caSecret.name);
     const issuerName = checkBaseName(holder.node.path, 'issuerName', props.issuerName ?? 'frp-ca');
     const issuer = new certmanager.Issuer(holder, 'Issuer', {
       metadata: {
@@ -285,11 +286,11 @@ export class CertificateAuthority extends Construct implements ICertificateAutho
         labels: caLabels(issuerName),
         annotations: syncWaveAnnotation(TlsSyncWave.CA_ISSUER),
       },
-      spec: { ca: { secretName: props.caSecretName } },
+      spec: { ca: { secretName: props.caSecret.name } },
     });
-    const { caSecretName: _secret, issuerName: _issuer, ...leaf } = props;
+    const { caSecret: _secret, issuerName: _issuer, ...leaf } = props;
     const ca = new IssuerCertificateAuthority(holder, 'Resource', { ...leaf, name: issuer.name, kind: IssuerKind.ISSUER });
-    identities.set(ca, `ca-secret:${props.caSecretName}`);
+    identities.set(ca, `ca-secret:${props.caSecret.name}`);
     return ca;
   }
 
