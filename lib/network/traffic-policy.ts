@@ -1,27 +1,7 @@
 import { ApiObject, JsonPatch } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { invalid } from '../frp/errors';
-
-/**
- * How a Service of type NodePort or LoadBalancer hands outside traffic to its
- * pods (`spec.externalTrafficPolicy`).
- */
-export enum ExternalTrafficPolicy {
-  /**
-   * Any node forwards to any ready pod, spreading load evenly; the node
-   * replaces the client address with its own (SNAT), so the pods see node
-   * addresses.
-   */
-  CLUSTER = 'Cluster',
-  /**
-   * A node forwards only to ready pods on itself and keeps the client
-   * address. Nodes without such a pod drop the traffic (a cloud load balancer
-   * stops sending them any through the Service's health check node port;
-   * a NodePort client must dial a node that runs one), and load is spread per
-   * node rather than per pod.
-   */
-  LOCAL = 'Local',
-}
+import { ExternalTrafficPolicy } from '../spec';
 
 /**
  * Sets `spec.externalTrafficPolicy` of a Service (cdk8s-plus has no field for

@@ -16,7 +16,8 @@ import {
 import { FrpMonitoring, FrpMonitoringOptions } from '../monitoring/frp-monitoring';
 import { IFrpServerMetrics } from '../monitoring/metrics-target';
 import { NetworkPeer, PolicyPort, policyRule } from '../network/network-peer';
-import { ExternalTrafficPolicy, isExternal, setExternalTrafficPolicy } from '../network/traffic-policy';
+import { isExternal, setExternalTrafficPolicy } from '../network/traffic-policy';
+import { ExternalTrafficPolicy } from '../spec';
 import { CertificateAuthority, ICertificateAuthority } from '../tls/certificate-authority';
 import { IFrpServerEndpoint } from '../tls/certificate-options';
 import { IssuedCertificate } from '../tls/issued-certificate';

@@ -1,10 +1,10 @@
 import { durationSeconds, MAX_SECONDS } from './durations';
 import { Bandwidth } from '../frp/bandwidth';
 import { FrpHealthCheck, FrpProxyType } from '../frp/proxy';
-import { ExternalTrafficPolicy } from '../network/traffic-policy';
 import {
-  AuthenticationType, AuthorizationRule, BackendEndpoint, BandwidthMode, DiscoveryMode, DistributedServiceSpec, ServiceProtocol,
-  ExposeServiceType, ExposeType, GatewayReference, HealthCheckType, IssuerKind, LabelSelector, LoadBalancingAlgorithm, MtlsMode, RetryBackoff,
+  AuthenticationType, AuthorizationRule, BackendEndpoint, BandwidthMode, DiscoveryMode, DistributedServiceSpec, ExposeServiceType, ExposeType,
+  ExternalTrafficPolicy, GatewayReference, HealthCheckType, IssuerKind, LabelSelector, LoadBalancingAlgorithm, MtlsMode, RetryBackoff,
+  ServiceProtocol,
 } from '../spec';
 
 const DNS_1035_LABEL = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;

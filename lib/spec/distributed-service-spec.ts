@@ -6,7 +6,6 @@
  * bundle needs and an operator would have decided at run time.
  */
 import { IConstruct } from 'constructs';
-import { ExternalTrafficPolicy } from '../network/traffic-policy';
 
 /**
  * The protocol of the proxied service: the type of `spec.serviceType` (the
@@ -145,6 +144,27 @@ export enum ExposeType {
   PATH = 'path',
   /** On a port of frps (tcp, udp, grpc). */
   PORT = 'port',
+}
+
+/**
+ * How a Service of type NodePort or LoadBalancer hands outside traffic to its
+ * pods (`spec.externalTrafficPolicy`).
+ */
+export enum ExternalTrafficPolicy {
+  /**
+   * Any node forwards to any ready pod, spreading load evenly; the node
+   * replaces the client address with its own (SNAT), so the pods see node
+   * addresses.
+   */
+  CLUSTER = 'Cluster',
+  /**
+   * A node forwards only to ready pods on itself and keeps the client
+   * address. Nodes without such a pod drop the traffic (a cloud load balancer
+   * stops sending them any through the Service's health check node port;
+   * a NodePort client must dial a node that runs one), and load is spread per
+   * node rather than per pod.
+   */
+  LOCAL = 'Local',
 }
 
 /** Kubernetes Service types for a port exposure. */
