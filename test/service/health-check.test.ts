@@ -10,7 +10,7 @@ import {
   DiscoveryMode, DistributedService, DistributedServiceProps, ServiceProtocol, ExposeType, FrpAuth, FrpExternalClient, FrpServer,
   HealthCheckType, LoadBalancingAlgorithm, NetworkPeer, SynthWarnings,
 } from '../../lib';
-import { FrpHealthCheck, FrpHealthCheckType } from '../../lib/frp/proxy';
+import { FrpHealthCheck } from '../../lib/frp/proxy';
 import { HealthCheckTarget, planHealthCheck } from '../../lib/service/plan';
 import { expectValidBundle, parseFrpTomlValues } from '../helpers';
 import { chartWithToken, tomlOf } from './fixtures';
@@ -130,8 +130,8 @@ describe('frp health checks are aimed only where they mean something', () => {
 });
 
 describe('planHealthCheck (the pure rule)', () => {
-  const httpCheck: FrpHealthCheck = { type: FrpHealthCheckType.HTTP, path: '/health', intervalSeconds: 10, timeoutSeconds: 3, maxFailed: 3 };
-  const tcpCheck: FrpHealthCheck = { type: FrpHealthCheckType.TCP, intervalSeconds: 10, timeoutSeconds: 3, maxFailed: 3 };
+  const httpCheck: FrpHealthCheck = { type: HealthCheckType.HTTP, path: '/health', intervalSeconds: 10, timeoutSeconds: 3, maxFailed: 3 };
+  const tcpCheck: FrpHealthCheck = { type: HealthCheckType.TCP, intervalSeconds: 10, timeoutSeconds: 3, maxFailed: 3 };
   const at = (target: HealthCheckTarget['target'], more: Partial<HealthCheckTarget> = {}): HealthCheckTarget =>
     ({ target, backends: 'selector', explicit: false, defaultPath: true, balancerHttpCheck: false, ...more });
   const run = (check: FrpHealthCheck | undefined, t: HealthCheckTarget) => {
