@@ -166,7 +166,7 @@ describe('live: health checks (scenario 4, defect 7)', () => {
     const b = await backends.add(HttpBackend.start('api-0', ip, 8000));
     const manifests = bundleOf({
       api: {
-        serviceType: DistributedServiceType.HTTP,
+        serviceType: ServiceProtocol.HTTP,
         backends: { replicas: 1, endpoints: [{ host: ip, port: 8000 }] },
         expose: { type: ExposeType.DOMAIN, domain: 'api.example.test' },
         loadBalancing: { healthCheck: { ...FAST_CHECKS, path: '/health', failureThreshold: 2 } },
