@@ -22,7 +22,7 @@ import { Chart, Testing } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import * as fc from 'fast-check';
 import {
-  DistributedService, DistributedServiceType, ExposeType, FrpAuth, FrpExternalClient, FrpServer, NetworkPeer,
+  DistributedService, ServiceProtocol, ExposeType, FrpAuth, FrpExternalClient, FrpServer, NetworkPeer,
 } from '../../lib';
 import { ByteEnv, frpLoadedValues, FrpValuesResult, frpVerifyBytes } from '../helpers/frp-values';
 import { parseSystemdEnvFile, validUtf8 } from '../helpers/systemd-env';
@@ -59,7 +59,7 @@ function render(auth: 'token' | 'oidc') {
   });
   const svc = new DistributedService(chart, 'db', {
     server,
-    serviceType: DistributedServiceType.TCP,
+    serviceType: ServiceProtocol.TCP,
     backends: { replicas: 2, endpoints: [{ host: 'db.apps.svc', port: 5432 }] },
     expose: { type: ExposeType.PORT, port: 15432 },
   });
