@@ -154,6 +154,26 @@ describe('secret bytes reach frp exactly (issue 9, defect 2)', () => {
     expect(checked.refusedCredentials).toBeGreaterThan(0); // invalid UTF-8 was generated
   });
 
+  test('every single byte, and the unicode edge cases, as the dashboard password: exact, or refused when not UTF-8', () => {
+    const cases: Buffer[] = [];
+    for (let b = 1; b < 256; b++) cases.push(Buffer.from([0x61, b, 0x7a]));
+    for (const s of ['\u0080', '\u009f', '\u00a0', '\u2028', '\ufeff', '\ufffe', '\uffff', '\u{10ffff}', '\u{e0001}']) cases.push(Buffer.from(`a${s}z`, 'utf8'));
+    cases.push(Buffer.from([0xed, 0xa0, 0x80]), Buffer.from([0xc0, 0xaf]), Buffer.from([0xf4, 0x90, 0x80, 0x80])); // a surrogate, overlong, above U+10FFFF
+    const outcome = { exact: 0, refused: 0 };
+    for (const password of cases) {
+      const r = frpLoadedValues('frps', token.frps, podEnv(token.frps, { FRP_WEB_USER: 'u', FRP_WEB_PASSWORD: password }));
+      if (validUtf8(password)) {
+        expect(r).toEqual({ ok: true, values: expect.objectContaining({ 'webServer.password': password }) });
+        outcome.exact++;
+      } else {
+        expect(r).toEqual({ ok: false, error: expect.stringMatching(/^toml: line \d+, column \d+: toml: invalid (UTF-8|character U\+)/) });
+        outcome.refused++;
+      }
+    }
+    // bytes 0x01-0x7f and the unicode cases exact; 0x80-0xff alone and the three broken sequences refused
+    expect(outcome).toEqual({ exact: 127 + 9, refused: 128 + 3 });
+  });
+
   test('the OIDC client secret: frpc in a pod and on the machine send the exact Secret bytes, or refuse to start', () => {
     const seen = { exact: 0, refused: 0 };
     fc.assert(fc.property(secretBytes, (secret) => {
