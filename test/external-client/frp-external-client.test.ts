@@ -121,6 +121,17 @@ printf '%s/%s/%s' "$2" "$5" "$key" | base64
     expect(readFileSync(join(dir, 'tls/tls.key'), 'utf8')).toBe(`frp/${secret}/tls.key`);
     expect(readFileSync(join(dir, 'tls/ca.crt'), 'utf8')).toBe(`frp/${gpu.certificate!.caSecret.name}/ca.crt`);
     expect(readFileSync(join(dir, 'waits'), 'utf8')).toContain(`certificate/${gpu.certificate!.certificate!.name}`);
+
+    // a Secret key that is missing (kubectl prints nothing) stops the script, naming it,
+    // instead of writing an empty group key (before: frpc.env got FRP_GROUP_KEY= and the
+    // machine was refused by the group, or an empty token file)
+    writeFileSync(join(bin, 'kubectl'), `#!/bin/sh
+if [ "$3" = wait ]; then exit 0; fi
+case "$5" in llm-group-key) exit 0;; esac
+printf x | base64
+`);
+    const missing = spawnSync('sh', ['export.sh'], { cwd: dir, encoding: 'utf8', env: { PATH: `${bin}:/usr/bin:/bin` }, timeout: 30_000 });
+    expect({ status: missing.status, stderr: missing.stderr }).toEqual({ status: 1, stderr: 'export-credentials: Secret ai/llm-group-key has no key group-key, or it is empty\n' });
   });
 
   test.each<[string, (s: ReturnType<typeof setup>) => void, string]>([
