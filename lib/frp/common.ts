@@ -42,13 +42,15 @@ export interface FrpWebServerConfig {
   readonly port: number;
   /**
    * Environment variable holding the basic-auth user (`/healthz` stays open).
-   * frp gets its bytes exactly, not trimmed (see FrpServerProps.webServerCredentials
-   * for the one thing that cannot be carried: invalid UTF-8).
+   * frp gets its bytes exactly, not trimmed; a value that is not valid UTF-8
+   * cannot be written into the TOML config (frp then refuses to start).
    * @default - no basic auth
    */
   readonly userEnv?: string;
   /**
-   * Environment variable holding the basic-auth password.
+   * Environment variable holding the basic-auth password. frp gets its bytes
+   * exactly, not trimmed; a value that is not valid UTF-8 cannot be written
+   * into the TOML config (frp then refuses to start).
    * @default - no basic auth
    */
   readonly passwordEnv?: string;
