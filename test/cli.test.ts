@@ -172,14 +172,16 @@ describe('the user\'s contract renders (issue 12 item 9)', () => {
     expect(r.code).toBe(0);
     const docs = parseAllDocuments(r.out).map(d => d.toJS());
     expectValidBundle(docs);
-    // frps trusts client certificates from the CA Issuer over corp-ca; frpc's certificate comes from that CA too
+    // frpc's certificate comes from a CA Issuer over corp-ca; frps trusts corp-ca's certificate (its
+    // own CA too, for services without mTLS), and frpc verifies frps against the bundle's CA
     const issuers = docs.filter(d => d.kind === 'Issuer' && d.spec.ca?.secretName === 'corp-ca').map(d => d.metadata.name);
-    expect(issuers.length).toBeGreaterThan(0);
+    expect(issuers).toEqual(['user-service-ca']);
     const certs = docs.filter(d => d.kind === 'Certificate');
-    for (const usage of ['server auth', 'client auth']) {
-      expect(issuers).toContain(certs.find(c => c.spec.usages.includes(usage)).spec.issuerRef.name);
-    }
-    expect(docs.find(d => d.kind === 'ConfigMap' && d.data?.['frps.toml']).data['frps.toml']).toMatch(/trustedCaFile = /);
+    expect(certs.find(c => c.spec.usages?.includes('client auth') && c.spec.secretName === 'user-service-frpc-tls').spec.issuerRef.name).toBe('user-service-ca');
+    expect(certs.find(c => c.spec.usages?.includes('server auth')).spec.issuerRef.name).toBe('frp-ca');
+    expect(docs.find(d => d.kind === 'ConfigMap' && d.data?.['frps.toml']).data['frps.toml']).toMatch(/trustedCaFile = "\/etc\/frp\/client-ca\/ca.crt"/);
+    const frps = docs.find(d => d.kind === 'Deployment' && d.metadata.name === 'frps');
+    expect(frps.spec.template.spec.volumes).toContainEqual({ name: 'client-ca-0', secret: { secretName: 'corp-ca', items: [{ key: 'tls.crt', path: 'ca.crt' }] } });
   });
 
   test('a domain under the server\'s subDomainHost routes as that subdomain; two labels below is refused', () => {

@@ -141,9 +141,27 @@ describe('3. clashes between services are reported at both manifests\' fields', 
     expect(new Set(ports.map(p => p.targetPort)).size).toBe(2);
   });
 
-  test('different mTLS trusts on the shared frps name each document\'s field', () => {
+  test('different mTLS trusts on the shared frps render together: frps trusts each CA (a PEM bundle), every frpc verifies frps against the bundle\'s CA', () => {
     const r = render([yaml(manifest('a', tcp(5432, { security: { mtls: { enabled: true } } })), manifest('b', tcp(5433, { security: { mtls: { enabled: true, mode: 'external', issuerName: 'vault' } } })))]);
-    expectRefused(r, /document 1: spec\.security\.mtls: the services share one frps/, /document 2: spec\.security\.mtls: the services share one frps/);
+    const docs = expectRendered(r);
+    // vault's CA reaches frps as ca.crt of a certificate vault issues next to frps
+    const anchor = docs.find((d: any) => d.kind === 'Certificate' && d.spec.issuerRef.name === 'vault' && d.metadata.namespace === 'default' && d.spec.secretName === 'frps-trust-vault');
+    expect(anchor).toBeDefined();
+    const frps = docs.find((d: any) => d.kind === 'Deployment' && d.metadata.name === 'frps');
+    const init = frps.spec.template.spec.initContainers;
+    expect(init.map((c: any) => c.name)).toEqual(['client-ca-bundle']);
+    expect(frps.spec.template.spec.volumes).toContainEqual({ name: 'client-ca-0', secret: { secretName: 'frps-trust-vault', items: [{ key: 'ca.crt', path: 'ca.crt' }] } });
+  });
+
+  test('two services of one name sending their backends Service to one namespace clash at spec.backends.discovery.namespace', () => {
+    const sel = (ns: string) => manifest('api', { ...http('api.example.com'), backends: { discovery: { mode: 'selector', selector: { matchLabels: { app: 'api' } }, namespace: 'team-a', port: 8080 } } }, { namespace: ns });
+    const r = render([yaml(sel('team-a'), { ...sel('team-b'), spec: { ...sel('team-b').spec, expose: { domain: 'api-b.example.com' } } })]);
+    expectRefused(r, /document 2: team-b\/api: spec\.backends\.discovery\.namespace: Service "api-backends" in namespace team-a is already rendered by team-a\/api/);
+  });
+
+  test('an external namespaced Issuer in another namespace than frps is refused at issuerKind, naming what to do', () => {
+    const r = render([yaml(manifest('b', tcp(5433, { security: { mtls: { enabled: true, mode: 'external', issuerName: 'vault', issuerKind: 'Issuer' } } }), { namespace: 'team' }))], '--namespace', 'frp');
+    expectRefused(r, /document 1: team\/b: spec\.security\.mtls\.issuerKind: frps \(namespace frp\) must trust the CA of the Issuer vault, but an Issuer signs only in its own namespace \(team\): use a ClusterIssuer, or render this service in a separate run \(with --namespace team\)/);
   });
 });
 

@@ -8,7 +8,7 @@ import { IMPORT_USAGE, importCommand } from './import';
 import { FrpAuth } from '../frp-auth';
 import { derivedName } from '../k8s/names';
 import { NetworkPeer } from '../network/network-peer';
-import { FRPS_IMAGE, FrpServer } from '../server/frp-server';
+import { FRPS_IMAGE, FrpCaCertificate, FrpServer } from '../server/frp-server';
 import { DistributedService, manifestProblems } from '../service/distributed-service';
 import { CHECKS, isDnsLabel } from '../service/field-checks';
 import { IssuerKind } from '../spec';
@@ -381,68 +381,54 @@ export function sharedServerName(serviceNames: string[]): string {
 }
 
 /**
- * frps' certificate and the client CA it trusts. frpc always verifies frps:
- * without mTLS frps gets a certificate from a CA in the bundle and asks no
- * client certificates. The shared frps has one client CA (`trustedCaFile`),
- * so the services that ask for mTLS must agree on it: the CA it gets is the
- * one they name (auto: a CA in the bundle; manual: an issuer over their
- * caSecret, in the frps namespace too; external: their issuer). Services
- * without mTLS on an mTLS frps get client certificates from the same CA.
- * When services run in other namespaces than frps, the bundle's CA is a
- * ClusterIssuer (certificates are issued where each frpc runs).
+ * frps' certificate and the client CAs it trusts. frpc always verifies frps:
+ * frps' certificate comes from a CA in the bundle (a ClusterIssuer over a CA
+ * in cert-manager's namespace when services run in other namespaces than
+ * frps, so that each frpc's certificate is issued where it runs). With mTLS
+ * frps demands client certificates and trusts the CA of each trust the
+ * manifests ask for, as one PEM bundle: the bundle's CA (auto mTLS, and
+ * services without mTLS on an mTLS frps), each `caSecret` (manual, external;
+ * the Secret must exist in the frps namespace too) and each external issuer's
+ * CA (`ca.crt` of a certificate it issues next to frps).
  */
 function serverTrust(scope: Chart, serverNs: string, manifests: Manifest[], errors: string[], refused: Set<string>)
-  : { certificateAuthority: ICertificateAuthority; requireClientCertificates: boolean } {
+  : { certificateAuthority: ICertificateAuthority; requireClientCertificates: boolean; additionalClientCas: FrpCaCertificate[] } {
   const clusterWide = manifests.some(m => m.namespace !== serverNs);
   // a ClusterIssuer's name is cluster-wide: one per frps namespace
-  const own = () => new CertificateAuthority(scope, 'Ca', clusterWide ? { name: derivedName('frp-ca', `-${serverNs}`), clusterWide } : {});
-  const wanted = new Map<string, { sources: string[]; mtls: any }>();
-  for (const { source, doc } of manifests) {
-    const mtls = doc.spec.security?.mtls;
-    if (mtls?.enabled !== true) continue;
-    const mode = mtls.mode ?? 'auto';
-    // incomplete settings are reported by the service itself
-    if ((mode === 'manual' && !mtls.caSecret) || (mode === 'external' && !mtls.issuerName && !mtls.caSecret)) continue;
-    const key = mode !== 'auto' && mtls.caSecret ? `${mode} mTLS with caSecret ${mtls.caSecret}`
-      : mode === 'external' ? `external mTLS with ${mtls.issuerKind ?? 'ClusterIssuer'} ${mtls.issuerName}` : 'auto mTLS';
-    if (!wanted.has(key)) wanted.set(key, { sources: [], mtls });
-    wanted.get(key)!.sources.push(source);
-  }
-  if (wanted.size > 1) {
-    const asked = [...wanted.entries()].map(([k, v]) => `${k} (${v.sources.join(', ')})`).join(' and ');
-    for (const [, v] of wanted) {
-      for (const source of v.sources) {
+  const certificateAuthority = new CertificateAuthority(scope, 'Ca', clusterWide ? { name: derivedName('frp-ca', `-${serverNs}`), clusterWide } : {});
+  const additionalClientCas: FrpCaCertificate[] = [];
+  const trusted = new Set<string>();
+  let mtls = false;
+  for (const { source, doc, namespace } of manifests) {
+    const m = doc.spec.security?.mtls;
+    if (m?.enabled !== true) continue;
+    mtls = true;
+    const mode = m.mode ?? 'auto';
+    if (mode === 'auto') continue;
+    if (m.caSecret) {
+      // manual and external: the CA certificate of caSecret (tls.crt, as `kubectl create secret tls` writes it)
+      if (trusted.has(`secret:${m.caSecret}`)) continue;
+      trusted.add(`secret:${m.caSecret}`);
+      additionalClientCas.push({ secret: kplus.Secret.fromSecretName(scope, `ClientCa${additionalClientCas.length}`, m.caSecret), key: 'tls.crt' });
+    } else if (mode === 'external' && m.issuerName) {
+      const kind = m.issuerKind === 'Issuer' ? IssuerKind.ISSUER : IssuerKind.CLUSTER_ISSUER;
+      if (kind === IssuerKind.ISSUER && namespace !== serverNs) {
         refused.add(source);
-        errors.push(`${source}: spec.security.mtls: the services share one frps, which trusts one client CA, but they ask for ${asked}; render them in separate runs (with --namespace)`);
+        errors.push(`${source}: ${namespace}/${doc.metadata.name}: spec.security.mtls.issuerKind: frps (namespace ${serverNs}) must trust the CA of the Issuer ${m.issuerName}, `
+          + `but an Issuer signs only in its own namespace (${namespace}): use a ClusterIssuer, or render this service in a separate run (with --namespace ${namespace})`);
+        continue;
       }
-    }
-    return { certificateAuthority: own(), requireClientCertificates: false };
-  }
-  const [only] = [...wanted.values()];
-  if (!only) return { certificateAuthority: own(), requireClientCertificates: false };
-  const m = only.mtls;
-  // services without mTLS get their client certificates from frps' CA, where they run; a
-  // namespaced issuer (manual caSecret, external Issuer) signs in the frps namespace only
-  const fromCaSecret = m.mode === 'manual' || (m.mode === 'external' && m.caSecret);
-  const namespaced = fromCaSecret || (m.mode === 'external' && m.issuerKind === 'Issuer');
-  const elsewhere = namespaced ? manifests.filter(x => x.doc.spec.security?.mtls?.enabled !== true && x.namespace !== serverNs) : [];
-  if (elsewhere.length > 0) {
-    const trust = fromCaSecret ? `caSecret ${m.caSecret}` : `the Issuer ${m.issuerName}`;
-    for (const { source, namespace } of elsewhere) {
-      refused.add(source);
-      errors.push(`${source}: spec.security.mtls: frps (namespace ${serverNs}) requires client certificates from ${trust} (${m.mode} mTLS of ${only.sources.join(', ')}), `
-        + `which cert-manager issues in namespace ${serverNs} only, but this service runs in ${namespace} without mTLS: give it the same mTLS settings, or render it in a separate run (with --namespace)`);
+      const key = `${kind}:${m.issuerName}`;
+      if (trusted.has(key)) continue;
+      trusted.add(key);
+      // the issuer's CA reaches frps as ca.crt of a certificate it issues next to frps
+      const i = additionalClientCas.length;
+      const anchor = CertificateAuthority.fromIssuer(scope, `Trust${i}`, { name: m.issuerName, kind })
+        .issueClientCertificate('Anchor', { name: derivedName('frps-trust', `-${m.issuerName}`) });
+      additionalClientCas.push({ secret: anchor.secret, key: 'ca.crt' });
     }
   }
-  if (fromCaSecret) {
-    const caSecret = kplus.Secret.fromSecretName(scope, 'CaSecret', m.caSecret!);
-    return { certificateAuthority: CertificateAuthority.fromCaSecret(scope, 'Ca', { caSecret }), requireClientCertificates: true };
-  }
-  if (m.mode === 'external') {
-    const kind = m.issuerKind === 'Issuer' ? IssuerKind.ISSUER : IssuerKind.CLUSTER_ISSUER;
-    return { certificateAuthority: CertificateAuthority.fromIssuer(scope, 'Ca', { name: m.issuerName, kind }), requireClientCertificates: true };
-  }
-  return { certificateAuthority: own(), requireClientCertificates: true };
+  return { certificateAuthority, requireClientCertificates: mtls, additionalClientCas };
 }
 
 /**

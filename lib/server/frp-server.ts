@@ -1,5 +1,5 @@
 import * as net from 'net';
-import { Chart, Duration, Lazy } from 'cdk8s';
+import { Chart, Duration, Lazy, Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { k8s } from 'cdk8s-plus-28';
 import { Construct, IConstruct } from 'constructs';
@@ -116,6 +116,18 @@ export interface FrpServerTlsOptions {
    * @default "ca.crt"
    */
   readonly caKey?: string;
+}
+
+/** A CA certificate in a Secret of frps' namespace (only that key is mounted). */
+export interface FrpCaCertificate {
+  /** The Secret. */
+  readonly secret: kplus.ISecret;
+  /**
+   * Key of the CA certificate in the Secret (`tls.crt` for a CA Secret made
+   * with `kubectl create secret tls`).
+   * @default "ca.crt"
+   */
+  readonly key?: string;
 }
 
 /**
@@ -273,6 +285,16 @@ export interface FrpServerProps {
    * @default - true when you give certificateAuthority, false with the server's own authority
    */
   readonly requireClientCertificates?: boolean;
+  /**
+   * More CAs whose client certificates frps accepts, besides
+   * certificateAuthority's: services whose frpc certificates come from other
+   * CAs (manual or external mTLS) on one frps. frps reads one client CA file
+   * (`transport.tls.trustedCaFile`, a PEM bundle), so an init container (frps'
+   * own image: `sh`, `cat`) joins the CA certificates into it at pod start;
+   * Reloader rolls frps when one of them changes. Needs requireClientCertificates.
+   * @default - only certificateAuthority's CA
+   */
+  readonly additionalClientCas?: FrpCaCertificate[];
   /**
    * Turn server verification off (not recommended): no CertificateAuthority
    * and no cert-manager; frps serves a self-signed certificate it generates at
@@ -611,10 +633,15 @@ export class FrpServer extends Construct implements IFrpServer, IFrpServerMetric
         dnsNames: this.externalAddresses.filter(a => net.isIP(a) === 0),
         ipAddresses: this.externalAddresses.filter(a => net.isIP(a) !== 0),
       });
-      this.mountTls(this.certificate.secret, this.certificate.caSecret, props.requireClientCertificates ?? props.certificateAuthority !== undefined);
-      const secrets = uniqueSecrets([this.certificate.secret, this.certificate.caSecret]);
+      const verifyClients = props.requireClientCertificates ?? props.certificateAuthority !== undefined;
+      this.mountTls(this.certificate.secret, this.certificate.caSecret, verifyClients);
+      const extra = props.additionalClientCas ?? [];
+      if (extra.length > 0 && !verifyClients) invalid(where, 'additionalClientCas', 'needs requireClientCertificates (frps checks client certificates only then)');
+      if (extra.length > 0) this.mountClientCaBundle(extra, props.image ?? FRPS_IMAGE, props.resources);
+      const secrets = uniqueSecrets([this.certificate.secret, this.certificate.caSecret, ...extra.map(c => c.secret)]);
       for (const d of this.deployments) ca.addRotationAnnotations(d, secrets);
     } else if (props.tls) {
+      if (props.additionalClientCas?.length) invalid(where, 'additionalClientCas', 'is for certificateAuthority; with tls give the client CA as tls.caSecret');
       this.mountTls(props.tls.secret, props.tls.caSecret ?? props.tls.secret, props.tls.requireClientCertificates !== false, props.tls.caKey);
     }
     this.requiresClientCertificates = this.tlsFiles?.trustedCaFile !== undefined;
@@ -688,6 +715,46 @@ export class FrpServer extends Construct implements IFrpServer, IFrpServerMetric
   private mountTls(secret: kplus.ISecret, caSecret: kplus.ISecret, verifyClients: boolean, caKey?: string): void {
     const files = mountTlsSecrets(this, this.containers, secret, caSecret, '', caKey);
     this.tlsFiles = { certFile: files.certFile, keyFile: files.keyFile, trustedCaFile: verifyClients ? files.caFile : undefined };
+    this.rendered = undefined;
+  }
+
+  /**
+   * frps trusts its own CA and `extra`: an init container joins their
+   * certificates into one PEM bundle on an emptyDir, frps' trustedCaFile.
+   */
+  private mountClientCaBundle(extra: FrpCaCertificate[], image: string, resources?: kplus.ContainerResources): void {
+    const where = this.node.path;
+    const bundleDir = '/etc/frp/client-ca';
+    const sources = ['/etc/frp/tls/ca.crt'];
+    const bundle = kplus.Volume.fromEmptyDir(this, 'ClientCaBundle', 'client-ca', { sizeLimit: Size.mebibytes(1) });
+    const volumes = extra.map((ca, i) => {
+      const key = ca.key ?? 'ca.crt';
+      if (!ca.secret || typeof ca.secret.name !== 'string') invalid(where, `additionalClientCas[${i}].secret`, 'must be a Secret (kplus.ISecret)');
+      if (!/^[-._a-zA-Z0-9]+$/.test(key)) invalid(where, `additionalClientCas[${i}].key`, `must be a Secret key ([-._a-zA-Z0-9]+), got ${JSON.stringify(key)}`);
+      sources.push(`/etc/frp/client-cas/${i}/ca.crt`);
+      // only the CA certificate: a CA Secret also holds the CA's private key
+      return kplus.Volume.fromSecret(this, `ClientCa${i}`, ca.secret, { name: `client-ca-${i}`, items: { [key]: { path: 'ca.crt' } } });
+    });
+    const tlsVolume = kplus.Volume.fromSecret(this, 'ClientCaOwn', this.certificate!.secret, { name: 'tls-ca-own', items: { 'ca.crt': { path: 'ca.crt' } } });
+    // every certificate on lines of its own (a file may lack the final newline)
+    const script = `for f in ${sources.join(' ')}; do cat "$f"; echo; done > ${bundleDir}/ca.crt`;
+    for (const d of this.deployments) {
+      d.addInitContainer({
+        name: 'client-ca-bundle',
+        image,
+        imagePullPolicy: kplus.ImagePullPolicy.IF_NOT_PRESENT,
+        command: ['sh', '-c', script],
+        securityContext: restrictedSecurityContext(),
+        resources: resourcesWithDefaults(resources),
+        volumeMounts: [
+          { path: '/etc/frp/tls', volume: tlsVolume, readOnly: true },
+          ...volumes.map((v, i) => ({ path: `/etc/frp/client-cas/${i}`, volume: v, readOnly: true })),
+          { path: bundleDir, volume: bundle },
+        ],
+      });
+    }
+    for (const c of this.containers) c.mount(bundleDir, bundle, { readOnly: true });
+    this.tlsFiles = { ...this.tlsFiles!, trustedCaFile: `${bundleDir}/ca.crt` };
     this.rendered = undefined;
   }
 

@@ -221,7 +221,7 @@ export class DistributedService extends Construct {
       const backendNs = b.kind === 'selector' ? b.namespace ?? ns : ns;
       this.backendService = new kplus.Service(this, 'Backends', {
         metadata: meta({
-          name: claimName(this, 'Service', derivedName(this.name, '-backends'), backendNs),
+          name: claimBackendsName(this, derivedName(this.name, '-backends'), backendNs, backendNs !== ns),
           namespace: backendNs,
           labels: recommendedLabels({ app: this.name, instance: this.name, component: 'backends' }, this.labels()),
         }),
@@ -311,7 +311,10 @@ export class DistributedService extends Construct {
         // so it is a TLS Secret whose tls.crt is the CA certificate (it may lack
         // ca.crt, as `kubectl create secret tls` writes it); only that key is mounted.
         const caKey = mtls.serverCertSecret ? 'ca.crt' : 'tls.crt';
-        clientTls = { secret: kplus.Secret.fromSecretName(this, 'CertSecret', mtls.certSecret!), caSecret, caKey };
+        // on a shared server with a CA of its own, frpc verifies frps against that CA
+        // (frps trusts caSecret for client certificates: additionalClientCas)
+        const trustServerCa = server?.certificateAuthority !== undefined;
+        clientTls = { secret: kplus.Secret.fromSecretName(this, 'CertSecret', mtls.certSecret!), ...(trustServerCa ? {} : { caSecret, caKey }) };
         if (!server && mtls.serverCertSecret) {
           serverTls = { secret: kplus.Secret.fromSecretName(this, 'ServerCertSecret', mtls.serverCertSecret), caSecret, caKey };
         } else if (!server) {
@@ -564,6 +567,20 @@ function stripWorkload(spec: DistributedServiceSpec): DistributedServiceSpec {
   if (!d || d.workload === undefined) return spec;
   const { workload: _w, ...discovery } = d;
   return { ...spec, backends: { ...spec.backends, discovery } };
+}
+
+/**
+ * Claims the backends Service's name; a clash is reported at the user's field:
+ * the namespace the spec sent it to (discovery.namespace), or the service's name.
+ */
+function claimBackendsName(owner: Construct, name: string, namespace: string | undefined, foreign: boolean): string {
+  try {
+    return claimName(owner, 'Service', name, namespace);
+  } catch (e) {
+    const field = foreign ? 'spec.backends.discovery.namespace' : 'metadata.name';
+    throw new Error((e as Error).message.replace(`${owner.node.path}: name: `, `${owner.node.path}: ${field}: `)
+      .replace(/\(the construct's name prop, or the service's metadata\.name\)/, foreign ? '(metadata.name), or send the backends elsewhere' : '(metadata.name)'));
+  }
 }
 
 /** The Secret a service's group key is read from by default. @internal */

@@ -167,6 +167,21 @@ const CLASHES: ((a: any, b: any) => void)[] = [
   (a, b) => { b.spec.serviceType = a.spec.serviceType; b.spec.expose = clone(a.spec.expose); }, // same route or port
   (a, b) => { b.metadata.name = `${a.metadata.name}-${a.metadata.namespace ?? 'default'}`.slice(0, 54); b.metadata.namespace = 'frp'; }, // a qualified name taken
   (a, b) => { b.spec.security = { mtls: { enabled: true, mode: 'external', issuerName: 'other' } }; a.spec.security = { ...a.spec.security, mtls: { enabled: true } }; }, // two trusts
+  // mixed mTLS trusts on one frps (issue 12 item 8): frps trusts each CA as a bundle
+  (a, b) => {
+    a.spec.security = { ...a.spec.security, mtls: { enabled: true, mode: 'manual', caSecret: 'ca-a', certSecret: 'cert-a' } };
+    b.spec.security = { ...b.spec.security, mtls: { enabled: true, mode: 'external', caSecret: 'ca-b' } };
+  }, // two CA Secrets
+  (a, b) => {
+    a.spec.security = { ...a.spec.security, mtls: { enabled: true, mode: 'manual', caSecret: 'ca', certSecret: 'c' } };
+    b.spec.security = { ...b.spec.security, mtls: { enabled: false } };
+    b.metadata.namespace = a.metadata.namespace === 'team-b' ? 'team-c' : 'team-b';
+  }, // manual and none in other namespaces
+  (a, b) => {
+    a.spec.security = { ...a.spec.security, mtls: { enabled: true, mode: 'external', issuerName: 'vault', issuerKind: 'Issuer' } };
+    b.spec.security = { ...b.spec.security, mtls: { enabled: true } };
+    b.metadata.namespace = a.metadata.namespace === 'team-b' ? 'team-c' : 'team-b';
+  }, // a namespaced issuer next to auto mTLS
   () => undefined, // no clash: unrelated services on one frps
 ];
 const together = fc.tuple(fc.array(fc.nat(BASES.length - 1), { minLength: 2, maxLength: 3 }), fc.nat(CLASHES.length - 1), fc.boolean())

@@ -48,7 +48,7 @@ describe('FrpServer', () => {
     const chart = Testing.chart();
     // tls, certificateAuthority (with requireClientCertificates) and insecureSkipVerify are exclusive:
     // the CA form is tested in test/tls and test/service/mtls
-    const all: Required<Omit<FrpServerProps, 'certificateAuthority' | 'requireClientCertificates'>> = {
+    const all: Required<Omit<FrpServerProps, 'certificateAuthority' | 'requireClientCertificates' | 'additionalClientCas'>> = {
       insecureSkipVerify: false,
       name: 'edge-frps',
       auth: FrpAuth.token(tokenSecret(chart), { key: 'frp', authenticateAllMessages: false }),

@@ -17,6 +17,9 @@
  *   `externalTrafficPolicy: Local` arrive from the node's address (127.B.0.1), as
  *   kube-proxy masquerades them; names resolve through
  *   the harness DNS (dns.ts), headless Services to their pods;
+ * - init containers run to completion (their command and args, with the pod's volumes)
+ *   before the containers start; an emptyDir is one directory shared by the pod's
+ *   containers;
  * - readiness probes decide endpoints, as in a cluster; a container that exits is
  *   restarted (restartPolicy Always); deleting a pod makes its workload create another
  *   with a new name, as a ReplicaSet does.
@@ -521,8 +524,11 @@ export class LiveCluster {
     return content;
   }
 
-  /** Writes the pod's volumes into overlay upper dirs, one per top-level directory. */
-  private materialize(pod: LivePod, c: any): string[] {
+  /**
+   * Writes the pod's volumes into overlay upper dirs, one per top-level directory; an
+   * emptyDir is a directory of the pod, bind-mounted where each container mounts it.
+   */
+  private materialize(pod: LivePod, c: any, binds: [string, string][] = []): string[] {
     const spec = pod.workload.spec.template.spec;
     const uppers = new Map<string, string>();
     const upperFor = (mountPath: string) => {
@@ -549,7 +555,14 @@ export class LiveCluster {
       const dst = upperFor(m.mountPath);
       // the pod's user reads its volumes (the kubelet gives them the pod's fsGroup)
       const mode = 0o644;
-      if (v.emptyDir) { fs.mkdirSync(dst, { recursive: true, mode: 0o777 }); fs.chmodSync(dst, 0o777); continue; }
+      if (v.emptyDir) {
+        fs.mkdirSync(dst, { recursive: true, mode: 0o777 });
+        fs.chmodSync(dst, 0o777);
+        const shared = path.join(pod.dir, 'empty-dirs', v.name);
+        if (!fs.existsSync(shared)) { fs.mkdirSync(shared, { recursive: true, mode: 0o777 }); fs.chmodSync(shared, 0o777); }
+        binds.push([shared, m.mountPath]);
+        continue;
+      }
       fs.mkdirSync(dst, { recursive: true, mode: 0o755 });
       if (m.subPath) {
         const data = files.get(m.subPath);
@@ -588,7 +601,44 @@ export class LiveCluster {
   }
 
   private async startPod(pod: LivePod): Promise<void> {
+    for (const init of pod.workload.spec.template.spec.initContainers ?? []) await this.runInitContainer(pod, init);
     for (const c of pod.containers) await this.startContainer(pod, c);
+  }
+
+  /** The mount namespace script: overlays over the top-level directories, then the emptyDirs. */
+  private mountScript(pod: LivePod, name: string, overlays: string[], binds: [string, string][]): string {
+    const mounts = overlays.map((o, i) => {
+      const [top, upper] = o.split('=');
+      const work = path.join(pod.dir, name, 'work', top.slice(1));
+      return `mount -t overlay ov${i} -o lowerdir=${top},upperdir=${upper},workdir=${work} ${top} || exit 97`;
+    });
+    for (const [src, dst] of binds) mounts.push(`mount --bind ${src} ${dst} || exit 97`);
+    return `${mounts.join('\n')}\ncd /\nexec "$@"`;
+  }
+
+  /**
+   * An init container: its command and args (a shell script in the image) run once, to
+   * completion, with the pod's volumes; a failure fails the pod (as a crash loop would).
+   */
+  private async runInitContainer(pod: LivePod, c: any): Promise<void> {
+    const argv: string[] = [...(c.command ?? []), ...(c.args ?? [])];
+    if (!['sh', '/bin/sh'].includes(argv[0])) throw new Error(`pod ${pod.name} init container ${c.name}: the harness runs shell init containers only, got ${JSON.stringify(argv)}`);
+    const binds: [string, string][] = [];
+    const overlays = this.materialize(pod, c, binds);
+    const sc = { ...(pod.workload.spec.template.spec.securityContext ?? {}), ...(c.securityContext ?? {}) };
+    const priv = sc.runAsUser !== undefined ? ['setpriv', `--reuid=${sc.runAsUser}`, `--regid=${sc.runAsGroup ?? sc.runAsUser}`, '--clear-groups', '--'] : [];
+    const log = path.join(pod.dir, `${c.name}.log`);
+    const out = fs.openSync(log, 'a');
+    const proc = spawn('unshare', ['-m', '--propagation', 'private', '--', 'sh', '-c', this.mountScript(pod, c.name, overlays, binds), 'sh', ...priv, ...argv], {
+      env: { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', HOSTNAME: pod.name, ...this.envOf(pod, c) },
+      stdio: ['ignore', out, out],
+    });
+    fs.closeSync(out);
+    const code = await new Promise<number | null>((resolve) => {
+      const timer = setTimeout(() => { proc.kill('SIGKILL'); }, 30_000);
+      proc.on('exit', (exitCode) => { clearTimeout(timer); resolve(exitCode); });
+    });
+    if (code !== 0) throw new Error(`pod ${pod.namespace}/${pod.name} init container ${c.name} exited ${code}:\n${fs.readFileSync(log, 'utf8')}`);
   }
 
   private runnerFor(image: string): ImageRunner | undefined {
@@ -607,15 +657,11 @@ export class LiveCluster {
       c.ready = true;
       return;
     }
-    const overlays = this.materialize(pod, c.spec);
+    const binds: [string, string][] = [];
+    const overlays = this.materialize(pod, c.spec, binds);
     const sc = { ...(pod.workload.spec.template.spec.securityContext ?? {}), ...(c.spec.securityContext ?? {}) };
-    const mounts = overlays.map((o, i) => {
-      const [top, upper] = o.split('=');
-      const work = path.join(pod.dir, c.spec.name, 'work', top.slice(1));
-      return `mount -t overlay ov${i} -o lowerdir=${top},upperdir=${upper},workdir=${work} ${top} || exit 97`;
-    });
     const priv = sc.runAsUser !== undefined ? ['setpriv', `--reuid=${sc.runAsUser}`, `--regid=${sc.runAsGroup ?? sc.runAsUser}`, '--clear-groups', '--'] : [];
-    const script = `${mounts.join('\n')}\ncd /\nexec "$@"`;
+    const script = this.mountScript(pod, c.spec.name, overlays, binds);
     const out = fs.openSync(c.log, 'a');
     fs.chmodSync(c.log, 0o666); // the pod's user may reopen /dev/stdout (nginx does)
     fs.writeSync(out, `${RFC3339()} harness: start ${argv.join(' ')}\n`);
