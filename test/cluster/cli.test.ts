@@ -46,7 +46,7 @@ describeBundleOnCluster('cdk8s-frp render of expose.gateway', render('gateway', 
   spec: { serviceType: 'udp', backends: { endpoints: [{ host: '10.0.0.53', port: 53 }] }, expose: { type: 'port', port: 53, gateway: { name: 'public', namespace: 'gateways', sectionName: 'dns' } } },
 }]));
 describeBundleOnCluster('cdk8s-frp render with external access to frps', render('external', [
-  { apiVersion: 'frp.io/v1beta1', kind: 'DistributedService', metadata: { name: 'ollama', namespace: 'cli-ai' }, spec: { serviceType: 'http', backends: { endpoints: [{ host: 'ollama-0.ai.svc', port: 11434 }] }, expose: { domain: 'llm.example.com', path: '/v1' }, security: { mtls: { enabled: true } } } },
+  { apiVersion: 'frp.io/v1beta1', kind: 'DistributedService', metadata: { name: 'ollama', namespace: 'cli-ai' }, spec: { serviceType: 'http', backends: { endpoints: [{ host: 'ollama-0.ai.svc', port: 11434 }] }, expose: { domain: 'llm.example.com', path: '/v1' }, loadBalancing: { healthCheck: { path: '/api/health' } }, security: { mtls: { enabled: true } } } },
   { ...TCP_PG, metadata: { name: 'pg', namespace: 'cli-ai' } },
 ], '--namespace', 'cli-ext-frp', '--frps-service-type', 'LoadBalancer', '--frps-address', 'frps.example.com', '--client-cidr', '198.51.100.0/24'));
 
