@@ -158,3 +158,49 @@ describe('certificates where frpc runs (defect 1)', () => {
     expect(manifests.find(m => m.kind === 'Certificate' && m.spec.secretName === secret).metadata.namespace).toBe('apps');
   });
 });
+
+describe('client certificates from several CAs (additionalClientCas)', () => {
+  test('an init container joins frps\' own CA and the extra CAs into one PEM bundle, on every replica; frps trusts the bundle', () => {
+    const chart = Testing.chart();
+    const corp = kplus.Secret.fromSecretName(chart, 'corp', 'corp-ca');
+    const server = new FrpServer(chart, 'frps', {
+      auth: auth(chart),
+      certificateAuthority: new CertificateAuthority(chart, 'ca'),
+      additionalClientCas: [{ secret: corp, key: 'tls.crt' }],
+      replicas: 2,
+    });
+    new FrpClientPool(chart, 'frpc', { server, proxies: [pg] });
+    const manifests = Testing.synth(chart);
+    expectValidBundle(manifests);
+    expect(toml(manifests, 'frps.toml').transport.tls.trustedCaFile).toBe('/etc/frp/client-ca/ca.crt');
+    const frps = manifests.filter(m => m.kind === 'Deployment' && m.metadata.labels['app.kubernetes.io/name'] === 'frps');
+    expect(frps).toHaveLength(2);
+    for (const d of frps) {
+      const pod = d.spec.template.spec;
+      const [init] = pod.initContainers;
+      expect(init.name).toBe('client-ca-bundle');
+      expect(init.image).toBe('fatedier/frps:v0.70.1');
+      expect(init.command).toEqual(['sh', '-c', 'for f in /etc/frp/tls/ca.crt /etc/frp/client-cas/0/ca.crt; do cat "$f"; echo; done > /etc/frp/client-ca/ca.crt']);
+      expect(init.securityContext).toMatchObject({ runAsNonRoot: true, readOnlyRootFilesystem: true, allowPrivilegeEscalation: false });
+      // only the CA certificate of the CA Secret, never its key
+      expect(pod.volumes).toContainEqual({ name: 'client-ca-0', secret: { secretName: 'corp-ca', items: [{ key: 'tls.crt', path: 'ca.crt' }] } });
+      expect(pod.volumes).toContainEqual(expect.objectContaining({ name: 'client-ca', emptyDir: expect.anything() }));
+      expect(pod.containers[0].volumeMounts).toContainEqual({ name: 'client-ca', mountPath: '/etc/frp/client-ca', readOnly: true });
+      // Reloader rolls frps when an extra CA changes
+      expect(d.metadata.annotations['secret.reloader.stakater.com/reload'].split(',')).toContain('corp-ca');
+    }
+  });
+
+  test.each([
+    ['without client certificates', (c: Chart) => new FrpServer(c, 'frps', { auth: auth(c), additionalClientCas: [{ secret: kplus.Secret.fromSecretName(c, 's', 'corp-ca') }] }),
+      'test/frps: additionalClientCas: needs requireClientCertificates (frps checks client certificates only then)'],
+    ['with tls Secrets', (c: Chart) => new FrpServer(c, 'frps', {
+      auth: auth(c), tls: { secret: kplus.Secret.fromSecretName(c, 't', 'frps-tls') }, additionalClientCas: [{ secret: kplus.Secret.fromSecretName(c, 's', 'corp-ca') }],
+    }), 'test/frps: additionalClientCas: is for certificateAuthority; with tls give the client CA as tls.caSecret'],
+    ['a key that is no Secret key', (c: Chart) => new FrpServer(c, 'frps', {
+      auth: auth(c), certificateAuthority: new CertificateAuthority(c, 'ca'), additionalClientCas: [{ secret: kplus.Secret.fromSecretName(c, 's', 'corp-ca'), key: 'a/b' }],
+    }), 'test/frps: additionalClientCas[0].key: must be a Secret key ([-._a-zA-Z0-9]+), got "a/b"'],
+  ])('refused %s', (_name, build, message) => {
+    expect(() => build(Testing.chart())).toThrow(message);
+  });
+});
