@@ -148,3 +148,32 @@ test('webapp-frontend: JWT with role rules on paths and methods, round robin ove
   expect(workload.spec.template.spec.containers).toHaveLength(1); // no sidecar: frpc forwards to the balancer
   expect(byKind(m, 'Ingress')[0].spec.rules[0]).toMatchObject({ host: 'app.example.com', http: { paths: [{ path: '/frontend' }] } });
 });
+
+describe('the four manifests together (issue 12 item 8)', () => {
+  test('one render: auto, manual and no mTLS share one frps that trusts both CAs; every frpc verifies frps and runs where its certificate is', () => {
+    const files = Object.keys(SEEDS).map(n => join(__dirname, '..', 'examples', 'manifests', `${n}.yaml`));
+    let out = '';
+    let err = '';
+    const code = main(['render', ...files], s => { out += s; }, s => { err += s; });
+    expect(err).toBe('');
+    expect(code).toBe(0);
+    const docs = parseAllDocuments(out).map(d => d.toJS());
+    expect(checkBundle(docs)).toEqual([]);
+    expect(checkWiring(docs)).toEqual([]);
+    // frps (default) trusts the bundle's CA and the manual team's internal-ca, as one PEM bundle
+    expect(frps(docs).transport.tls.trustedCaFile).toBe('/etc/frp/client-ca/ca.crt');
+    const server = docs.find(d => d.kind === 'Deployment' && d.metadata.labels['app.kubernetes.io/name'] === 'frps');
+    expect(server.spec.template.spec.volumes).toContainEqual({ name: 'client-ca-0', secret: { secretName: 'internal-ca', items: [{ key: 'tls.crt', path: 'ca.crt' }] } });
+    // every frpc verifies frps by name, against a CA certificate issued in its own namespace by the ClusterIssuer
+    const issuer = docs.find(d => d.kind === 'ClusterIssuer');
+    for (const cm of docs.filter(d => d.kind === 'ConfigMap' && d.data?.['frpc.toml'])) {
+      const tls = (parse(cm.data['frpc.toml']) as any).transport.tls;
+      expect([cm.metadata.namespace, tls.serverName, tls.certFile !== undefined]).toEqual([cm.metadata.namespace, 'frps.default.svc', true]);
+      const pod = docs.find(d => ['Deployment', 'DaemonSet'].includes(d.kind) && d.metadata.namespace === cm.metadata.namespace
+        && d.spec.template.spec.volumes?.some((v: any) => v.configMap?.name === cm.metadata.name)).spec.template.spec;
+      const trust = pod.volumes.find((v: any) => v.name === (tls.trustedCaFile.startsWith('/etc/frp/tls-ca/') ? 'tls-ca' : 'tls')).secret.secretName;
+      const cert = docs.find(d => d.kind === 'Certificate' && d.metadata.namespace === cm.metadata.namespace && d.spec.secretName === trust);
+      expect(cert.spec.issuerRef).toEqual({ name: issuer.metadata.name, kind: 'ClusterIssuer', group: 'cert-manager.io' });
+    }
+  });
+});
