@@ -152,6 +152,9 @@ export class FrpExternalClient extends Construct {
       };
     } else if (server.requiresClientCertificates) {
       invalid(where, 'server', `${server.node.path} requires client certificates from Secrets it was given (tls): external machines get theirs from a certificateAuthority on the server`);
+    } else if (!server.insecureSkipVerify) {
+      // frpc always verifies frps: the machine gets the CA with its certificate from the server's authority
+      invalid(where, 'server', `${server.node.path} serves a certificate from Secrets it was given (tls), which the machine cannot verify: give the server a certificateAuthority (or insecureSkipVerify: true)`);
     }
     this.node.addValidation({ validate: () => validationErrors(() => this.renderConfig()) });
   }

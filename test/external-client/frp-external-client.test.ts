@@ -161,6 +161,22 @@ printf x | base64
     expect(() => build(setup())).toThrow(message);
   });
 
+  test('refuses a server whose certificate it cannot verify (tls Secrets without a CA); an explicit opt-out runs without verification', () => {
+    const app = Testing.app();
+    const chart = new Chart(app, 'c', { namespace: 'frp' });
+    const token = FrpAuth.token(kplus.Secret.fromSecretName(chart, 't', 'frp-token'));
+    const external = { addresses: ['frps.example.com'] };
+    const clientPeers = [NetworkPeer.cidr('198.51.100.0/24')];
+    const withSecrets = new FrpServer(chart, 'frps', {
+      auth: token, externalAccess: external, clientPeers, tls: { secret: kplus.Secret.fromSecretName(chart, 's', 'frps-tls'), requireClientCertificates: false },
+    });
+    expect(() => new FrpExternalClient(chart, 'm', { server: withSecrets, machine: 'm' }))
+      .toThrow('c/m: server: c/frps serves a certificate from Secrets it was given (tls), which the machine cannot verify: give the server a certificateAuthority (or insecureSkipVerify: true)');
+    const insecure = new FrpServer(chart, 'frps2', { name: 'frps2', auth: token, externalAccess: external, clientPeers, insecureSkipVerify: true });
+    const m = new FrpExternalClient(chart, 'm2', { server: insecure, machine: 'm2' });
+    expect((parse(m.renderConfig()) as any).transport?.tls).toBeUndefined();
+  });
+
   test('without a server address or external access it asks for one', () => {
     const app = Testing.app();
     const chart = new Chart(app, 'c', { namespace: 'frp' });
