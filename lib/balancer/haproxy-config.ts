@@ -267,15 +267,15 @@ function validateService(svc: HaproxyServiceOptions, i: number): void {
   // health check
   const hc = svc.healthCheck;
   if (hc) {
-    if (hc.protocol !== undefined) checkEnum(`${f} healthCheck.protocol`, hc.protocol, HealthCheckType);
-    const type = hc.protocol ?? HealthCheckType.TCP;
+    if (hc.type !== undefined) checkEnum(`${f} healthCheck.type`, hc.type, HealthCheckType);
+    const type = hc.type ?? HealthCheckType.TCP;
     const httpCheck = type === HealthCheckType.HTTP || type === HealthCheckType.HTTPS;
     if (hc.path !== undefined) {
-      if (!httpCheck) throw new Error(`${f} healthCheck.path needs healthCheck.protocol http or https, got ${show(type)}`);
+      if (!httpCheck) throw new Error(`${f} healthCheck.path needs healthCheck.type http or https, got ${show(type)}`);
       checkUrlPath(`${f} healthCheck.path`, hc.path);
     }
     if (hc.caFile !== undefined) {
-      if (type !== HealthCheckType.HTTPS) throw new Error(`${f} healthCheck.caFile needs healthCheck.protocol https, got ${show(type)}`);
+      if (type !== HealthCheckType.HTTPS) throw new Error(`${f} healthCheck.caFile needs healthCheck.type https, got ${show(type)}`);
       checkFilePath(`${f} healthCheck.caFile`, hc.caFile);
     }
     if (hc.interval) checkDuration(`${f} healthCheck.interval`, hc.interval, 1);
@@ -749,7 +749,7 @@ function renderRendezvous(svc: HaproxyServiceOptions, http: boolean, slots: numb
 
 function renderHealthCheckDirectives(hc: HaproxyHealthCheck | undefined): string[] {
   if (!hc) return [];
-  const type = hc.protocol ?? HealthCheckType.TCP;
+  const type = hc.type ?? HealthCheckType.TCP;
   const lines: string[] = [];
   if (type === HealthCheckType.HTTP || type === HealthCheckType.HTTPS) {
     lines.push(`option httpchk GET ${hc.path ?? '/health'}`);
@@ -760,7 +760,7 @@ function renderHealthCheckDirectives(hc: HaproxyHealthCheck | undefined): string
 
 function renderServerCheckParams(hc: HaproxyHealthCheck | undefined, http2: boolean): string[] {
   if (!hc) return [];
-  const type = hc.protocol ?? HealthCheckType.TCP;
+  const type = hc.type ?? HealthCheckType.TCP;
   const params = [
     'check',
     `inter ${renderTime(hc.interval ?? Duration.seconds(10))}`,

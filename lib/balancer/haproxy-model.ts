@@ -181,7 +181,7 @@ export interface HaproxyHealthCheck {
    *
    * @default HealthCheckType.TCP
    */
-  readonly protocol?: HealthCheckType;
+  readonly type?: HealthCheckType;
   /**
    * The path to `GET` for `HTTP` and `HTTPS` checks.
    *

@@ -62,7 +62,7 @@ export function haproxyServiceFor(scope: IConstruct, plan: ServicePlan, backends
     acceptProxy: !http,
     balance,
     healthCheck: b.healthCheck && {
-      protocol: b.healthCheck.type,
+      type: b.healthCheck.type,
       path: b.healthCheck.type === HealthCheckType.HTTP || b.healthCheck.type === HealthCheckType.HTTPS ? b.healthCheck.path : undefined,
       interval: Duration.seconds(b.healthCheck.intervalSeconds),
       timeout: Duration.seconds(b.healthCheck.timeoutSeconds),

@@ -202,7 +202,7 @@ describe('HaproxyBalancer', () => {
       config: {
         services: [webService({
           authentication: EndUserAuthentication.jwt({ publicKeyFile: `${AUTH}/public-key.pem` }),
-          healthCheck: { protocol: HealthCheckType.HTTPS, caFile: `${AUTH}/ca.crt` },
+          healthCheck: { type: HealthCheckType.HTTPS, caFile: `${AUTH}/ca.crt` },
         })],
       },
       authSecret: secret,
@@ -415,7 +415,7 @@ describe('HaproxyBalancer haproxy.cfg against the real binary', () => {
         webService({
           authentication: EndUserAuthentication.jwt({ publicKeyFile: `${auth}/public-key.pem` }),
           authorizationRules: [{ path: '/admin/*', roles: ['admin'] }],
-          healthCheck: { protocol: HealthCheckType.HTTPS, caFile: `${auth}/ca.crt`, interval: Duration.seconds(5) },
+          healthCheck: { type: HealthCheckType.HTTPS, caFile: `${auth}/ca.crt`, interval: Duration.seconds(5) },
         }),
         webService({ name: 'api', port: 8081, authentication: EndUserAuthentication.apiKey({ keysFile: `${auth}/keys` }) }),
         webService({
@@ -456,7 +456,7 @@ describe('HaproxyBalancer haproxy.cfg against the real binary', () => {
           webService({
             authentication: EndUserAuthentication.jwt({ publicKeyFile: rebased(`${auth}/public-key.pem`) }),
             authorizationRules: [{ path: '/admin/*', roles: ['admin'] }],
-            healthCheck: { protocol: HealthCheckType.HTTPS, caFile: rebased(`${auth}/ca.crt`), interval: Duration.seconds(5) },
+            healthCheck: { type: HealthCheckType.HTTPS, caFile: rebased(`${auth}/ca.crt`), interval: Duration.seconds(5) },
           }),
           webService({ name: 'api', port: 8081, authentication: EndUserAuthentication.apiKey({ keysFile: rebased(`${auth}/keys`) }) }),
           config.services[2],

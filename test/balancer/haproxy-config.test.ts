@@ -154,7 +154,7 @@ backend be_web
     const cfg = new HaproxyConfig({
       services: [
         service({ name: 'b', port: 9002, authentication: EndUserAuthentication.jwt({ publicKeyFile: PUBKEY }) }),
-        service({ name: 'a', port: 9001, authentication: EndUserAuthentication.apiKey({ keysFile: KEYS }), healthCheck: { protocol: HealthCheckType.HTTPS, caFile: CA } }),
+        service({ name: 'a', port: 9001, authentication: EndUserAuthentication.apiKey({ keysFile: KEYS }), healthCheck: { type: HealthCheckType.HTTPS, caFile: CA } }),
       ],
     });
     rendered.push({ name: 'referencedFiles', text: cfg.render() });
@@ -264,7 +264,7 @@ describe('HaproxyConfig: backend', () => {
 
   test('health check http: option httpchk GET path, inter/fall/rise', () => {
     const text = render({
-      services: [service({ healthCheck: { protocol: HealthCheckType.HTTP, path: '/api/health', interval: Duration.millis(100), timeout: Duration.seconds(1), rise: 2, fall: 5 } })],
+      services: [service({ healthCheck: { type: HealthCheckType.HTTP, path: '/api/health', interval: Duration.millis(100), timeout: Duration.seconds(1), rise: 2, fall: 5 } })],
     });
     const be = section(text, 'backend be_web');
     expect(be).toContain('option httpchk GET /api/health');
@@ -273,22 +273,22 @@ describe('HaproxyConfig: backend', () => {
   });
 
   test('health check https: check-ssl, verify none or against a CA file', () => {
-    const none = render({ services: [service({ healthCheck: { protocol: HealthCheckType.HTTPS } })] });
+    const none = render({ services: [service({ healthCheck: { type: HealthCheckType.HTTPS } })] });
     expect(section(none, 'backend be_web')).toContain('option httpchk GET /health');
     expect(section(none, 'backend be_web')).toContain('default-server check inter 10s fall 3 rise 1 check-ssl verify none');
-    const verified = render({ services: [service({ healthCheck: { protocol: HealthCheckType.HTTPS, caFile: CA } })] });
+    const verified = render({ services: [service({ healthCheck: { type: HealthCheckType.HTTPS, caFile: CA } })] });
     expect(section(verified, 'backend be_web')).toContain(`default-server check inter 10s fall 3 rise 1 check-ssl verify required ca-file ${CA}`);
   });
 
   test('health check grpc: tcp connect, never httpchk', () => {
-    const text = render({ services: [service({ http2: true, healthCheck: { protocol: HealthCheckType.GRPC } })] });
+    const text = render({ services: [service({ http2: true, healthCheck: { type: HealthCheckType.GRPC } })] });
     const be = section(text, 'backend be_web');
     expect(be.some(l => l.includes('httpchk'))).toBe(false);
     expect(be).toContain('default-server check inter 10s fall 3 rise 1 proto h2');
   });
 
   test('http check on an h2c backend uses check-proto h2', () => {
-    const text = render({ services: [service({ http2: true, healthCheck: { protocol: HealthCheckType.HTTP } })] });
+    const text = render({ services: [service({ http2: true, healthCheck: { type: HealthCheckType.HTTP } })] });
     expect(section(text, 'backend be_web')).toContain('default-server check inter 10s fall 3 rise 1 check-proto h2 proto h2');
   });
 
@@ -505,7 +505,7 @@ describe('HaproxyConfig: whole services', () => {
       services: [service({
         acceptProxy: true,
         balance: HaproxyBalance.RANDOM,
-        healthCheck: { protocol: HealthCheckType.HTTP, path: '/api/health', interval: Duration.seconds(30), timeout: Duration.seconds(10), rise: 2, fall: 4 },
+        healthCheck: { type: HealthCheckType.HTTP, path: '/api/health', interval: Duration.seconds(30), timeout: Duration.seconds(10), rise: 2, fall: 4 },
         retry: { retries: 4 },
         timeouts: { connect: Duration.seconds(2), client: Duration.minutes(5), server: Duration.minutes(5), httpKeepAlive: Duration.minutes(5) },
       })],
@@ -539,7 +539,7 @@ describe('HaproxyConfig: whole services', () => {
         acceptProxy: true,
         balance: HaproxyBalance.LEAST_CONN,
         targets: HaproxyTargets.dns({ hostname: 'ollama-cluster.ai-services.svc.cluster.local', port: 11434 }),
-        healthCheck: { protocol: HealthCheckType.HTTP, path: '/api/health', interval: Duration.seconds(30), timeout: Duration.seconds(10) },
+        healthCheck: { type: HealthCheckType.HTTP, path: '/api/health', interval: Duration.seconds(30), timeout: Duration.seconds(10) },
         authentication: EndUserAuthentication.apiKey({ keysFile: KEYS }),
         retry: { retries: 2 },
         timeouts: { client: Duration.seconds(300), server: Duration.seconds(300), httpKeepAlive: Duration.seconds(300) },
@@ -555,7 +555,7 @@ describe('HaproxyConfig: whole services', () => {
         http2: true,
         targets: HaproxyTargets.endpoints([{ host: 'user-service-1.internal', port: 9090, weight: 2 }, { host: 'user-service-2.internal', port: 9090, weight: 1 }]),
         affinity: HaproxyAffinity.sourceAddress({ expire: Duration.minutes(5) }),
-        healthCheck: { protocol: HealthCheckType.GRPC },
+        healthCheck: { type: HealthCheckType.GRPC },
       }],
     });
     expect(section(grpc, 'backend be_user-service')).toContain('stick-table type ipv6 size 100000 expire 5m');
@@ -579,7 +579,7 @@ describe('HaproxyConfig: whole services', () => {
         port: 3000,
         acceptProxy: true,
         targets: HaproxyTargets.dns({ hostname: 'webapp-frontend.web.svc.cluster.local', port: 3000 }),
-        healthCheck: { protocol: HealthCheckType.HTTP, path: '/health' },
+        healthCheck: { type: HealthCheckType.HTTP, path: '/health' },
         authentication: EndUserAuthentication.jwt({ publicKeyFile: PUBKEY }),
         authorizationRules: [
           { path: '/frontend/admin/*', methods: [HttpMethod.GET, HttpMethod.POST, HttpMethod.PUT, HttpMethod.DELETE], roles: ['admin'] },
@@ -622,12 +622,12 @@ describe('validation errors', () => {
     ['bracketed ipv6', svc({ targets: HaproxyTargets.endpoints([{ host: '[::1]', port: 80 }]) }), `${S} servers[0].host must be an ipv4 address, an ipv6 address (without brackets) or a dns name, got "[::1]"`],
     ['discovery on an ip', svc({ targets: HaproxyTargets.dns({ hostname: '10.0.0.1', port: 80 }) }), `${S} discovery.hostname must be a dns name, not an ip address, got "10.0.0.1"`],
     ['discovery slots', svc({ targets: HaproxyTargets.dns({ hostname: 'a.b', port: 80, maxServers: 0 }) }), `${S} discovery.maxServers must be an integer between 1 and 1024, got 0`],
-    ['check path on a tcp check', svc({ healthCheck: { path: '/health' } }), `${S} healthCheck.path needs healthCheck.protocol http or https, got "tcp"`],
-    ['relative check path', svc({ healthCheck: { protocol: HealthCheckType.HTTP, path: 'health' } }), `${S} healthCheck.path must be an absolute url path (starting with "/", no spaces, quotes, "?", "#" or "*"), got "health"`],
+    ['check path on a tcp check', svc({ healthCheck: { path: '/health' } }), `${S} healthCheck.path needs healthCheck.type http or https, got "tcp"`],
+    ['relative check path', svc({ healthCheck: { type: HealthCheckType.HTTP, path: 'health' } }), `${S} healthCheck.path must be an absolute url path (starting with "/", no spaces, quotes, "?", "#" or "*"), got "health"`],
     ['fall 0', svc({ healthCheck: { fall: 0 } }), `${S} healthCheck.fall must be an integer between 1 and 1000, got 0`],
     ['zero interval', svc({ healthCheck: { interval: Duration.millis(0) } }), `${S} healthCheck.interval must be a whole number of milliseconds between 1ms and 2147483647ms, got 0ms`],
     ['fractional ms', svc({ healthCheck: { timeout: Duration.millis(1.5) } }), `${S} healthCheck.timeout must be a whole number of milliseconds between 1ms and 2147483647ms, got 1.5ms`],
-    ['caFile on http check', svc({ healthCheck: { protocol: HealthCheckType.HTTP, caFile: CA } }), `${S} healthCheck.caFile needs healthCheck.protocol https, got "http"`],
+    ['caFile on http check', svc({ healthCheck: { type: HealthCheckType.HTTP, caFile: CA } }), `${S} healthCheck.caFile needs healthCheck.type https, got "http"`],
     ['negative retries', svc({ retry: { retries: -1 } }), `${S} retry.retries must be an integer between 0 and 100, got -1`],
     ['l7 retry in tcp', svc({ mode: HaproxyMode.TCP, retry: { retries: 1, retryOn: [HaproxyRetryOn.STATUS_503] } }), `${S} retry.retryOn "503" needs mode http (tcp mode only retries conn-failure)`],
     ['cookie with spaces', svc({ affinity: HaproxyAffinity.cookie({ name: 'frp session' }) }), `${S} affinity.cookie.name must be a cookie name of letters, digits, "-", "_" and "." (at most 64 characters, starting with a letter or digit), got "frp session"`],
@@ -650,7 +650,7 @@ describe('validation errors', () => {
 
     ['missing targets', svc({ targets: undefined as unknown as HaproxyTargets }), `${S} targets must be HaproxyTargets.endpoints([...]) or HaproxyTargets.dns({...}), got undefined`],
     ['server port', svc({ targets: HaproxyTargets.endpoints([{ host: '10.0.0.1', port: 70000 }]) }), `${S} servers[0].port must be an integer between 1 and 65535, got 70000`],
-    ['unknown check protocol', svc({ healthCheck: { protocol: 'icmp' as HealthCheckType } }), `${S} healthCheck.protocol must be one of tcp, http, https, grpc, got "icmp"`],
+    ['unknown check type', svc({ healthCheck: { type: 'icmp' as HealthCheckType } }), `${S} healthCheck.type must be one of tcp, http, https, grpc, got "icmp"`],
     ['cookie maxIdle below 1s', svc({ affinity: HaproxyAffinity.cookie({ maxIdle: Duration.millis(500) }) }), `${S} affinity.cookie.maxIdle must be a whole number of milliseconds between 1000ms and 2147483647ms, got 500ms`],
     ['source affinity expire 0', svc({ affinity: HaproxyAffinity.sourceAddress({ expire: Duration.seconds(0) }) }), `${S} affinity.sourceAddress.expire must be a whole number of milliseconds between 1000ms and 2147483647ms, got 0ms`],
     ['rate limit period below 1s', svc({ rateLimit: { limit: 1, period: Duration.millis(500) } }), `${S} rateLimit.period must be a whole number of milliseconds between 1000ms and 2147483647ms, got 500ms`],

@@ -185,7 +185,7 @@ describe('balancing', () => {
         bindAddress: '127.0.0.1',
         http2: true,
         targets: HaproxyTargets.endpoints(servers.map(s => ({ host: '127.0.0.1', port: s.port }))),
-        healthCheck: { protocol: HealthCheckType.GRPC, interval: Duration.millis(200) },
+        healthCheck: { type: HealthCheckType.GRPC, interval: Duration.millis(200) },
       }],
       metrics: { port: metricsPort },
       healthEndpoint: { port: healthPort },
@@ -221,7 +221,7 @@ describe('health checks and retries', () => {
     const bs = await startBackends(2);
     const [a, b] = bs;
     await withHaproxy(bs, {
-      healthCheck: { protocol: HealthCheckType.HTTP, path: '/health', interval: Duration.millis(100), timeout: Duration.millis(500), fall: 3, rise: 2 },
+      healthCheck: { type: HealthCheckType.HTTP, path: '/health', interval: Duration.millis(100), timeout: Duration.millis(500), fall: 3, rise: 2 },
     }, async ({ port, metricsPort }) => {
       // HAProxy starts servers barely up (health = rise); each good check adds one up to
       // rise + fall - 1, so only after fall - 1 good checks does it take `fall` failures.
