@@ -34,6 +34,9 @@ describeBundleOnCluster('cdk8s-frp render of one service', render('one', prefixe
 for (const file of readdirSync(MANIFESTS).filter(f => f.endsWith('.yaml')).sort()) {
   describeBundleOnCluster(`cdk8s-frp render of examples/manifests/${file}`, render(file, prefixed(readFileSync(join(MANIFESTS, file), 'utf8'))));
 }
+// all four in one run: auto, manual and no mTLS on one frps (its init container joins the client CAs)
+describeBundleOnCluster('cdk8s-frp render of the four example manifests together', render('four',
+  readdirSync(MANIFESTS).filter(f => f.endsWith('.yaml')).sort().flatMap(f => prefixed(readFileSync(join(MANIFESTS, f), 'utf8'))), '--namespace', 'cli-four-frp'));
 
 // What the other CLI tests render: frps replicas (test/server/ha.test.ts), expose.gateway
 // (test/service/gateway.test.ts), external access to frps (test/external-client/frp-external-client.test.ts).
