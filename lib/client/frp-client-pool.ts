@@ -436,8 +436,10 @@ export class FrpClientPool extends Construct {
       : !p.server || p.server.requiresClientCertificates || p.certificateAuthority !== undefined;
     let client: kplus.ISecret | undefined;
     let certificate: IssuedCertificate | undefined;
+    // a certificate for another namespace than its authority's is rendered in this pool's chart
+    const owner = (ca: ICertificateAuthority) => (Chart.of(ca).namespace !== namespace ? { owner: this } : {});
     if (clientCa) {
-      certificate = clientCa.issueClientCertificate(issueId(this), { name: derivedName(this.name, '-tls'), namespace });
+      certificate = clientCa.issueClientCertificate(issueId(this), { name: derivedName(this.name, '-tls'), namespace, ...owner(clientCa) });
       client = certificate.secret;
     } else if (p.tls) {
       client = p.tls.secret;
@@ -447,7 +449,7 @@ export class FrpClientPool extends Construct {
     let trustKey = p.tls?.caSecret ? p.tls.caKey : undefined;
     const authorities = clientCa ? [clientCa] : [];
     if (!trust && serverCa && (!clientCa || caIdentity(serverCa) !== caIdentity(clientCa))) {
-      const anchor = serverCa.issueClientCertificate(issueId(this), { name: derivedName(this.name, '-server-ca'), namespace });
+      const anchor = serverCa.issueClientCertificate(`${issueId(this)}-server-ca`, { name: derivedName(this.name, '-server-ca'), namespace, ...owner(serverCa) });
       trust = anchor.secret;
       trustKey = 'ca.crt';
       authorities.push(serverCa);

@@ -588,7 +588,8 @@ function issueLeaf(
       + '(its CA goes to cert-manager\'s cluster resource namespace), or CertificateAuthority.fromIssuer(..., { kind: IssuerKind.CLUSTER_ISSUER })');
   }
   const component = usage === CertificateUsage.SERVER ? 'server-certificate' : 'client-certificate';
-  return IssuedCertificate._issue(authority, id, {
+  if (o.owner !== undefined && (typeof o.owner !== 'object' || !o.owner.node)) invalid(where, 'owner', 'must be a construct');
+  return IssuedCertificate._issue(o.owner ?? authority, id, {
     mode: d.mode,
     usage,
     issuerRef: d.issuerRef,

@@ -62,6 +62,13 @@ export interface CertificateIssueOptions {
    * @default - the authority's namespace
    */
   readonly namespace?: string;
+  /**
+   * The construct the certificate is issued for (the pod's workload or pool):
+   * the Certificate is rendered in its chart, next to the pod that mounts it,
+   * under the id given to the issue call.
+   * @default - the authority (the Certificate is rendered in the authority's chart)
+   */
+  readonly owner?: IConstruct;
 }
 
 /** Options of frps' server certificate. */

@@ -112,6 +112,9 @@ describe('certificates where frpc runs (defect 1)', () => {
     const client = manifests.find(m => m.kind === 'Certificate' && m.spec.secretName === mounted);
     expect(client.metadata.namespace).toBe('apps');
     expect(client.spec.issuerRef).toEqual({ name: 'frp-ca', kind: 'ClusterIssuer', group: 'cert-manager.io' });
+    // rendered in the pool's chart (the file of its namespace), not in the authority's
+    expect(apps.toJson().filter((m: any) => m.kind === 'Certificate').map((m: any) => m.spec.secretName)).toEqual([mounted]);
+    expect(frp.toJson().filter((m: any) => m.kind === 'Certificate' && m.metadata.namespace === 'apps')).toEqual([]);
     expect(toml(manifests, 'frpc.toml', 'apps').transport.tls).toMatchObject({ certFile: '/etc/frp/tls/tls.crt', trustedCaFile: '/etc/frp/tls/ca.crt', serverName: server.host });
     // frps' own certificate stays next to frps
     const serverCert = manifests.find(m => m.kind === 'Certificate' && m.spec.usages?.includes('server auth'));
