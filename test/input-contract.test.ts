@@ -159,6 +159,13 @@ describe('3. clashes between services are reported at both manifests\' fields', 
     expectRefused(r, /document 2: team-b\/api: spec\.backends\.discovery\.namespace: Service "api-backends" in namespace team-a is already rendered by team-a\/api/);
   });
 
+  test('an Issuer and a ClusterIssuer of one name are two trusts (found by seed 7)', () => {
+    const ext = (issuerKind: string) => ({ security: { mtls: { enabled: true, mode: 'external', issuerName: 'vault', issuerKind } } });
+    const docs = expectRendered(render([yaml(manifest('a', tcp(5432, ext('ClusterIssuer'))), manifest('b', tcp(5433, ext('Issuer'))))]));
+    const anchors = docs.filter((d: any) => d.kind === 'Certificate' && d.spec.secretName.startsWith('frps-trust-'));
+    expect(anchors.map((d: any) => [d.spec.secretName, d.spec.issuerRef.kind]).sort()).toEqual([['frps-trust-issuer-vault', 'Issuer'], ['frps-trust-vault', 'ClusterIssuer']]);
+  });
+
   test('an external namespaced Issuer in another namespace than frps is refused at issuerKind, naming what to do', () => {
     const r = render([yaml(manifest('b', tcp(5433, { security: { mtls: { enabled: true, mode: 'external', issuerName: 'vault', issuerKind: 'Issuer' } } }), { namespace: 'team' }))], '--namespace', 'frp');
     expectRefused(r, /document 1: team\/b: spec\.security\.mtls\.issuerKind: frps \(namespace frp\) must trust the CA of the Issuer vault, but an Issuer signs only in its own namespace \(team\): use a ClusterIssuer, or render this service in a separate run \(with --namespace team\)/);

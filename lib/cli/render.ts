@@ -424,7 +424,8 @@ function serverTrust(scope: Chart, serverNs: string, manifests: Manifest[], erro
       // the issuer's CA reaches frps as ca.crt of a certificate it issues next to frps
       const i = additionalClientCas.length;
       const anchor = CertificateAuthority.fromIssuer(scope, `Trust${i}`, { name: m.issuerName, kind })
-        .issueClientCertificate('Anchor', { name: derivedName('frps-trust', `-${m.issuerName}`) });
+        // an Issuer and a ClusterIssuer may share a name
+        .issueClientCertificate('Anchor', { name: derivedName('frps-trust', `-${kind === IssuerKind.ISSUER ? 'issuer-' : ''}${m.issuerName}`) });
       additionalClientCas.push({ secret: anchor.secret, key: 'ca.crt' });
     }
   }
