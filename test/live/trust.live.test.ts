@@ -55,6 +55,23 @@ function tcpOpen(host: string, port: number): Promise<boolean> {
   });
 }
 
+/** A tcp backend `db-0` on a fresh subnet and the bundle of a tcp service `db` in front of it (remote port 25432). */
+async function dbTunnel(replicas: number, security?: any) {
+  const subnet = await claimSubnet();
+  const backends = new Backends(subnet.base);
+  const ip = backends.address();
+  await backends.add(TcpBackend.start('db-0', ip, 5432));
+  const manifests = bundleOf({
+    db: {
+      serviceType: ServiceProtocol.TCP,
+      backends: { replicas, endpoints: [{ host: ip, port: 5432 }] },
+      expose: { type: ExposeType.PORT, port: 25432 },
+      security,
+    },
+  });
+  return { subnet, backends, manifests };
+}
+
 describe('live: frpc verifies frps without mTLS', () => {
   let cluster: LiveCluster | undefined;
   let backends: Backends;
@@ -66,17 +83,8 @@ describe('live: frpc verifies frps without mTLS', () => {
   });
 
   test('the bundle\'s frps is trusted; an impostor frps with a certificate from another CA is refused', async () => {
-    const subnet = await claimSubnet();
-    backends = new Backends(subnet.base);
-    const ip = backends.address();
-    await backends.add(TcpBackend.start('db-0', ip, 5432));
-    const manifests = bundleOf({
-      db: {
-        serviceType: ServiceProtocol.TCP,
-        backends: { replicas: 1, endpoints: [{ host: ip, port: 5432 }] },
-        expose: { type: ExposeType.PORT, port: 25432 },
-      },
-    });
+    const { subnet, manifests, ...rest } = await dbTunnel(1);
+    backends = rest.backends;
     cluster = await LiveCluster.start(manifests, { subnet, secrets: fixtureSecrets() });
     const c = cluster;
     await c.waitAllReady();
@@ -125,18 +133,8 @@ describe('live: external mTLS with only caSecret (issue 12 item 9)', () => {
   });
 
   test('cert-manager issues frps\' and frpc\'s certificates from the external CA; members log in over mTLS and carry traffic', async () => {
-    const subnet = await claimSubnet();
-    backends = new Backends(subnet.base);
-    const ip = backends.address();
-    await backends.add(TcpBackend.start('db-0', ip, 5432));
-    const manifests = bundleOf({
-      db: {
-        serviceType: ServiceProtocol.TCP,
-        backends: { replicas: 2, endpoints: [{ host: ip, port: 5432 }] },
-        expose: { type: ExposeType.PORT, port: 25432 },
-        security: { mtls: { enabled: true, mode: MtlsMode.EXTERNAL, caSecret: 'corp-ca' } },
-      },
-    });
+    const { subnet, manifests, ...rest } = await dbTunnel(2, { mtls: { enabled: true, mode: MtlsMode.EXTERNAL, caSecret: 'corp-ca' } });
+    backends = rest.backends;
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'frp-corp-ca-'));
     // the external CA as `kubectl create secret tls corp-ca` makes it
     const ca = mintCa(dir, 'corp CA');
