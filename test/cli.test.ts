@@ -202,3 +202,28 @@ describe('the user\'s contract renders (issue 12 item 9)', () => {
     expect(deep.err).toContain('spec.expose.domain: a.web.apps.example.com is under the server\'s subDomainHost apps.example.com but not one label below it');
   });
 });
+
+describe('--insecure-skip-verify (issue 9 defect 12: the explicit opt-out)', () => {
+  const tcpDoc = (name: string, mtls = false) => `apiVersion: frp.io/v1beta1\nkind: DistributedService\nmetadata:\n  name: ${name}\n  namespace: apps\nspec:\n  serviceType: tcp\n`
+    + `  backends:\n    endpoints:\n      - host: db.internal\n        port: 5432\n  expose:\n    type: port\n    port: 5432\n${mtls ? '  security:\n    mtls:\n      enabled: true\n' : ''}`;
+
+  test('without it frpc verifies frps; with it no cert-manager object and frpc without a CA', () => {
+    const f = file('insecure.yaml', tcpDoc('db'));
+    const secure = parseAllDocuments(run('render', f).out).map(d => d.toJS());
+    const frpcOf = (docs: any[]) => docs.find(d => d.kind === 'ConfigMap' && d.data?.['frpc.toml']).data['frpc.toml'];
+    expect(frpcOf(secure)).toMatch(/trustedCaFile/);
+    const r = run('render', '--insecure-skip-verify', f);
+    expect([r.code, r.err]).toEqual([0, '']);
+    const docs = parseAllDocuments(r.out).map(d => d.toJS());
+    expectValidBundle(docs);
+    expect(docs.filter(d => String(d.apiVersion).startsWith('cert-manager.io/'))).toEqual([]);
+    expect(frpcOf(docs)).not.toMatch(/trustedCaFile|\[transport\.tls\]/);
+  });
+
+  test('a manifest asking for mTLS is refused at spec.security.mtls.enabled', () => {
+    const r = run('render', '--insecure-skip-verify', file('insecure-mtls.yaml', tcpDoc('db', true)));
+    expect(r.code).toBe(1);
+    expect(r.out).toBe('');
+    expect(r.err).toContain('document 1: apps/db: spec.security.mtls.enabled: mTLS needs frps\' certificate authority, which --insecure-skip-verify turns off');
+  });
+});

@@ -47,6 +47,8 @@ OPTIONS:
   --frps-address HOST     (repeatable) a DNS name or IP outside machines dial;
                           goes into frps' certificate (needs --frps-service-type)
   --frps-node-port N      node port of that control Service
+  --insecure-skip-verify  no certificate for frps and no cert-manager objects: frpc
+                          does not verify frps (not recommended; refused with mTLS)
   --client-cidr CIDR      (repeatable) outside machines' addresses, admitted to
                           the control port by the NetworkPolicy
 
@@ -64,6 +66,8 @@ export interface RenderOptions {
   readonly frpsAddresses?: string[];
   readonly frpsNodePort?: number;
   readonly clientCidrs?: string[];
+  /** frpc does not verify frps (no CA in the bundle). */
+  readonly insecureSkipVerify?: boolean;
   /** client-bundle: the machine. */
   readonly machine?: string;
   /** client-bundle: the address and port it dials. */
@@ -89,6 +93,7 @@ export function parseArgs(argv: string[]): RenderOptions | 'help' {
   let frpsNodePort: number | undefined;
   const frpsAddresses: string[] = [];
   const clientCidrs: string[] = [];
+  let insecureSkipVerify = false;
   let machine: string | undefined;
   let server: string | undefined;
   let outputDir: string | undefined;
@@ -103,7 +108,7 @@ export function parseArgs(argv: string[]): RenderOptions | 'help' {
     };
     if (a === '--help' || a === '-h') return 'help';
     if (command === 'render' && bundleOnly.includes(a)) throw new Error(`unknown option ${a} (it is an option of client-bundle)`);
-    if (a === '--namespace') {namespace = value();} else if (a === '--subdomain-host') {subDomainHost = value();} else if (a === '--token-secret') {tokenSecret = value();} else if (a === '--frps-service-type') {
+    if (a === '--insecure-skip-verify') {insecureSkipVerify = true;} else if (a === '--namespace') {namespace = value();} else if (a === '--subdomain-host') {subDomainHost = value();} else if (a === '--token-secret') {tokenSecret = value();} else if (a === '--frps-service-type') {
       const v = value();
       if (v !== 'LoadBalancer' && v !== 'NodePort') throw new Error(`--frps-service-type must be LoadBalancer or NodePort, got ${JSON.stringify(v)}`);
       frpsServiceType = v as kplus.ServiceType;
@@ -147,6 +152,7 @@ export function parseArgs(argv: string[]): RenderOptions | 'help' {
     frpsAddresses,
     frpsNodePort,
     clientCidrs,
+    insecureSkipVerify,
     machine,
     serverAddress,
     serverPort,
@@ -337,7 +343,7 @@ export function buildBundle(options: RenderOptions): BuiltBundle {
       auth: FrpAuth.token(kplus.Secret.fromSecretName(serverChart, 'FrpToken', options.tokenSecret)),
       subDomainHost: options.subDomainHost,
       replicas: options.frpsReplicas,
-      ...serverTrust(serverChart, serverNs, manifests, errors, refused),
+      ...(options.insecureSkipVerify ? insecure(manifests, errors, refused) : serverTrust(serverChart, serverNs, manifests, errors, refused)),
       externalAccess: external ? { serviceType: options.frpsServiceType, addresses: externalAddresses, nodePort: options.frpsNodePort } : undefined,
       clientPeers: (options.clientCidrs ?? []).map(c => NetworkPeer.cidr(c)),
       // client-bundle only needs the names; the NetworkPolicy is render's business
@@ -430,6 +436,16 @@ function serverTrust(scope: Chart, serverNs: string, manifests: Manifest[], erro
     }
   }
   return { certificateAuthority, requireClientCertificates: mtls, additionalClientCas };
+}
+
+/** `--insecure-skip-verify`: no CA; a manifest asking for mTLS is refused (client certificates come from the CA). */
+function insecure(manifests: Manifest[], errors: string[], refused: Set<string>): { insecureSkipVerify: true } {
+  for (const { source, doc, namespace } of manifests) {
+    if (doc.spec.security?.mtls?.enabled !== true) continue;
+    refused.add(source);
+    errors.push(`${source}: ${namespace}/${doc.metadata.name}: spec.security.mtls.enabled: mTLS needs frps' certificate authority, which --insecure-skip-verify turns off: drop the option or render this service in a separate run`);
+  }
+  return { insecureSkipVerify: true };
 }
 
 /**
