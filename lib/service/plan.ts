@@ -30,6 +30,16 @@ export type PlannedBackends =
   | { readonly kind: 'dns'; readonly serviceName: string; readonly namespace?: string; readonly port: number }
   | { readonly kind: 'workload'; readonly port: number };
 
+/** How the balancer tier checks its backends. @internal */
+export interface PlannedBalancerHealthCheck {
+  readonly type: HealthCheckType;
+  readonly path: string;
+  readonly intervalSeconds: number;
+  readonly timeoutSeconds: number;
+  readonly rise: number;
+  readonly fall: number;
+}
+
 /** What the balancer tier must do. @internal */
 export interface PlannedBalancer {
   /** Why the tier exists (for docs and errors). */
@@ -37,14 +47,7 @@ export interface PlannedBalancer {
   readonly mode: 'http' | 'tcp' | 'udp';
   readonly algorithm: LoadBalancingAlgorithm;
   readonly affinity?: { readonly timeoutSeconds: number; readonly cookieName: string };
-  readonly healthCheck?: {
-    readonly type: HealthCheckType;
-    readonly path: string;
-    readonly intervalSeconds: number;
-    readonly timeoutSeconds: number;
-    readonly rise: number;
-    readonly fall: number;
-  };
+  readonly healthCheck?: PlannedBalancerHealthCheck;
   readonly authentication?: { readonly type: AuthenticationType; readonly secretName: string };
   readonly rules: AuthorizationRule[];
   readonly retry?: { readonly attempts: number; readonly backoff: RetryBackoff };
@@ -139,26 +142,79 @@ export function serviceNameProblem(name: unknown): string | undefined {
 /**
  * Turns a spec (already checked against the schema) into a plan: applies the
  * seed's defaults, enforces its webhook rules and frp's rules, and decides
- * members, group, exposure, tiers and certificates. Pure. @internal
+ * members, group, exposure, tiers and certificates. Pure. Each step records
+ * the problems it finds; the spec is refused with all of them. @internal
  */
 export function planService(spec: DistributedServiceSpec, ctx: PlanContext): ServicePlan {
-  const w = ctx.where;
-  // every problem of the spec, not only the first; `fail` when going on makes no sense
-  const problems: string[] = [];
-  const bad = (field: string, message: string): void => { problems.push(`${w ? `${w}: ` : ''}${field}: ${message}`); };
-  const fail = (field: string, message: string): never => {
-    bad(field, message);
-    throw new Error(problems.join('\n'));
-  };
+  const problems = new SpecProblems(ctx.where);
   const nameProblem = serviceNameProblem(ctx.name);
-  if (nameProblem) bad('metadata.name', nameProblem);
-  const type = spec.serviceType;
-  const lb = spec.loadBalancing ?? {};
-  const algorithm = lb.algorithm ?? LoadBalancingAlgorithm.RANDOM;
-  const sec = spec.security ?? {};
-  const adv = spec.advanced ?? {};
+  if (nameProblem) problems.bad('metadata.name', nameProblem);
+  const expose = planExposure(spec, problems);
+  const { proxyType, group } = planProxy(spec, ctx, expose.type, problems);
+  const udp = proxyType === FrpProxyType.UDP;
+  const check = planHealthCheckAsAsked(spec, proxyType, ctx.where, problems);
+  const access = planEndUserAccess(spec, problems);
+  const mtls = planMtls(spec, problems);
+  checkEndpointsListed(spec, problems);
+  const balancer = planBalancer(spec, check, access, ctx.where, problems);
+  const { backends, members, sidecar } = planMembers(spec, ctx, balancer, udp, problems);
+  const checks = planHealthCheckLanding(spec, check.frpCheck, balancer, backends, sidecar);
+  const dialTimeoutSeconds = durationSeconds(ctx.where, 'spec.advanced.timeout.dial', spec.advanced?.timeout?.dial ?? '10s', 'sm', MAX_SECONDS.frpTimer);
+  checkBandwidth(spec, problems);
+  problems.throwIfAny();
+  const connection = planConnection(spec, ctx.where);
+  return {
+    name: ctx.name,
+    serviceType: spec.serviceType,
+    proxyType,
+    group,
+    members,
+    backends,
+    sidecar,
+    clientReplicas: udp ? 1 : spec.backends.replicas ?? 2,
+    expose,
+    healthCheck: checks.healthCheck,
+    backendHealthCheck: checks.backendHealthCheck,
+    backendHealthCheckWarnings: checks.backendHealthCheckWarnings,
+    warnings: checks.warnings,
+    balancer,
+    mtls,
+    poolCount: connection.poolCount,
+    dialTimeoutSeconds,
+    keepAliveSeconds: connection.keepAliveSeconds,
+    responseTimeoutSeconds: connection.responseTimeoutSeconds,
+    bandwidth: connection.bandwidth,
+    bandwidthMode: connection.bandwidthMode,
+  };
+}
 
-  // ---- expose (seed webhook: http needs domain or path)
+/** Every problem of a spec, not only the first, each prefixed with the construct path and the field. */
+class SpecProblems {
+  private readonly messages: string[] = [];
+
+  constructor(private readonly where: string) {}
+
+  /** Records a problem; planning goes on. */
+  public bad(field: string, message: string): void {
+    this.messages.push(`${this.where ? `${this.where}: ` : ''}${field}: ${message}`);
+  }
+
+  /** Records a problem and stops, with every problem so far: going on makes no sense. */
+  public fail(field: string, message: string): never {
+    this.bad(field, message);
+    throw new Error(this.messages.join('\n'));
+  }
+
+  /** Stops with every problem so far, if there is any. */
+  public throwIfAny(): void {
+    if (this.messages.length > 0) throw new Error(this.messages.join('\n'));
+  }
+}
+
+/** How the service is reached (seed webhook: http needs domain or path). */
+function planExposure(spec: DistributedServiceSpec, problems: SpecProblems): ServicePlan['expose'] {
+  const bad = problems.bad.bind(problems);
+  const type = spec.serviceType;
   const ex = spec.expose ?? {};
   // the seed defaults to domain, which only http can use: other protocols default to port
   const exposeType = ex.type ?? (type === ServiceProtocol.HTTP ? ExposeType.DOMAIN : ExposeType.PORT);
@@ -204,46 +260,88 @@ export function planService(spec: DistributedServiceSpec, ctx: PlanContext): Ser
   if (ex.externalTrafficPolicy !== undefined && !outsideFacing) {
     bad('spec.expose.externalTrafficPolicy', 'applies to a port exposure whose serviceType is NodePort or LoadBalancer (Kubernetes refuses it on a ClusterIP Service; an Ingress or Gateway has its own Service)');
   }
-  // frps runs as non-root: low external ports map to 10000+port on frps.
-  const remotePort = ex.port === undefined ? undefined : ex.port < 1024 ? 10000 + ex.port : ex.port;
+  return {
+    type: exposeType,
+    domain: ex.domain,
+    subdomain: ex.subdomain,
+    path: ex.path,
+    port: ex.port,
+    // frps runs as non-root: low external ports map to 10000+port on frps.
+    remotePort: ex.port === undefined ? undefined : ex.port < 1024 ? 10000 + ex.port : ex.port,
+    serviceType: ex.serviceType ?? ExposeServiceType.CLUSTER_IP,
+    externalTrafficPolicy: ex.externalTrafficPolicy,
+    ingressClassName: ex.ingressClassName,
+    ingressTlsSecret: ex.ingressTlsSecret,
+    gateway: ex.gateway,
+  };
+}
 
-  // ---- proxy type and groups
-  const proxyType = isHttp && exposeType !== ExposeType.PORT ? FrpProxyType.HTTP
+/** The frp proxy type and the load-balancing group every member joins. */
+function planProxy(
+  spec: DistributedServiceSpec, ctx: PlanContext, exposeType: ExposeType, problems: SpecProblems,
+): { proxyType: FrpProxyType; group?: string } {
+  const type = spec.serviceType;
+  const proxyType = type === ServiceProtocol.HTTP && exposeType !== ExposeType.PORT ? FrpProxyType.HTTP
     : type === ServiceProtocol.UDP ? FrpProxyType.UDP : FrpProxyType.TCP;
   const group = proxyType === FrpProxyType.UDP ? undefined : `${ctx.groupPrefix ? `${ctx.groupPrefix}-` : ''}${ctx.name}`;
   // frp has no udp groups: a second frpc opening the same remote port is refused
   // for ever, so a udp service runs exactly one frpc (Kubernetes restarts it)
-  const udp = proxyType === FrpProxyType.UDP;
-  if (udp && (spec.backends.replicas ?? 1) > 1) {
-    bad('spec.backends.replicas', `frp has no udp load-balancing groups, so only one frpc can open the remote port; a udp service runs one frpc (Kubernetes restarts it), got ${spec.backends.replicas}. Spread over backends with backends.endpoints (the nginx balancer) or a Service`);
+  if (proxyType === FrpProxyType.UDP && (spec.backends.replicas ?? 1) > 1) {
+    problems.bad('spec.backends.replicas', `frp has no udp load-balancing groups, so only one frpc can open the remote port; a udp service runs one frpc (Kubernetes restarts it), got ${spec.backends.replicas}. Spread over backends with backends.endpoints (the nginx balancer) or a Service`);
   }
+  return { proxyType, group };
+}
 
-  // ---- health check (seed defaulting webhook: http for http services, tcp otherwise)
-  const hc = lb.healthCheck ?? {};
-  const hcEnabled = hc.enabled ?? true;
-  const hcType = hc.type ?? (isHttp ? HealthCheckType.HTTP : HealthCheckType.TCP);
+/** The health check as the spec asks it, with the seed's defaults. */
+interface HealthCheckAsAsked extends PlannedBalancerHealthCheck {
+  readonly enabled: boolean;
+  /** frp's form of it, aimed at one backend (where it lands is decided with the backends). */
+  readonly frpCheck?: FrpHealthCheck;
+}
+
+/** The health check (seed defaulting webhook: http for http services, tcp otherwise). */
+function planHealthCheckAsAsked(spec: DistributedServiceSpec, proxyType: FrpProxyType, where: string, problems: SpecProblems): HealthCheckAsAsked {
+  const type = spec.serviceType;
+  const hc = spec.loadBalancing?.healthCheck ?? {};
+  const enabled = hc.enabled ?? true;
+  const hcType = hc.type ?? (type === ServiceProtocol.HTTP ? HealthCheckType.HTTP : HealthCheckType.TCP);
   if (type === ServiceProtocol.UDP && hc.type !== undefined && hcType !== HealthCheckType.TCP) {
-    bad('spec.loadBalancing.healthCheck.type', `a udp service cannot be checked with ${hcType}`);
+    problems.bad('spec.loadBalancing.healthCheck.type', `a udp service cannot be checked with ${hcType}`);
   }
-  const interval = durationSeconds(w, 'spec.loadBalancing.healthCheck.interval', hc.interval ?? '10s', 'sm', MAX_SECONDS.frpTimer);
-  const timeout = durationSeconds(w, 'spec.loadBalancing.healthCheck.timeout', hc.timeout ?? '3s', 'sm', MAX_SECONDS.frpTimer);
-  if (timeout > interval) bad('spec.loadBalancing.healthCheck.timeout', `must not be longer than the interval (${hc.interval ?? '10s'}), got ${hc.timeout}`);
+  const interval = durationSeconds(where, 'spec.loadBalancing.healthCheck.interval', hc.interval ?? '10s', 'sm', MAX_SECONDS.frpTimer);
+  const timeout = durationSeconds(where, 'spec.loadBalancing.healthCheck.timeout', hc.timeout ?? '3s', 'sm', MAX_SECONDS.frpTimer);
+  if (timeout > interval) problems.bad('spec.loadBalancing.healthCheck.timeout', `must not be longer than the interval (${hc.interval ?? '10s'}), got ${hc.timeout}`);
   const path = hc.path ?? DEFAULT_HEALTH_PATH;
   const fall = hc.failureThreshold ?? 3;
   const rise = hc.successThreshold ?? 1;
   // The check as the spec asks it, aimed at one backend. frp checks only tcp or
   // http: https and grpc backends get a tcp check in frp (the balancer tier checks
   // them properly). UDP backends cannot be checked by frp. Where frp's check lands
-  // is decided with the backends below.
-  const backendHealthCheck: FrpHealthCheck | undefined = !hcEnabled || proxyType === FrpProxyType.UDP ? undefined : {
+  // is decided with the backends (planHealthCheckLanding).
+  const frpCheck: FrpHealthCheck | undefined = !enabled || proxyType === FrpProxyType.UDP ? undefined : {
     type: hcType === HealthCheckType.HTTP ? HealthCheckType.HTTP : HealthCheckType.TCP,
     path: hcType === HealthCheckType.HTTP ? path : undefined,
     intervalSeconds: interval,
     timeoutSeconds: timeout,
     maxFailed: fall,
   };
+  return { enabled, type: hcType, path, intervalSeconds: interval, timeoutSeconds: timeout, rise, fall, frpCheck };
+}
 
-  // ---- security
+/** End-user authentication and authorization, as the spec asks them. */
+interface EndUserAccess {
+  readonly authType: AuthenticationType;
+  readonly tokenSecret?: string;
+  /** The rules in force (none unless authorization is enabled). */
+  readonly rules: AuthorizationRule[];
+}
+
+/** End-user authentication and authorization (the balancer tier enforces them; http only). */
+function planEndUserAccess(spec: DistributedServiceSpec, problems: SpecProblems): EndUserAccess {
+  const bad = problems.bad.bind(problems);
+  const type = spec.serviceType;
+  const isHttp = type === ServiceProtocol.HTTP;
+  const sec = spec.security ?? {};
   const authn = sec.authentication ?? {};
   const authType = authn.type ?? AuthenticationType.NONE;
   if (authType !== AuthenticationType.NONE && !authn.tokenSecret) bad('spec.security.authentication.tokenSecret', `is required for authentication type ${authType} (the Secret with the ${authType === AuthenticationType.OAUTH2 ? 'JWT public key' : 'accepted keys'})`);
@@ -256,183 +354,217 @@ export function planService(spec: DistributedServiceSpec, ctx: PlanContext): Ser
   if (rules.some(r => (r.roles ?? []).length > 0) && authType !== AuthenticationType.OAUTH2) {
     bad('spec.security.authorization.rules', 'rules with roles need authentication type oauth2 (roles come from the JWT)');
   }
-  const m = sec.mtls ?? {};
-  let mtls: PlannedMtls | undefined;
-  if (m.enabled) {
-    const mode = m.mode ?? MtlsMode.AUTO; // seed defaulting webhook
-    if (mode === MtlsMode.MANUAL && !m.caSecret) bad('spec.security.mtls.caSecret', 'manual mTLS requires caSecret (the Secret with ca.crt)');
-    if (mode === MtlsMode.MANUAL && !m.certSecret) bad('spec.security.mtls.certSecret', 'manual mTLS requires certSecret (the Secret with the client tls.crt and tls.key)');
-    const external = mode === MtlsMode.EXTERNAL;
-    if (external && !m.caSecret && !m.issuerName) bad('spec.security.mtls.caSecret', 'external mTLS requires caSecret (the Secret with the external CA\'s tls.crt and tls.key, from which cert-manager issues the certificates)');
-    if (external && m.caSecret && m.issuerName) bad('spec.security.mtls.issuerName', 'external mTLS takes the CA as caSecret or an issuer as issuerName, not both');
-    if (external && m.issuerName && m.certSecret) bad('spec.security.mtls.certSecret', 'is used with caSecret; issuerName issues frpc\'s certificate itself');
-    if (mode === MtlsMode.AUTO && (m.caSecret || m.certSecret)) bad(m.caSecret ? 'spec.security.mtls.caSecret' : 'spec.security.mtls.certSecret', 'is for mode manual or external, not auto');
-    if (mode !== MtlsMode.MANUAL && m.serverCertSecret) bad('spec.security.mtls.serverCertSecret', `is for mode manual, not ${mode}`);
-    if (!external && m.issuerName) bad('spec.security.mtls.issuerName', `is for mode external, not ${mode}`);
-    const rot = m.certRotation ?? {};
-    mtls = {
-      mode,
-      caSecret: m.caSecret,
-      certSecret: m.certSecret,
-      serverCertSecret: m.serverCertSecret,
-      rotation: rot.enabled ?? true,
-      renewBefore: rot.beforeExpiry ?? '7d',
-      issuerName: m.issuerName,
-      issuerKind: m.issuerKind ?? IssuerKind.CLUSTER_ISSUER,
-    };
-  } else if (m.mode !== undefined || m.caSecret || m.certSecret || m.serverCertSecret || m.issuerName) {
-    bad('spec.security.mtls.enabled', 'mTLS settings are given but mtls.enabled is not true');
+  return { authType, tokenSecret: authn.tokenSecret, rules };
+}
+
+/** mTLS between frpc and frps (seed defaulting webhook: mode auto). */
+function planMtls(spec: DistributedServiceSpec, problems: SpecProblems): PlannedMtls | undefined {
+  const bad = problems.bad.bind(problems);
+  const m = spec.security?.mtls ?? {};
+  if (!m.enabled) {
+    if (m.mode !== undefined || m.caSecret || m.certSecret || m.serverCertSecret || m.issuerName) {
+      bad('spec.security.mtls.enabled', 'mTLS settings are given but mtls.enabled is not true');
+    }
+    return undefined;
   }
+  const mode = m.mode ?? MtlsMode.AUTO; // seed defaulting webhook
+  if (mode === MtlsMode.MANUAL && !m.caSecret) bad('spec.security.mtls.caSecret', 'manual mTLS requires caSecret (the Secret with ca.crt)');
+  if (mode === MtlsMode.MANUAL && !m.certSecret) bad('spec.security.mtls.certSecret', 'manual mTLS requires certSecret (the Secret with the client tls.crt and tls.key)');
+  const external = mode === MtlsMode.EXTERNAL;
+  if (external && !m.caSecret && !m.issuerName) bad('spec.security.mtls.caSecret', 'external mTLS requires caSecret (the Secret with the external CA\'s tls.crt and tls.key, from which cert-manager issues the certificates)');
+  if (external && m.caSecret && m.issuerName) bad('spec.security.mtls.issuerName', 'external mTLS takes the CA as caSecret or an issuer as issuerName, not both');
+  if (external && m.issuerName && m.certSecret) bad('spec.security.mtls.certSecret', 'is used with caSecret; issuerName issues frpc\'s certificate itself');
+  if (mode === MtlsMode.AUTO && (m.caSecret || m.certSecret)) bad(m.caSecret ? 'spec.security.mtls.caSecret' : 'spec.security.mtls.certSecret', 'is for mode manual or external, not auto');
+  if (mode !== MtlsMode.MANUAL && m.serverCertSecret) bad('spec.security.mtls.serverCertSecret', `is for mode manual, not ${mode}`);
+  if (!external && m.issuerName) bad('spec.security.mtls.issuerName', `is for mode external, not ${mode}`);
+  const rot = m.certRotation ?? {};
+  return {
+    mode,
+    caSecret: m.caSecret,
+    certSecret: m.certSecret,
+    serverCertSecret: m.serverCertSecret,
+    rotation: rot.enabled ?? true,
+    renewBefore: rot.beforeExpiry ?? '7d',
+    issuerName: m.issuerName,
+    issuerKind: m.issuerKind ?? IssuerKind.CLUSTER_ISSUER,
+  };
+}
 
-  // ---- backends (seed webhook: discovery and endpoints are exclusive; the schema's oneOf checked it)
-  const d = spec.backends.discovery;
+/** The seed webhook: discovery and endpoints are exclusive (the schema's oneOf checked it); endpoints are not empty. */
+function checkEndpointsListed(spec: DistributedServiceSpec, problems: SpecProblems): void {
   const eps = spec.backends.endpoints;
-  if (eps !== undefined && eps.length === 0) bad('spec.backends.endpoints', 'must list at least one endpoint');
+  if (eps !== undefined && eps.length === 0) problems.bad('spec.backends.endpoints', 'must list at least one endpoint');
+}
 
-  // ---- balancer tier: only when the spec asks for what frp cannot do
+/** The balancer tier: only when the spec asks for what frp cannot do. */
+function planBalancer(
+  spec: DistributedServiceSpec, check: HealthCheckAsAsked, access: EndUserAccess, where: string, problems: SpecProblems,
+): PlannedBalancer | undefined {
+  const type = spec.serviceType;
+  const lb = spec.loadBalancing ?? {};
+  const adv = spec.advanced ?? {};
+  const eps = spec.backends.endpoints;
+  const algorithm = lb.algorithm ?? LoadBalancingAlgorithm.RANDOM;
   const affinity = lb.sessionAffinity?.enabled ? {
-    timeoutSeconds: durationSeconds(w, 'spec.loadBalancing.sessionAffinity.timeout', lb.sessionAffinity.timeout ?? '1h', 'smh', MAX_SECONDS.day),
+    timeoutSeconds: durationSeconds(where, 'spec.loadBalancing.sessionAffinity.timeout', lb.sessionAffinity.timeout ?? '1h', 'smh', MAX_SECONDS.day),
     cookieName: lb.sessionAffinity.cookieName ?? 'frp-session',
   } : undefined;
   const reasons: string[] = [];
   if (algorithm === LoadBalancingAlgorithm.LEAST_CONN || algorithm === LoadBalancingAlgorithm.IP_HASH) reasons.push(`algorithm ${algorithm}`);
   if (affinity) reasons.push('session affinity');
-  if (authType !== AuthenticationType.NONE) reasons.push(`${authType} authentication`);
-  if (rules.length > 0) reasons.push('authorization rules');
+  if (access.authType !== AuthenticationType.NONE) reasons.push(`${access.authType} authentication`);
+  if (access.rules.length > 0) reasons.push('authorization rules');
   const explicitRetry = adv.retry !== undefined && adv.retry.enabled !== false;
   if (explicitRetry && reasons.length === 0 && type !== ServiceProtocol.UDP) reasons.push('retries');
   const udpSpread = type === ServiceProtocol.UDP && eps !== undefined && eps.reduce((n, e) => n + (e.weight ?? 1), 0) > 1;
   if (udpSpread) reasons.push('udp over several endpoints (frp has no udp groups)');
   if (type === ServiceProtocol.UDP && reasons.length > 0 && eps === undefined) {
-    bad('spec.loadBalancing', `a udp service with discovered backends is spread by its Kubernetes Service (kube-proxy) only; ${reasons.join(', ')} needs backends.endpoints`);
+    problems.bad('spec.loadBalancing', `a udp service with discovered backends is spread by its Kubernetes Service (kube-proxy) only; ${reasons.join(', ')} needs backends.endpoints`);
   }
+  if (reasons.length === 0) return undefined;
   const retry = adv.retry ?? {};
-  const conn = adv.connectionPool ?? {};
-  const balancer: PlannedBalancer | undefined = reasons.length === 0 ? undefined : {
+  const { enabled: _enabled, frpCheck: _frpCheck, ...balancerCheck } = check;
+  return {
     reasons,
-    mode: type === ServiceProtocol.UDP ? 'udp' : isHttp ? 'http' : 'tcp',
+    mode: type === ServiceProtocol.UDP ? 'udp' : type === ServiceProtocol.HTTP ? 'http' : 'tcp',
     algorithm,
     affinity,
-    healthCheck: hcEnabled && type !== ServiceProtocol.UDP
-      ? { type: hcType, path, intervalSeconds: interval, timeoutSeconds: timeout, rise, fall }
-      : undefined,
-    authentication: authType === AuthenticationType.NONE ? undefined : { type: authType, secretName: authn.tokenSecret! },
-    rules,
+    healthCheck: check.enabled && type !== ServiceProtocol.UDP ? balancerCheck : undefined,
+    authentication: access.authType === AuthenticationType.NONE ? undefined : { type: access.authType, secretName: access.tokenSecret! },
+    rules: access.rules,
     retry: retry.enabled === false ? undefined : { attempts: retry.maxAttempts ?? 3, backoff: retry.backoff ?? RetryBackoff.EXPONENTIAL },
-    idleTimeoutSeconds: durationSeconds(w, 'spec.advanced.connectionPool.idleTimeout', conn.idleTimeout ?? '90s', 'sm', MAX_SECONDS.day),
-    connectTimeoutSeconds: durationSeconds(w, 'spec.advanced.timeout.dial', adv.timeout?.dial ?? '10s', 'sm', MAX_SECONDS.frpTimer),
+    idleTimeoutSeconds: durationSeconds(where, 'spec.advanced.connectionPool.idleTimeout', adv.connectionPool?.idleTimeout ?? '90s', 'sm', MAX_SECONDS.day),
+    connectTimeoutSeconds: durationSeconds(where, 'spec.advanced.timeout.dial', adv.timeout?.dial ?? '10s', 'sm', MAX_SECONDS.frpTimer),
   };
+}
 
-  // ---- members and backend targets
-  let backends: PlannedBackends;
-  let members: PlannedMember[];
-  let sidecar = false;
-  if (eps) {
-    backends = { kind: 'endpoints', endpoints: eps };
-    if (balancer) {
-      members = [{ proxyName: ctx.name, localPort: 0 /* set to the balancer's port by the construct */ }];
-    } else {
-      members = [];
-      eps.forEach((e, i) => {
-        if (!e.host || /\s/.test(e.host)) bad(`spec.backends.endpoints[${i}].host`, `must be a host name or IP, got ${JSON.stringify(e.host)}`);
-        // weight n = n members: exact under http round robin, proportional for tcp
-        const weight = e.weight ?? 1;
-        for (let k = 0; k < weight; k++) {
-          members.push({
-            proxyName: weight === 1 ? `${ctx.name}-${i}` : `${ctx.name}-${i}-${k}`,
-            localIP: e.host,
-            localPort: e.port,
-            metadatas: e.metadata,
-          });
-        }
-      });
-      if (members.length > MAX_MEMBERS) bad('spec.backends.endpoints', `endpoints times weights give ${members.length} group members per frpc pod; at most ${MAX_MEMBERS} (lower the weights)`);
-    }
-  } else {
-    const mode = d!.mode ?? DiscoveryMode.AUTO;
-    const port = d!.port ?? (mode === DiscoveryMode.AUTO ? ctx.workloadPort : undefined);
-    if (mode === DiscoveryMode.SELECTOR && !hasSelector(d!.selector)) bad('spec.backends.discovery.selector', 'mode selector needs matchLabels or matchExpressions');
-    if (mode !== DiscoveryMode.SELECTOR && d!.selector) bad('spec.backends.discovery.selector', `is only used with mode selector, not ${mode}`);
-    if (mode !== DiscoveryMode.DNS && d!.serviceName) bad('spec.backends.discovery.serviceName', `is only used with mode dns, not ${mode}`);
-    if (port === undefined) {
-      return fail('spec.backends.discovery.port', mode === DiscoveryMode.AUTO && ctx.hasWorkload
-        ? 'is required: the workload has no container port to take it from'
-        : 'is required (the backend port, 1-65535)');
-    }
-    if (mode === DiscoveryMode.AUTO && ctx.hasWorkload) {
-      backends = { kind: 'workload', port };
-      members = [{ proxyName: ctx.name, localPort: port }];
-      // without a balancer frpc joins the workload's pods (one member per pod);
-      // with one, frpc forwards to the balancer, which resolves the pods
-      // (never for udp: every backend pod's frpc would claim the one remote port)
-      sidecar = !balancer && !udp;
-      if (sidecar && spec.backends.replicas !== undefined) {
-        bad('spec.backends.replicas', 'frpc runs as a sidecar of the workload (one member per backend pod): scale the workload instead');
-      }
-    } else if (mode === DiscoveryMode.DNS) {
-      // not <name>: a port exposure creates a Service of that name (pointing at frps)
-      backends = { kind: 'dns', serviceName: d!.serviceName ?? `${ctx.name}-backends`, namespace: d!.namespace, port };
-      members = [{ proxyName: ctx.name, localPort: port }];
-    } else {
-      // selector, or auto without a handed-over workload (from a manifest):
-      // pods labelled app.kubernetes.io/name=<name>, as documented.
-      const selector = mode === DiscoveryMode.SELECTOR ? d!.selector! : { matchLabels: { 'app.kubernetes.io/name': ctx.name } };
-      backends = { kind: 'selector', selector, namespace: d!.namespace, port, headless: !!balancer };
-      members = [{ proxyName: ctx.name, localPort: port }];
-    }
+/** Where frpc (or the balancer) finds the backends, and the group members every frpc pod opens. */
+interface PlannedTargets {
+  readonly backends: PlannedBackends;
+  readonly members: PlannedMember[];
+  /** Whether frpc runs as a sidecar of the handed-over workload (one member per backend pod). */
+  readonly sidecar: boolean;
+}
+
+/** The members and their backend targets. */
+function planMembers(
+  spec: DistributedServiceSpec, ctx: PlanContext, balancer: PlannedBalancer | undefined, udp: boolean, problems: SpecProblems,
+): PlannedTargets {
+  const eps = spec.backends.endpoints;
+  return eps ? planEndpointMembers(eps, ctx, balancer, problems) : planDiscoveredMembers(spec, ctx, balancer, udp, problems);
+}
+
+/** Backends listed by hand: one member per endpoint and weight unit, or one member in front of the balancer. */
+function planEndpointMembers(
+  eps: BackendEndpoint[], ctx: PlanContext, balancer: PlannedBalancer | undefined, problems: SpecProblems,
+): PlannedTargets {
+  const backends: PlannedBackends = { kind: 'endpoints', endpoints: eps };
+  if (balancer) {
+    return { backends, members: [{ proxyName: ctx.name, localPort: 0 /* set to the balancer's port by the construct */ }], sidecar: false };
   }
+  const members: PlannedMember[] = [];
+  eps.forEach((e, i) => {
+    if (!e.host || /\s/.test(e.host)) problems.bad(`spec.backends.endpoints[${i}].host`, `must be a host name or IP, got ${JSON.stringify(e.host)}`);
+    // weight n = n members: exact under http round robin, proportional for tcp
+    const weight = e.weight ?? 1;
+    for (let k = 0; k < weight; k++) {
+      members.push({
+        proxyName: weight === 1 ? `${ctx.name}-${i}` : `${ctx.name}-${i}-${k}`,
+        localIP: e.host,
+        localPort: e.port,
+        metadatas: e.metadata,
+      });
+    }
+  });
+  if (members.length > MAX_MEMBERS) problems.bad('spec.backends.endpoints', `endpoints times weights give ${members.length} group members per frpc pod; at most ${MAX_MEMBERS} (lower the weights)`);
+  return { backends, members, sidecar: false };
+}
 
-  // ---- where frp's health check lands (issue 9 defect 7)
+/** Discovered backends (a handed-over workload, a selector or a DNS name): one member per frpc pod. */
+function planDiscoveredMembers(
+  spec: DistributedServiceSpec, ctx: PlanContext, balancer: PlannedBalancer | undefined, udp: boolean, problems: SpecProblems,
+): PlannedTargets {
+  const d = spec.backends.discovery!;
+  const mode = d.mode ?? DiscoveryMode.AUTO;
+  const port = d.port ?? (mode === DiscoveryMode.AUTO ? ctx.workloadPort : undefined);
+  if (mode === DiscoveryMode.SELECTOR && !hasSelector(d.selector)) problems.bad('spec.backends.discovery.selector', 'mode selector needs matchLabels or matchExpressions');
+  if (mode !== DiscoveryMode.SELECTOR && d.selector) problems.bad('spec.backends.discovery.selector', `is only used with mode selector, not ${mode}`);
+  if (mode !== DiscoveryMode.DNS && d.serviceName) problems.bad('spec.backends.discovery.serviceName', `is only used with mode dns, not ${mode}`);
+  if (port === undefined) {
+    return problems.fail('spec.backends.discovery.port', mode === DiscoveryMode.AUTO && ctx.hasWorkload
+      ? 'is required: the workload has no container port to take it from'
+      : 'is required (the backend port, 1-65535)');
+  }
+  const members = [{ proxyName: ctx.name, localPort: port }];
+  if (mode === DiscoveryMode.AUTO && ctx.hasWorkload) {
+    // without a balancer frpc joins the workload's pods (one member per pod);
+    // with one, frpc forwards to the balancer, which resolves the pods
+    // (never for udp: every backend pod's frpc would claim the one remote port)
+    const sidecar = !balancer && !udp;
+    if (sidecar && spec.backends.replicas !== undefined) {
+      problems.bad('spec.backends.replicas', 'frpc runs as a sidecar of the workload (one member per backend pod): scale the workload instead');
+    }
+    return { backends: { kind: 'workload', port }, members, sidecar };
+  }
+  if (mode === DiscoveryMode.DNS) {
+    // not <name>: a port exposure creates a Service of that name (pointing at frps)
+    return { backends: { kind: 'dns', serviceName: d.serviceName ?? `${ctx.name}-backends`, namespace: d.namespace, port }, members, sidecar: false };
+  }
+  // selector, or auto without a handed-over workload (from a manifest):
+  // pods labelled app.kubernetes.io/name=<name>, as documented.
+  const selector = mode === DiscoveryMode.SELECTOR ? d.selector! : { matchLabels: { 'app.kubernetes.io/name': ctx.name } };
+  return { backends: { kind: 'selector', selector, namespace: d.namespace, port, headless: !!balancer }, members, sidecar: false };
+}
+
+/** frp's health checks and their warnings, once it is known where frpc's localIP points. */
+interface PlannedHealthChecks {
+  readonly healthCheck?: FrpHealthCheck;
+  readonly backendHealthCheck?: FrpHealthCheck;
+  readonly backendHealthCheckWarnings: string[];
+  readonly warnings: string[];
+}
+
+/** Where frp's health check lands (issue 9 defect 7): see planHealthCheck. */
+function planHealthCheckLanding(
+  spec: DistributedServiceSpec, frpCheck: FrpHealthCheck | undefined, balancer: PlannedBalancer | undefined,
+  backends: PlannedBackends, sidecar: boolean,
+): PlannedHealthChecks {
+  const hc = spec.loadBalancing?.healthCheck ?? {};
   const target: Omit<HealthCheckTarget, 'target'> = {
     backends: backends.kind,
     explicit: hc.type !== undefined || hc.path !== undefined,
     defaultPath: hc.path === undefined,
     balancerHttpCheck: balancer?.healthCheck?.type === HealthCheckType.HTTP || balancer?.healthCheck?.type === HealthCheckType.HTTPS,
   };
-  const { healthCheck, warnings } = planHealthCheck(backendHealthCheck, {
+  const { healthCheck, warnings } = planHealthCheck(frpCheck, {
     ...target,
     target: balancer ? 'balancer' : backends.kind === 'endpoints' || sidecar ? 'backend' : 'service',
   });
-
-  // ---- advanced
-  const poolEnabled = conn.enabled ?? true;
-  const dial = durationSeconds(w, 'spec.advanced.timeout.dial', adv.timeout?.dial ?? '10s', 'sm', MAX_SECONDS.frpTimer);
-  const bw = adv.bandwidth ?? {};
-  if (bw.mode !== undefined && bw.limit === undefined) bad('spec.advanced.bandwidth.limit', 'is required when bandwidth.mode is set');
-  if (problems.length > 0) throw new Error(problems.join('\n'));
-  const keepAlive = durationSeconds(w, 'spec.advanced.timeout.keepAlive', adv.timeout?.keepAlive ?? '30s', 'sm', MAX_SECONDS.day);
   return {
-    name: ctx.name,
-    serviceType: type,
-    proxyType,
-    group,
-    members,
-    backends,
-    sidecar,
-    clientReplicas: udp ? 1 : spec.backends.replicas ?? 2,
-    expose: {
-      type: exposeType,
-      domain: ex.domain,
-      subdomain: ex.subdomain,
-      path: ex.path,
-      port: ex.port,
-      remotePort,
-      serviceType: ex.serviceType ?? ExposeServiceType.CLUSTER_IP,
-      externalTrafficPolicy: ex.externalTrafficPolicy,
-      ingressClassName: ex.ingressClassName,
-      ingressTlsSecret: ex.ingressTlsSecret,
-      gateway: ex.gateway,
-    },
     healthCheck,
-    backendHealthCheck,
-    backendHealthCheckWarnings: planHealthCheck(backendHealthCheck, { ...target, target: 'backend' }).warnings,
+    backendHealthCheck: frpCheck,
+    backendHealthCheckWarnings: planHealthCheck(frpCheck, { ...target, target: 'backend' }).warnings,
     warnings,
-    balancer,
-    mtls,
+  };
+}
+
+/** A bandwidth mode needs a limit. */
+function checkBandwidth(spec: DistributedServiceSpec, problems: SpecProblems): void {
+  const bw = spec.advanced?.bandwidth ?? {};
+  if (bw.mode !== undefined && bw.limit === undefined) problems.bad('spec.advanced.bandwidth.limit', 'is required when bandwidth.mode is set');
+}
+
+/** The frpc↔frps connection: work connection pool, keepalive, the response timeout, bandwidth. */
+function planConnection(spec: DistributedServiceSpec, where: string) {
+  const adv = spec.advanced ?? {};
+  const conn = adv.connectionPool ?? {};
+  const bw = adv.bandwidth ?? {};
+  const keepAliveSeconds = durationSeconds(where, 'spec.advanced.timeout.keepAlive', adv.timeout?.keepAlive ?? '30s', 'sm', MAX_SECONDS.day);
+  const poolEnabled = conn.enabled ?? true;
+  return {
     poolCount: poolEnabled ? conn.size ?? 5 : undefined,
-    dialTimeoutSeconds: dial,
-    keepAliveSeconds: keepAlive,
-    responseTimeoutSeconds: Math.max(keepAlive, durationSeconds(w, 'spec.advanced.connectionPool.idleTimeout', conn.idleTimeout ?? '90s', 'sm', MAX_SECONDS.day)),
+    keepAliveSeconds,
+    responseTimeoutSeconds: Math.max(keepAliveSeconds, durationSeconds(where, 'spec.advanced.connectionPool.idleTimeout', conn.idleTimeout ?? '90s', 'sm', MAX_SECONDS.day)),
     bandwidth: bw.limit ? Bandwidth.parse(bw.limit, 'spec.advanced.bandwidth.limit') : undefined,
     bandwidthMode: bw.limit ? bw.mode ?? BandwidthMode.CLIENT : undefined,
   };
