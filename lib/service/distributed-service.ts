@@ -1,12 +1,12 @@
 import { ApiObject, ApiObjectMetadata, Chart, JsonPatch } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
-import { Construct } from 'constructs';
+import { Construct, IConstruct } from 'constructs';
 import { BALANCER_PORT, BalancerBackends, haproxyServiceFor, haproxyTimeoutsFor, nginxUdpServiceFor } from './balancer-config';
 import { isDnsLabel, labelKeyProblem, labelValueProblem } from './field-checks';
 import { planService, serviceNameProblem, ServicePlan } from './plan';
 import { SPEC_SCHEMA } from './schema';
 import { Claim, qualifiedName, ServerClaims } from './server-claims';
-import { DistributedServiceSpec, ExposeType, ExternalTrafficPolicy, LoadBalancingAlgorithm, MtlsMode } from '../spec';
+import { DistributedServiceSpec, ExposeType, ExternalTrafficPolicy, GatewayReference, LoadBalancingAlgorithm, MtlsMode } from '../spec';
 import { fieldPath, schemaProblems, validateAgainstSchema } from './validate-schema';
 import * as gateway from '../../imports/gateway.networking.k8s.io';
 import { HaproxyBalancer } from '../balancer/haproxy-balancer';
@@ -15,7 +15,7 @@ import { FrpClientPool, FrpClientTlsOptions, FrpClientWorkload } from '../client
 import { invalid } from '../frp/errors';
 import { FrpProxy, FrpProxyType, ProxyProtocolVersion } from '../frp/proxy';
 import { FrpAuth } from '../frp-auth';
-import { foreignContainerPort, foreignPodLabels, foreignWorkload } from '../k8s/foreign-workload';
+import { foreignContainerPort, foreignPodLabels, ForeignWorkload, foreignWorkload } from '../k8s/foreign-workload';
 import { claimName, derivedName, recommendedLabels, selectPods } from '../k8s/names';
 import { omitUnstoredDefaults } from '../k8s/pod-defaults';
 import { regexEscape } from '../monitoring/_promql';
@@ -208,29 +208,71 @@ export class DistributedService extends Construct {
     });
     const plan = this._plan;
     for (const warning of plan.warnings) SynthWarnings.add(this, warning);
-    const meta = (extra: ApiObjectMetadata = {}): ApiObjectMetadata => ({ namespace: ns, ...extra, labels: { ...this.labels(), ...extra.labels } });
 
-    // ---- where frpc (or the balancer) finds the backends
-    let localIP: string | undefined;
-    let localPort: number | undefined;
-    let proxyProtocol: ProxyProtocolVersion | undefined;
+    const backends = this.addBackendsService(plan, foreign, server, clusterDomain);
+    this.backendService = backends.service;
+    const tier = this.addBalancer(plan, backends.dnsTarget);
+    this.balancer = tier.haproxy;
+    this.udpBalancer = tier.udp;
+    const certificates = this.addMtls(plan, server);
+    this.server = server ?? new FrpServer(this, 'Server', {
+      name: derivedName(this.name, '-frps'),
+      labels: this.labels(),
+      auth: auth!,
+      subDomainHost,
+      certificateAuthority: certificates.ca,
+      tls: certificates.serverTls,
+      replicas: serverReplicas,
+      monitoring: monitoring && this.withExpectedMembers({ balancer: this.balancer?.metricsTarget, ...monitoring }),
+    });
+    if (plan.expose.subdomain && !this.server.subDomainHost) {
+      invalid(where, 'spec.expose.subdomain', `needs a server with subDomainHost (set subDomainHost on the ${server ? 'shared FrpServer' : 'service'}; cdk8s-frp render --subdomain-host)`);
+    }
+    // what this service takes on frps: routes, names next to frps, a port
+    const serverNs = Chart.of(this.server).namespace;
+    const front = this.claimFront(plan, serverNs, ns);
+    this.clientPool = this.addClientPool(plan, front, tier.target ?? { localIP: backends.localIP }, certificates, server, workload, groupKeySecret);
+    const frpcPods = NetworkPeer.pods(this.clientPool.podLabels, ns);
+    this.balancer?.allowClients(frpcPods);
+    this.udpBalancer?.allowClients(frpcPods);
+    if (plan.expose.type === ExposeType.PORT) {
+      const exposed = this.exposePort(plan, front, serverNs);
+      this.exposedService = exposed.service;
+      this.route = exposed.route;
+    } else {
+      const exposed = this.exposeHttp(plan, front, serverNs);
+      this.ingress = exposed.ingress;
+      this.route = exposed.route;
+    }
+    this.node.addValidation({ validate: () => this.sizeProblems() });
+  }
+
+  /**
+   * Where frpc (or the balancer) finds the backends: a Service in front of
+   * selected pods (or of the workload behind a balancer), a DNS name, or the
+   * endpoints themselves (then the members carry them).
+   */
+  private addBackendsService(
+    plan: ServicePlan, foreign: ForeignWorkload | undefined, server: FrpServer | undefined, clusterDomain: string | undefined,
+  ): { service?: kplus.Service; localIP?: string; dnsTarget: BalancerBackends } {
+    const where = this.node.path;
+    const ns = Chart.of(this).namespace;
     const b = plan.backends;
     const fqdn = (svc: string, n?: string) => `${svc}.${n ?? ns ?? 'default'}.svc.${clusterDomain ?? 'cluster.local'}`;
-    let dnsTarget: BalancerBackends = { kind: 'endpoints' };
     if (b.kind === 'selector' || (b.kind === 'workload' && !plan.sidecar)) {
       const backendNs = b.kind === 'selector' ? b.namespace ?? ns : ns;
-      this.backendService = new kplus.Service(this, 'Backends', {
-        metadata: meta({
-          name: claimBackendsName(this, derivedName(this.name, '-backends'), backendNs, backendNs !== ns),
+      const service = new kplus.Service(this, 'Backends', {
+        metadata: {
           namespace: backendNs,
-          labels: recommendedLabels({ app: this.name, instance: this.name, component: 'backends' }, this.labels()),
-        }),
+          name: claimBackendsName(this, derivedName(this.name, '-backends'), backendNs, backendNs !== ns),
+          labels: { ...this.labels(), ...recommendedLabels({ app: this.name, instance: this.name, component: 'backends' }, this.labels()) },
+        },
         // headless when the balancer resolves every pod itself
         clusterIP: plan.balancer ? 'None' : undefined,
         ports: [{ name: 'backend', port: b.port, targetPort: b.port, protocol: plan.proxyType === FrpProxyType.UDP ? kplus.Protocol.UDP : undefined }],
       });
-      omitUnstoredDefaults(this.backendService);
-      if (b.kind === 'workload') selectPods(this.backendService, foreignPodLabels(foreign!));
+      omitUnstoredDefaults(service);
+      if (b.kind === 'workload') selectPods(service, foreignPodLabels(foreign!));
       if (b.kind === 'selector') {
         if ((b.selector.matchExpressions ?? []).length > 0) {
           invalid(where, 'spec.backends.discovery.selector.matchExpressions', 'Kubernetes Services select pods by matchLabels only');
@@ -238,116 +280,110 @@ export class DistributedService extends Construct {
         const matchLabels = b.selector.matchLabels ?? {};
         if (own(matchLabels, 'constructor')) {
           // cdk8s cannot render a map with a key named "constructor": set the selector after rendering
-          ApiObject.of(this.backendService).addJsonPatch(JsonPatch.add('/spec/selector', { ...matchLabels }));
+          ApiObject.of(service).addJsonPatch(JsonPatch.add('/spec/selector', { ...matchLabels }));
         } else {
-          for (const [k, v] of Object.entries(matchLabels)) this.backendService.selectLabel(k, v);
+          for (const [k, v] of Object.entries(matchLabels)) service.selectLabel(k, v);
         }
       }
-      localIP = hostOf(this.backendService.name, backendNs);
-      dnsTarget = { kind: 'dns', hostname: fqdn(this.backendService.name, backendNs), port: b.port };
-    } else if (b.kind === 'dns') {
+      const dnsTarget: BalancerBackends = { kind: 'dns', hostname: fqdn(service.name, backendNs), port: b.port };
+      return { service, localIP: hostOf(service.name, backendNs), dnsTarget };
+    }
+    if (b.kind === 'dns') {
       if (b.serviceName === this.name && plan.expose.type === ExposeType.PORT && (b.namespace ?? ns) === Chart.of(server ?? this).namespace) {
         invalid(where, 'spec.backends.discovery.serviceName', `${b.serviceName} is this service's own exposed Service (it points at frps): name the backends' Service`);
       }
-      localIP = hostOf(b.serviceName, b.namespace ?? ns);
-      dnsTarget = { kind: 'dns', hostname: fqdn(b.serviceName, b.namespace), port: b.port };
+      const dnsTarget: BalancerBackends = { kind: 'dns', hostname: fqdn(b.serviceName, b.namespace), port: b.port };
+      return { service: undefined, localIP: hostOf(b.serviceName, b.namespace ?? ns), dnsTarget };
     }
+    const endpoints: BalancerBackends = { kind: 'endpoints' };
+    return { service: undefined, localIP: undefined, dnsTarget: endpoints };
+  }
 
-    // ---- the balancer tier, only when the spec asks for what frp cannot do
+  /** The balancer tier, only when the spec asks for what frp cannot do; frpc then forwards to it. */
+  private addBalancer(plan: ServicePlan, dnsTarget: BalancerBackends): { haproxy?: HaproxyBalancer; udp?: UdpBalancer; target?: FrpcTarget } {
     if (plan.balancer?.mode === 'udp') {
-      this.udpBalancer = new UdpBalancer(this, 'Balancer', {
+      const udp = new UdpBalancer(this, 'Balancer', {
         name: derivedName(this.name, '-balancer'),
         config: { services: [nginxUdpServiceFor(plan)] },
         labels: this.labels(),
       });
-      localIP = this.udpBalancer.host;
-      localPort = BALANCER_PORT;
-    } else if (plan.balancer) {
-      const endUserAuth = plan.balancer.authentication;
-      this.balancer = new HaproxyBalancer(this, 'Balancer', {
-        name: derivedName(this.name, '-balancer'),
-        config: { services: [haproxyServiceFor(this, plan, dnsTarget)], timeouts: haproxyTimeoutsFor(plan) },
-        authSecret: endUserAuth ? kplus.Secret.fromSecretName(this, 'AuthSecret', endUserAuth.secretName) : undefined,
-        labels: this.labels(),
-      });
-      localIP = this.balancer.host;
-      localPort = BALANCER_PORT;
-      proxyProtocol = plan.balancer.mode === 'tcp' ? ProxyProtocolVersion.V2 : undefined;
+      return { udp, target: { localIP: udp.host, localPort: BALANCER_PORT } };
     }
+    if (!plan.balancer) return {};
+    const endUserAuth = plan.balancer.authentication;
+    const haproxy = new HaproxyBalancer(this, 'Balancer', {
+      name: derivedName(this.name, '-balancer'),
+      config: { services: [haproxyServiceFor(this, plan, dnsTarget)], timeouts: haproxyTimeoutsFor(plan) },
+      authSecret: endUserAuth ? kplus.Secret.fromSecretName(this, 'AuthSecret', endUserAuth.secretName) : undefined,
+      labels: this.labels(),
+    });
+    const proxyProtocol = plan.balancer.mode === 'tcp' ? ProxyProtocolVersion.V2 : undefined;
+    return { haproxy, target: { localIP: haproxy.host, localPort: BALANCER_PORT, proxyProtocol } };
+  }
 
-    // ---- mTLS: certificates for frps (when this service creates it) and frpc
+  /** mTLS: the authority or Secrets of frps' certificate (when this service creates frps) and of frpc's. */
+  private addMtls(plan: ServicePlan, server: FrpServer | undefined): Certificates {
+    const where = this.node.path;
     const mtls = plan.mtls;
+    if (!mtls) return {};
     let ca: ICertificateAuthority | undefined;
     let clientTls: FrpClientTlsOptions | undefined;
     let serverTls: FrpServerTlsOptions | undefined;
-    if (mtls) {
-      const f = 'spec.security.mtls';
-      const leaf = {
-        renewBefore: CertificateDuration.parseSpec(mtls.renewBefore, `${f}.certRotation.beforeExpiry`),
-        rotation: mtls.rotation ? CertificateRotation.RELOADER : CertificateRotation.NONE,
-      };
-      if (mtls.mode === MtlsMode.AUTO) {
-        ca = server ? server.certificateAuthority : new CertificateAuthority(this, 'Ca', { name: derivedName(this.name, '-ca'), ...leaf });
-        if (!ca) invalid(where, `${f}.mode`, `auto mTLS on the shared server ${server!.node.path} needs that server to have a certificateAuthority (or use mode manual with its Secrets)`);
-      } else if (mtls.mode === MtlsMode.EXTERNAL && mtls.issuerName) {
-        ca = CertificateAuthority.fromIssuer(this, 'Ca', { name: mtls.issuerName, kind: mtls.issuerKind, ...leaf });
-      } else if (mtls.mode === MtlsMode.EXTERNAL) {
-        // a CA managed outside the bundle, handed over as its key pair: cert-manager
-        // issues frps' and frpc's certificates from it (certSecret replaces frpc's)
-        const caSecret = kplus.Secret.fromSecretName(this, 'CaSecret', mtls.caSecret!);
-        if (!server || !mtls.certSecret) {
-          ca = CertificateAuthority.fromCaSecret(this, 'Ca', { caSecret, issuerName: derivedName(this.name, '-ca'), ...leaf });
-        }
-        if (mtls.certSecret) {
-          clientTls = {
-            secret: kplus.Secret.fromSecretName(this, 'CertSecret', mtls.certSecret),
-            // on a shared server frpc verifies frps against the server's CA
-            ...(server ? {} : { caSecret, caKey: 'tls.crt' }),
-          };
-        }
-      } else {
-        const caSecret = kplus.Secret.fromSecretName(this, 'CaSecret', mtls.caSecret!);
-        // Without serverCertSecret the CA Secret feeds cert-manager's CA issuer,
-        // so it is a TLS Secret whose tls.crt is the CA certificate (it may lack
-        // ca.crt, as `kubectl create secret tls` writes it); only that key is mounted.
-        const caKey = mtls.serverCertSecret ? 'ca.crt' : 'tls.crt';
-        // on a shared server with a CA of its own, frpc verifies frps against that CA
-        // (frps trusts caSecret for client certificates: additionalClientCas)
-        const trustServerCa = server?.certificateAuthority !== undefined;
-        clientTls = { secret: kplus.Secret.fromSecretName(this, 'CertSecret', mtls.certSecret!), ...(trustServerCa ? {} : { caSecret, caKey }) };
-        if (!server && mtls.serverCertSecret) {
-          serverTls = { secret: kplus.Secret.fromSecretName(this, 'ServerCertSecret', mtls.serverCertSecret), caSecret, caKey };
-        } else if (!server) {
-          // no frps certificate given: issue one from the user's CA (cert-manager CA issuer over caSecret)
-          ca = CertificateAuthority.fromCaSecret(this, 'Ca', { caSecret, issuerName: derivedName(this.name, '-ca'), ...leaf });
-        }
+    const f = 'spec.security.mtls';
+    const leaf = {
+      renewBefore: CertificateDuration.parseSpec(mtls.renewBefore, `${f}.certRotation.beforeExpiry`),
+      rotation: mtls.rotation ? CertificateRotation.RELOADER : CertificateRotation.NONE,
+    };
+    if (mtls.mode === MtlsMode.AUTO) {
+      ca = server ? server.certificateAuthority : new CertificateAuthority(this, 'Ca', { name: derivedName(this.name, '-ca'), ...leaf });
+      if (!ca) invalid(where, `${f}.mode`, `auto mTLS on the shared server ${server!.node.path} needs that server to have a certificateAuthority (or use mode manual with its Secrets)`);
+    } else if (mtls.mode === MtlsMode.EXTERNAL && mtls.issuerName) {
+      ca = CertificateAuthority.fromIssuer(this, 'Ca', { name: mtls.issuerName, kind: mtls.issuerKind, ...leaf });
+    } else if (mtls.mode === MtlsMode.EXTERNAL) {
+      // a CA managed outside the bundle, handed over as its key pair: cert-manager
+      // issues frps' and frpc's certificates from it (certSecret replaces frpc's)
+      const caSecret = kplus.Secret.fromSecretName(this, 'CaSecret', mtls.caSecret!);
+      if (!server || !mtls.certSecret) {
+        ca = CertificateAuthority.fromCaSecret(this, 'Ca', { caSecret, issuerName: derivedName(this.name, '-ca'), ...leaf });
       }
-      if (server && !server.requiresClientCertificates) {
-        invalid(where, `${f}.enabled`, `the shared server ${server.node.path} does not require client certificates: configure mTLS on the server (requireClientCertificates, or tls)`);
+      if (mtls.certSecret) {
+        clientTls = {
+          secret: kplus.Secret.fromSecretName(this, 'CertSecret', mtls.certSecret),
+          // on a shared server frpc verifies frps against the server's CA
+          ...(server ? {} : { caSecret, caKey: 'tls.crt' }),
+        };
+      }
+    } else {
+      const caSecret = kplus.Secret.fromSecretName(this, 'CaSecret', mtls.caSecret!);
+      // Without serverCertSecret the CA Secret feeds cert-manager's CA issuer,
+      // so it is a TLS Secret whose tls.crt is the CA certificate (it may lack
+      // ca.crt, as `kubectl create secret tls` writes it); only that key is mounted.
+      const caKey = mtls.serverCertSecret ? 'ca.crt' : 'tls.crt';
+      // on a shared server with a CA of its own, frpc verifies frps against that CA
+      // (frps trusts caSecret for client certificates: additionalClientCas)
+      const trustServerCa = server?.certificateAuthority !== undefined;
+      clientTls = { secret: kplus.Secret.fromSecretName(this, 'CertSecret', mtls.certSecret!), ...(trustServerCa ? {} : { caSecret, caKey }) };
+      if (!server && mtls.serverCertSecret) {
+        serverTls = { secret: kplus.Secret.fromSecretName(this, 'ServerCertSecret', mtls.serverCertSecret), caSecret, caKey };
+      } else if (!server) {
+        // no frps certificate given: issue one from the user's CA (cert-manager CA issuer over caSecret)
+        ca = CertificateAuthority.fromCaSecret(this, 'Ca', { caSecret, issuerName: derivedName(this.name, '-ca'), ...leaf });
       }
     }
-
-    this.server = server ?? new FrpServer(this, 'Server', {
-      name: derivedName(this.name, '-frps'),
-      labels: this.labels(),
-      auth: auth!,
-      subDomainHost,
-      certificateAuthority: ca,
-      tls: serverTls,
-      replicas: serverReplicas,
-      monitoring: monitoring && this.withExpectedMembers({ balancer: this.balancer?.metricsTarget, ...monitoring }),
-    });
-    if (plan.expose.subdomain && !this.server.subDomainHost) {
-      invalid(where, 'spec.expose.subdomain', `needs a server with subDomainHost (set subDomainHost on the ${server ? 'shared FrpServer' : 'service'}; cdk8s-frp render --subdomain-host)`);
+    if (server && !server.requiresClientCertificates) {
+      invalid(where, `${f}.enabled`, `the shared server ${server.node.path} does not require client certificates: configure mTLS on the server (requireClientCertificates, or tls)`);
     }
+    return { ca, clientTls, serverTls };
+  }
 
-    // ---- what this service takes on frps: routes, names next to frps, a port
-    const serverNs = Chart.of(this.server).namespace;
-    const front = this.claimFront(plan, serverNs, ns);
-
-    // ---- frpc
+  /** The frpc pool: one member per planned proxy, in the group, forwarding to `target` (or each member's own backend). */
+  private addClientPool(
+    plan: ServicePlan, front: Front, target: FrpcTarget, certificates: Certificates, server: FrpServer | undefined,
+    workload: IConstruct | undefined, groupKeySecret: kplus.ISecret | undefined,
+  ): FrpClientPool {
     // frps' vhost waits as long for an answer as the spec allows (frp's default: 60 s)
     if (plan.proxyType === FrpProxyType.HTTP) this.server.requireHttpResponseTimeout(plan.responseTimeoutSeconds);
+    const { localIP, localPort, proxyProtocol } = target;
     const proxies: FrpProxy[] = plan.members.map(m => ({
       name: m.proxyName,
       type: plan.proxyType,
@@ -367,7 +403,8 @@ export class DistributedService extends Construct {
       bandwidthLimitMode: plan.bandwidthMode,
       metadatas: m.metadatas,
     }));
-    this.clientPool = new FrpClientPool(this, 'Client', {
+    const { ca, clientTls } = certificates;
+    return new FrpClientPool(this, 'Client', {
       name: derivedName(this.name, '-frpc'),
       server: this.server,
       workload: plan.sidecar ? FrpClientWorkload.sidecar(workload!) : FrpClientWorkload.deployment({ replicas: plan.clientReplicas }),
@@ -382,83 +419,83 @@ export class DistributedService extends Construct {
       labels: this.labels(),
       proxies,
     });
+  }
 
-    const frpcPods = NetworkPeer.pods(this.clientPool.podLabels, ns);
-    this.balancer?.allowClients(frpcPods);
-    this.udpBalancer?.allowClients(frpcPods);
-
-    // ---- exposure, in front of frps
-    const frontMeta = (kind: string): ApiObjectMetadata => ({
+  /** Metadata of an object in front of frps (in the server's namespace). */
+  private frontMeta(kind: string, front: Front, serverNs: string | undefined): ApiObjectMetadata {
+    return {
       name: claimName(this, kind, front.name, serverNs),
       namespace: serverNs,
       labels: recommendedLabels({ app: this.name, instance: front.name, component: 'exposure' }, this.labels()),
-    });
+    };
+  }
+
+  /** A port exposure: a Service on frps' remote port (and a TCPRoute or UDPRoute to it with expose.gateway). */
+  private exposePort(plan: ServicePlan, front: Front, serverNs: string | undefined): { service: kplus.Service; route?: ApiObject } {
+    const udp = plan.proxyType === FrpProxyType.UDP;
+    const service = selectPods(new kplus.Service(this, 'Exposed', {
+      metadata: this.frontMeta('Service', front, serverNs),
+      // behind a Gateway the Service is the route's backend, cluster-internal
+      type: plan.expose.serviceType as string as kplus.ServiceType,
+      ports: [{
+        name: udp ? 'udp' : 'tcp',
+        port: plan.expose.port!,
+        targetPort: front.remotePort!,
+        protocol: udp ? kplus.Protocol.UDP : kplus.Protocol.TCP,
+      }],
+    }), this.server.podLabels);
+    omitUnstoredDefaults(service);
+    const keepAddress = isExternal(plan.expose.serviceType) && this.readsClientAddress(plan);
+    const policy = plan.expose.externalTrafficPolicy ?? (keepAddress ? ExternalTrafficPolicy.LOCAL : undefined);
+    if (policy) setExternalTrafficPolicy(this.node.path, 'spec.expose.externalTrafficPolicy', service, policy);
+    if (udp && this.server.replicas > 1) {
+      // udp over HA frps: every replica serves the port; keep each client on one
+      // replica, which holds its udp session (client address -> work connection)
+      ApiObject.of(service).addJsonPatch(JsonPatch.add('/spec/sessionAffinity', 'ClientIP'));
+    }
     const gw = plan.expose.gateway;
-    const parentRefs = gw ? [{
-      group: 'gateway.networking.k8s.io',
-      kind: 'Gateway',
-      name: gw.name,
-      namespace: gw.namespace,
-      sectionName: gw.sectionName,
-    }] : [];
-    if (plan.expose.type === ExposeType.PORT) {
-      const udp = plan.proxyType === FrpProxyType.UDP;
-      this.exposedService = selectPods(new kplus.Service(this, 'Exposed', {
-        metadata: frontMeta('Service'),
-        // behind a Gateway the Service is the route's backend, cluster-internal
-        type: plan.expose.serviceType as string as kplus.ServiceType,
-        ports: [{
-          name: udp ? 'udp' : 'tcp',
-          port: plan.expose.port!,
-          targetPort: front.remotePort!,
-          protocol: udp ? kplus.Protocol.UDP : kplus.Protocol.TCP,
-        }],
-      }), this.server.podLabels);
-      omitUnstoredDefaults(this.exposedService);
-      const keepAddress = isExternal(plan.expose.serviceType) && this.readsClientAddress(plan);
-      const policy = plan.expose.externalTrafficPolicy ?? (keepAddress ? ExternalTrafficPolicy.LOCAL : undefined);
-      if (policy) setExternalTrafficPolicy(where, 'spec.expose.externalTrafficPolicy', this.exposedService, policy);
-      if (udp && this.server.replicas > 1) {
-        // udp over HA frps: every replica serves the port; keep each client on one
-        // replica, which holds its udp session (client address -> work connection)
-        ApiObject.of(this.exposedService).addJsonPatch(JsonPatch.add('/spec/sessionAffinity', 'ClientIP'));
-      }
-      if (gw) {
-        const routeProps = {
-          metadata: frontMeta(udp ? 'UDPRoute' : 'TCPRoute'),
-          spec: { parentRefs, rules: [{ backendRefs: [{ name: this.exposedService.name, port: plan.expose.port! }] }] },
-        };
-        this.route = udp ? new gateway.UdpRoute(this, 'Route', routeProps) : new gateway.TcpRoute(this, 'Route', routeProps);
-      }
-    } else {
-      const host = front.host!;
-      const backend = { service: this.server.vhostService!, port: this.server.vhostHttpServicePort };
-      if (gw) {
-        this.route = new gateway.HttpRoute(this, 'Route', {
-          metadata: frontMeta('HTTPRoute'),
+    if (!gw) return { service };
+    const routeProps = {
+      metadata: this.frontMeta(udp ? 'UDPRoute' : 'TCPRoute', front, serverNs),
+      spec: { parentRefs: gatewayParentRefs(gw), rules: [{ backendRefs: [{ name: service.name, port: plan.expose.port! }] }] },
+    };
+    return { service, route: udp ? new gateway.UdpRoute(this, 'Route', routeProps) : new gateway.TcpRoute(this, 'Route', routeProps) };
+  }
+
+  /** A domain, subdomain or path exposure: an Ingress to frps' vhost Service, or an HTTPRoute with expose.gateway. */
+  private exposeHttp(plan: ServicePlan, front: Front, serverNs: string | undefined): { ingress?: kplus.Ingress; route?: ApiObject } {
+    const host = front.host!;
+    const backend = { service: this.server.vhostService!, port: this.server.vhostHttpServicePort };
+    const gw = plan.expose.gateway;
+    if (gw) {
+      return {
+        route: new gateway.HttpRoute(this, 'Route', {
+          metadata: this.frontMeta('HTTPRoute', front, serverNs),
           spec: {
-            parentRefs,
+            parentRefs: gatewayParentRefs(gw),
             hostnames: [host],
             rules: [{
               matches: [{ path: { type: gateway.HttpRouteSpecRulesMatchesPathType.PATH_PREFIX, value: plan.expose.path ?? '/' } }],
               backendRefs: [{ name: backend.service.name, port: backend.port }],
             }],
           },
-        });
-      } else {
-        // the spec's response timeout, not ingress-nginx's 60 s (slow LLM answers)
-        const timeout = String(plan.responseTimeoutSeconds);
-        this.ingress = new kplus.Ingress(this, 'Ingress', {
-          metadata: { ...frontMeta('Ingress'), annotations: { 'nginx.ingress.kubernetes.io/proxy-read-timeout': timeout, 'nginx.ingress.kubernetes.io/proxy-send-timeout': timeout } },
-          className: plan.expose.ingressClassName,
-        });
-        this.ingress.addHostRule(host, plan.expose.path ?? '/', kplus.IngressBackend.fromService(backend.service, { port: backend.port }), kplus.HttpIngressPathType.PREFIX);
-        if (plan.expose.ingressTlsSecret) {
-          this.ingress.addTls([{ hosts: [host], secret: kplus.Secret.fromSecretName(this, 'IngressTls', plan.expose.ingressTlsSecret) }]);
-        }
-      }
+        }),
+      };
     }
-    this.node.addValidation({ validate: () => this.sizeProblems() });
+    // the spec's response timeout, not ingress-nginx's 60 s (slow LLM answers)
+    const timeout = String(plan.responseTimeoutSeconds);
+    const ingress = new kplus.Ingress(this, 'Ingress', {
+      metadata: {
+        ...this.frontMeta('Ingress', front, serverNs),
+        annotations: { 'nginx.ingress.kubernetes.io/proxy-read-timeout': timeout, 'nginx.ingress.kubernetes.io/proxy-send-timeout': timeout },
+      },
+      className: plan.expose.ingressClassName,
+    });
+    ingress.addHostRule(host, plan.expose.path ?? '/', kplus.IngressBackend.fromService(backend.service, { port: backend.port }), kplus.HttpIngressPathType.PREFIX);
+    if (plan.expose.ingressTlsSecret) {
+      ingress.addTls([{ hosts: [host], secret: kplus.Secret.fromSecretName(this, 'IngressTls', plan.expose.ingressTlsSecret) }]);
+    }
+    return { ingress };
   }
 
   /**
@@ -499,7 +536,7 @@ export class DistributedService extends Construct {
    * both services' fields. A domain under the server's subDomainHost is
    * routed by frp as that subdomain (frps refuses it as a custom domain).
    */
-  private claimFront(plan: ServicePlan, serverNs: string | undefined, ns: string | undefined) {
+  private claimFront(plan: ServicePlan, serverNs: string | undefined, ns: string | undefined): Front {
     const where = this.node.path;
     const claims = ServerClaims.of(this.server);
     const me = (field: string): Claim => ({ owner: where, source: this.source, field });
@@ -559,6 +596,34 @@ export class DistributedService extends Construct {
   public labels(): { [key: string]: string } {
     return { 'app.kubernetes.io/part-of': this.name, 'frp.io/distributed-service': this.name };
   }
+}
+
+/** What the service claimed next to frps: its front object name and its route or remote port. */
+interface Front {
+  readonly name: string;
+  readonly host?: string;
+  readonly customDomain?: string;
+  readonly subdomain?: string;
+  readonly remotePort?: number;
+}
+
+/** Where frpc forwards: the backends (or a Service or DNS name in front of them), or the balancer tier. */
+interface FrpcTarget {
+  readonly localIP?: string;
+  readonly localPort?: number;
+  readonly proxyProtocol?: ProxyProtocolVersion;
+}
+
+/** mTLS for frps (when the service creates it) and for frpc. */
+interface Certificates {
+  readonly ca?: ICertificateAuthority;
+  readonly clientTls?: FrpClientTlsOptions;
+  readonly serverTls?: FrpServerTlsOptions;
+}
+
+/** The parentRefs of a route attached to expose.gateway. */
+function gatewayParentRefs(gw: GatewayReference) {
+  return [{ group: 'gateway.networking.k8s.io', kind: 'Gateway', name: gw.name, namespace: gw.namespace, sectionName: gw.sectionName }];
 }
 
 /** The spec without the construct-only `workload` (which is not data). */
