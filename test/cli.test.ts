@@ -184,6 +184,22 @@ describe('the user\'s contract renders (issue 12 item 9)', () => {
     expect(frps.spec.template.spec.volumes).toContainEqual({ name: 'client-ca-0', secret: { secretName: 'corp-ca', items: [{ key: 'tls.crt', path: 'ca.crt' }] } });
   });
 
+  test('mtls.mode manual: frps trusts caSecret by the key DistributedService reads (ca.crt with serverCertSecret, else tls.crt); serverCertSecret on the shared frps warns', () => {
+    const manual = (name: string, extra: string) => manifest(name, `${grpcSpec.replace(/9090\n$/, `${name === 'with-server-cert' ? 9091 : 9092}\n`)}  security:\n    mtls:\n      enabled: true\n      mode: manual\n      caSecret: ${name}-ca\n      certSecret: ${name}-frpc\n${extra}`);
+    const f = file('manual.yaml', `${manual('with-server-cert', '      serverCertSecret: my-frps-cert\n')}---\n${manual('ca-only', '')}`);
+    const r = run('render', f);
+    expect(r.code).toBe(0);
+    const docs = parseAllDocuments(r.out).map(d => d.toJS());
+    expectValidBundle(docs);
+    const volumes = docs.find(d => d.kind === 'Deployment' && d.metadata.name === 'frps').spec.template.spec.volumes;
+    expect(volumes).toContainEqual({ name: 'client-ca-0', secret: { secretName: 'with-server-cert-ca', items: [{ key: 'ca.crt', path: 'ca.crt' }] } });
+    expect(volumes).toContainEqual({ name: 'client-ca-1', secret: { secretName: 'ca-only-ca', items: [{ key: 'tls.crt', path: 'ca.crt' }] } });
+    // the shared frps' certificate stays the bundle CA's: serverCertSecret is reported, not silently dropped
+    expect(r.err).toContain(`${f}: document 1: apps/with-server-cert: spec.security.mtls.serverCertSecret: not used: frps is shared (apps/frps)`);
+    expect(r.err).not.toContain('ca-only: spec.security');
+    expect(JSON.stringify(docs)).not.toContain('my-frps-cert');
+  });
+
   test('a domain under the server\'s subDomainHost routes as that subdomain; two labels below is refused', () => {
     const httpSpec = (domain: string) => `  serviceType: http\n  backends:\n    endpoints:\n      - host: web-1.internal\n        port: 8080\n  expose:\n    type: domain\n    domain: ${domain}\n`
       + '  loadBalancing:\n    healthCheck:\n      path: /healthz\n';

@@ -356,6 +356,12 @@ export function buildBundle(options: RenderOptions): BuiltBundle {
   for (const { source, doc, namespace } of manifests.filter(m => !refused.has(m.source))) {
     try {
       const service = DistributedService.fromManifest(chartFor(namespace), constructId(doc.metadata.name), doc, { server, source });
+      const mtls = doc.spec.security?.mtls;
+      if (mtls?.enabled === true && mtls.serverCertSecret && !options.insecureSkipVerify) {
+        // the shared frps has one certificate, from the bundle's CA
+        SynthWarnings.add(service, `spec.security.mtls.serverCertSecret: not used: frps is shared (${serverNs}/${server.name}) and its certificate comes from the bundle's CA; `
+          + `frps trusts ca.crt of caSecret ${mtls.caSecret} for frpc's certificate (drop the field; a DistributedService of the TypeScript API without a shared server runs its own frps with that certificate)`);
+      }
       services.push({ source, service });
     } catch (e) {
       errors.push(...(e as Error).message.split('\n').map(line => `${source}: ${inNamespace(line, namespace)}`));
@@ -412,10 +418,11 @@ function serverTrust(scope: Chart, serverNs: string, manifests: Manifest[], erro
     const mode = m.mode ?? 'auto';
     if (mode === 'auto') continue;
     if (m.caSecret) {
-      // manual and external: the CA certificate of caSecret (tls.crt, as `kubectl create secret tls` writes it)
-      if (trusted.has(`secret:${m.caSecret}`)) continue;
-      trusted.add(`secret:${m.caSecret}`);
-      additionalClientCas.push({ secret: kplus.Secret.fromSecretName(scope, `ClientCa${additionalClientCas.length}`, m.caSecret), key: 'tls.crt' });
+      // manual and external: the CA certificate of caSecret, by the key DistributedService reads
+      const key = caSecretKey(mode, m.serverCertSecret);
+      if (trusted.has(`secret:${m.caSecret}:${key}`)) continue;
+      trusted.add(`secret:${m.caSecret}:${key}`);
+      additionalClientCas.push({ secret: kplus.Secret.fromSecretName(scope, `ClientCa${additionalClientCas.length}`, m.caSecret), key });
     } else if (mode === 'external' && m.issuerName) {
       const kind = m.issuerKind === 'Issuer' ? IssuerKind.ISSUER : IssuerKind.CLUSTER_ISSUER;
       if (kind === IssuerKind.ISSUER && namespace !== serverNs) {
@@ -437,6 +444,15 @@ function serverTrust(scope: Chart, serverNs: string, manifests: Manifest[], erro
   }
   return { certificateAuthority, requireClientCertificates: mtls, additionalClientCas };
 }
+
+/**
+ * The key of a manual or external `caSecret` that holds the CA certificate, the
+ * rule DistributedService follows: `ca.crt` with `serverCertSecret` (manual, the
+ * CA Secret then needs no key pair), else `tls.crt` (the Secret is the CA's key
+ * pair, as cert-manager's CA issuer reads it and `kubectl create secret tls`
+ * writes it).
+ */
+const caSecretKey = (mode: string, serverCertSecret: string | undefined) => (mode === 'manual' && serverCertSecret ? 'ca.crt' : 'tls.crt');
 
 /** `--insecure-skip-verify`: no CA; a manifest asking for mTLS is refused (client certificates come from the CA). */
 function insecure(manifests: Manifest[], errors: string[], refused: Set<string>): { insecureSkipVerify: true } {

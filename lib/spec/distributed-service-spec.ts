@@ -418,8 +418,8 @@ export interface Mtls {
   readonly mode?: MtlsMode;
   /**
    * Secret with the CA. Mode manual: the CA certificate that signed frps' and
-   * frpc's certificates (`ca.crt`, or `tls.crt` as `kubectl create secret tls`
-   * writes it). Mode external: the externally managed CA's key pair
+   * frpc's certificates: `ca.crt` with serverCertSecret, else `tls.crt` (and
+   * `tls.key`, as `kubectl create secret tls` writes it). Mode external: the externally managed CA's key pair
    * (`tls.crt`, `tls.key`, as cert-manager's CA issuer reads it); cert-manager
    * issues frps' and frpc's certificates from it (required unless issuerName
    * names an issuer instead).
