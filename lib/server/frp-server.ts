@@ -736,8 +736,9 @@ export class FrpServer extends Construct implements IFrpServer, IFrpServerMetric
       return kplus.Volume.fromSecret(this, `ClientCa${i}`, ca.secret, { name: `client-ca-${i}`, items: { [key]: { path: 'ca.crt' } } });
     });
     const tlsVolume = kplus.Volume.fromSecret(this, 'ClientCaOwn', this.certificate!.secret, { name: 'tls-ca-own', items: { 'ca.crt': { path: 'ca.crt' } } });
-    // every certificate on lines of its own (a file may lack the final newline)
-    const script = `for f in ${sources.join(' ')}; do cat "$f"; echo; done > ${bundleDir}/ca.crt`;
+    // every certificate on lines of its own (a file may lack the final newline); a missing
+    // or empty file (a wrong key, a Secret not yet filled) stops the pod, naming the file
+    const script = `set -e; for f in ${sources.join(' ')}; do [ -s "$f" ] || { echo "client-ca-bundle: $f is missing or empty" >&2; exit 1; }; cat "$f"; echo; done > ${bundleDir}/ca.crt`;
     for (const d of this.deployments) {
       d.addInitContainer({
         name: 'client-ca-bundle',

@@ -2,6 +2,10 @@
  * Trust between frpc and frps (issue 9 defects 1 and 12): frpc always verifies frps, and
  * certificates are issued in the namespace of the pod that mounts them.
  */
+import { spawnSync } from 'child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'fs';
+import { tmpdir } from 'os';
+import { dirname, join } from 'path';
 import { Chart, Testing } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import {
@@ -183,7 +187,8 @@ describe('client certificates from several CAs (additionalClientCas)', () => {
       const [init] = pod.initContainers;
       expect(init.name).toBe('client-ca-bundle');
       expect(init.image).toBe('fatedier/frps:v0.70.1');
-      expect(init.command).toEqual(['sh', '-c', 'for f in /etc/frp/tls/ca.crt /etc/frp/client-cas/0/ca.crt; do cat "$f"; echo; done > /etc/frp/client-ca/ca.crt']);
+      expect(init.command.slice(0, 2)).toEqual(['sh', '-c']);
+      expect(init.command[2]).toMatch(/^set -e; for f in \/etc\/frp\/tls\/ca.crt \/etc\/frp\/client-cas\/0\/ca.crt; do .*; done > \/etc\/frp\/client-ca\/ca.crt$/);
       expect(init.securityContext).toMatchObject({ runAsNonRoot: true, readOnlyRootFilesystem: true, allowPrivilegeEscalation: false });
       // only the CA certificate of the CA Secret, never its key
       expect(pod.volumes).toContainEqual({ name: 'client-ca-0', secret: { secretName: 'corp-ca', items: [{ key: 'tls.crt', path: 'ca.crt' }] } });
@@ -192,6 +197,50 @@ describe('client certificates from several CAs (additionalClientCas)', () => {
       // Reloader rolls frps when an extra CA changes
       expect(d.metadata.annotations['secret.reloader.stakater.com/reload'].split(',')).toContain('corp-ca');
     }
+  });
+
+  describe('the init container\'s script, run by a real sh against files', () => {
+    const chart = Testing.chart();
+    new FrpServer(chart, 'frps', {
+      auth: auth(chart),
+      certificateAuthority: new CertificateAuthority(chart, 'ca'),
+      additionalClientCas: [{ secret: kplus.Secret.fromSecretName(chart, 'a', 'corp-a') }, { secret: kplus.Secret.fromSecretName(chart, 'b', 'corp-b') }],
+    });
+    const init = Testing.synth(chart).find(m => m.kind === 'Deployment').spec.template.spec.initContainers[0];
+    const [shell, flag, script] = init.command as string[];
+    const pem = (n: string) => `-----BEGIN CERTIFICATE-----\n${n}\n-----END CERTIFICATE-----`;
+    /** The script with /etc/frp/ moved to a temp dir holding `files` (path -> content, undefined: absent). */
+    const runScript = (files: Record<string, string | undefined>) => {
+      const root = mkdtempSync(join(tmpdir(), 'cdk8s-frp-ca-bundle-'));
+      try {
+        mkdirSync(join(root, 'client-ca'));
+        for (const [path, content] of Object.entries(files)) {
+          mkdirSync(dirname(join(root, path)), { recursive: true });
+          if (content !== undefined) writeFileSync(join(root, path), content);
+        }
+        const r = spawnSync(shell, [flag, script.split('/etc/frp/').join(`${root}/`)], { encoding: 'utf8', timeout: 10_000 });
+        const out = existsSync(join(root, 'client-ca', 'ca.crt')) ? readFileSync(join(root, 'client-ca', 'ca.crt'), 'utf8') : undefined;
+        return { status: r.status, stderr: r.stderr.split(`${root}/`).join('/etc/frp/'), out };
+      } finally {
+        rmSync(root, { recursive: true, force: true });
+      }
+    };
+    const all = { 'tls/ca.crt': pem('own'), 'client-cas/0/ca.crt': pem('a'), 'client-cas/1/ca.crt': `${pem('b')}\n` };
+
+    test('every file present and non-empty: exit 0, one certificate after the other on lines of their own', () => {
+      const r = runScript(all);
+      expect(r).toMatchObject({ status: 0, stderr: '' });
+      expect(r.out).toBe(`${pem('own')}\n${pem('a')}\n${pem('b')}\n\n`);
+    });
+
+    test.each([
+      ['missing', undefined],
+      ['empty', ''],
+    ])('a file %s: non-zero exit, the message names the file', (_name, content) => {
+      const r = runScript({ ...all, 'client-cas/1/ca.crt': content });
+      expect(r.status).not.toBe(0);
+      expect(r.stderr).toContain('client-ca-bundle: /etc/frp/client-cas/1/ca.crt is missing or empty');
+    });
   });
 
   test.each([
