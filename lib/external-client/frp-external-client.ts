@@ -15,6 +15,8 @@ import { IssuedCertificate } from '../tls/issued-certificate';
 
 const MACHINE = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const ABSOLUTE_PATH = /^\/[^\s"'$`\\]*$/;
+/** A DNS name as frpc dials it (lower case). */
+const DNS_NAME = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
 
 /** Where an external machine's member finds its backend. */
 export interface ExternalMemberOptions {
@@ -45,6 +47,14 @@ export interface FrpExternalClientProps {
    * @default - the server's first external address
    */
   readonly serverAddress?: string;
+  /**
+   * Name frpc checks frps' certificate against (`transport.tls.serverName`):
+   * one of the names in the server certificate. Set it when the machine dials an
+   * address the certificate does not name, e.g. the LoadBalancer's IP address
+   * while the certificate names the DNS name in `externalAccess.addresses`.
+   * @default - serverAddress
+   */
+  readonly serverName?: string;
   /**
    * Port the machine dials (the node port for a NodePort Service).
    * @default - the external Service's node port if set, else the server's bindPort
@@ -124,7 +134,7 @@ export class FrpExternalClient extends Construct {
     if (address === undefined) {
       invalid(where, 'serverAddress', `is required: the server ${server.node.path} has no externalAccess addresses (give the address the machine dials)`);
     }
-    if (!(net.isIP(address) !== 0 || /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(address))) invalid(where, 'serverAddress', `must be a DNS name or an IP address, got ${JSON.stringify(address)}`);
+    if (!(net.isIP(address) !== 0 || DNS_NAME.test(address))) invalid(where, 'serverAddress', `must be a DNS name or an IP address, got ${JSON.stringify(address)}`);
     this.serverAddress = address;
     this.serverPort = props.serverPort ?? server.externalService?.ports.find(p => p.name === 'control')?.nodePort ?? server.bindPort;
     checkPort(where, 'serverPort', this.serverPort);
@@ -137,10 +147,19 @@ export class FrpExternalClient extends Construct {
     checkPort(where, 'adminPort', this.adminPort);
 
     const ca = server.certificateAuthority;
+    const serverName = props.serverName ?? address;
+    if (props.serverName !== undefined && !(net.isIP(serverName) !== 0 || DNS_NAME.test(serverName))) {
+      invalid(where, 'serverName', `must be a DNS name or an IP address, got ${JSON.stringify(serverName)}`);
+    }
+    if (props.serverName !== undefined && !ca) {
+      invalid(where, 'serverName', `checks the certificate from the server's certificateAuthority, and ${server.node.path} has none`);
+    }
     if (ca) {
       const names = [server.host, ...server.externalAddresses];
-      if (!names.includes(address)) {
-        invalid(where, 'serverAddress', `${address} is not in the server certificate (it names ${names.join(', ')}): add it to the server's externalAccess.addresses`);
+      if (!names.includes(serverName)) {
+        const field = props.serverName === undefined ? 'serverAddress' : 'serverName';
+        const fix = props.serverName === undefined ? ', or set serverName to a name it has' : '';
+        invalid(where, field, `${serverName} is not in the server certificate (it names ${names.join(', ')}): add it to the server's externalAccess.addresses${fix}`);
       }
       this.certificate = ca.issueClientCertificate(issueId(this), { name: derivedName(this.machine, '-frpc-tls') });
       this.tls = {
@@ -148,7 +167,7 @@ export class FrpExternalClient extends Construct {
         certFile: `${this.configDir}/tls/tls.crt`,
         keyFile: `${this.configDir}/tls/tls.key`,
         trustedCaFile: `${this.configDir}/tls/ca.crt`,
-        serverName: address,
+        serverName,
       };
     } else if (server.requiresClientCertificates) {
       invalid(where, 'server', `${server.node.path} requires client certificates from Secrets it was given (tls): external machines get theirs from a certificateAuthority on the server`);

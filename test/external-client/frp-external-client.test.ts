@@ -177,6 +177,32 @@ printf x | base64
     expect((parse(m.renderConfig()) as any).transport?.tls).toBeUndefined();
   });
 
+  test('serverName: the machine dials an address the certificate does not name and verifies frps by a name it has', () => {
+    const { frp, server, ollama } = setup(['frps.example.com']);
+    const gpu = new FrpExternalClient(frp, 'gpu-1', { server, machine: 'gpu-1', serverAddress: '198.51.100.9', serverName: 'frps.example.com' });
+    gpu.addService(ollama, { localPort: 8080 });
+    const c: any = parse(gpu.renderConfig());
+    expect(c.serverAddr).toBe('198.51.100.9');
+    expect(c.transport.tls).toMatchObject({ enable: true, trustedCaFile: '/etc/frp/tls/ca.crt', serverName: 'frps.example.com' });
+    // without serverName the dialled address must be in the certificate: the message says how to fix it
+    expect(() => new FrpExternalClient(frp, 'm', { server, machine: 'm', serverAddress: '198.51.100.9' }))
+      .toThrow('frp/m: serverAddress: 198.51.100.9 is not in the server certificate (it names frps.frp.svc, frps.example.com): '
+        + 'add it to the server\'s externalAccess.addresses, or set serverName to a name it has');
+    expect(() => new FrpExternalClient(frp, 'n', { server, machine: 'n', serverAddress: '198.51.100.9', serverName: 'other.example.com' }))
+      .toThrow('frp/n: serverName: other.example.com is not in the server certificate');
+    expect(() => new FrpExternalClient(frp, 'o', { server, machine: 'o', serverName: 'Bad Name' }))
+      .toThrow('frp/o: serverName: must be a DNS name or an IP address, got "Bad Name"');
+  });
+
+  test('serverName needs a certificate to check: refused on a server without verification', () => {
+    const chart = new Chart(Testing.app(), 'c', { namespace: 'frp' });
+    const server = new FrpServer(chart, 'frps', {
+      auth: FrpAuth.token(kplus.Secret.fromSecretName(chart, 't', 'frp-token')), externalAccess: { addresses: ['frps.example.com'] }, clientPeers: [NetworkPeer.cidr('198.51.100.0/24')], insecureSkipVerify: true,
+    });
+    expect(() => new FrpExternalClient(chart, 'm', { server, machine: 'm', serverName: 'frps.example.com' }))
+      .toThrow('c/m: serverName: checks the certificate from the server\'s certificateAuthority, and c/frps has none');
+  });
+
   test('without a server address or external access it asks for one', () => {
     const app = Testing.app();
     const chart = new Chart(app, 'c', { namespace: 'frp' });

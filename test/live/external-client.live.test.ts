@@ -19,11 +19,12 @@ import { Chart, Testing } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Backends, fixtureSecrets, NS, remotePortService, vhostService } from './fixtures';
 import {
-  DistributedService, ServiceProtocol, ExposeType, FrpAuth, FrpExternalClient, FrpServer, NetworkPeer,
+  CertificateAuthority, DistributedService, ServiceProtocol, ExposeType, FrpAuth, FrpExternalClient, FrpServer, NetworkPeer,
 } from '../../lib';
 import { expectValidBundle, frpBinary } from '../helpers';
 import { parseSystemdEnvFile } from '../helpers/systemd-env';
 import { HttpBackend, httpRequest, tally, TcpBackend } from './harness/backends';
+import { mintCa, mintLeaf, SecretData } from './harness/certs';
 import { claimSubnet, LiveCluster, sleep } from './harness/cluster';
 
 jest.setTimeout(120_000);
@@ -49,9 +50,6 @@ function cluster(services: Record<string, (chart: Chart, server: FrpServer, key:
     auth: FrpAuth.token(kplus.Secret.fromSecretName(chart, 'frp-token', 'frp-token')),
     externalAccess: { addresses: ['frps.example.test'] },
     clientPeers: [NetworkPeer.cidr('127.0.0.0/8')],
-    // the machine dials the harness' address for the LoadBalancer, which no certificate can name
-    // ahead of time; frps verification is live-tested in trust.live.test.ts
-    insecureSkipVerify: true,
   });
   const key = kplus.Secret.fromSecretName(chart, 'group-key', 'group-key');
   const made = Object.fromEntries(Object.entries(services).map(([name, f]) => [name, f(chart, server, key)]));
@@ -60,18 +58,44 @@ function cluster(services: Record<string, (chart: Chart, server: FrpServer, key:
   return { chart, server, services: made, manifests };
 }
 
-/** The machine's FrpExternalClient, dialling frps' LoadBalancer Service (the harness gives it an address). */
+/**
+ * The machine's FrpExternalClient, dialling frps' LoadBalancer Service at the address the
+ * harness gives it, and verifying frps' certificate by the external DNS name it carries
+ * (serverName).
+ */
 async function externalClient(c: LiveCluster, bundle: { chart: Chart; server: FrpServer }): Promise<FrpExternalClient> {
   const external = c.address(c.service(bundle.server.externalService!.name, NS), 'control');
   return new FrpExternalClient(bundle.chart, 'gpu', {
     server: bundle.server,
     machine: 'gpu-1',
     serverAddress: external.host,
+    serverName: 'frps.example.test',
     serverPort: external.port,
     frpcPath: frpBinary('frpc'),
     adminPort: await freePort(),
     configDir: Machine.dir(),
   });
+}
+
+/**
+ * The Secrets cert-manager would fill for the machine: its client certificate, minted from
+ * the server's CA as the harness issues in-cluster certificates (the machine's Certificate is
+ * made after the bundle started), and the CA Secret whose ca.crt the machine trusts.
+ */
+function machineCertificates(c: LiveCluster, client: FrpExternalClient): Record<string, SecretData> {
+  const cert = client.certificate!;
+  const ns = Chart.of(cert).namespace ?? 'default';
+  // the server's own CA (FrpServer makes one by default): its root Secret holds the CA key pair
+  const authority = client.server.certificateAuthority as CertificateAuthority;
+  const ca = c.secretData(Chart.of(authority).namespace ?? 'default', authority.caSecretName);
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'frp-machine-cert-'));
+  try {
+    const leaf = mintLeaf(work, ca, client.machine, ['digital signature', 'client auth']);
+    // the issued Secret holds the CA certificate as ca.crt, as cert-manager's CA issuer writes it
+    return { [`${ns}/${cert.secret.name}`]: leaf, [`${ns}/${cert.caSecret.name}`]: { ...leaf, 'ca.crt': ca['tls.crt'] } };
+  } finally {
+    fs.rmSync(work, { recursive: true, force: true });
+  }
 }
 
 /** The machine: its files in a directory, frpc started from the unit's ExecStart with its EnvironmentFile. */
@@ -84,7 +108,11 @@ class Machine {
   public proc?: ChildProcess;
   public log = '';
 
-  constructor(public readonly client: FrpExternalClient) {}
+  /**
+   * @param certificates Secrets the harness' cert-manager would hold for the machine: its
+   *   client certificate (issued after synth, so minted here from the server's CA) and the CA.
+   */
+  constructor(public readonly client: FrpExternalClient, private readonly certificates: Record<string, SecretData> = {}) {}
 
   public get dir(): string { return this.client.configDir; }
 
@@ -98,7 +126,7 @@ class Machine {
     const bin = fs.mkdtempSync(path.join(os.tmpdir(), 'frp-kubectl-'));
     try {
       const data = path.join(bin, 'data');
-      for (const [ref, keys] of Object.entries(SECRETS)) {
+      for (const [ref, keys] of Object.entries<Record<string, string | Buffer>>({ ...SECRETS, ...this.certificates })) {
         for (const [key, value] of Object.entries(keys)) {
           fs.mkdirSync(path.join(data, ref), { recursive: true });
           fs.writeFileSync(path.join(data, ref, key), Buffer.from(value).toString('base64'));
@@ -232,7 +260,7 @@ describe('live: frpc on a machine outside the cluster', () => {
 
     const client = await externalClient(live, bundle);
     client.addService(bundle.services.web, { localIp: machineBackend });
-    machine = new Machine(client);
+    machine = new Machine(client, machineCertificates(live, client));
     // a machine joining changes nothing in the cluster's frps config
     expect(bundle.server.renderConfig()).toBe(frpsBefore);
     machine.writeFiles();
@@ -254,6 +282,54 @@ describe('live: frpc on a machine outside the cluster', () => {
     const answers = [];
     for (let i = 0; i < 20; i++) answers.push((await ask()).answer?.instance ?? 'failed');
     expect(tally(answers)).toEqual({ 'in-cluster': 10, 'machine': 10 });
+  });
+
+  test('the machine verifies frps: trusting another CA, it never logs in (an impostor frps would be refused the same way)', async () => {
+    const subnet = await claimSubnet();
+    backends = new Backends(subnet.base);
+    const podBackend = backends.address();
+    await backends.add(HttpBackend.start('in-cluster', podBackend, 8000));
+    const bundle = cluster({
+      web: (chart, server, groupKeySecret) => new DistributedService(chart, 'web', {
+        server,
+        groupKeySecret,
+        serviceType: ServiceProtocol.HTTP,
+        backends: { replicas: 1, endpoints: [{ host: podBackend, port: 8000 }] },
+        expose: { domain: 'web.example.test' },
+      }),
+    });
+    live = await LiveCluster.start(bundle.manifests, { subnet, secrets: SECRETS });
+    await live.waitAllReady();
+    const client = await externalClient(live, bundle);
+    client.addService(bundle.services.web, { localIp: backends.address() });
+    const certs = machineCertificates(live, client);
+    const work = fs.mkdtempSync(path.join(os.tmpdir(), 'frp-stranger-'));
+    try {
+      const stranger = mintCa(work, 'stranger CA');
+      for (const data of Object.values(certs)) data['ca.crt'] = stranger['tls.crt'];
+    } finally {
+      fs.rmSync(work, { recursive: true, force: true });
+    }
+    const logins = () => (live!.logs(live!.podsWithImage('frps')[0]).match(/client login info/g) ?? []).length;
+    // the in-cluster member serves first (its login is done before the machine starts)
+    const vhost = live.address(vhostService(live), 'http');
+    let served = '';
+    for (const end = Date.now() + 45_000; served !== 'in-cluster' && Date.now() < end; await sleep(100)) {
+      served = (await httpRequest({ ...vhost, path: '/x', headers: { host: 'web.example.test' } })).answer?.instance ?? '';
+    }
+    expect(served).toBe('in-cluster');
+    const loginsBefore = logins();
+    machine = new Machine(client, certs);
+    machine.writeFiles();
+    machine.start();
+    // frpc aborts the TLS handshake (it logs only "session shutdown"); with the right CA the same
+    // machine logs in (the first test)
+    const attempts = () => (machine!.log.match(/connect to server error/g) ?? []).length;
+    for (const end = Date.now() + 30_000; attempts() < 3 && Date.now() < end;) await sleep(100);
+    expect({ attempts: attempts() >= 3, loggedIn: /login to server success/.test(machine.log) }).toEqual({ attempts: true, loggedIn: false });
+    // frps saw no login from the machine (its token never left it)
+    expect(live.logs(live.podsWithImage('frps')[0])).not.toMatch(/\[gpu-1\.web\]/);
+    expect(logins()).toBe(loginsBefore);
   });
 
   test('adding a proxy and running the unit\'s reload keeps the other proxy\'s open connections alive', async () => {
@@ -279,7 +355,7 @@ describe('live: frpc on a machine outside the cluster', () => {
     await live.waitAllReady();
     const client = await externalClient(live, bundle);
     client.addService(bundle.services.db, { localIp: dbHost });
-    machine = new Machine(client);
+    machine = new Machine(client, machineCertificates(live, client));
     machine.writeFiles();
     machine.start();
 
