@@ -1,7 +1,8 @@
 import { spawnSync } from 'child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'fs';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
+import * as fc from 'fast-check';
 import { parseAllDocuments } from 'yaml';
 import { checkWiring, expectValidBundle } from './helpers';
 import { GRPC_SERVICE as grpc, WEB_SERVICE as web } from './helpers/cli-manifests';
@@ -162,6 +163,44 @@ spec:
   }, 120_000);
 });
 
+describe('the output does not depend on the order of the input', () => {
+  const examples = join(__dirname, '..', 'examples', 'manifests');
+  // the examples, and two services with CA Secrets of their own (frps' client-ca-N volumes)
+  const manual = (name: string, ns: string, port: number) => `apiVersion: frp.io/v1beta1\nkind: DistributedService\nmetadata:\n  name: ${name}\n  namespace: ${ns}\nspec:\n`
+    + `  serviceType: grpc\n  backends:\n    endpoints:\n      - host: ${name}-1.internal\n        port: 9090\n  expose:\n    type: port\n    port: ${port}\n`
+    + `  security:\n    mtls:\n      enabled: true\n      mode: manual\n      caSecret: ${name}-ca\n      certSecret: ${name}-frpc\n`;
+  const files = [
+    ...readdirSync(examples).filter(f => f.endsWith('.yaml')).sort().map(f => join(examples, f)),
+    file('order-billing.yaml', manual('billing', 'payments', 19091)),
+    file('order-ledger.yaml', manual('ledger', 'accounts', 19092)),
+  ];
+  const rendered = (order: string[]) => {
+    const r = run('render', '--namespace', 'frp', ...order);
+    expect(r.code).toBe(0);
+    return r.out;
+  };
+  const base = rendered(files);
+
+  test('the files reversed: byte-identical, frps\' client CAs and NetworkPolicy peers in namespace/name order', () => {
+    expect(rendered([...files].reverse())).toBe(base);
+    const docs = parseAllDocuments(base).map(d => d.toJS());
+    const frps = docs.find(d => d.kind === 'Deployment' && d.metadata.name === 'frps');
+    const clientCas = frps.spec.template.spec.volumes.filter((v: any) => /^client-ca-\d+$/.test(v.name)).map((v: any) => [v.name, v.secret.secretName]);
+    // accounts/ledger, microservices/user-service, payments/billing
+    expect(clientCas).toEqual([['client-ca-0', 'ledger-ca'], ['client-ca-1', 'internal-ca'], ['client-ca-2', 'billing-ca']]);
+    const policy = docs.find(d => d.kind === 'NetworkPolicy' && d.metadata.name === 'frps');
+    const peers = policy.spec.ingress[0].from.map((p: any) => `${p.namespaceSelector.matchLabels['kubernetes.io/metadata.name']}/${p.podSelector.matchLabels['app.kubernetes.io/instance']}`);
+    expect(peers).toEqual(['accounts/ledger-frpc', 'ai-services/ollama-cluster-frpc', 'databases/postgres-proxy-frpc',
+      'microservices/user-service-frpc', 'payments/billing-frpc', 'web/webapp-frontend-frpc']);
+  });
+
+  test('every order of the files: byte-identical (property)', () => {
+    fc.assert(fc.property(fc.shuffledSubarray(files, { minLength: files.length, maxLength: files.length }), order => {
+      expect(rendered(order)).toBe(base);
+    }), { numRuns: 25, seed: 20261130 });
+  });
+});
+
 describe('the user\'s contract renders (issue 12 item 9)', () => {
   const manifest = (name: string, spec: string) => `apiVersion: frp.io/v1beta1\nkind: DistributedService\nmetadata:\n  name: ${name}\n  namespace: apps\nspec:\n${spec}`;
   const grpcSpec = '  serviceType: grpc\n  backends:\n    endpoints:\n      - host: user-service-1.internal\n        port: 9090\n  expose:\n    type: port\n    port: 9090\n';
@@ -192,8 +231,9 @@ describe('the user\'s contract renders (issue 12 item 9)', () => {
     const docs = parseAllDocuments(r.out).map(d => d.toJS());
     expectValidBundle(docs);
     const volumes = docs.find(d => d.kind === 'Deployment' && d.metadata.name === 'frps').spec.template.spec.volumes;
-    expect(volumes).toContainEqual({ name: 'client-ca-0', secret: { secretName: 'with-server-cert-ca', items: [{ key: 'ca.crt', path: 'ca.crt' }] } });
-    expect(volumes).toContainEqual({ name: 'client-ca-1', secret: { secretName: 'ca-only-ca', items: [{ key: 'tls.crt', path: 'ca.crt' }] } });
+    // (client-ca-N in the order of namespace/name)
+    expect(volumes).toContainEqual({ name: 'client-ca-0', secret: { secretName: 'ca-only-ca', items: [{ key: 'tls.crt', path: 'ca.crt' }] } });
+    expect(volumes).toContainEqual({ name: 'client-ca-1', secret: { secretName: 'with-server-cert-ca', items: [{ key: 'ca.crt', path: 'ca.crt' }] } });
     // the shared frps' certificate stays the bundle CA's: serverCertSecret is reported, not silently dropped
     expect(r.err).toContain(`${f}: document 1: apps/with-server-cert: spec.security.mtls.serverCertSecret: not used: frps is shared (apps/frps)`);
     expect(r.err).not.toContain('ca-only: spec.security');

@@ -131,7 +131,9 @@ describe('3. clashes between services are reported at both manifests\' fields', 
 
   test('a name next to frps taken by a service of another namespace', () => {
     const r = render([yaml(manifest('web', http('a.example.com'), { namespace: 'team' }), manifest('web-team', http('b.example.com'), { namespace: 'frp' }))], '--namespace', 'frp');
-    expectRefused(r, /document 2: frp\/web-team: metadata\.name: the Ingress web-team next to frps is also the one of team\/web \(\S+: document 1\) at its metadata\.name\/metadata\.namespace; rename one of the services/);
+    // services claim names in namespace/name order (not input order): frp/web-team first, so the
+    // clash is reported at team/web, whose name and namespace make the qualified name web-team
+    expectRefused(r, /document 1: team\/web: metadata\.name\/metadata\.namespace: the Ingress web-team next to frps is also the one of frp\/web-team \(\S+: document 2\) at its metadata\.name; rename one of the services/);
   });
 
   test('two services exposing the same port both work: frps listens on two ports', () => {

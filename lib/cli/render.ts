@@ -322,6 +322,13 @@ export function buildBundle(options: RenderOptions): BuiltBundle {
   }
   // the valid documents are rendered too, for the problems only rendering finds
   if (manifests.length === 0) throw new Error(errors.join('\n'));
+  // in the order of namespace/name, not of the input: frps' client CAs (client-ca-N) and the
+  // peers of its NetworkPolicy follow the services, so another file order must not roll frps
+  const byName = (m: Manifest) => [m.namespace, m.doc.metadata.name as string];
+  manifests.sort((a, b) => {
+    const [x, y] = [byName(a), byName(b)];
+    return x[0] !== y[0] ? (x[0] < y[0] ? -1 : 1) : x[1] < y[1] ? -1 : x[1] > y[1] ? 1 : 0;
+  });
 
   const app = new App();
   const charts = new Map<string, Chart>();
