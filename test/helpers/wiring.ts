@@ -12,7 +12,13 @@
  *   Service in the route's namespace with that port and protocol;
  * - frpc's serverAddr/serverPort name a Service in the bundle with that port,
  *   whose selector matches the frps pods;
- * - frpc's localIP, when it names a Service of the bundle, has the localPort.
+ * - frpc's localIP, when it names a Service of the bundle, has the localPort;
+ * - cert-manager: a Secret a pod mounts that a Certificate of the bundle fills is
+ *   filled in the pod's namespace (a pod mounts Secrets of its own namespace only);
+ *   a Certificate's issuerRef names an Issuer of its own namespace or a
+ *   ClusterIssuer, when the bundle has an issuer of that name at all; a CA
+ *   issuer's Secret is filled by a Certificate in the issuer's namespace (for a
+ *   ClusterIssuer: cert-manager's cluster resource namespace, where its CA is).
  */
 import { parseFrpTomlValues as parse } from './frp-keys';
 
@@ -51,6 +57,7 @@ export function checkWiring(manifests: readonly any[]): string[] {
       }
     }
   }
+  problems.push(...checkCertManagerWiring(manifests, pods.map(p => p.o), label));
   for (const ing of manifests.filter(o => o.kind === 'Ingress')) {
     for (const rule of ing.spec.rules ?? []) {
       for (const path of rule.http?.paths ?? []) {
@@ -91,6 +98,46 @@ export function checkWiring(manifests: readonly any[]): string[] {
       if (target && !target.spec.ports.some((x: any) => x.port === p.localPort)) {
         problems.push(`${label(cm)}: proxy ${p.name} forwards to ${p.localIP}:${p.localPort}, but that Service has no port ${p.localPort}`);
       }
+    }
+  }
+  return problems;
+}
+
+const CERT_MANAGER = 'cert-manager.io/';
+
+/** The cert-manager rules of checkWiring (see the file comment). */
+function checkCertManagerWiring(manifests: readonly any[], workloads: readonly any[], label: (o: any) => string): string[] {
+  const problems: string[] = [];
+  const certs = manifests.filter(o => o.kind === 'Certificate' && o.apiVersion?.startsWith(CERT_MANAGER));
+  const issuers = manifests.filter(o => (o.kind === 'Issuer' || o.kind === 'ClusterIssuer') && o.apiVersion?.startsWith(CERT_MANAGER));
+  for (const w of workloads) {
+    const volumes = w.spec.template.spec.volumes ?? [];
+    const secrets: string[] = volumes
+      .flatMap((v: any) => [v.secret?.secretName, ...(v.projected?.sources ?? []).map((src: any) => src.secret?.name)])
+      .filter(Boolean);
+    for (const name of secrets) {
+      const fillers = certs.filter(c => c.spec?.secretName === name);
+      if (fillers.length > 0 && !fillers.some(c => ns(c) === ns(w))) {
+        problems.push(`${label(w)}: mounts Secret ${name}, which the bundle's Certificate ${fillers.map(label).join(', ')} fills in another namespace than "${ns(w)}"`);
+      }
+    }
+  }
+  for (const c of certs) {
+    const ref = c.spec?.issuerRef ?? {};
+    const kind = ref.kind ?? 'Issuer';
+    if ((ref.group ?? 'cert-manager.io') !== 'cert-manager.io' || !issuers.some(i => i.metadata?.name === ref.name)) continue;
+    const ok = issuers.some(i => i.kind === kind && i.metadata?.name === ref.name && (kind === 'ClusterIssuer' || ns(i) === ns(c)));
+    if (!ok) problems.push(`${label(c)}: issuerRef ${kind} ${ref.name} is not ${kind === 'Issuer' ? `an Issuer in namespace "${ns(c)}"` : 'a ClusterIssuer'} of the bundle`);
+  }
+  for (const i of issuers.filter(x => x.spec?.ca?.secretName)) {
+    const name = i.spec.ca.secretName;
+    const fillers = certs.filter(c => c.spec?.secretName === name);
+    if (fillers.length === 0) continue; // a CA Secret the user provides
+    const where = i.kind === 'Issuer' ? [ns(i)] : fillers.map(ns);
+    if (i.kind === 'Issuer' && !fillers.some(c => ns(c) === ns(i))) {
+      problems.push(`${label(i)}: its CA Secret ${name} is filled by ${fillers.map(label).join(', ')}, not in namespace "${ns(i)}"`);
+    } else if (i.kind === 'ClusterIssuer' && new Set(where).size !== 1) {
+      problems.push(`${label(i)}: its CA Secret ${name} is filled in several namespaces (${[...new Set(where)].join(', ')})`);
     }
   }
   return problems;
