@@ -259,6 +259,41 @@ describe('the user\'s contract renders (issue 12 item 9)', () => {
   });
 });
 
+describe('--cert-manager-namespace: cert-manager\'s cluster resource namespace', () => {
+  const svc = (name: string, ns: string) => `apiVersion: frp.io/v1beta1\nkind: DistributedService\nmetadata:\n  name: ${name}\n  namespace: ${ns}\nspec:\n`
+    + `  serviceType: tcp\n  backends:\n    endpoints:\n      - host: ${name}-1.internal\n        port: 5432\n  expose:\n    type: port\n    port: 15432\n`;
+  const f = file('cm-ns.yaml', svc('pg', 'databases'));
+
+  test('services in other namespaces than frps: the cluster-wide CA\'s objects go to that namespace', () => {
+    const r = run('render', '--namespace', 'frp', '--cert-manager-namespace', 'certs', f);
+    expect(r.err).toBe('');
+    expect(r.code).toBe(0);
+    const docs = parseAllDocuments(r.out).map(d => d.toJS());
+    expectValidBundle(docs);
+    const root = docs.find(d => d.kind === 'Certificate' && d.spec.isCA);
+    expect(root.metadata).toMatchObject({ name: 'frp-ca-frp-root', namespace: 'certs' });
+    expect(docs.find(d => d.kind === 'ClusterIssuer' && d.metadata.name === 'frp-ca-frp').spec.ca.secretName).toBe('frp-ca-frp-root');
+    // without it: cert-manager's default
+    const byDefault = parseAllDocuments(run('render', '--namespace', 'frp', f).out).map(d => d.toJS());
+    expect(byDefault.find(d => d.kind === 'Certificate' && d.spec.isCA).metadata.namespace).toBe('cert-manager');
+  });
+
+  test.each<[string[], RegExp]>([
+    [['--cert-manager-namespace', 'Cert_Manager'], /--cert-manager-namespace must be a DNS label, got "Cert_Manager"/],
+    [['--cert-manager-namespace'], /--cert-manager-namespace needs a value/],
+    [['--cert-manager-namespace', 'certs', '--insecure-skip-verify'], /--cert-manager-namespace is for the CA, which --insecure-skip-verify turns off/],
+  ])('refused: %j', (argv, message) => {
+    const r = run('render', f, ...argv);
+    expect(r.code).toBe(1);
+    expect(r.out).toBe('');
+    expect(r.err).toMatch(message);
+  });
+
+  test('in --help', () => {
+    expect(run('--help').out).toMatch(/--cert-manager-namespace NS\n\s+cert-manager's cluster resource namespace/);
+  });
+});
+
 describe('--insecure-skip-verify (issue 9 defect 12: the explicit opt-out)', () => {
   const tcpDoc = (name: string, mtls = false) => `apiVersion: frp.io/v1beta1\nkind: DistributedService\nmetadata:\n  name: ${name}\n  namespace: apps\nspec:\n  serviceType: tcp\n`
     + `  backends:\n    endpoints:\n      - host: db.internal\n        port: 5432\n  expose:\n    type: port\n    port: 5432\n${mtls ? '  security:\n    mtls:\n      enabled: true\n' : ''}`;

@@ -47,6 +47,11 @@ OPTIONS:
   --frps-address HOST     (repeatable) a DNS name or IP outside machines dial;
                           goes into frps' certificate (needs --frps-service-type)
   --frps-node-port N      node port of that control Service
+  --cert-manager-namespace NS
+                          cert-manager's cluster resource namespace (its
+                          --cluster-resource-namespace; default: cert-manager),
+                          where the CA goes when services span namespaces
+                          (the CA is then a ClusterIssuer)
   --insecure-skip-verify  no certificate for frps and no cert-manager objects: frpc
                           does not verify frps (not recommended; refused with mTLS)
   --client-cidr CIDR      (repeatable) outside machines' addresses, admitted to
@@ -68,6 +73,8 @@ export interface RenderOptions {
   readonly clientCidrs?: string[];
   /** frpc does not verify frps (no CA in the bundle). */
   readonly insecureSkipVerify?: boolean;
+  /** cert-manager's cluster resource namespace (of a cluster-wide CA). */
+  readonly certManagerNamespace?: string;
   /** client-bundle: the machine. */
   readonly machine?: string;
   /** client-bundle: the address and port it dials. */
@@ -94,6 +101,7 @@ export function parseArgs(argv: string[]): RenderOptions | 'help' {
   const frpsAddresses: string[] = [];
   const clientCidrs: string[] = [];
   let insecureSkipVerify = false;
+  let certManagerNamespace: string | undefined;
   let machine: string | undefined;
   let server: string | undefined;
   let outputDir: string | undefined;
@@ -108,7 +116,7 @@ export function parseArgs(argv: string[]): RenderOptions | 'help' {
     };
     if (a === '--help' || a === '-h') return 'help';
     if (command === 'render' && bundleOnly.includes(a)) throw new Error(`unknown option ${a} (it is an option of client-bundle)`);
-    if (a === '--insecure-skip-verify') {insecureSkipVerify = true;} else if (a === '--namespace') {namespace = value();} else if (a === '--subdomain-host') {subDomainHost = value();} else if (a === '--token-secret') {tokenSecret = value();} else if (a === '--frps-service-type') {
+    if (a === '--insecure-skip-verify') {insecureSkipVerify = true;} else if (a === '--cert-manager-namespace') {certManagerNamespace = value();} else if (a === '--namespace') {namespace = value();} else if (a === '--subdomain-host') {subDomainHost = value();} else if (a === '--token-secret') {tokenSecret = value();} else if (a === '--frps-service-type') {
       const v = value();
       if (v !== 'LoadBalancer' && v !== 'NodePort') throw new Error(`--frps-service-type must be LoadBalancer or NodePort, got ${JSON.stringify(v)}`);
       frpsServiceType = v as kplus.ServiceType;
@@ -124,6 +132,8 @@ export function parseArgs(argv: string[]): RenderOptions | 'help' {
   }
   if (files.length === 0) throw new Error('no FILE given');
   if (namespace !== undefined && !isDnsLabel(namespace)) throw new Error(`--namespace must be a DNS label, got ${JSON.stringify(namespace)}`);
+  if (certManagerNamespace !== undefined && !isDnsLabel(certManagerNamespace)) throw new Error(`--cert-manager-namespace must be a DNS label, got ${JSON.stringify(certManagerNamespace)}`);
+  if (certManagerNamespace !== undefined && insecureSkipVerify) throw new Error('--cert-manager-namespace is for the CA, which --insecure-skip-verify turns off: give one of them');
   const badHost = subDomainHost === undefined ? undefined : CHECKS.domain(subDomainHost);
   if (badHost) throw new Error(`--subdomain-host ${badHost}`);
   const badSecret = CHECKS.objectName(tokenSecret);
@@ -153,6 +163,7 @@ export function parseArgs(argv: string[]): RenderOptions | 'help' {
     frpsNodePort,
     clientCidrs,
     insecureSkipVerify,
+    certManagerNamespace,
     machine,
     serverAddress,
     serverPort,
@@ -350,7 +361,8 @@ export function buildBundle(options: RenderOptions): BuiltBundle {
       auth: FrpAuth.token(kplus.Secret.fromSecretName(serverChart, 'FrpToken', options.tokenSecret)),
       subDomainHost: options.subDomainHost,
       replicas: options.frpsReplicas,
-      ...(options.insecureSkipVerify ? insecure(manifests, errors, refused) : serverTrust(serverChart, serverNs, manifests, errors, refused)),
+      ...(options.insecureSkipVerify ? insecure(manifests, errors, refused)
+        : serverTrust(serverChart, serverNs, manifests, errors, refused, options.certManagerNamespace)),
       externalAccess: external ? { serviceType: options.frpsServiceType, addresses: externalAddresses, nodePort: options.frpsNodePort } : undefined,
       clientPeers: (options.clientCidrs ?? []).map(c => NetworkPeer.cidr(c)),
       // client-bundle only needs the names; the NetworkPolicy is render's business
@@ -410,11 +422,12 @@ export function sharedServerName(serviceNames: string[]): string {
  * the Secret must exist in the frps namespace too) and each external issuer's
  * CA (`ca.crt` of a certificate it issues next to frps).
  */
-function serverTrust(scope: Chart, serverNs: string, manifests: Manifest[], errors: string[], refused: Set<string>)
+function serverTrust(scope: Chart, serverNs: string, manifests: Manifest[], errors: string[], refused: Set<string>, clusterResourceNamespace?: string)
   : { certificateAuthority: ICertificateAuthority; requireClientCertificates: boolean; additionalClientCas: FrpCaCertificate[] } {
   const clusterWide = manifests.some(m => m.namespace !== serverNs);
   // a ClusterIssuer's name is cluster-wide: one per frps namespace
-  const certificateAuthority = new CertificateAuthority(scope, 'Ca', clusterWide ? { name: derivedName('frp-ca', `-${serverNs}`), clusterWide } : {});
+  // (cert-manager's cluster resource namespace only matters then: a namespaced CA stays next to frps)
+  const certificateAuthority = new CertificateAuthority(scope, 'Ca', clusterWide ? { name: derivedName('frp-ca', `-${serverNs}`), clusterWide, clusterResourceNamespace } : {});
   const additionalClientCas: FrpCaCertificate[] = [];
   const trusted = new Set<string>();
   let mtls = false;
