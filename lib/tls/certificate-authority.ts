@@ -120,7 +120,10 @@ export interface CertificateAuthorityProps extends CertificateAuthorityLeafProps
    * Base name of the objects: the CA Issuer is `<name>`, the CA Certificate and
    * its Secret `<name>-root`, the self-signed bootstrap Issuer `<name>-selfsign`.
    * Two authorities in one namespace need different names.
-   * @default "frp-ca"
+   * @default - "frp-ca"; with `clusterWide`, `frp-ca-<chart namespace>` (the
+   * ClusterIssuer and the objects in cert-manager's namespace have
+   * cluster-wide names, which the frps of two namespaces must not share;
+   * required then in a chart without a namespace)
    */
   readonly name?: string;
   /**
@@ -152,7 +155,8 @@ export interface CertificateAuthorityProps extends CertificateAuthorityLeafProps
    * request certificates from this CA, and frps accepts them: restrict who
    * may (cert-manager's approver-policy) where namespaces do not trust each
    * other. ClusterIssuer names are cluster-wide: two such authorities in one
-   * cluster need different names.
+   * cluster need different names (the default `name` includes the chart's
+   * namespace).
    * @default false
    */
   readonly clusterWide?: boolean;
@@ -351,9 +355,15 @@ export class CertificateAuthority extends Construct implements ICertificateAutho
     checkShorterThanCaRenewal(where, 'duration', this.duration, caRenewBefore);
     checkCommonName(where, 'caCommonName', p.caCommonName);
 
-    const name = checkBaseName(where, 'name', p.name ?? 'frp-ca');
-    this.labels = caLabels(name);
     this.clusterWide = p.clusterWide ?? false;
+    const chartNs = Chart.of(this).namespace;
+    if (this.clusterWide && p.name === undefined && chartNs === undefined) {
+      invalid(where, 'name', 'is required with clusterWide in a chart without a namespace: the ClusterIssuer and the CA in cert-manager\'s namespace have cluster-wide names, '
+        + 'which two apps must not share (the default is frp-ca-<chart namespace>)');
+    }
+    // a cluster-wide name per namespace: two frps in two namespaces get two authorities
+    const name = checkBaseName(where, 'name', p.name ?? (this.clusterWide ? derivedName('frp-ca', `-${chartNs}`) : 'frp-ca'));
+    this.labels = caLabels(name);
     if (p.clusterResourceNamespace !== undefined && !this.clusterWide) invalid(where, 'clusterResourceNamespace', 'is only used with clusterWide: true');
     // a ClusterIssuer reads its CA Secret from cert-manager's cluster resource namespace
     const rootNs = this.clusterWide ? checkBaseName(where, 'clusterResourceNamespace', p.clusterResourceNamespace ?? 'cert-manager') : undefined;

@@ -104,7 +104,7 @@ describe('certificates where frpc runs (defect 1)', () => {
     expectValidBundle(manifests);
     const issuer = manifests.find(m => m.kind === 'ClusterIssuer');
     expect(issuer.metadata.namespace).toBeUndefined();
-    expect(issuer.metadata.name).toBe('frp-ca');
+    expect(issuer.metadata.name).toBe('frp-ca-frp');
     const root = manifests.find(m => m.kind === 'Certificate' && m.spec.isCA);
     expect(root.metadata.namespace).toBe('cert-manager');
     expect(issuer.spec.ca.secretName).toBe(root.spec.secretName);
@@ -115,7 +115,7 @@ describe('certificates where frpc runs (defect 1)', () => {
     const mounted = deployment.spec.template.spec.volumes.find((v: any) => v.name === 'tls').secret.secretName;
     const client = manifests.find(m => m.kind === 'Certificate' && m.spec.secretName === mounted);
     expect(client.metadata.namespace).toBe('apps');
-    expect(client.spec.issuerRef).toEqual({ name: 'frp-ca', kind: 'ClusterIssuer', group: 'cert-manager.io' });
+    expect(client.spec.issuerRef).toEqual({ name: 'frp-ca-frp', kind: 'ClusterIssuer', group: 'cert-manager.io' });
     // rendered in the pool's chart (the file of its namespace), not in the authority's
     expect(apps.toJson().filter((m: any) => m.kind === 'Certificate').map((m: any) => m.spec.secretName)).toEqual([mounted]);
     expect(frp.toJson().filter((m: any) => m.kind === 'Certificate' && m.metadata.namespace === 'apps')).toEqual([]);
@@ -123,6 +123,21 @@ describe('certificates where frpc runs (defect 1)', () => {
     // frps' own certificate stays next to frps
     const serverCert = manifests.find(m => m.kind === 'Certificate' && m.spec.usages?.includes('server auth'));
     expect(serverCert.metadata.namespace).toBe('frp');
+  });
+
+  test('two cluster-wide CAs of two frps namespaces, both without a name: no cluster-wide name shared', () => {
+    const app = Testing.app();
+    const names = ['team-a', 'team-b'].map(ns => {
+      const chart = new Chart(app, ns, { namespace: ns });
+      new FrpServer(chart, 'frps', { auth: auth(chart), certificateAuthority: new CertificateAuthority(chart, 'ca', { clusterWide: true }) });
+      const objects = chart.toJson().filter((m: any) => m.kind === 'ClusterIssuer' || m.metadata.namespace === 'cert-manager');
+      return objects.map((m: any) => `${m.kind} ${m.metadata.namespace ?? ''}/${m.metadata.name}`).sort();
+    });
+    expect(names[0]).toEqual(['Certificate cert-manager/frp-ca-team-a-root', 'ClusterIssuer /frp-ca-team-a', 'Issuer cert-manager/frp-ca-team-a-selfsign']);
+    expect(names[1]).toEqual(['Certificate cert-manager/frp-ca-team-b-root', 'ClusterIssuer /frp-ca-team-b', 'Issuer cert-manager/frp-ca-team-b-selfsign']);
+    // a chart without a namespace has no default: the name is required
+    expect(() => new CertificateAuthority(Testing.chart(), 'ca', { clusterWide: true })).toThrow(/test\/ca: name: is required with clusterWide in a chart without a namespace/);
+    expect(new CertificateAuthority(Testing.chart(), 'ca', { clusterWide: true, name: 'corp-ca' }).issuer.name).toBe('corp-ca');
   });
 
   test('clusterResourceNamespace moves the CA', () => {
