@@ -375,12 +375,6 @@ export function buildBundle(options: RenderOptions): BuiltBundle {
   for (const { source, doc, namespace } of manifests.filter(m => !refused.has(m.source))) {
     try {
       const service = DistributedService.fromManifest(chartFor(namespace), constructId(doc.metadata.name), doc, { server, source });
-      const mtls = doc.spec.security?.mtls;
-      if (mtls?.enabled === true && mtls.serverCertSecret && !options.insecureSkipVerify) {
-        // the shared frps has one certificate, from the bundle's CA
-        SynthWarnings.add(service, `spec.security.mtls.serverCertSecret: not used: frps is shared (${serverNs}/${server.name}) and its certificate comes from the bundle's CA; `
-          + `frps trusts ca.crt of caSecret ${mtls.caSecret} for frpc's certificate (drop the field; a DistributedService of the TypeScript API without a shared server runs its own frps with that certificate)`);
-      }
       services.push({ source, service });
     } catch (e) {
       errors.push(...(e as Error).message.split('\n').map(line => `${source}: ${inNamespace(line, namespace)}`));

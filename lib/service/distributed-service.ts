@@ -365,6 +365,10 @@ export class DistributedService extends Construct {
       clientTls = { secret: kplus.Secret.fromSecretName(this, 'CertSecret', mtls.certSecret!), ...(trustServerCa ? {} : { caSecret, caKey }) };
       if (!server && mtls.serverCertSecret) {
         serverTls = { secret: kplus.Secret.fromSecretName(this, 'ServerCertSecret', mtls.serverCertSecret), caSecret, caKey };
+      } else if (server && mtls.serverCertSecret) {
+        // the shared frps has one certificate of its own: say so instead of dropping the field silently
+        SynthWarnings.add(this, `${f}.serverCertSecret: not used: frps is shared (${Chart.of(server).namespace ?? 'default'}/${server.name}) and serves its own certificate; `
+          + `frps trusts ${caKey} of caSecret ${mtls.caSecret} for frpc's certificate (drop the field; without a shared server this service runs its own frps with that certificate)`);
       } else if (!server) {
         // no frps certificate given: issue one from the user's CA (cert-manager CA issuer over caSecret)
         ca = CertificateAuthority.fromCaSecret(this, 'Ca', { caSecret, issuerName: derivedName(this.name, '-ca'), ...leaf });

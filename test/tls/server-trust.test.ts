@@ -10,6 +10,7 @@ import { Chart, Testing } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import {
   CertificateAuthority, DistributedService, ServiceProtocol, ExposeType, FrpAuth, FrpClientPool, FrpProxyType, FrpServer, IssuerKind, MtlsMode,
+  SynthWarnings,
 } from '../../lib';
 import { expectValidBundle, parseFrpTomlValues as parse } from '../helpers';
 
@@ -269,5 +270,24 @@ describe('client certificates from several CAs (additionalClientCas)', () => {
     }), 'test/frps: additionalClientCas[0].key: must be a Secret key ([-._a-zA-Z0-9]+), got "a/b"'],
   ])('refused %s', (_name, build, message) => {
     expect(() => build(Testing.chart())).toThrow(message);
+  });
+});
+
+describe('manual mTLS on a shared server', () => {
+  test('serverCertSecret is not used there (the shared frps serves its own certificate): a warning says so, and nothing renders it', () => {
+    const chart = Testing.chart();
+    const server = new FrpServer(chart, 'frps', { auth: auth(chart), certificateAuthority: new CertificateAuthority(chart, 'ca') });
+    const svc = new DistributedService(chart, 'db', {
+      server,
+      serviceType: ServiceProtocol.TCP,
+      backends: { endpoints: [{ host: 'db', port: 5432 }] },
+      expose: { type: ExposeType.PORT, port: 5432 },
+      security: { mtls: { enabled: true, mode: MtlsMode.MANUAL, caSecret: 'team-ca', certSecret: 'db-cert', serverCertSecret: 'my-frps-cert' } },
+    });
+    const manifests = Testing.synth(chart);
+    expectValidBundle(manifests);
+    expect(JSON.stringify(manifests)).not.toContain('my-frps-cert');
+    expect(SynthWarnings.of(svc)).toEqual([expect.stringContaining(
+      'spec.security.mtls.serverCertSecret: not used: frps is shared (default/frps) and serves its own certificate; frps trusts ca.crt of caSecret team-ca')]);
   });
 });
