@@ -9,7 +9,7 @@ import * as net from 'net';
 import { join } from 'path';
 import { Duration } from 'cdk8s';
 import { freePorts, HaproxyHarness, RunningProcess, sleep } from './haproxy-harness';
-import { HttpBackend, request } from './net-helpers';
+import { dnsAnswer, HttpBackend, request } from './net-helpers';
 import { HaproxyAffinity, HaproxyBalance, HaproxyConfig, HaproxyConfigProps, HaproxyMode, HaproxyServiceOptions, HaproxyTargets } from '../../lib/balancer';
 
 jest.setTimeout(30_000);
@@ -191,29 +191,4 @@ async function slotAddresses(replica: number): Promise<string[]> {
   const out = await runtime(replica, 'show servers state be_web');
   // columns: be_id be_name srv_id srv_name srv_addr ...
   return out.split('\n').filter(l => /^\d+ be_web /.test(l)).map(l => l.split(' ')).map(c => `${c[3]}=${c[4]}`).sort();
-}
-
-/** A DNS response to `query` with one A record per address (and none for other types). */
-function dnsAnswer(query: Buffer, addresses: string[]): Buffer {
-  let end = 12;
-  while (query[end] !== 0) end += query[end] + 1;
-  end += 5; // zero label + qtype + qclass
-  const qtype = query.readUInt16BE(end - 4);
-  const answers = qtype === 1 ? addresses : [];
-  const header = Buffer.alloc(12);
-  query.copy(header, 0, 0, 2); // id
-  header.writeUInt16BE(0x8180, 2); // response, recursion desired + available, NOERROR
-  header.writeUInt16BE(1, 4);
-  header.writeUInt16BE(answers.length, 6);
-  const records = answers.map(ip => {
-    const rr = Buffer.alloc(16);
-    rr.writeUInt16BE(0xc00c, 0); // pointer to the question name
-    rr.writeUInt16BE(1, 2); // A
-    rr.writeUInt16BE(1, 4); // IN
-    rr.writeUInt32BE(5, 6); // ttl
-    rr.writeUInt16BE(4, 10);
-    ip.split('.').forEach((o, i) => rr.writeUInt8(Number(o), 12 + i));
-    return rr;
-  });
-  return Buffer.concat([header, query.subarray(12, end), ...records]);
 }

@@ -245,3 +245,28 @@ export function udpExchange(port: number, message: string, timeoutMs = 2_000): P
     socket.send(message, port, '127.0.0.1');
   });
 }
+
+/** A DNS response to `query` with one A record per address (and none for other types). */
+export function dnsAnswer(query: Buffer, addresses: string[]): Buffer {
+  let end = 12;
+  while (query[end] !== 0) end += query[end] + 1;
+  end += 5; // zero label + qtype + qclass
+  const qtype = query.readUInt16BE(end - 4);
+  const answers = qtype === 1 ? addresses : [];
+  const header = Buffer.alloc(12);
+  query.copy(header, 0, 0, 2); // id
+  header.writeUInt16BE(0x8180, 2); // response, recursion desired + available, NOERROR
+  header.writeUInt16BE(1, 4);
+  header.writeUInt16BE(answers.length, 6);
+  const records = answers.map(ip => {
+    const rr = Buffer.alloc(16);
+    rr.writeUInt16BE(0xc00c, 0); // pointer to the question name
+    rr.writeUInt16BE(1, 2); // A
+    rr.writeUInt16BE(1, 4); // IN
+    rr.writeUInt32BE(5, 6); // ttl
+    rr.writeUInt16BE(4, 10);
+    ip.split('.').forEach((o, i) => rr.writeUInt8(Number(o), 12 + i));
+    return rr;
+  });
+  return Buffer.concat([header, query.subarray(12, end), ...records]);
+}

@@ -58,6 +58,19 @@ function cluster(services: Record<string, (chart: Chart, server: FrpServer, key:
   return { chart, server, services: made, manifests };
 }
 
+/** An http service `web` (web.example.test) with one in-cluster member forwarding to `podBackend`:8000. */
+function webCluster(podBackend: string) {
+  return cluster({
+    web: (chart, server, groupKeySecret) => new DistributedService(chart, 'web', {
+      server,
+      groupKeySecret,
+      serviceType: ServiceProtocol.HTTP,
+      backends: { replicas: 1, endpoints: [{ host: podBackend, port: 8000 }] },
+      expose: { domain: 'web.example.test' },
+    }),
+  });
+}
+
 /**
  * The machine's FrpExternalClient, dialling frps' LoadBalancer Service at the address the
  * harness gives it, and verifying frps' certificate by the external DNS name it carries
@@ -245,15 +258,7 @@ describe('live: frpc on a machine outside the cluster', () => {
     const machineBackend = backends.address();
     await backends.add(HttpBackend.start('in-cluster', podBackend, 8000));
     await backends.add(HttpBackend.start('machine', machineBackend, 8000));
-    const bundle = cluster({
-      web: (chart, server, groupKeySecret) => new DistributedService(chart, 'web', {
-        server,
-        groupKeySecret,
-        serviceType: ServiceProtocol.HTTP,
-        backends: { replicas: 1, endpoints: [{ host: podBackend, port: 8000 }] },
-        expose: { domain: 'web.example.test' },
-      }),
-    });
+    const bundle = webCluster(podBackend);
     live = await LiveCluster.start(bundle.manifests, { subnet, secrets: SECRETS });
     await live.waitAllReady();
     const frpsBefore = bundle.server.renderConfig();
@@ -289,15 +294,7 @@ describe('live: frpc on a machine outside the cluster', () => {
     backends = new Backends(subnet.base);
     const podBackend = backends.address();
     await backends.add(HttpBackend.start('in-cluster', podBackend, 8000));
-    const bundle = cluster({
-      web: (chart, server, groupKeySecret) => new DistributedService(chart, 'web', {
-        server,
-        groupKeySecret,
-        serviceType: ServiceProtocol.HTTP,
-        backends: { replicas: 1, endpoints: [{ host: podBackend, port: 8000 }] },
-        expose: { domain: 'web.example.test' },
-      }),
-    });
+    const bundle = webCluster(podBackend);
     live = await LiveCluster.start(bundle.manifests, { subnet, secrets: SECRETS });
     await live.waitAllReady();
     const client = await externalClient(live, bundle);
