@@ -109,7 +109,7 @@ export interface BalancerPolicy {
  * The NetworkPolicy of a balancer: service ports only from the client peers (no peer,
  * no rule: closed), the metrics port from the monitoring peers; egress only to DNS and
  * the backend ports. Probes come from the kubelet on the node, which NetworkPolicies
- * always allow.
+ * always allow. Stick-table peers talk only to the balancer's own pods, both ways.
  */
 export function balancerNetworkPolicy(scope: IConstruct, id: string, p: BalancerPolicy): k8s.KubeNetworkPolicy {
   const ingress = (): k8s.NetworkPolicyIngressRule[] => {
@@ -133,7 +133,11 @@ export function balancerNetworkPolicy(scope: IConstruct, id: string, p: Balancer
       podSelector: { matchLabels: p.podLabels },
       policyTypes: ['Ingress', 'Egress'],
       ingress: Lazy.any({ produce: ingress }) as unknown as k8s.NetworkPolicyIngressRule[],
-      egress: [{ ports: policyRule(egress, []).ports }],
+      egress: [
+        { ports: policyRule(egress, []).ports },
+        // the stick-table peers: only the balancer's own pods
+        ...(p.peerPort === undefined ? [] : [{ ports: policyRule([{ port: p.peerPort, protocol: 'TCP' }], []).ports, to: [NetworkPeer.pods(p.podLabels)._toKube()!] }]),
+      ],
     },
   });
 }

@@ -321,13 +321,12 @@ function validConfig(where: string, props: HaproxyConfigProps): HaproxyConfig {
   }
 }
 
-/** DNS, plus every port HAProxy connects to (servers, discovered servers, nameservers). */
+/** DNS, plus every port HAProxy connects to (servers, discovered servers, nameservers); peers have their own rule. */
 function egressPorts(cfg: HaproxyConfigProps): PolicyPort[] {
   const ports: PolicyPort[] = [...DNS_PORTS];
   for (const ns of cfg.resolvers?.nameservers ?? []) {
     ports.push({ port: ns.port ?? 53, protocol: 'UDP' }, { port: ns.port ?? 53, protocol: 'TCP' });
   }
-  if (cfg.peers) ports.push({ port: cfg.peers.port ?? PEERS_PORT, protocol: 'TCP' });
   for (const svc of cfg.services) {
     for (const s of svc.targets.servers ?? []) ports.push({ port: s.port, protocol: 'TCP' });
     if (svc.targets.discovery) ports.push({ port: svc.targets.discovery.port, protocol: 'TCP' });

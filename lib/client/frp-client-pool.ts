@@ -455,8 +455,9 @@ export class FrpClientPool extends Construct {
       authorities.push(serverCa);
     }
     if (!client && !trust) return undefined;
-    const secret = client ?? trust!;
-    const files = mountTlsSecrets(this, this.containers, secret, trust ?? secret, suffix, trustKey);
+    // a certificate frpc does not present serves only for its ca.crt: its key is not mounted
+    const mountedClient = present ? client : undefined;
+    const files = mountTlsSecrets(this, this.containers, mountedClient, trust ?? client!, suffix, trustKey);
     const verifiesServer = trust !== undefined || clientCa !== undefined || p.tls !== undefined;
     this.tlsConfig = {
       enable: true,
@@ -466,7 +467,7 @@ export class FrpClientPool extends Construct {
       // the server certificate names the Service frpc dials (and every replica's)
       serverName: p.tls?.serverName ?? (serverCa ? p.server?.host : undefined),
     };
-    const mounted = uniqueSecrets([secret, ...(trust ? [trust] : [])]);
+    const mounted = uniqueSecrets([...(mountedClient ? [mountedClient] : []), trust ?? client!]);
     for (const ca of authorities) ca.addRotationAnnotations(host, mounted);
     return certificate;
   }

@@ -963,15 +963,18 @@ export function uniqueSecrets(secrets: kplus.ISecret[]): kplus.ISecret[] {
  * paths. @internal
  */
 export function mountTlsSecrets(
-  scope: Construct, containers: kplus.Container | kplus.Container[], secret: kplus.ISecret, caSecret: kplus.ISecret, suffix: string,
+  scope: Construct, containers: kplus.Container | kplus.Container[], secret: kplus.ISecret | undefined, caSecret: kplus.ISecret, suffix: string,
   caKey: string = 'ca.crt',
 ) {
   const all = Array.isArray(containers) ? containers : [containers];
   const dir = '/etc/frp/tls';
-  const volume = kplus.Volume.fromSecret(scope, 'TlsVolume', secret, { name: `tls${suffix}` });
-  for (const c of all) c.mount(dir, volume, { readOnly: true });
+  if (secret) {
+    const volume = kplus.Volume.fromSecret(scope, 'TlsVolume', secret, { name: `tls${suffix}` });
+    for (const c of all) c.mount(dir, volume, { readOnly: true });
+  }
   let caDir = dir;
-  if (caSecret.name !== secret.name) {
+  // without a certificate to present, only the CA certificate is mounted (never a key)
+  if (caSecret.name !== secret?.name) {
     caDir = '/etc/frp/tls-ca';
     // only the CA certificate: a CA Secret also holds the CA's private key
     if (!/^[-._a-zA-Z0-9]+$/.test(caKey)) invalid(scope.node.path, 'caKey', `must be a Secret key ([-._a-zA-Z0-9]+), got ${JSON.stringify(caKey)}`);

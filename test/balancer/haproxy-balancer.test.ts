@@ -352,7 +352,9 @@ describe('HaproxyBalancer replicas that share state (issue 9, defect 10)', () =>
     // peers reach each other through the NetworkPolicy
     const np = one(manifests, 'NetworkPolicy');
     expect(np.spec.ingress).toContainEqual({ ports: [{ port: 10000, protocol: 'TCP' }], from: [{ podSelector: { matchLabels: lb.podLabels } }] });
-    expect(np.spec.egress[0].ports).toContainEqual({ port: 10000, protocol: 'TCP' });
+    // ... and only each other: port 10000 is not in the open egress rule, but in one to the balancer's pods
+    expect(np.spec.egress[0].ports).not.toContainEqual({ port: 10000, protocol: 'TCP' });
+    expect(np.spec.egress).toContainEqual({ ports: [{ port: 10000, protocol: 'TCP' }], to: [{ podSelector: { matchLabels: lb.podLabels } }] });
   });
 
   test.each<[string, Partial<HaproxyBalancerProps>, HaproxyServiceOptions]>([

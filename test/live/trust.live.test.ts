@@ -96,10 +96,13 @@ describe('live: frpc verifies frps without mTLS', () => {
     // what the bundle's frpc verifies with: the CA from its own certificate's Secret, and the name it dials
     const frpcCm = c.manifests.find((o) => o.kind === 'ConfigMap' && o.data?.['frpc.toml']);
     const tls = (parse(frpcCm.data['frpc.toml']) as any).transport.tls;
-    expect(tls.trustedCaFile).toBe('/etc/frp/tls/ca.crt');
+    expect(tls.trustedCaFile).toBe('/etc/frp/tls-ca/ca.crt');
     expect(tls.certFile).toBeUndefined();
     const frpc = c.manifests.find((o) => o.kind === 'Deployment' && o.spec.template.spec.volumes?.some((v: any) => v.configMap?.name === frpcCm.metadata.name));
-    const secretName = frpc.spec.template.spec.volumes.find((v: any) => v.name === 'tls').secret.secretName;
+    // only the CA certificate is mounted (frpc presents no certificate, so not its key)
+    const caVolume = frpc.spec.template.spec.volumes.find((v: any) => v.name === 'tls-ca').secret;
+    expect(caVolume.items).toEqual([{ key: 'ca.crt', path: 'ca.crt' }]);
+    const secretName = caVolume.secretName;
     const ca = c.secretData(NS, secretName)['ca.crt'];
     const control = c.address(c.findService('frps control', (s) => s.spec.ports?.some((p: any) => p.name === 'control')), 'control');
 

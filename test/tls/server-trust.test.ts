@@ -35,8 +35,13 @@ describe('frpc verifies frps by default (defect 12)', () => {
     expect(toml(manifests, 'frps.toml').transport.tls).toEqual({ force: true, certFile: '/etc/frp/tls/tls.crt', keyFile: '/etc/frp/tls/tls.key' });
     // frpc trusts the CA (ca.crt of its own certificate's Secret) for the name it dials
     const frpc = toml(manifests, 'frpc.toml');
-    expect(frpc.transport.tls).toEqual({ enable: true, trustedCaFile: '/etc/frp/tls/ca.crt', serverName: server.host });
+    expect(frpc.transport.tls).toEqual({ enable: true, trustedCaFile: '/etc/frp/tls-ca/ca.crt', serverName: server.host });
     expect(serverCert.spec.dnsNames).toContain(frpc.transport.tls.serverName);
+    // it presents no certificate, so only the CA certificate is mounted, never the key
+    const pod = manifests.find(m => m.kind === 'Deployment' && m.spec.template.spec.containers[0].name === 'frpc').spec.template.spec;
+    expect(pod.volumes.filter((v: any) => v.name.startsWith('tls'))).toEqual([
+      { name: 'tls-ca', secret: { secretName: 'frpc-tls', items: [{ key: 'ca.crt', path: 'ca.crt' }] } },
+    ]);
     const clientCert = certs.find(c => c.spec.secretName === 'frpc-tls');
     expect(clientCert.spec.issuerRef.name).toBe('frps-ca');
   });
@@ -51,7 +56,7 @@ describe('frpc verifies frps by default (defect 12)', () => {
     });
     const manifests = Testing.synth(chart);
     const frpc = toml(manifests, 'frpc.toml');
-    expect(frpc.transport.tls.trustedCaFile).toBe('/etc/frp/tls/ca.crt');
+    expect(frpc.transport.tls.trustedCaFile).toBe('/etc/frp/tls-ca/ca.crt');
     expect(frpc.transport.tls.serverName).toBe('db-frps');
     expect(frpc.transport.tls.certFile).toBeUndefined();
   });
