@@ -19,7 +19,9 @@ manifests on stdout, for \`cdk8s-frp render\`:
 
 Everything that cannot be mapped is reported on stderr, one line per key or
 proxy ("not mapped: ..."); nothing is dropped silently. {{ .Envs.NAME }}
-templates are filled from the environment, as frp does.
+templates are filled from the environment, as frp does; a variable is needed
+only where its field is mapped (not for the token or a group key, which the
+bundle reads from Secrets).
 
   --namespace NS   metadata.namespace of every manifest (default: none)
 

@@ -114,13 +114,23 @@ export function importFrpcConfigs(sources: ImportSource[], options: ImportOption
   const errors: string[] = [];
   const drafts: Draft[] = [];
   const byGroup = new Map<string, Draft>();
+  // a template whose variable is not set stands as a placeholder until we know whether its field is mapped
+  const unset = new Map<string, { path: string; name: string }>();
   for (const src of sources) {
     let config: Record<string, any>;
     const report = (where: string, message: string) => reports.push(`${src.path}: ${where}: ${message}`);
+    const names: string[] = [];
+    const placeholder = (name: string) => {
+      const p = `cdk8sfrpunsetenv${unset.size}x`;
+      unset.set(p, { path: src.path, name });
+      if (!names.includes(name)) names.push(name);
+      return p;
+    };
     try {
-      config = loadConfig(src, options, report);
+      config = loadConfig(src, options, report, placeholder);
     } catch (e) {
-      errors.push(`${src.path}: ${(e as Error).message}`);
+      // a template in a place only a value can stand (a bare number): the file cannot be read without it
+      errors.push(`${src.path}: ${names.length > 0 ? `${notSet(names)}; without them the file is not an frpc config: ${(e as Error).message}` : (e as Error).message}`);
       continue;
     }
     const common = commonSettings(config, report);
@@ -137,13 +147,26 @@ export function importFrpcConfigs(sources: ImportSource[], options: ImportOption
           }
           if (g.settingsJson !== d.settingsJson) r(`settings differ from the group's first member (${g.from.proxies[0]}); the service takes the first member's: ${g.settingsJson}`);
           for (const e of d.endpoints) addEndpoint(g, e);
-          g.from.proxies.push(`${d.from.file}:${d.from.proxies[0]}`);
+          g.from.proxies.push(...d.from.proxies);
           continue;
         }
         drafts.push(d);
         if (d.groupKey) byGroup.set(d.groupKey, d);
       }
     });
+  }
+  // only what is mapped needs a value: a template in a dropped field (the token, a group key) does not
+  if (unset.size > 0) {
+    const mapped = JSON.stringify(drafts);
+    const needed = new Map<string, Set<string>>();
+    for (const [placeholder, { path, name }] of unset) {
+      if (!mapped.includes(placeholder)) continue;
+      if (!needed.has(path)) needed.set(path, new Set());
+      needed.get(path)!.add(name);
+    }
+    for (const [path, names] of needed) errors.push(`${path}: ${notSet([...names])}`);
+    const restore = (s: string) => s.replace(PLACEHOLDER, m => `{{ .Envs.${unset.get(m)?.name ?? m} }}`);
+    reports.splice(0, reports.length, ...reports.map(restore));
   }
   if (errors.length > 0) throw new Error(errors.join('\n'));
 
@@ -179,9 +202,9 @@ export function importFrpcConfigs(sources: ImportSource[], options: ImportOption
 }
 
 /** Parses one file into the v1 shape (legacy INI converted, templates filled). */
-function loadConfig(src: ImportSource, options: ImportOptions, report: (where: string, m: string) => void): Record<string, any> {
+function loadConfig(src: ImportSource, options: ImportOptions, report: (where: string, m: string) => void, placeholder: (name: string) => string): Record<string, any> {
   let text = src.text;
-  if (text.includes('{{')) text = fillTemplates(text, options.env ?? {});
+  if (text.includes('{{')) text = fillTemplates(text, options.env ?? {}, placeholder);
   if (isLegacyIni(text)) {
     const { config, unconverted } = convertLegacyIni(text);
     for (const u of unconverted) report(`[${u.owner}] ${u.key} (line ${u.line})`, 'not mapped: no counterpart in the DistributedService spec');
@@ -200,16 +223,23 @@ function loadConfig(src: ImportSource, options: ImportOptions, report: (where: s
   return config;
 }
 
-/** Fills `{{ .Envs.NAME }}` as frp does; any other template action is an error. */
-function fillTemplates(text: string, env: { [name: string]: string | undefined }): string {
-  const missing = new Set<string>();
+/** What a placeholder of an unset variable looks like (letters and digits: it passes as a name, host or domain). */
+const PLACEHOLDER = /cdk8sfrpunsetenv\d+x/g;
+
+/** The message for variables a mapped field needs. */
+const notSet = (names: string[]) => `the config uses environment variables that are not set: ${[...names].sort().join(', ')} (frp fills {{ .Envs.NAME }} from its environment; set them when importing)`;
+
+/**
+ * Fills `{{ .Envs.NAME }}` as frp does; any other template action is an error.
+ * A variable that is not set becomes a placeholder (`placeholder(name)`): the
+ * caller asks for it only if its field is mapped.
+ */
+function fillTemplates(text: string, env: { [name: string]: string | undefined }, placeholder: (name: string) => string): string {
   const out = text.replace(/\{\{-?\s*(?:\.Envs\.([A-Za-z_][A-Za-z0-9_]*)|index \.Envs "([^"]+)")\s*-?\}\}/g, (_m, a, b) => {
     const name = a ?? b;
     const v = env[name];
-    if (v === undefined) missing.add(name);
-    return v ?? '';
+    return v !== undefined ? v : placeholder(name);
   });
-  if (missing.size > 0) throw new Error(`the config uses environment variables that are not set: ${[...missing].join(', ')} (frp fills {{ .Envs.NAME }} from its environment; set them when importing)`);
   if (out.includes('{{')) throw new Error('the config uses Go template actions other than {{ .Envs.NAME }}: render it with frp first');
   return out;
 }

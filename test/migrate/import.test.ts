@@ -2,6 +2,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import { parse as parseToml } from 'smol-toml';
+import * as fc from 'fast-check';
 import { parseAllDocuments } from 'yaml';
 import { main } from '../../lib/cli/render';
 import { frpVerify, parseFrpTomlValues } from '../helpers';
@@ -230,6 +231,85 @@ loadBalancer.group = "g"
     expect(r.code).toBe(1);
     expect(r.out).toBe('');
     expect(r.err).toMatch(message);
+  });
+});
+
+describe('cdk8s-frp import: the annotation and the templates (issue 19)', () => {
+  let fileNo = 0;
+  test('property: the imported-from annotation names each member once, as <file>:<proxy>, in input order', () => {
+    // files of proxies, each in one of a few groups (or none); the annotation is the oracle's list exactly
+    const proxy = fc.record({ group: fc.constantFrom(undefined, 'g1', 'g2'), ip: fc.constantFrom('10.0.0.1', '10.0.0.2') });
+    fc.assert(fc.property(fc.array(fc.array(proxy, { minLength: 1, maxLength: 4 }), { minLength: 1, maxLength: 3 }), (files) => {
+      const paths: string[] = [];
+      const want = new Map<string, string[]>();
+      let n = 0;
+      files.forEach((proxies, f) => {
+        const name = `f${++fileNo}-${f}.toml`;
+        const text = proxies.map((p) => {
+          const proxyName = `p${++n}`;
+          const service = p.group ?? proxyName;
+          want.set(service, [...want.get(service) ?? [], `${name}:${proxyName}`]);
+          const port = p.group === 'g1' ? 7001 : p.group === 'g2' ? 7002 : 8000 + n;
+          return `[[proxies]]\nname = "${proxyName}"\ntype = "tcp"\nlocalIP = "${p.ip}"\nlocalPort = 5432\nremotePort = ${port}\n${p.group ? `loadBalancer.group = "${p.group}"\n` : ''}`;
+        }).join('');
+        paths.push(file(name, text));
+      });
+      const r = run('import', ...paths);
+      expect(r.code).toBe(0);
+      const got = new Map(parseAllDocuments(r.out).map(d => d.toJS()).map((m: any) => [m.metadata.name, m.metadata.annotations['frp.io/imported-from']]));
+      expect(got).toEqual(new Map([...want].map(([k, v]) => [k, v.join(', ')])));
+    }), { numRuns: 30, seed: 19 });
+  });
+
+  test('a template in a field import drops (token, group key, a dropped proxy) needs no value; one in a mapped field does, and only that one is asked for', () => {
+    const text = (host: string) => `serverAddr = "frps.example.com"
+auth.token = "{{ .Envs.IMPORT_TOKEN }}"
+[[proxies]]
+name = "web"
+type = "tcp"
+localIP = "${host}"
+localPort = 8080
+remotePort = 7100
+loadBalancer.group = "web"
+loadBalancer.groupKey = "{{ .Envs.IMPORT_GROUP_KEY }}"
+[[proxies]]
+name = "ssh"
+type = "stcp"
+secretKey = "{{ index .Envs "IMPORT_SK" }}"
+localPort = 22
+`;
+    const ok = run('import', file('dropped.toml', text('10.0.0.1')));
+    expect(ok.code).toBe(0);
+    expect(parseAllDocuments(ok.out).map(d => d.toJS().metadata.name)).toEqual(['web']);
+    // the reports name the template as written, never a placeholder
+    expect(ok.err).not.toMatch(/cdk8sfrpunsetenv|not set/);
+    const mapped = run('import', file('mapped.toml', text('{{ .Envs.IMPORT_HOST }}')));
+    expect(mapped.code).toBe(1);
+    expect(mapped.out).toBe('');
+    expect(mapped.err).toContain('mapped.toml: the config uses environment variables that are not set: IMPORT_HOST (');
+    expect(mapped.err).not.toMatch(/IMPORT_TOKEN|IMPORT_GROUP_KEY|IMPORT_SK/);
+  });
+
+  test('property: a variable is asked for exactly when its field is mapped', () => {
+    // the fields of a proxy, each either a literal or an unset template; mapped: localIP, the name, the domain
+    const FIELDS: [string, string, boolean][] = [
+      ['localIP', '10.0.0.7', true], ['customDomains', 'a.example.com', true], ['name', 'api', true],
+      ['auth.token', 't', false], ['loadBalancer.groupKey', 'k', false], ['metadatas.owner (endpoint metadata)', 'me', true], ['user', 'u', false],
+    ];
+    fc.assert(fc.property(fc.array(fc.boolean(), { minLength: FIELDS.length, maxLength: FIELDS.length }), (templated) => {
+      const v = (i: number) => (templated[i] ? `{{ .Envs.IMPORT_VAR_${i} }}` : FIELDS[i][1]);
+      const text = `${v(3) === 't' ? 'auth.token = "t"' : `auth.token = "${v(3)}"`}\nuser = "${v(6)}"\n[[proxies]]\nname = "${v(2)}"\ntype = "http"\nlocalIP = "${v(0)}"\nlocalPort = 80\ncustomDomains = ["${v(1)}"]\nloadBalancer.group = "api"\nloadBalancer.groupKey = "${v(4)}"\nmetadatas.owner = "${v(5)}"\n`;
+      const r = run('import', file(`t${++fileNo}.toml`, text));
+      const wanted = FIELDS.map((f, i) => (templated[i] && f[2] ? `IMPORT_VAR_${i}` : undefined)).filter(x => x !== undefined);
+      if (wanted.length === 0) {
+        expect(r.code).toBe(0);
+      } else {
+        expect(r.code).toBe(1);
+        expect(r.err).toContain(`environment variables that are not set: ${wanted.join(', ')} (`);
+      }
+      for (let i = 0; i < FIELDS.length; i++) if (!wanted.includes(`IMPORT_VAR_${i}`)) expect(r.err).not.toContain(`not set: IMPORT_VAR_${i}`);
+      expect(r.err).not.toContain('cdk8sfrpunsetenv');
+    }), { numRuns: 128, seed: 19 });
   });
 });
 
