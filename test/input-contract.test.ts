@@ -6,7 +6,8 @@ import { mkdtempSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import { parse as parseToml } from 'smol-toml';
-import { parseAllDocuments, stringify } from 'yaml';
+import * as fc from 'fast-check';
+import { Document, isSeq, Pair, parseAllDocuments, stringify, visit } from 'yaml';
 import { checkWiring, expectValidBundle } from './helpers';
 import { main } from '../lib/cli/render';
 
@@ -391,5 +392,48 @@ describe('every problem of a document at once', () => {
       'document 3: default/two: spec.loadBalancing.healthCheck.timeout: must not be longer than the interval (5s), got 10s',
       'document 3: default/two: spec.advanced.bandwidth.limit: is required when bandwidth.mode is set',
     ]);
+  });
+});
+
+describe('14. circular documents (issue 19): an alias inside its own anchor, in any field, at any depth', () => {
+  test('the issue\'s example: metadata: &m {name: x, labels: *m}', () => {
+    const r = render(['apiVersion: frp.io/v1beta1\nkind: DistributedService\nmetadata: &m {name: x, labels: *m}\nspec: {}\n']);
+    expectRefused(r, /document 1: invalid YAML: alias \*m is inside its own anchor &m: the document would contain itself/);
+  });
+
+  test('property: an anchor on any collection of a valid manifest and an alias (item, value or merge key) anywhere below it is refused at that document', () => {
+    const base = manifest('web', http('web.example.com', { loadBalancing: { healthCheck: { path: '/healthz', interval: '5s' } }, advanced: { timeout: { dial: '5s' } } }), { labels: { team: 'a' } });
+    fc.assert(fc.property(fc.nat(), fc.nat(), fc.constantFrom('item', 'merge', 'value'), fc.boolean(), fc.nat(3), (a, b, how, flow, position) => {
+      const doc = new Document(base);
+      const collections: any[] = [];
+      visit(doc, { Map: (_k, n) => { collections.push(n); }, Seq: (_k, n) => { collections.push(n); } });
+      const anchor = collections[a % collections.length];
+      anchor.anchor = 'loop';
+      if (flow) anchor.flow = true;
+      const below: any[] = [];
+      visit(anchor, { Map: (_k, n) => { below.push(n); }, Seq: (_k, n) => { below.push(n); } });
+      const at = below[b % below.length];
+      const alias = doc.createAlias(anchor, 'loop');
+      if (isSeq(at)) at.items.splice(position % (at.items.length + 1), 0, alias);
+      else at.items.splice(position % (at.items.length + 1), 0, new Pair(how === 'merge' ? '<<' : 'x', alias));
+      const text = `${yaml(manifest('first', tcp()))}---\n${doc.toString()}`;
+      const r = render([text]);
+      const lines = expectRefused(r, /document 2: invalid YAML: alias \*loop is inside its own anchor &loop/);
+      expect(lines.filter(l => /document 2/.test(l))).toHaveLength(1);
+    }), { numRuns: 300, seed: 19 });
+  });
+
+  test('aliases that are not circular still work (an anchor used after its node)', () => {
+    const text = 'apiVersion: frp.io/v1beta1\nkind: DistributedService\nmetadata: {name: web, labels: &l {team: a}, annotations: *l}\nspec:\n  serviceType: tcp\n  backends: {endpoints: [{host: &h 10.0.0.1, port: 5432}, {host: *h, port: 5433}]}\n  expose: {type: port, port: 5432}\n';
+    const docs = expectRendered(render([text]));
+    expect(docs.find(d => d.kind === 'Service' && d.metadata.name === 'web')).toBeDefined();
+  });
+
+  test('import: a circular frpc YAML config is refused, naming the alias', () => {
+    const p = join(dir, 'circular-frpc.yaml');
+    writeFileSync(p, 'proxies: &p\n  - name: a\n    type: tcp\n    localPort: 1\n    remotePort: 7000\n    more: *p\n');
+    let err = '';
+    expect(main(['import', p], () => {}, s => { err += s; })).toBe(1);
+    expect(err).toContain('circular-frpc.yaml: not a frpc config (YAML/JSON): alias *p is inside its own anchor &p');
   });
 });

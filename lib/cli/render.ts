@@ -2,9 +2,10 @@ import { mkdirSync, readFileSync, writeFileSync } from 'fs';
 import { join } from 'path';
 import { App, Chart, Yaml } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
-import { isMap, isPair, isSeq, parseAllDocuments } from 'yaml';
+import { parseAllDocuments } from 'yaml';
 import { clientBundleCommand } from './client-bundle';
 import { IMPORT_USAGE, importCommand } from './import';
+import { documentValue } from '../k8s/yaml-input';
 import { FrpAuth } from '../frp-auth';
 import { derivedName } from '../k8s/names';
 import { NetworkPeer } from '../network/network-peer';
@@ -186,54 +187,6 @@ export interface BuiltBundle {
   readonly services: DistributedService[];
   /** Synth-time warnings of the services, each at its document (`<file>: document N: <ns>/<name>: ...`). */
   readonly warnings: string[];
-}
-
-/** YAML limits: aliases a document may expand, and how deep it may nest. */
-const MAX_ALIAS_COUNT = 100;
-const MAX_DEPTH = 64;
-
-/** A document's value, or what is wrong with its YAML in the user's words. */
-function documentValue(doc: ReturnType<typeof parseAllDocuments>[number]): { value?: unknown; error?: string } {
-  if (doc.errors.length > 0) {
-    const e = doc.errors[0];
-    const at = e.linePos ? ` at line ${e.linePos[0].line}, column ${e.linePos[0].col}` : '';
-    if (/call stack/i.test(e.message)) return { error: `invalid YAML: nested deeper than ${MAX_DEPTH} levels${at}` };
-    return { error: `invalid YAML: ${e.message.split('\n')[0]}` };
-  }
-  const depth = nestingDepth(doc.contents);
-  if (depth > MAX_DEPTH) return { error: `invalid YAML: nested deeper than ${MAX_DEPTH} levels` };
-  try {
-    return { value: doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT }) };
-  } catch (e) {
-    const message = (e as Error).message;
-    const alias = /Unresolved alias[^:]*: (.*)$/.exec(message);
-    if (alias) return { error: `invalid YAML: alias *${alias[1]} has no anchor &${alias[1]} before it in this document (anchors do not reach across documents)` };
-    if (/Excessive alias count/.test(message)) return { error: `invalid YAML: aliases expand to too many nodes (more than ${MAX_ALIAS_COUNT} per alias; a "billion laughs" document?)` };
-    if (e instanceof RangeError) return { error: `invalid YAML: nested deeper than ${MAX_DEPTH} levels` };
-    return { error: `invalid YAML: ${message.split('\n')[0]}` };
-  }
-}
-
-/** Nesting depth of a YAML node tree, without recursion (aliases are not followed). */
-function nestingDepth(root: unknown): number {
-  let max = 0;
-  const stack: [unknown, number][] = [[root, 1]];
-  while (stack.length > 0) {
-    const [node, depth] = stack.pop()!;
-    if (depth > max) max = depth;
-    if (depth > MAX_DEPTH) break;
-    if (isMap(node) || isSeq(node)) {
-      for (const item of node.items as unknown[]) {
-        if (isPair(item)) {
-          stack.push([item.key, depth + 1]);
-          stack.push([item.value, depth + 1]);
-        } else {
-          stack.push([item, depth + 1]);
-        }
-      }
-    }
-  }
-  return max;
 }
 
 /** A manifest read from a file. */

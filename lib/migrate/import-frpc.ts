@@ -10,9 +10,10 @@ import { basename, extname } from 'path';
 import { App, Chart } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { parse as parseToml } from 'smol-toml';
-import { parse as parseYaml } from 'yaml';
+import { parseDocument } from 'yaml';
 import { convertLegacyIni, isLegacyIni } from './legacy-ini';
 import { FrpAuth } from '../frp-auth';
+import { documentValue } from '../k8s/yaml-input';
 import { FrpServer } from '../server/frp-server';
 import { DISTRIBUTED_SERVICE_API_VERSION, DistributedService } from '../service/distributed-service';
 
@@ -213,7 +214,7 @@ function loadConfig(src: ImportSource, options: ImportOptions, report: (where: s
   const ext = extname(src.path).toLowerCase();
   let value: unknown;
   try {
-    value = ext === '.yaml' || ext === '.yml' || ext === '.json' ? parseYaml(text) : parseToml(text);
+    value = ext === '.yaml' || ext === '.yml' || ext === '.json' ? yamlValue(text) : parseToml(text);
   } catch (e) {
     throw new Error(`not a frpc config (${ext === '.yaml' || ext === '.yml' || ext === '.json' ? 'YAML/JSON' : 'TOML'}): ${(e as Error).message.split('\n')[0]}`);
   }
@@ -242,6 +243,13 @@ function fillTemplates(text: string, env: { [name: string]: string | undefined }
   });
   if (out.includes('{{')) throw new Error('the config uses Go template actions other than {{ .Envs.NAME }}: render it with frp first');
   return out;
+}
+
+/** A YAML/JSON config's value (limits and circular aliases as for manifests). */
+function yamlValue(text: string): unknown {
+  const { value, error } = documentValue(parseDocument(text, { merge: true, logLevel: 'error', uniqueKeys: true }));
+  if (error) throw new Error(error.replace(/^invalid YAML: /, ''));
+  return value;
 }
 
 /** The spec parts that come from the file's top level (same for all its proxies). */
