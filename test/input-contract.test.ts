@@ -437,3 +437,39 @@ describe('14. circular documents (issue 19): an alias inside its own anchor, in 
     expect(err).toContain('circular-frpc.yaml: not a frpc config (YAML/JSON): alias *p is inside its own anchor &p');
   });
 });
+
+describe('15. every name Kubernetes accepts in a user field that feeds a derived name (issue 19)', () => {
+  const label = fc.stringMatching(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/);
+  /** DNS-1123 subdomains (Secret, Issuer, IngressClass names): labels joined by ".", up to 253 characters. */
+  const subdomain = fc.array(label, { minLength: 1, maxLength: 5 }).map(ls => ls.join('.').slice(0, 253).replace(/[.-]+$/, '')).filter(s => s.length > 0);
+  /** Namespaces: DNS-1123 labels (a digit first is fine). */
+  const namespace = label;
+  const mtls = (m: any) => ({ security: { mtls: { enabled: true, ...m } } });
+  /** Each field with a name in it, as a manifest (and options) using it. */
+  const FIELDS: [string, (n: string, ns: string) => { spec: any; options?: string[] }][] = [
+    ['spec.security.mtls.issuerName (ClusterIssuer)', n => ({ spec: tcp(5432, mtls({ mode: 'external', issuerName: n })) })],
+    ['spec.security.mtls.issuerName (Issuer)', n => ({ spec: tcp(5432, mtls({ mode: 'external', issuerName: n, issuerKind: 'Issuer' })) })],
+    ['spec.security.mtls.caSecret (external)', n => ({ spec: tcp(5432, mtls({ mode: 'external', caSecret: n })) })],
+    ['spec.security.mtls.caSecret/certSecret (manual)', n => ({ spec: tcp(5432, mtls({ mode: 'manual', caSecret: n, certSecret: `${n.slice(0, 240)}.c` })) })],
+    ['spec.security.authentication.tokenSecret', n => ({ spec: http('web.example.com', { security: { authentication: { type: 'apikey', tokenSecret: n } }, loadBalancing: { healthCheck: { type: 'tcp' } } }) })],
+    ['spec.expose.ingressTlsSecret and ingressClassName', n => ({ spec: http('web.example.com', { expose: { domain: 'web.example.com', ingressTlsSecret: n, ingressClassName: n } }) })],
+    ['--token-secret', n => ({ spec: tcp(), options: ['--token-secret', n] })],
+    ['metadata.namespace and --namespace', (_n, ns) => ({ spec: tcp(5432, mtls({})), options: ['--namespace', ns] })],
+  ];
+
+  test.each(FIELDS.map(f => [f[0], f[1]] as const))('property: %s renders a valid bundle for any name Kubernetes accepts there', (_field, make) => {
+    fc.assert(fc.property(subdomain, namespace, (n, ns) => {
+      const { spec, options = [] } = make(n, ns);
+      const r = render([yaml(manifest('web', spec, { namespace: ns }))], ...options);
+      if (r.code !== 0) throw new Error(`${JSON.stringify(n)} / ${ns}: ${r.err}`);
+      expect(r.err).toBe('');
+      expectRendered(r);
+    }), { numRuns: 25, seed: 19 });
+  });
+
+  test('the issue\'s example: issuerName corp-ca.x renders; frps trusts the issuer through a certificate with a valid derived name', () => {
+    const docs = expectRendered(render([yaml(manifest('web', tcp(5432, mtls({ mode: 'external', issuerName: 'corp-ca.x', issuerKind: 'Issuer' }))))]));
+    const anchor = docs.find(d => d.kind === 'Certificate' && d.spec.issuerRef.name === 'corp-ca.x' && d.metadata.name.startsWith('frps-trust-'));
+    expect(anchor.metadata.name).toMatch(/^frps-trust-[0-9a-f]{8}-issuer-corp-ca-x$/);
+  });
+});

@@ -28,14 +28,23 @@ export function checkBaseName(where: string, field: string, name: string): strin
 }
 
 /**
- * `<base><suffix>`, or, when that would exceed the 63 characters of a DNS label,
- * the base cut short plus a hash of the whole (stable, still readable). @internal
+ * `<base><suffix>` when that is a DNS label; else a DNS label made from it:
+ * every character a label cannot hold ("." of a DNS subdomain, say) becomes
+ * "-", the whole is cut to 63 characters, and a hash of the original keeps it
+ * unique (`frps-trust-corp-ca.x` -> `frps-trust-<hash>-corp-ca-x`): stable,
+ * still readable, the suffix kept where it fits. Any base and suffix (the user's
+ * names are DNS subdomains of up to 253 characters) give a valid label. @internal
  */
 export function derivedName(base: string, suffix: string): string {
   const full = `${base}${suffix}`;
-  if (full.length <= 63) return full;
+  if (full.length <= 63 && DNS_LABEL.test(full)) return full;
   const hash = createHash('sha256').update(full).digest('hex').slice(0, 8);
-  return `${base.slice(0, 63 - suffix.length - hash.length - 1).replace(/-+$/, '')}-${hash}${suffix}`;
+  const clean = (s: string) => s.toLowerCase().replace(/[^a-z0-9-]+/g, '-');
+  // the suffix keeps what fits next to the hash and at least one character of the base
+  const tail = clean(suffix).slice(0, 63 - hash.length - 2).replace(/-+$/, '');
+  let head = clean(base).replace(/^[^a-z]+/, '').slice(0, 63 - hash.length - 1 - tail.length).replace(/-+$/, '');
+  if (head === '') head = 'n';
+  return `${head}-${hash}${tail && !tail.startsWith('-') ? '-' : ''}${tail}`.slice(0, 63).replace(/-+$/, '');
 }
 
 const claims = new WeakMap<IConstruct, Map<string, string>>();

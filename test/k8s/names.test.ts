@@ -1,4 +1,5 @@
 import { App, Chart, Testing } from 'cdk8s';
+import * as fc from 'fast-check';
 import * as kplus from 'cdk8s-plus-28';
 import { OllamaClusterChart, PostgresProxyChart, UserServiceChart, WebappFrontendChart } from '../../examples/seed-use-cases';
 import { DistributedService, FrpAuth, FrpClientPool, FrpClientWorkload, FrpServer, HaproxyBalancer } from '../../lib';
@@ -76,5 +77,32 @@ describe('names a person can type', () => {
     expect(n.length).toBeLessThanOrEqual(63);
     expect(n).toMatch(/^a+-[0-9a-f]{8}-frps-remote$/);
     expect(derivedName('web', '-frps')).toBe('web-frps');
+  });
+});
+
+describe('derivedName over the whole DNS-subdomain grammar (issue 19)', () => {
+  const label = fc.stringMatching(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/);
+  /** A DNS subdomain (what Kubernetes accepts for most object names): labels joined by ".", at most 253 characters. */
+  const subdomain = fc.array(label, { minLength: 1, maxLength: 6 }).map(ls => ls.join('.').slice(0, 253).replace(/[.-]+$/, '')).filter(s => s.length > 0);
+  const base = fc.oneof(subdomain, fc.constantFrom('frps-trust', 'frp-ca', 'web', 'x'.repeat(63)));
+  const suffix = fc.oneof(subdomain.map(s => `-${s}`), fc.constantFrom('-config', '-frps-remote', '-issuer-', '', '-0'));
+
+  test('property: always a DNS-1035 label of at most 63 characters; unchanged when <base><suffix> is one; distinct inputs give distinct names', () => {
+    const seen = new Map<string, string>();
+    fc.assert(fc.property(base, suffix, (b, s) => {
+      const n = derivedName(b, s);
+      expect(n).toMatch(/^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$/);
+      const full = `${b}${s}`;
+      if (full.length <= 63 && /^[a-z]([-a-z0-9]*[a-z0-9])?$/.test(full)) expect(n).toBe(full);
+      const prev = seen.get(n);
+      if (prev !== undefined) expect(prev).toBe(full);
+      seen.set(n, full);
+      expect(derivedName(b, s)).toBe(n);
+    }), { numRuns: 5000, seed: 19 });
+  });
+
+  test('the issue\'s Issuer name: dots become dashes, a hash keeps it apart from the dashed name', () => {
+    expect(derivedName('frps-trust', '-issuer-corp-ca.x')).toMatch(/^frps-trust-[0-9a-f]{8}-issuer-corp-ca-x$/);
+    expect(derivedName('frps-trust', '-issuer-corp-ca-x')).toBe('frps-trust-issuer-corp-ca-x');
   });
 });
