@@ -7,7 +7,7 @@ import { BalancerWorkloadOptions } from './balancer-workload-options';
 import { NginxStreamConfig } from './nginx-stream-config';
 import { NginxStreamConfigProps } from './nginx-stream-model';
 import { checkInt, invalid } from '../frp/errors';
-import { checkBaseName, derivedName, claimName, imageVersion, recommendedLabels, selectorLabels, selectPods } from '../k8s/names';
+import { checkBaseName, derivedName, claimName, imageVersion, recommendedLabels, selectorLabels, selectPods, serviceHost } from '../k8s/names';
 import {
   checkImage, CONFIG_CHECKSUM_ANNOTATION, omitUnstoredDefaults, restrictedPodSecurityContext, restrictedSecurityContext, sha256,
 } from '../k8s/pod-defaults';
@@ -196,8 +196,7 @@ export class UdpBalancer extends Construct {
       ],
     }), this.podLabels);
     omitUnstoredDefaults(this.service);
-    const ns = Chart.of(this).namespace;
-    this.host = ns ? `${this.service.name}.${ns}.svc` : this.service.name;
+    this.host = serviceHost(this.service.name, Chart.of(this).namespace);
     this.metricsTarget = MetricsTarget.fromService(this.service, { port: 'metrics', path: '/metrics' });
 
     if (props.networkPolicy !== false) {

@@ -27,6 +27,11 @@ export function checkBaseName(where: string, field: string, name: string): strin
   return name;
 }
 
+/** Checks a key of a Secret or ConfigMap (`[-._a-zA-Z0-9]+`). @internal */
+export function checkSecretKey(where: string, field: string, key: string): void {
+  if (!/^[-._a-zA-Z0-9]+$/.test(key)) invalid(where, field, `must be a Secret key ([-._a-zA-Z0-9]+), got ${JSON.stringify(key)}`);
+}
+
 /**
  * `<base><suffix>` when that is a DNS label; else a DNS label made from it:
  * every character a label cannot hold ("." of a DNS subdomain, say) becomes
@@ -136,6 +141,11 @@ export function recommendedLabels(c: ComponentLabels, extra: { [key: string]: st
 /** The labels that select a component's pods: name and instance (stable, readable). @internal */
 export function selectorLabels(c: ComponentLabels): { [key: string]: string } {
   return { 'app.kubernetes.io/name': c.app, 'app.kubernetes.io/instance': c.instance };
+}
+
+/** DNS name of a Service: `<service>.<namespace>.svc`, or `<service>` without a namespace. @internal */
+export function serviceHost(service: string, namespace: string | undefined): string {
+  return namespace ? `${service}.${namespace}.svc` : service;
 }
 
 /** Makes a Service select pods by these labels (not by cdk8s-plus' path-hash label). @internal */

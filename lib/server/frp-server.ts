@@ -1,41 +1,32 @@
-import * as net from 'net';
-import { Chart, Duration, Lazy, Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { k8s } from 'cdk8s-plus-28';
 import { Construct, IConstruct } from 'constructs';
+import { frpsConfig } from './_config';
+import { objectMeta, ServerContext } from './_context';
+import { addServerNetworkPolicy } from './_network-policy';
+import { frpsPorts, ProxyRegistry, VHOST_HTTP_SERVICE_PORT, VHOST_HTTPS_SERVICE_PORT } from './_ports';
+import { addControlServices, addExternalService, keepClientAddress, ProxyServices } from './_services';
 import { FrpLogLevel } from '../frp/common';
-import { checkInt, checkPort, invalid } from '../frp/errors';
-import { FrpProxy, FrpProxyType, validateProxy } from '../frp/proxy';
+import { checkInt, invalid } from '../frp/errors';
+import { FrpProxy, validateProxy } from '../frp/proxy';
 import { FrpPortRange, FrpsConfig, FrpServerTlsConfig, renderFrpsToml } from '../frp/server-config';
-import { addSecretEnv, mountSecretFiles, FrpAuth } from '../frp-auth';
-import { checkBaseName, claimName, derivedName, imageVersion, recommendedLabels, selectorLabels, selectPods } from '../k8s/names';
-import {
-  checkImage, CONFIG_CHECKSUM_ANNOTATION, resourcesWithDefaults, lazyString, restrictedPodSecurityContext,
-  restrictedSecurityContext, sha256, omitUnstoredDefaults,
-} from '../k8s/pod-defaults';
+import { mountSecretFiles, FrpAuth } from '../frp-auth';
+import { wireServerTls } from './_tls';
+import { addDisruptionBudget, addFrpsDeployments, CONFIG_FILE } from './_workload';
+import { checkBaseName, derivedName, imageVersion, recommendedLabels, selectorLabels } from '../k8s/names';
+import { checkImage, lazyString, sha256 } from '../k8s/pod-defaults';
 import { FrpMonitoring, FrpMonitoringOptions } from '../monitoring/frp-monitoring';
 import { IFrpServerMetrics } from '../monitoring/metrics-target';
-import { NetworkPeer, PolicyPort, policyRule } from '../network/network-peer';
-import { isExternal, setExternalTrafficPolicy } from '../network/traffic-policy';
+import { NetworkPeer } from '../network/network-peer';
 import { ExternalTrafficPolicy } from '../spec';
-import { CertificateAuthority, ICertificateAuthority } from '../tls/certificate-authority';
+import { ICertificateAuthority } from '../tls/certificate-authority';
 import { IFrpServerEndpoint } from '../tls/certificate-options';
 import { IssuedCertificate } from '../tls/issued-certificate';
 
+export { issueId, mountTlsSecrets, uniqueSecrets } from './_tls';
+
 /** The frps image this release is tested against. */
 export const FRPS_IMAGE = 'fatedier/frps:v0.70.1';
-
-const CONFIG_DIR = '/etc/frp';
-/**
- * Readiness delay of an HA frps replica: frpc's login retry interval doubles up
- * to 20 s (+10 % jitter), so after this long every member has logged in again.
- */
-const HA_READINESS_DELAY_SECONDS = 25;
-
-/** Label telling frps replicas apart (`replicas` > 1). */
-const REPLICA_LABEL = 'frp.io/frps-replica';
-const EXTERNAL_NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
-const CONFIG_FILE = 'frps.toml';
 
 /** An frps that frpc pools can attach proxies to. */
 export interface IFrpServer extends IFrpServerEndpoint {
@@ -371,19 +362,6 @@ export interface FrpServerProps {
   readonly labels?: { [key: string]: string };
 }
 
-interface RemotePortUse {
-  readonly owner: string;
-  readonly proxy: string;
-  readonly group?: string;
-  readonly protocol: kplus.Protocol;
-}
-
-interface RouteUse {
-  readonly owner: string;
-  readonly proxy: string;
-  readonly group?: string;
-}
-
 /**
  * frps on Kubernetes: a Deployment running the official image with a generated
  * frps.toml, a control Service, and Services for the vhost and remote ports
@@ -451,210 +429,104 @@ export class FrpServer extends Construct implements IFrpServer, IFrpServerMetric
   public readonly externalAddresses: string[];
 
   private readonly props: FrpServerProps;
-  private readonly vhostHttpPort: number;
-  private readonly vhostHttpsPort: number;
-  private readonly tcpmuxPort: number;
-  private readonly remotePorts = new Map<string, RemotePortUse>();
-  private readonly routes = new Map<string, RouteUse>();
-  private readonly routeKinds = new Set<FrpProxyType>();
+  private readonly ctx: ServerContext;
+  /** Remote ports and routes of the attached proxies. */
+  private readonly proxies: ProxyRegistry;
+  /** The vhost and remote-ports Services they open. */
+  private readonly proxyServices: ProxyServices;
+  private readonly tlsFiles?: FrpServerTlsConfig;
+  private readonly clientPeers: NetworkPeer[] = [];
   private maxPoolCount: number;
   private httpResponseTimeout?: number;
-  private _vhostService?: kplus.Service;
-  private _remoteService?: kplus.Service;
   private rendered?: string;
-  private tlsFiles?: { certFile: string; keyFile: string; trustedCaFile?: string };
-  private readonly clientPeers: NetworkPeer[] = [];
 
   constructor(scope: Construct, id: string, props: FrpServerProps) {
     super(scope, id);
     const where = this.node.path;
     if (!props || !props.auth) invalid(where, 'auth', 'is required: frps never runs without client authentication (use FrpAuth.token(secret) or FrpAuth.oidc(...))');
     this.props = props;
+
+    // what frps is: ports, image, names, labels
     this.auth = props.auth;
-    this.bindPort = props.bindPort ?? 7000;
-    this.vhostHttpPort = props.vhostHttpPort ?? 8080;
-    this.vhostHttpsPort = props.vhostHttpsPort ?? 8443;
-    this.tcpmuxPort = props.tcpmuxHttpConnectPort ?? 5002;
-    this.webServerPort = props.webServerPort ?? 7500;
+    const ports = frpsPorts(where, props);
+    this.bindPort = ports.bind;
+    this.webServerPort = ports.webServer;
     this.prometheusEnabled = props.enablePrometheus ?? true;
     this.webServerCredentials = props.webServerCredentials;
     this.subDomainHost = props.subDomainHost;
     this.maxPoolCount = props.maxPoolCount ?? 5;
-    const own: [string, number][] = [['bindPort', this.bindPort], ['vhostHttpPort', this.vhostHttpPort],
-      ['vhostHttpsPort', this.vhostHttpsPort], ['tcpmuxHttpConnectPort', this.tcpmuxPort], ['webServerPort', this.webServerPort]];
-    const seen = new Map<number, string>();
-    for (const [field, port] of own) {
-      checkPort(where, field, port);
-      if (port < 1024) invalid(where, field, `must be 1024 or higher: frps runs as a non-root user and cannot bind port ${port} (Services map low ports)`);
-      if (seen.has(port)) invalid(where, field, `port ${port} is already used by ${seen.get(port)}`);
-      seen.set(port, field);
-    }
     if (props.image !== undefined) checkImage(where, 'image', props.image);
+    const image = props.image ?? FRPS_IMAGE;
     const name = this.name = checkBaseName(where, 'name', props.name ?? 'frps');
-    const component = { app: 'frps', instance: name, component: 'tunnel-server', version: imageVersion(props.image ?? FRPS_IMAGE) };
+    const component = { app: 'frps', instance: name, component: 'tunnel-server', version: imageVersion(image) };
     this.labels = recommendedLabels(component, props.labels);
-    const named = (kind: string, n: string, labels = this.labels) => ({ name: claimName(this, kind, n), labels });
+    this.podLabels = selectorLabels(component);
+    this.replicas = props.replicas ?? 1;
+    const ctx = this.ctx = { scope: this, name, labels: this.labels, podLabels: this.podLabels, replicas: this.replicas, ports };
+    this.proxies = new ProxyRegistry(where, ports, this.subDomainHost);
+    this.proxyServices = new ProxyServices(ctx, {
+      remotePortsServiceType: props.remotePortsServiceType ?? kplus.ServiceType.CLUSTER_IP,
+      remotePortsExternalTrafficPolicy: props.remotePortsExternalTrafficPolicy,
+      admitsExposureByAddress: () => this._admitsExposureByAddress(),
+    });
 
+    // the config, written at synth with every proxy attached by then
     this.configMap = new kplus.ConfigMap(this, 'Config', {
-      metadata: named('ConfigMap', derivedName(name, '-config')),
+      metadata: objectMeta(ctx, 'ConfigMap', derivedName(name, '-config')),
       data: { [CONFIG_FILE]: lazyString(() => this.renderConfig()) },
     });
 
-    this.replicas = props.replicas ?? 1;
+    // the workload: one Deployment per replica
     checkInt(where, 'replicas', this.replicas, 1, 9);
     if (this.replicas > 1 && props.externalAccess) {
       invalid(where, 'externalAccess', `is for one frps: with ${this.replicas} replicas an outside frpc would reach one replica and leave the others without its members`);
     }
-    this.podLabels = selectorLabels(component);
-    const replicaName = (i: number) => (this.replicas === 1 ? name : derivedName(name, `-${i}`));
-    const configVolume = kplus.Volume.fromConfigMap(this, 'ConfigVolume', this.configMap, { name: 'config' });
-    this.deployments = [];
-    this.containers = [];
-    for (let i = 0; i < this.replicas; i++) {
-      // one Deployment per replica: each replica has a Service (an address) of its own
-      const replicaLabels = this.replicas > 1 ? { ...this.labels, [REPLICA_LABEL]: String(i) } : this.labels;
-      const deployment = new kplus.Deployment(this, i === 0 ? 'Resource' : `Replica${i}`, {
-        replicas: 1,
-        metadata: named('Deployment', replicaName(i), replicaLabels),
-        podMetadata: { labels: { ...replicaLabels, ...this.podLabels } },
-        securityContext: restrictedPodSecurityContext(),
-        automountServiceAccountToken: false,
-        isolate: false,
-        select: false,
-      });
-      deployment.select(kplus.LabelSelector.of({ labels: replicaSelector(this.podLabels, this.replicas, i) }));
-      omitUnstoredDefaults(deployment);
-      deployment.podMetadata.addAnnotation(CONFIG_CHECKSUM_ANNOTATION, lazyString(() => sha256(this.renderConfig())));
-      const container = deployment.addContainer({
-        name: 'frps',
-        image: props.image ?? FRPS_IMAGE,
-        imagePullPolicy: kplus.ImagePullPolicy.IF_NOT_PRESENT,
-        args: ['-c', `${CONFIG_DIR}/${CONFIG_FILE}`],
-        ports: [
-          { name: 'control', number: this.bindPort },
-          { name: 'metrics', number: this.webServerPort },
-        ],
-        securityContext: restrictedSecurityContext(),
-        resources: resourcesWithDefaults(props.resources),
-        // HA: a (re)started replica waits until its frpc members have logged in again
-        // (frpc retries its login after 1 s, doubling to 20 s) before it takes traffic
-        readiness: kplus.Probe.fromHttpGet('/healthz', {
-          port: this.webServerPort,
-          periodSeconds: Duration.seconds(5),
-          initialDelaySeconds: this.replicas > 1 ? Duration.seconds(HA_READINESS_DELAY_SECONDS) : undefined,
-        }),
-        liveness: kplus.Probe.fromHttpGet('/healthz', { port: this.webServerPort }),
-        volumeMounts: [{ path: CONFIG_DIR, volume: configVolume, readOnly: true }],
-      });
-      addSecretEnv(container, this.auth._serverEnv());
-      if (props.webServerCredentials) {
-        container.env.addVariable('FRP_WEB_USER', kplus.EnvValue.fromSecretValue({ secret: props.webServerCredentials, key: 'user' }));
-        container.env.addVariable('FRP_WEB_PASSWORD', kplus.EnvValue.fromSecretValue({ secret: props.webServerCredentials, key: 'password' }));
-      }
-      this.deployments.push(deployment);
-      this.containers.push(container);
-    }
+    const workload = addFrpsDeployments(ctx, {
+      image,
+      resources: props.resources,
+      configMap: this.configMap,
+      configChecksum: lazyString(() => sha256(this.renderConfig())),
+      auth: this.auth,
+      webServerCredentials: props.webServerCredentials,
+    });
+    this.deployments = workload.deployments;
+    this.containers = workload.containers;
     this.deployment = this.deployments[0];
     this.container = this.containers[0];
     mountSecretFiles(this, this.containers, this.auth._files(), '');
     this.pods = kplus.Pods.select(this, 'Pods', { labels: this.podLabels });
 
-    this.service = selectPods(new kplus.Service(this, 'Service', {
-      metadata: named('Service', name),
-      ports: [
-        { name: 'control', port: this.bindPort, targetPort: this.bindPort },
-        { name: 'metrics', port: this.webServerPort, targetPort: this.webServerPort },
-      ],
-    }), this.podLabels);
-    omitUnstoredDefaults(this.service);
-    const ns = Chart.of(this).namespace;
-    this.host = ns ? `${this.service.name}.${ns}.svc` : this.service.name;
-    this.replicaServices = this.replicas === 1 ? [this.service] : this.deployments.map((_d, i) => selectPods(new kplus.Service(this, `ReplicaService${i}`, {
-      metadata: named('Service', replicaName(i), { ...this.labels, [REPLICA_LABEL]: String(i) }),
-      // members log in while the replica is not ready yet (it waits for them)
-      publishNotReadyAddresses: true,
-      ports: [{ name: 'control', port: this.bindPort, targetPort: this.bindPort }],
-    }), replicaSelector(this.podLabels, this.replicas, i)));
-    if (this.replicas > 1) this.replicaServices.forEach(svc => omitUnstoredDefaults(svc));
-    this.replicaHosts = this.replicaServices.map(svc => (ns ? `${svc.name}.${ns}.svc` : svc.name));
-    if (this.replicas > 1) {
-      this.podDisruptionBudget = new k8s.KubePodDisruptionBudget(this, 'DisruptionBudget', {
-        metadata: named('PodDisruptionBudget', name),
-        spec: { maxUnavailable: k8s.IntOrString.fromNumber(1), selector: { matchLabels: this.podLabels } },
-      });
-    }
+    // the control Services (one per replica) and, with replicas, the disruption budget
+    const control = addControlServices(ctx);
+    this.service = control.service;
+    this.host = control.host;
+    this.replicaServices = control.replicaServices;
+    this.replicaHosts = control.replicaHosts;
+    this.podDisruptionBudget = addDisruptionBudget(ctx);
 
+    // access from outside the cluster
     const ext = props.externalAccess;
     this.externalAddresses = [...ext?.addresses ?? []];
     if (ext) {
-      const type = ext.serviceType ?? kplus.ServiceType.LOAD_BALANCER;
-      if (type !== kplus.ServiceType.LOAD_BALANCER && type !== kplus.ServiceType.NODE_PORT) {
-        invalid(where, 'externalAccess.serviceType', `must be LoadBalancer or NodePort (ClusterIP is the in-cluster control Service), got ${JSON.stringify(type)}`);
-      }
-      if (!Array.isArray(ext.addresses) || ext.addresses.length === 0) {
-        invalid(where, 'externalAccess.addresses', 'must list the DNS names or IP addresses external frpc dial (they go into the server certificate)');
-      }
-      ext.addresses.forEach((a, i) => {
-        if (typeof a !== 'string' || !(EXTERNAL_NAME.test(a) || net.isIP(a) !== 0)) invalid(where, `externalAccess.addresses[${i}]`, `must be a DNS name or an IP address, got ${JSON.stringify(a)}`);
-      });
-      if (ext.nodePort !== undefined && !(Number.isInteger(ext.nodePort) && ext.nodePort >= 1 && ext.nodePort <= 65535)) {
-        invalid(where, 'externalAccess.nodePort', `must be a port number (usually 30000-32767), got ${JSON.stringify(ext.nodePort)}`);
-      }
-      if (props.networkPolicy !== false && (props.clientPeers ?? []).length === 0) {
-        invalid(where, 'clientPeers', 'externalAccess opens the control port to outside machines, but the NetworkPolicy admits none: give their addresses as clientPeers (NetworkPeer.cidr), or turn networkPolicy off');
-      }
-      this.externalService = selectPods(new kplus.Service(this, 'ExternalService', {
-        metadata: named('Service', derivedName(name, '-external')),
-        type,
-        ports: [{ name: 'control', port: this.bindPort, targetPort: this.bindPort, nodePort: ext.nodePort }],
-      }), this.podLabels);
-      omitUnstoredDefaults(this.externalService);
-      const policy = ext.externalTrafficPolicy
-        ?? (props.networkPolicy !== false && (props.clientPeers ?? []).some(p => p._isAddressRange()) ? ExternalTrafficPolicy.LOCAL : undefined);
-      if (policy) setExternalTrafficPolicy(where, 'externalAccess.externalTrafficPolicy', this.externalService, policy);
+      this.externalService = addExternalService(ctx, { ...ext, networkPolicy: props.networkPolicy !== false, clientPeers: props.clientPeers ?? [] });
     }
 
-    if (props.tls && props.certificateAuthority) invalid(where, 'certificateAuthority', 'tls and certificateAuthority are exclusive: give the Secrets or the CA that issues them');
-    this.insecureSkipVerify = props.insecureSkipVerify ?? false;
-    if (this.insecureSkipVerify && (props.tls || props.certificateAuthority)) {
-      invalid(where, 'insecureSkipVerify', `turns server verification off; it cannot go with ${props.tls ? 'tls' : 'certificateAuthority'}`);
-    }
-    if (props.requireClientCertificates && (props.tls || this.insecureSkipVerify)) {
-      invalid(where, 'requireClientCertificates', props.tls ? 'is for certificateAuthority; with tls use tls.requireClientCertificates' : 'needs a certificateAuthority (client certificates come from it)');
-    }
-    // secure by default: frpc verifies frps against a CA of the server's own
-    const ca = props.tls || this.insecureSkipVerify ? undefined
-      : props.certificateAuthority ?? new CertificateAuthority(this, 'Ca', { name: derivedName(name, '-ca') });
-    this.certificateAuthority = ca;
-    if (ca) {
-      this.certificate = ca.issueServerCertificate(issueId(this), {
-        server: this,
-        name: derivedName(name, '-tls'),
-        dnsNames: this.externalAddresses.filter(a => net.isIP(a) === 0),
-        ipAddresses: this.externalAddresses.filter(a => net.isIP(a) !== 0),
-      });
-      const verifyClients = props.requireClientCertificates ?? props.certificateAuthority !== undefined;
-      this.mountTls(this.certificate.secret, this.certificate.caSecret, verifyClients);
-      const extra = props.additionalClientCas ?? [];
-      if (extra.length > 0 && !verifyClients) invalid(where, 'additionalClientCas', 'needs requireClientCertificates (frps checks client certificates only then)');
-      if (extra.length > 0) this.mountClientCaBundle(extra, props.image ?? FRPS_IMAGE, props.resources);
-      const secrets = uniqueSecrets([this.certificate.secret, this.certificate.caSecret, ...extra.map(c => c.secret)]);
-      for (const d of this.deployments) ca.addRotationAnnotations(d, secrets);
-    } else if (props.tls) {
-      if (props.additionalClientCas?.length) invalid(where, 'additionalClientCas', 'is for certificateAuthority; with tls give the client CA as tls.caSecret');
-      this.mountTls(props.tls.secret, props.tls.caSecret ?? props.tls.secret, props.tls.requireClientCertificates !== false, props.tls.caKey);
-    }
+    // TLS: the server certificate and the client CAs
+    const tls = wireServerTls(ctx, this, workload, { ...props, image, externalAddresses: this.externalAddresses });
+    this.insecureSkipVerify = tls.insecureSkipVerify;
+    this.certificateAuthority = tls.certificateAuthority;
+    this.certificate = tls.certificate;
+    this.tlsFiles = tls.files;
     this.requiresClientCertificates = this.tlsFiles?.trustedCaFile !== undefined;
 
+    // who may reach which port
     this.clientPeers.push(...props.clientPeers ?? []);
     if (props.networkPolicy !== false) {
-      this.networkPolicy = new k8s.KubeNetworkPolicy(this, 'NetworkPolicy', {
-        metadata: named('NetworkPolicy', name),
-        spec: {
-          podSelector: { matchLabels: this.podLabels },
-          policyTypes: ['Ingress'],
-          ingress: Lazy.any({ produce: () => this.ingressRules() }) as unknown as k8s.NetworkPolicyIngressRule[],
-        },
+      this.networkPolicy = addServerNetworkPolicy(ctx, {
+        clientPeers: this.clientPeers,
+        exposurePeers: props.exposurePeers,
+        monitoringPeers: props.monitoringPeers,
+        exposedPorts: () => this.proxies.exposedPorts(),
       });
     }
 
@@ -670,17 +542,16 @@ export class FrpServer extends Construct implements IFrpServer, IFrpServerMetric
   }
 
   /** The Service for vhost ports (created when an http/https/tcpmux proxy attaches). */
-  public get vhostService(): kplus.Service | undefined { return this._vhostService; }
+  public get vhostService(): kplus.Service | undefined { return this.proxyServices.vhost; }
 
   /** The Service for remote tcp/udp ports (created when such a proxy attaches). */
-  public get remoteService(): kplus.Service | undefined { return this._remoteService; }
+  public get remoteService(): kplus.Service | undefined { return this.proxyServices.remote; }
 
   public allowClients(peer: NetworkPeer): void {
     this.clientPeers.push(peer);
     // an address range admitted later also needs the client address kept
-    if (this.externalService && this.props.externalAccess?.externalTrafficPolicy === undefined
-      && this.props.networkPolicy !== false && peer._isAddressRange()) {
-      setExternalTrafficPolicy(this.node.path, 'externalAccess.externalTrafficPolicy', this.externalService, ExternalTrafficPolicy.LOCAL);
+    if (this.externalService && this.props.networkPolicy !== false && peer._isAddressRange()) {
+      keepClientAddress(this.node.path, 'externalAccess.externalTrafficPolicy', this.externalService, this.props.externalAccess?.externalTrafficPolicy);
     }
   }
 
@@ -693,124 +564,20 @@ export class FrpServer extends Construct implements IFrpServer, IFrpServerMetric
     return this.props.networkPolicy !== false && (this.props.exposurePeers ?? []).some(p => p._isAddressRange());
   }
 
-  /** Ingress rules of the NetworkPolicy, from what is attached at synth time. */
-  private ingressRules(): k8s.NetworkPolicyIngressRule[] {
-    const rule = (ports: PolicyPort[], peers: NetworkPeer[]): k8s.NetworkPolicyIngressRule => {
-      const r = policyRule(ports, peers);
-      return { ports: r.ports, from: r.peers };
-    };
-    const rules = [rule([{ port: this.webServerPort, protocol: 'TCP' }], this.props.monitoringPeers ?? [NetworkPeer.namespace('monitoring')])];
-    // no attached client: no rule, so the control port stays closed
-    if (this.clientPeers.length > 0) rules.unshift(rule([{ port: this.bindPort, protocol: 'TCP' }], this.clientPeers));
-    const exposed: PolicyPort[] = [];
-    if (this.routeKinds.has(FrpProxyType.HTTP)) exposed.push({ port: this.vhostHttpPort, protocol: 'TCP' });
-    if (this.routeKinds.has(FrpProxyType.HTTPS)) exposed.push({ port: this.vhostHttpsPort, protocol: 'TCP' });
-    if (this.routeKinds.has(FrpProxyType.TCPMUX)) exposed.push({ port: this.tcpmuxPort, protocol: 'TCP' });
-    for (const [key, use] of [...this.remotePorts.entries()].sort()) exposed.push({ port: Number(key.split('/')[1]), protocol: use.protocol === kplus.Protocol.UDP ? 'UDP' : 'TCP' });
-    if (exposed.length > 0) rules.push(rule(exposed, this.props.exposurePeers ?? []));
-    return rules;
-  }
-
-  /** Mounts the certificate (and a separate CA Secret) and points frps at the files. */
-  private mountTls(secret: kplus.ISecret, caSecret: kplus.ISecret, verifyClients: boolean, caKey?: string): void {
-    const files = mountTlsSecrets(this, this.containers, secret, caSecret, '', caKey);
-    this.tlsFiles = { certFile: files.certFile, keyFile: files.keyFile, trustedCaFile: verifyClients ? files.caFile : undefined };
-    this.rendered = undefined;
-  }
-
-  /**
-   * frps trusts its own CA and `extra`: an init container joins their
-   * certificates into one PEM bundle on an emptyDir, frps' trustedCaFile.
-   */
-  private mountClientCaBundle(extra: FrpCaCertificate[], image: string, resources?: kplus.ContainerResources): void {
-    const where = this.node.path;
-    const bundleDir = '/etc/frp/client-ca';
-    const sources = ['/etc/frp/tls/ca.crt'];
-    const bundle = kplus.Volume.fromEmptyDir(this, 'ClientCaBundle', 'client-ca', { sizeLimit: Size.mebibytes(1) });
-    const volumes = extra.map((ca, i) => {
-      const key = ca.key ?? 'ca.crt';
-      if (!ca.secret || typeof ca.secret.name !== 'string') invalid(where, `additionalClientCas[${i}].secret`, 'must be a Secret (kplus.ISecret)');
-      if (!/^[-._a-zA-Z0-9]+$/.test(key)) invalid(where, `additionalClientCas[${i}].key`, `must be a Secret key ([-._a-zA-Z0-9]+), got ${JSON.stringify(key)}`);
-      sources.push(`/etc/frp/client-cas/${i}/ca.crt`);
-      // only the CA certificate: a CA Secret also holds the CA's private key
-      return kplus.Volume.fromSecret(this, `ClientCa${i}`, ca.secret, { name: `client-ca-${i}`, items: { [key]: { path: 'ca.crt' } } });
-    });
-    const tlsVolume = kplus.Volume.fromSecret(this, 'ClientCaOwn', this.certificate!.secret, { name: 'tls-ca-own', items: { 'ca.crt': { path: 'ca.crt' } } });
-    // every certificate on lines of its own (a file may lack the final newline); a missing
-    // or empty file (a wrong key, a Secret not yet filled) stops the pod, naming the file
-    const script = `set -e; for f in ${sources.join(' ')}; do [ -s "$f" ] || { echo "client-ca-bundle: $f is missing or empty" >&2; exit 1; }; cat "$f"; echo; done > ${bundleDir}/ca.crt`;
-    for (const d of this.deployments) {
-      d.addInitContainer({
-        name: 'client-ca-bundle',
-        image,
-        imagePullPolicy: kplus.ImagePullPolicy.IF_NOT_PRESENT,
-        command: ['sh', '-c', script],
-        securityContext: restrictedSecurityContext(),
-        resources: resourcesWithDefaults(resources),
-        volumeMounts: [
-          { path: '/etc/frp/tls', volume: tlsVolume, readOnly: true },
-          ...volumes.map((v, i) => ({ path: `/etc/frp/client-cas/${i}`, volume: v, readOnly: true })),
-          { path: bundleDir, volume: bundle },
-        ],
-      });
-    }
-    for (const c of this.containers) c.mount(bundleDir, bundle, { readOnly: true });
-    this.tlsFiles = { ...this.tlsFiles!, trustedCaFile: `${bundleDir}/ca.crt` };
-    this.rendered = undefined;
-  }
-
   /** Service port of the vhost HTTP listener. */
-  public get vhostHttpServicePort(): number { return 80; }
+  public get vhostHttpServicePort(): number { return VHOST_HTTP_SERVICE_PORT; }
 
   /** Service port of the vhost HTTPS listener. */
-  public get vhostHttpsServicePort(): number { return 443; }
+  public get vhostHttpsServicePort(): number { return VHOST_HTTPS_SERVICE_PORT; }
 
   public registerProxy(owner: IConstruct, proxy: FrpProxy, options: RegisterProxyOptions = {}): void {
     const where = owner.node.path;
     validateProxy(where, `proxy ${JSON.stringify(proxy?.name)}`, proxy);
-    const use = { owner: where, proxy: proxy.name, group: proxy.group };
-    if (proxy.type === FrpProxyType.TCP || proxy.type === FrpProxyType.UDP) {
-      const port = proxy.remotePort!;
-      const field = `proxy ${JSON.stringify(proxy.name)}.remotePort`;
-      if (port < 1024) invalid(where, field, `must be 1024 or higher: frps runs as a non-root user and cannot listen on ${port}`);
-      for (const own of [this.bindPort, this.webServerPort, this.vhostHttpPort, this.vhostHttpsPort, this.tcpmuxPort]) {
-        if (port === own) invalid(where, field, `port ${port} is one of frps' own ports on ${this.node.path} (control ${this.bindPort}, web ${this.webServerPort}, vhost ${this.vhostHttpPort}/${this.vhostHttpsPort}, tcpmux ${this.tcpmuxPort})`);
-      }
-      const protocol = proxy.type === FrpProxyType.UDP ? kplus.Protocol.UDP : kplus.Protocol.TCP;
-      const key = `${protocol}/${port}`;
-      const prev = this.remotePorts.get(key);
-      if (prev) {
-        if (!(prev.group && prev.group === proxy.group)) {
-          invalid(where, field, `${key.toLowerCase()} is already used on ${this.node.path} by ${prev.owner} (proxy ${JSON.stringify(prev.proxy)}); only members of one load-balancing group may share a remote port`);
-        }
-        return;
-      }
-      this.remotePorts.set(key, { ...use, protocol });
-      if (options.exposeRemotePort !== false) {
-        this.remoteServiceOrCreate().bind(port, { name: `${protocol.toLowerCase()}-${port}`, targetPort: port, protocol });
-        // the backend reads the client address from the PROXY header
-        if (proxy.proxyProtocolVersion !== undefined) this.keepClientAddressOnRemoteService();
-      }
-    } else {
-      for (const domain of this.domainsOf(where, proxy)) {
-        const locations = proxy.type === FrpProxyType.HTTP ? (proxy.locations ?? ['/']) : [''];
-        for (const location of locations) {
-          const key = `${proxy.type} ${domain}${location}`;
-          const prev = this.routes.get(key);
-          if (prev && !(prev.group && prev.group === proxy.group)) {
-            invalid(where, `proxy ${JSON.stringify(proxy.name)}.customDomains`, `route ${proxy.type}://${domain}${location} is already served on ${this.node.path} by ${prev.owner} (proxy ${JSON.stringify(prev.proxy)}); only members of one load-balancing group may share a route`);
-          }
-          if (!prev) this.routes.set(key, use);
-        }
-      }
-      if (!this.routeKinds.has(proxy.type)) {
-        this.routeKinds.add(proxy.type);
-        const svc = this.vhostServiceOrCreate();
-        if (proxy.type === FrpProxyType.HTTP) svc.bind(80, { name: 'http', targetPort: this.vhostHttpPort });
-        if (proxy.type === FrpProxyType.HTTPS) svc.bind(443, { name: 'https', targetPort: this.vhostHttpsPort });
-        if (proxy.type === FrpProxyType.TCPMUX) svc.bind(this.tcpmuxPort, { name: 'tcpmux', targetPort: this.tcpmuxPort });
-      }
+    const opened = this.proxies.register(where, proxy);
+    if (opened.remotePort && options.exposeRemotePort !== false) {
+      this.proxyServices.exposeRemotePort(opened.remotePort.port, opened.remotePort.protocol, proxy.proxyProtocolVersion !== undefined);
     }
+    if (opened.listener) this.proxyServices.exposeListener(opened.listener);
     this.rendered = undefined;
   }
 
@@ -821,8 +588,7 @@ export class FrpServer extends Construct implements IFrpServer, IFrpServerMetric
    * @internal
    */
   public _isPortTaken(protocol: kplus.Protocol, port: number): boolean {
-    const own = [this.bindPort, this.webServerPort, this.vhostHttpPort, this.vhostHttpsPort, this.tcpmuxPort];
-    return own.includes(port) || this.remotePorts.has(`${protocol}/${port}`);
+    return this.proxies.isPortTaken(protocol, port);
   }
 
   /**
@@ -858,130 +624,20 @@ export class FrpServer extends Construct implements IFrpServer, IFrpServerMetric
 
   private config(): FrpsConfig {
     const p = this.props;
-    const tls: FrpServerTlsConfig | undefined = this.tlsFiles;
-    return {
-      bindPort: this.bindPort,
-      vhostHttpPort: this.routeKinds.has(FrpProxyType.HTTP) ? this.vhostHttpPort : undefined,
-      vhostHttpsPort: this.routeKinds.has(FrpProxyType.HTTPS) ? this.vhostHttpsPort : undefined,
-      tcpmuxHttpConnectPort: this.routeKinds.has(FrpProxyType.TCPMUX) ? this.tcpmuxPort : undefined,
-      vhostHttpTimeout: this.routeKinds.has(FrpProxyType.HTTP) ? this.httpResponseTimeout : undefined,
+    return frpsConfig({
+      ports: this.ctx.ports,
+      proxies: this.proxies,
+      auth: this.auth,
+      tls: this.tlsFiles,
       subDomainHost: this.subDomainHost,
-      auth: this.auth._serverConfig(),
-      tls,
       maxPoolCount: this.maxPoolCount,
-      webServer: {
-        port: this.webServerPort,
-        userEnv: p.webServerCredentials ? 'FRP_WEB_USER' : undefined,
-        passwordEnv: p.webServerCredentials ? 'FRP_WEB_PASSWORD' : undefined,
-      },
+      httpResponseTimeout: this.httpResponseTimeout,
+      webServerCredentials: p.webServerCredentials !== undefined,
       enablePrometheus: this.prometheusEnabled,
-      allowPorts: this.allowPorts(),
+      extraAllowPorts: p.extraAllowPorts,
       logLevel: p.logLevel,
-    };
+    });
   }
-
-  /** Remote ports of attached proxies plus the extra ones, merged into ranges. */
-  private allowPorts(): FrpPortRange[] {
-    const ports = new Set<number>();
-    for (const k of this.remotePorts.keys()) ports.add(Number(k.split('/')[1]));
-    const ranges: FrpPortRange[] = [];
-    for (const port of [...ports].sort((a, b) => a - b)) {
-      const last = ranges[ranges.length - 1];
-      if (last && (last.end ?? last.start) + 1 === port) ranges[ranges.length - 1] = { start: last.start, end: port };
-      else ranges.push({ start: port });
-    }
-    const all = [...ranges, ...(this.props.extraAllowPorts ?? [])];
-    // frp treats an empty list as "every port": allow nothing usable instead.
-    return all.length > 0 ? all : [{ start: 1 }];
-  }
-
-  private domainsOf(where: string, proxy: FrpProxy): string[] {
-    const domains = [...(proxy.customDomains ?? [])];
-    const field = `proxy ${JSON.stringify(proxy.name)}`;
-    if (proxy.subdomain !== undefined) {
-      if (!this.subDomainHost) invalid(where, `${field}.subdomain`, `needs subDomainHost on the FrpServer ${this.node.path}`);
-      domains.push(`${proxy.subdomain}.${this.subDomainHost}`);
-    }
-    if (this.subDomainHost) {
-      for (const d of proxy.customDomains ?? []) {
-        if (d.endsWith(`.${this.subDomainHost}`)) invalid(where, `${field}.customDomains`, `${d} is under the server's subDomainHost ${this.subDomainHost}: use subdomain instead (frps refuses it)`);
-      }
-    }
-    return domains;
-  }
-
-  private vhostServiceOrCreate(): kplus.Service {
-    if (!this._vhostService) {
-      this._vhostService = selectPods(new kplus.Service(this, 'VhostService', {
-        metadata: { name: claimName(this, 'Service', derivedName(this.name, '-vhost')), labels: this.labels },
-        ports: [],
-      }), this.podLabels);
-      omitUnstoredDefaults(this._vhostService);
-    }
-    return this._vhostService;
-  }
-
-  private remoteServiceOrCreate(): kplus.Service {
-    if (!this._remoteService) {
-      this._remoteService = selectPods(new kplus.Service(this, 'RemoteService', {
-        metadata: { name: claimName(this, 'Service', derivedName(this.name, '-remote')), labels: this.labels },
-        type: this.props.remotePortsServiceType ?? kplus.ServiceType.CLUSTER_IP,
-        ports: [],
-      }), this.podLabels);
-      omitUnstoredDefaults(this._remoteService);
-      const override = this.props.remotePortsExternalTrafficPolicy;
-      if (override !== undefined) {
-        setExternalTrafficPolicy(this.node.path, 'remotePortsExternalTrafficPolicy', this._remoteService, override);
-      } else if (this._admitsExposureByAddress()) {
-        this.keepClientAddressOnRemoteService();
-      }
-    }
-    return this._remoteService;
-  }
-
-  /** externalTrafficPolicy Local on an outside-facing remote-ports Service, unless the user chose. */
-  private keepClientAddressOnRemoteService(): void {
-    const svc = this._remoteService;
-    if (!svc || this.props.remotePortsExternalTrafficPolicy !== undefined || !isExternal(svc.type)) return;
-    setExternalTrafficPolicy(this.node.path, 'remotePortsExternalTrafficPolicy', svc, ExternalTrafficPolicy.LOCAL);
-  }
-}
-
-/** A certificate id that is unique per CA: the requester's path. @internal */
-export function issueId(requester: IConstruct): string {
-  return requester.node.path.replace(/\//g, '-');
-}
-
-/** Secrets that differ (by name), in order. @internal */
-export function uniqueSecrets(secrets: kplus.ISecret[]): kplus.ISecret[] {
-  return secrets.filter((x, i) => secrets.findIndex(y => y.name === x.name) === i);
-}
-
-/**
- * Mounts a certificate Secret at /etc/frp/tls<suffix> and, when the CA comes
- * from another Secret, that one at /etc/frp/tls-ca<suffix>; returns the file
- * paths. @internal
- */
-export function mountTlsSecrets(
-  scope: Construct, containers: kplus.Container | kplus.Container[], secret: kplus.ISecret | undefined, caSecret: kplus.ISecret, suffix: string,
-  caKey: string = 'ca.crt',
-) {
-  const all = Array.isArray(containers) ? containers : [containers];
-  const dir = '/etc/frp/tls';
-  if (secret) {
-    const volume = kplus.Volume.fromSecret(scope, 'TlsVolume', secret, { name: `tls${suffix}` });
-    for (const c of all) c.mount(dir, volume, { readOnly: true });
-  }
-  let caDir = dir;
-  // without a certificate to present, only the CA certificate is mounted (never a key)
-  if (caSecret.name !== secret?.name) {
-    caDir = '/etc/frp/tls-ca';
-    // only the CA certificate: a CA Secret also holds the CA's private key
-    if (!/^[-._a-zA-Z0-9]+$/.test(caKey)) invalid(scope.node.path, 'caKey', `must be a Secret key ([-._a-zA-Z0-9]+), got ${JSON.stringify(caKey)}`);
-    const caVolume = kplus.Volume.fromSecret(scope, 'TlsCaVolume', caSecret, { name: `tls-ca${suffix}`, items: { [caKey]: { path: 'ca.crt' } } });
-    for (const c of all) c.mount(caDir, caVolume, { readOnly: true });
-  }
-  return { certFile: `${dir}/tls.crt`, keyFile: `${dir}/tls.key`, caFile: `${caDir}/ca.crt` };
 }
 
 /** Runs a check and turns its error into cdk8s validation messages. @internal */
@@ -992,9 +648,4 @@ export function validationErrors(check: () => unknown): string[] {
   } catch (e) {
     return [(e as Error).message];
   }
-}
-
-/** The labels that select one replica's pods (all pods with one replica). */
-function replicaSelector(podLabels: { [key: string]: string }, replicas: number, i: number): { [key: string]: string } {
-  return replicas === 1 ? podLabels : { ...podLabels, [REPLICA_LABEL]: String(i) };
 }

@@ -16,7 +16,7 @@ import { invalid } from '../frp/errors';
 import { FrpProxy, FrpProxyType, ProxyProtocolVersion } from '../frp/proxy';
 import { FrpAuth } from '../frp-auth';
 import { foreignContainerPort, foreignPodLabels, ForeignWorkload, foreignWorkload } from '../k8s/foreign-workload';
-import { claimName, derivedName, recommendedLabels, selectPods } from '../k8s/names';
+import { claimName, derivedName, recommendedLabels, selectPods, serviceHost } from '../k8s/names';
 import { omitUnstoredDefaults } from '../k8s/pod-defaults';
 import { regexEscape } from '../monitoring/_promql';
 import { FrpMonitoringOptions } from '../monitoring/frp-monitoring';
@@ -286,14 +286,14 @@ export class DistributedService extends Construct {
         }
       }
       const dnsTarget: BalancerBackends = { kind: 'dns', hostname: fqdn(service.name, backendNs), port: b.port };
-      return { service, localIP: hostOf(service.name, backendNs), dnsTarget };
+      return { service, localIP: serviceHost(service.name, backendNs), dnsTarget };
     }
     if (b.kind === 'dns') {
       if (b.serviceName === this.name && plan.expose.type === ExposeType.PORT && (b.namespace ?? ns) === Chart.of(server ?? this).namespace) {
         invalid(where, 'spec.backends.discovery.serviceName', `${b.serviceName} is this service's own exposed Service (it points at frps): name the backends' Service`);
       }
       const dnsTarget: BalancerBackends = { kind: 'dns', hostname: fqdn(b.serviceName, b.namespace), port: b.port };
-      return { service: undefined, localIP: hostOf(b.serviceName, b.namespace ?? ns), dnsTarget };
+      return { service: undefined, localIP: serviceHost(b.serviceName, b.namespace ?? ns), dnsTarget };
     }
     const endpoints: BalancerBackends = { kind: 'endpoints' };
     return { service: undefined, localIP: undefined, dnsTarget: endpoints };
@@ -655,10 +655,6 @@ function claimBackendsName(owner: Construct, name: string, namespace: string | u
 /** The Secret a service's group key is read from by default. @internal */
 export function groupKeySecretName(service: string): string {
   return `${service}-group-key`;
-}
-
-function hostOf(service: string, namespace: string | undefined): string {
-  return namespace ? `${service}.${namespace}.svc` : service;
 }
 
 /** The fields of a Kubernetes ObjectMeta (strict decoding refuses any other). */

@@ -1,0 +1,102 @@
+import { Duration } from 'cdk8s';
+import * as kplus from 'cdk8s-plus-28';
+import { k8s } from 'cdk8s-plus-28';
+import { addSecretEnv, FrpAuth } from '../frp-auth';
+import { WEB_PASSWORD_ENV, WEB_USER_ENV } from './_config';
+import { objectMeta, replicaLabels, replicaName, replicaSelector, ServerContext } from './_context';
+import {
+  CONFIG_CHECKSUM_ANNOTATION, omitUnstoredDefaults, resourcesWithDefaults, restrictedPodSecurityContext, restrictedSecurityContext,
+} from '../k8s/pod-defaults';
+
+/** Where frps reads its config. @internal */
+export const CONFIG_DIR = '/etc/frp';
+/** frps' config file (in the ConfigMap and in CONFIG_DIR). @internal */
+export const CONFIG_FILE = 'frps.toml';
+
+/**
+ * Readiness delay of an HA frps replica: frpc's login retry interval doubles up
+ * to 20 s (+10 % jitter), so after this long every member has logged in again.
+ */
+const HA_READINESS_DELAY_SECONDS = 25;
+
+/** What the frps pods run. @internal */
+export interface FrpsWorkloadOptions {
+  readonly image: string;
+  readonly resources?: kplus.ContainerResources;
+  readonly configMap: kplus.ConfigMap;
+  /** Checksum of the rendered config (rolls the pods when it changes). */
+  readonly configChecksum: string;
+  readonly auth: FrpAuth;
+  readonly webServerCredentials?: kplus.ISecret;
+}
+
+/** The frps Deployments, one per replica, and their frps containers. @internal */
+export interface FrpsWorkload {
+  readonly deployments: kplus.Deployment[];
+  readonly containers: kplus.Container[];
+}
+
+/**
+ * One single-pod Deployment per replica (each replica has a Service, an
+ * address, of its own), running frps with the config mounted read-only.
+ * @internal
+ */
+export function addFrpsDeployments(ctx: ServerContext, o: FrpsWorkloadOptions): FrpsWorkload {
+  const { scope, replicas, ports } = ctx;
+  const configVolume = kplus.Volume.fromConfigMap(scope, 'ConfigVolume', o.configMap, { name: 'config' });
+  const deployments: kplus.Deployment[] = [];
+  const containers: kplus.Container[] = [];
+  for (let i = 0; i < replicas; i++) {
+    const labels = replicaLabels(ctx, i);
+    const deployment = new kplus.Deployment(scope, i === 0 ? 'Resource' : `Replica${i}`, {
+      replicas: 1,
+      metadata: objectMeta(ctx, 'Deployment', replicaName(ctx, i), labels),
+      podMetadata: { labels: { ...labels, ...ctx.podLabels } },
+      securityContext: restrictedPodSecurityContext(),
+      automountServiceAccountToken: false,
+      isolate: false,
+      select: false,
+    });
+    deployment.select(kplus.LabelSelector.of({ labels: replicaSelector(ctx, i) }));
+    omitUnstoredDefaults(deployment);
+    deployment.podMetadata.addAnnotation(CONFIG_CHECKSUM_ANNOTATION, o.configChecksum);
+    const container = deployment.addContainer({
+      name: 'frps',
+      image: o.image,
+      imagePullPolicy: kplus.ImagePullPolicy.IF_NOT_PRESENT,
+      args: ['-c', `${CONFIG_DIR}/${CONFIG_FILE}`],
+      ports: [
+        { name: 'control', number: ports.bind },
+        { name: 'metrics', number: ports.webServer },
+      ],
+      securityContext: restrictedSecurityContext(),
+      resources: resourcesWithDefaults(o.resources),
+      // HA: a (re)started replica waits until its frpc members have logged in again
+      // (frpc retries its login after 1 s, doubling to 20 s) before it takes traffic
+      readiness: kplus.Probe.fromHttpGet('/healthz', {
+        port: ports.webServer,
+        periodSeconds: Duration.seconds(5),
+        initialDelaySeconds: replicas > 1 ? Duration.seconds(HA_READINESS_DELAY_SECONDS) : undefined,
+      }),
+      liveness: kplus.Probe.fromHttpGet('/healthz', { port: ports.webServer }),
+      volumeMounts: [{ path: CONFIG_DIR, volume: configVolume, readOnly: true }],
+    });
+    addSecretEnv(container, o.auth._serverEnv());
+    if (o.webServerCredentials) {
+      container.env.addVariable(WEB_USER_ENV, kplus.EnvValue.fromSecretValue({ secret: o.webServerCredentials, key: 'user' }));
+      container.env.addVariable(WEB_PASSWORD_ENV, kplus.EnvValue.fromSecretValue({ secret: o.webServerCredentials, key: 'password' }));
+    }
+    deployments.push(deployment);
+    containers.push(container);
+  }
+  return { deployments, containers };
+}
+
+/** HA: a PodDisruptionBudget that lets drains take one replica at a time (none with one replica). @internal */
+export function addDisruptionBudget(ctx: ServerContext): k8s.KubePodDisruptionBudget | undefined {
+  if (ctx.replicas === 1) return undefined;
+  return new k8s.KubePodDisruptionBudget(ctx.scope, 'DisruptionBudget', {
+    metadata: objectMeta(ctx, 'PodDisruptionBudget', ctx.name),
+    spec: { maxUnavailable: k8s.IntOrString.fromNumber(1), selector: { matchLabels: ctx.podLabels } },
+  });
+}
