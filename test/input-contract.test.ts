@@ -473,3 +473,34 @@ describe('15. every name Kubernetes accepts in a user field that feeds a derived
     expect(anchor.metadata.name).toMatch(/^frps-trust-[0-9a-f]{8}-issuer-corp-ca-x$/);
   });
 });
+
+describe('16. a clash of derived names names metadata.name of both services (issue 19)', () => {
+  test('the issue\'s example: svc-a-backends next to svc-a', () => {
+    const r = render([yaml(manifest('svc-a', http('a.example.com', { loadBalancing: { healthCheck: { type: 'tcp' } } }), { namespace: 'apps' }), manifest('svc-a-backends', tcp(), { namespace: 'apps' }))]);
+    const [line] = expectRefused(r);
+    expect(line).toBe(`${r.files[0]}: document 2: apps/svc-a-backends: metadata.name: the Service "svc-a-backends" in namespace apps, named after this metadata.name, is also the one apps/svc-a (${r.files[0]}: document 1) renders from its metadata.name: rename one of the services`);
+  });
+
+  test('property: a service named like another\'s derived object is rendered, or refused at metadata.name naming the other document\'s metadata.name', () => {
+    const SUFFIXES = ['-backends', '-frpc', '-balancer', '-frpc-config', '-balancer-config', '-frpc-tls', '-ca', '-ca-root', '-frps', '-0', '-x'];
+    const SPECS = [
+      () => tcp(5432),
+      () => tcp(5433, { security: { mtls: { enabled: true } } }),
+      () => http('a.example.com', { loadBalancing: { healthCheck: { type: 'tcp' } } }),
+      () => http('b.example.com', { backends: { replicas: 2, discovery: { mode: 'selector', selector: { matchLabels: { app: 'web' } }, port: 3000 } }, loadBalancing: { algorithm: 'least-conn', healthCheck: { type: 'tcp' } } }),
+    ];
+    let refused = 0;
+    fc.assert(fc.property(fc.constantFrom('svc', 'a', 'web-1'), fc.constantFrom(...SUFFIXES), fc.nat(SPECS.length - 1), fc.nat(SPECS.length - 1), fc.boolean(), (base, suffix, i, j, swap) => {
+      const docs = [manifest(base, SPECS[i](), { namespace: 'apps' }), manifest(`${base}${suffix}`, SPECS[j](), { namespace: 'apps' })];
+      const r = render([yaml(...(swap ? docs.reverse() : docs))]);
+      if (r.code === 0) return void expectRendered(r);
+      refused++;
+      const lines = expectRefused(r);
+      expect(r.err).not.toMatch(/is already rendered by/);
+      for (const line of lines.filter(l => / (Service|Deployment|ConfigMap|Certificate|Issuer|Secret|NetworkPolicy|PodDisruptionBudget|ServiceAccount) "/.test(l))) {
+        expect(line).toMatch(/document \d: apps\/[a-z0-9-]+: metadata\.name: the \w+ "[a-z0-9-]+" in namespace apps, named after this metadata\.name, is also the one apps\/[a-z0-9-]+ \(\S+: document \d\) renders from its metadata\.name: rename one of the services$/);
+      }
+    }), { numRuns: 40, seed: 19 });
+    expect(refused).toBeGreaterThan(5);
+  });
+});

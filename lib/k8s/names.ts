@@ -53,10 +53,42 @@ export function derivedName(base: string, suffix: string): string {
 }
 
 const claims = new WeakMap<IConstruct, Map<string, string>>();
+/** The construct that claimed each key (by root), for the user's words in a clash. */
+const claimants = new WeakMap<IConstruct, Map<string, IConstruct>>();
+
+/** What the user calls a construct whose name derives the names below it. @internal */
+export interface NameOrigin {
+  /** How the user knows it (`namespace/name` of a manifest, or the construct path). */
+  readonly label: string;
+  /** Where its manifest came from, if it came from one (`file: document N`). */
+  readonly source?: string;
+  /** The user's field the names derive from (`metadata.name`, or the `name` prop). */
+  readonly field: string;
+}
+const origins = new WeakMap<IConstruct, NameOrigin>();
+
+/**
+ * Marks a construct whose name the objects below it derive their names from
+ * (a DistributedService: `<name>-backends`, `<name>-frpc`, ...), so that a
+ * clash of derived names is reported at the user's field of both. @internal
+ */
+export function setNameOrigin(scope: IConstruct, origin: NameOrigin): void {
+  origins.set(scope, origin);
+}
+
+/** The nearest construct at or above `c` that is a name origin. */
+function originOf(c: IConstruct): { construct: IConstruct; origin: NameOrigin } | undefined {
+  for (const s of [...c.node.scopes].reverse()) {
+    const origin = origins.get(s);
+    if (origin) return { construct: s, origin };
+  }
+  return undefined;
+}
 
 /**
  * Reserves `kind` `name` in a namespace for a construct. A second construct
- * asking for the same kind, namespace and name is an error that names both.
+ * asking for the same kind, namespace and name is an error that names both
+ * (at the user's field of both when their names derive from services').
  * @param owner the construct that renders the object (named in the error)
  * @param kind the object's kind (e.g. "Service")
  * @param name the object name
@@ -68,13 +100,23 @@ export function claimName(owner: IConstruct, kind: string, name: string, namespa
   const root = owner.node.root;
   let taken = claims.get(root);
   if (!taken) claims.set(root, taken = new Map());
+  let by = claimants.get(root);
+  if (!by) claimants.set(root, by = new Map());
   const ns = namespace ?? chartNamespace(owner) ?? '';
   const key = `${kind}\0${ns}\0${name}`;
   const prev = taken.get(key);
   if (prev !== undefined && prev !== owner.node.path) {
-    invalid(owner.node.path, 'name', `${kind} ${JSON.stringify(name)}${ns ? ` in namespace ${ns}` : ''} is already rendered by ${prev}: give one of them another name (the construct's name prop, or the service's metadata.name)`);
+    const what = `${kind} ${JSON.stringify(name)}${ns ? ` in namespace ${ns}` : ''}`;
+    const mine = originOf(owner);
+    const theirs = originOf(by.get(key)!);
+    if (mine && theirs && mine.construct !== theirs.construct) {
+      const them = `${theirs.origin.label}${theirs.origin.source ? ` (${theirs.origin.source})` : ''}`;
+      invalid(mine.construct.node.path, mine.origin.field, `the ${what}, named after this ${mine.origin.field}, is also the one ${them} renders from its ${theirs.origin.field}: rename one of the services`);
+    }
+    invalid(owner.node.path, 'name', `${what} is already rendered by ${prev}: give one of them another name (the construct's name prop, or the service's metadata.name)`);
   }
   taken.set(key, owner.node.path);
+  by.set(key, owner);
   return name;
 }
 

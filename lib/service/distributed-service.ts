@@ -16,7 +16,7 @@ import { invalid } from '../frp/errors';
 import { FrpProxy, FrpProxyType, ProxyProtocolVersion } from '../frp/proxy';
 import { FrpAuth } from '../frp-auth';
 import { foreignContainerPort, foreignPodLabels, ForeignWorkload, foreignWorkload } from '../k8s/foreign-workload';
-import { claimName, derivedName, recommendedLabels, selectPods, serviceHost } from '../k8s/names';
+import { claimName, derivedName, recommendedLabels, selectPods, serviceHost, setNameOrigin } from '../k8s/names';
 import { omitUnstoredDefaults } from '../k8s/pod-defaults';
 import { regexEscape } from '../monitoring/_promql';
 import { FrpMonitoringOptions } from '../monitoring/frp-monitoring';
@@ -196,6 +196,11 @@ export class DistributedService extends Construct {
     if (!server && !auth) invalid(where, 'auth', 'is required when the service creates its own FrpServer (FrpAuth.token(secret)); or pass a shared server');
 
     this.name = name ?? id;
+    // the names of its objects derive from this one: a clash names the user's field of both services
+    const namespace = Chart.of(this).namespace;
+    setNameOrigin(this, this.source && namespace
+      ? { label: `${namespace}/${this.name}`, source: this.source, field: 'metadata.name' }
+      : { label: where, field: 'name' });
     // Objects near the backends (frpc, balancer, backend Service) live in this
     // chart's namespace; objects in front of frps in the server's.
     const ns = Chart.of(this).namespace;
