@@ -11,7 +11,7 @@ import { HaproxyAffinityKind, HaproxyConfigProps } from './haproxy-model';
 import { checkInt, invalid } from '../frp/errors';
 import { checkBaseName, derivedName, claimName, imageVersion, recommendedLabels, selectorLabels, selectPods } from '../k8s/names';
 import {
-  checkImage, CONFIG_CHECKSUM_ANNOTATION, omitUnstoredDefaults, restrictedPodSecurityContext, restrictedSecurityContext, sha256,
+  checkImage, CONFIG_CHECKSUM_ANNOTATION, omitUnstoredDefaults, restrictedPodProps, restrictedSecurityContext, sha256,
 } from '../k8s/pod-defaults';
 import { MetricsTarget } from '../monitoring/metrics-target';
 import { DNS_PORTS, NetworkPeer, PolicyPort } from '../network/network-peer';
@@ -209,10 +209,7 @@ export class HaproxyBalancer extends Construct {
     const workloadProps = {
       replicas,
       podMetadata: { labels: { ...this.labels, ...this.podLabels } },
-      securityContext: restrictedPodSecurityContext(),
-      automountServiceAccountToken: false,
-      isolate: false,
-      select: false,
+      ...restrictedPodProps(),
     };
     if (shared) {
       this.statefulSet = new kplus.StatefulSet(this, 'Resource', {

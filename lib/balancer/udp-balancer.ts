@@ -9,7 +9,7 @@ import { NginxStreamConfigProps } from './nginx-stream-model';
 import { checkInt, invalid } from '../frp/errors';
 import { checkBaseName, derivedName, claimName, imageVersion, recommendedLabels, selectorLabels, selectPods, serviceHost } from '../k8s/names';
 import {
-  checkImage, CONFIG_CHECKSUM_ANNOTATION, omitUnstoredDefaults, restrictedPodSecurityContext, restrictedSecurityContext, sha256,
+  checkImage, CONFIG_CHECKSUM_ANNOTATION, omitUnstoredDefaults, restrictedPodProps, restrictedSecurityContext, sha256,
 } from '../k8s/pod-defaults';
 import { MetricsTarget } from '../monitoring/metrics-target';
 import { DNS_PORTS, NetworkPeer } from '../network/network-peer';
@@ -129,10 +129,7 @@ export class UdpBalancer extends Construct {
       replicas: props.replicas ?? 2,
       metadata: { name: claimName(this, 'Deployment', name), labels: this.labels },
       podMetadata: { labels: { ...this.labels, ...this.podLabels } },
-      securityContext: restrictedPodSecurityContext(),
-      automountServiceAccountToken: false,
-      isolate: false,
-      select: false,
+      ...restrictedPodProps(),
     });
     omitUnstoredDefaults(this.deployment);
     this.deployment.select(kplus.LabelSelector.of({ labels: this.podLabels }));

@@ -10,7 +10,7 @@ import { addSecretEnv, mountSecretFiles, ENV, FrpAuth } from '../frp-auth';
 import { ForeignWorkload, foreignPodLabels, foreignWorkload, mergePodTemplate, shadowPod } from '../k8s/foreign-workload';
 import { checkBaseName, claimContainer, claimName, derivedName, imageVersion, recommendedLabels, selectorLabels } from '../k8s/names';
 import {
-  checkImage, CONFIG_CHECKSUM_ANNOTATION, resourcesWithDefaults, lazyString, restrictedPodSecurityContext,
+  checkImage, CONFIG_CHECKSUM_ANNOTATION, resourcesWithDefaults, lazyString, restrictedPodProps,
   restrictedSecurityContext, sha256, omitUnstoredDefaults,
 } from '../k8s/pod-defaults';
 import { DNS_PORTS, NetworkPeer, PolicyPort, policyRule } from '../network/network-peer';
@@ -337,10 +337,7 @@ export class FrpClientPool extends Construct {
       const common = {
         metadata: { name: claimName(this, daemonSet ? 'DaemonSet' : 'Deployment', name), labels: this.labels },
         podMetadata: { labels: { ...this.labels, ...podLabels } },
-        securityContext: restrictedPodSecurityContext(),
-        automountServiceAccountToken: false,
-        isolate: false,
-        select: false,
+        ...restrictedPodProps(),
       };
       const own = daemonSet
         ? new kplus.DaemonSet(this, 'Resource', common)

@@ -30,6 +30,18 @@ export function restrictedPodSecurityContext(): kplus.PodSecurityContextProps {
 }
 
 /**
+ * Pod settings of every workload we render: the restricted security context,
+ * no service account token, no NetworkPolicy of cdk8s-plus' own (`isolate`)
+ * and no selector by its path-hash label (`select`: we select by labels).
+ * @internal
+ */
+export function restrictedPodProps(): {
+  securityContext: kplus.PodSecurityContextProps; automountServiceAccountToken: false; isolate: false; select: false;
+} {
+  return { securityContext: restrictedPodSecurityContext(), automountServiceAccountToken: false, isolate: false, select: false };
+}
+
+/**
  * Requests and limits for the small frp processes. What the user gives wins,
  * field by field; what they leave out keeps the default, so every container
  * always has cpu and memory requests and limits. @internal

@@ -5,7 +5,7 @@ import { addSecretEnv, FrpAuth } from '../frp-auth';
 import { WEB_PASSWORD_ENV, WEB_USER_ENV } from './_config';
 import { objectMeta, replicaLabels, replicaName, replicaSelector, ServerContext } from './_context';
 import {
-  CONFIG_CHECKSUM_ANNOTATION, omitUnstoredDefaults, resourcesWithDefaults, restrictedPodSecurityContext, restrictedSecurityContext,
+  CONFIG_CHECKSUM_ANNOTATION, omitUnstoredDefaults, resourcesWithDefaults, restrictedPodProps, restrictedSecurityContext,
 } from '../k8s/pod-defaults';
 
 /** Where frps reads its config. @internal */
@@ -52,10 +52,7 @@ export function addFrpsDeployments(ctx: ServerContext, o: FrpsWorkloadOptions): 
       replicas: 1,
       metadata: objectMeta(ctx, 'Deployment', replicaName(ctx, i), labels),
       podMetadata: { labels: { ...labels, ...ctx.podLabels } },
-      securityContext: restrictedPodSecurityContext(),
-      automountServiceAccountToken: false,
-      isolate: false,
-      select: false,
+      ...restrictedPodProps(),
     });
     deployment.select(kplus.LabelSelector.of({ labels: replicaSelector(ctx, i) }));
     omitUnstoredDefaults(deployment);
