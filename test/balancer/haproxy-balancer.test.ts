@@ -7,7 +7,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'fs';
 import { dirname } from 'path';
 import { ApiObject, Chart, Duration, Size, Testing } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
-import { freePorts, HaproxyHarness, writeBalancerScripts } from './haproxy-harness';
+import { HaproxyHarness, writeBalancerScripts } from './haproxy-harness';
 import { request } from './net-helpers';
 import {
   EndUserAuthentication, HaproxyAffinity, HaproxyBalance, HaproxyBalancer, HaproxyBalancerProps, HaproxyConfig, HaproxyConfigProps,
@@ -17,11 +17,14 @@ import { FS_ROOT_CONTEXT } from '../../lib/balancer/_workload';
 import { NetworkPeer } from '../../lib/network/network-peer';
 import { HealthCheckType } from '../../lib/spec';
 import { expectValidBundle } from '../helpers';
+import { useLoopback } from '../helpers/loopback';
+import { haproxyListenOn } from '../live/harness/listen-on';
 
 jest.setTimeout(20_000);
 
 const h = HaproxyHarness.create();
 afterAll(() => h.cleanup());
+const loopback = useLoopback();
 
 const AUTH = HaproxyBalancer.AUTH_DIR;
 const byKind = (manifests: any[], kind: string) => manifests.filter(m => m.kind === kind);
@@ -471,7 +474,7 @@ describe('HaproxyBalancer haproxy.cfg against the real binary', () => {
   });
 
   test('the container command runs that text: the probe and metrics endpoints answer', async () => {
-    const [web, metrics, health] = await freePorts(3);
+    const [web, metrics, health] = await loopback.ports(3);
     const chart = rootedChart(`${h.dir}/root-run`);
     new HaproxyBalancer(chart, 'lb', {
       config: { services: [webService({ port: web })], metrics: { port: metrics }, healthEndpoint: { port: health } },
@@ -479,12 +482,13 @@ describe('HaproxyBalancer haproxy.cfg against the real binary', () => {
     const manifests = Testing.synth(chart);
     const c = haproxyContainer(manifests);
     expect(c.args.slice(0, 2)).toEqual(['-db', '-f']); // what the harness runs: haproxy -db -f FILE
-    const haproxy = await h.start(cfgText(manifests), health);
+    // the pod's listen addresses become the test's own (as the live harness makes them the pod's)
+    const haproxy = await h.start(haproxyListenOn(cfgText(manifests), loopback.host), health, loopback.host);
     try {
       const probe = c.readinessProbe.httpGet;
-      expect((await request({ port: probe.port, path: probe.path })).status).toBe(200);
+      expect((await request({ host: loopback.host, port: probe.port, path: probe.path })).status).toBe(200);
       const svcMetrics = one(manifests, 'Service').spec.ports.find((p: any) => p.name === 'metrics');
-      const scraped = await request({ port: svcMetrics.targetPort, path: '/metrics' });
+      const scraped = await request({ host: loopback.host, port: svcMetrics.targetPort, path: '/metrics' });
       expect(scraped.status).toBe(200);
       expect(scraped.body).toMatch(/^haproxy_process_uptime_seconds /m);
     } finally {

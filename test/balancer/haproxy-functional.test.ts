@@ -1,21 +1,28 @@
-// Functional tests: the rendered haproxy.cfg runs in the real Debian haproxy, on 127.0.0.1,
-// in front of small Node backends. Every loop is bounded and every wait has a timeout;
+// Functional tests: the rendered haproxy.cfg runs in the real Debian haproxy, on the test's
+// own loopback address (test/helpers/loopback.ts), in front of small Node backends. Every loop is bounded and every wait has a timeout;
 // haproxy is always stopped (finally + afterAll + process exit hook).
 import { generateKeyPairSync } from 'crypto';
 import * as dgram from 'dgram';
 import * as http2 from 'http2';
 import { Duration } from 'cdk8s';
-import { freePorts, HaproxyHarness, RunningProcess, sleep } from './haproxy-harness';
-import { dnsAnswer, HttpBackend, proxyV2Header, rawExchange, request, sequential, signJwt, tally } from './net-helpers';
+import { HaproxyHarness, RunningProcess, sleep } from './haproxy-harness';
+import * as net from './net-helpers';
+import { dnsAnswer, HttpBackend, proxyV2Header, rawExchange, signJwt, tally } from './net-helpers';
 import {
   EndUserAuthentication, HaproxyAffinity, HaproxyBalance, HaproxyConfig, HaproxyMode, HaproxyServiceOptions, HaproxyTargets,
 } from '../../lib/balancer';
 import { HealthCheckType, HttpMethod } from '../../lib/spec';
+import { useLoopback } from '../helpers/loopback';
 
 jest.setTimeout(20_000);
 
 const h = HaproxyHarness.create();
 afterAll(() => h.cleanup());
+const loopback = useLoopback();
+
+/** Requests go to haproxy on the test's own address unless they name another. */
+const request = (o: net.RequestOptions) => net.request({ host: loopback.host, ...o });
+const sequential = (n: number, o: net.RequestOptions) => net.sequential(n, { host: loopback.host, ...o });
 
 interface Running {
   readonly port: number;
@@ -25,7 +32,7 @@ interface Running {
 }
 
 /**
- * Renders a config with one service `web` on 127.0.0.1 in front of `backends`, starts
+ * Renders a config with one service `web` on the test's address in front of `backends`, starts
  * haproxy, runs `fn`, and always stops haproxy and the backends.
  */
 async function withHaproxy(
@@ -33,23 +40,23 @@ async function withHaproxy(
   service: Partial<HaproxyServiceOptions>,
   fn: (r: Running) => Promise<void>,
 ): Promise<void> {
-  const [port, metricsPort, healthPort] = await freePorts(3);
+  const [port, metricsPort, healthPort] = await loopback.ports(3);
   const config = new HaproxyConfig({
     services: [{
       name: 'web',
       port,
-      bindAddress: '127.0.0.1',
+      bindAddress: loopback.host,
       targets: HaproxyTargets.endpoints(backends.map(b => ({ host: '127.0.0.1', port: b.port }))),
       ...service,
     }],
     metrics: { port: metricsPort },
     healthEndpoint: { port: healthPort },
-    adminBindAddress: '127.0.0.1',
+    adminBindAddress: loopback.host,
     timeouts: { connect: Duration.seconds(1), client: Duration.seconds(5), server: Duration.seconds(5) },
   });
   let haproxy: RunningProcess | undefined;
   try {
-    haproxy = await h.start(config.render(), healthPort);
+    haproxy = await h.start(config.render(), healthPort, loopback.host);
     await fn({ port, metricsPort, healthPort, haproxy });
   } finally {
     await haproxy?.stop();
@@ -117,7 +124,7 @@ describe('balancing', () => {
     await withHaproxy(bs, { balance: HaproxyBalance.SOURCE }, async ({ port }) => {
       const chosen = new Map<string, Record<string, number>>();
       for (let i = 2; i <= 9; i++) {
-        const localAddress = `127.0.0.${i}`;
+        const localAddress = loopback.ip(3, i);
         chosen.set(localAddress, tally(await sequential(5, { port, localAddress })));
       }
       for (const [addr, t] of chosen) {
@@ -177,22 +184,22 @@ describe('balancing', () => {
       });
       server.listen(0, '127.0.0.1', () => resolve({ name, port: (server.address() as { port: number }).port, server }));
     })));
-    const [port, metricsPort, healthPort] = await freePorts(3);
+    const [port, metricsPort, healthPort] = await loopback.ports(3);
     const cfg = new HaproxyConfig({
       services: [{
         name: 'web',
         port,
-        bindAddress: '127.0.0.1',
+        bindAddress: loopback.host,
         http2: true,
         targets: HaproxyTargets.endpoints(servers.map(s => ({ host: '127.0.0.1', port: s.port }))),
         healthCheck: { type: HealthCheckType.GRPC, interval: Duration.millis(200) },
       }],
       metrics: { port: metricsPort },
       healthEndpoint: { port: healthPort },
-      adminBindAddress: '127.0.0.1',
+      adminBindAddress: loopback.host,
     });
-    const haproxy = await h.start(cfg.render(), healthPort);
-    const client = http2.connect(`http://127.0.0.1:${port}`);
+    const haproxy = await h.start(cfg.render(), healthPort, loopback.host);
+    const client = http2.connect(`http://${loopback.host}:${port}`);
     try {
       const call = () => new Promise<string>((resolve, reject) => {
         const req = client.request({ ':method': 'POST', ':path': '/pkg.Service/Method', 'content-type': 'application/grpc' });
@@ -249,8 +256,8 @@ describe('health checks and retries', () => {
 
   test('retries with redispatch hide a dead server; without retries clients see 503', async () => {
     const bs = await startBackends(1);
-    const [dead] = await freePorts(1); // nothing listens there
-    const targets = HaproxyTargets.endpoints([{ host: '127.0.0.1', port: dead }, { host: '127.0.0.1', port: bs[0].port }]);
+    const [dead] = await loopback.ports(1); // nothing listens there
+    const targets = HaproxyTargets.endpoints([{ host: loopback.host, port: dead }, { host: '127.0.0.1', port: bs[0].port }]);
     await withHaproxy([], { targets, retry: { retries: 2 } }, async ({ port }) => {
       const started = Date.now();
       const replies = await sequential(10, { port });
@@ -360,14 +367,14 @@ describe('end-user authentication', () => {
 describe('PROXY protocol, rate limit, metrics', () => {
   test('PROXY v2: the backend sees the address from the header as X-Forwarded-For', async () => {
     await withHaproxy(await startBackends(1), { acceptProxy: true }, async ({ port }) => {
-      const header = proxyV2Header('203.0.113.7', 51234, '127.0.0.1', port);
+      const header = proxyV2Header('203.0.113.7', 51234, loopback.host, port);
       const http = Buffer.from('GET /whoami HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n');
-      const response = await rawExchange(port, Buffer.concat([header, http]));
+      const response = await rawExchange(port, Buffer.concat([header, http]), loopback.host);
       expect(response).toMatch(/^HTTP\/1\.1 200/);
       const body = JSON.parse(response.slice(response.indexOf('\r\n\r\n') + 4));
       expect(body.xff).toEqual('203.0.113.7');
       // a connection without the header is dropped without an HTTP answer
-      const plain = await rawExchange(port, http).catch((e: Error) => `dropped: ${e.message}`);
+      const plain = await rawExchange(port, http, loopback.host).catch((e: Error) => `dropped: ${e.message}`);
       expect(plain).not.toMatch(/^HTTP/);
     });
   });
@@ -376,7 +383,7 @@ describe('PROXY protocol, rate limit, metrics', () => {
     const bs = await startBackends(3);
     await withHaproxy(bs, { acceptProxy: true, mode: HaproxyMode.TCP, balance: HaproxyBalance.SOURCE }, async ({ port }) => {
       const backendFor = async (src: string) => {
-        const r = await rawExchange(port, Buffer.concat([proxyV2Header(src, 40000, '127.0.0.1', port), Buffer.from('GET / HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n')]));
+        const r = await rawExchange(port, Buffer.concat([proxyV2Header(src, 40000, loopback.host, port), Buffer.from('GET / HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n')]), loopback.host);
         return JSON.parse(r.slice(r.indexOf('\r\n\r\n') + 4)).backend as string;
       };
       const seen = new Map<string, Set<string>>();
@@ -396,7 +403,7 @@ describe('PROXY protocol, rate limit, metrics', () => {
       const statuses = (await sequential(7, { port })).map(r => r.status);
       expect(statuses).toEqual([200, 200, 200, 200, 200, 429, 429]);
       // another client address has its own budget
-      expect((await request({ port, localAddress: '127.0.0.5' })).status).toBe(200);
+      expect((await request({ port, localAddress: loopback.ip(3, 5) })).status).toBe(200);
     });
   });
 
@@ -417,31 +424,32 @@ describe('PROXY protocol, rate limit, metrics', () => {
 
 describe('dns discovery', () => {
   test('server-template fills its slots from A records and balances over them', async () => {
-    // GIVEN two backends on one port at 127.0.0.2 and 127.0.0.3, and a DNS server naming both
-    const first = await HttpBackend.start('pod-a', '127.0.0.2');
-    const second = await HttpBackend.start('pod-b', '127.0.0.3', first.port);
+    // GIVEN two backends on one port at two addresses of the test's, and a DNS server naming both
+    const pods = [loopback.ip(4, 1), loopback.ip(4, 2)];
+    const first = await HttpBackend.start('pod-a', pods[0]);
+    const second = await HttpBackend.start('pod-b', pods[1], first.port);
     const dns = dgram.createSocket('udp4');
     let queries = 0;
     dns.on('message', (msg, rinfo) => {
       queries++;
-      dns.send(dnsAnswer(msg, ['127.0.0.2', '127.0.0.3']), rinfo.port, rinfo.address);
+      dns.send(dnsAnswer(msg, pods), rinfo.port, rinfo.address);
     });
     await new Promise<void>(resolve => dns.bind(0, '127.0.0.1', () => resolve()));
     const dnsPort = dns.address().port;
-    const [port, metricsPort, healthPort] = await freePorts(3);
+    const [port, metricsPort, healthPort] = await loopback.ports(3);
     const cfg = new HaproxyConfig({
       services: [{
         name: 'web',
         port,
-        bindAddress: '127.0.0.1',
+        bindAddress: loopback.host,
         targets: HaproxyTargets.dns({ hostname: 'web.test.svc.cluster.local', port: first.port, maxServers: 4 }),
       }],
       resolvers: { nameservers: [{ address: '127.0.0.1', port: dnsPort }], holdValid: Duration.seconds(1), resolveInterval: Duration.millis(200) },
       metrics: { port: metricsPort },
       healthEndpoint: { port: healthPort },
-      adminBindAddress: '127.0.0.1',
+      adminBindAddress: loopback.host,
     });
-    const haproxy = await h.start(cfg.render(), healthPort);
+    const haproxy = await h.start(cfg.render(), healthPort, loopback.host);
     try {
       await until('both pods resolved', async () => {
         const body = (await request({ port: metricsPort, path: '/metrics' })).body;

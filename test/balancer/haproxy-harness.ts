@@ -1,7 +1,7 @@
 // Runs the real haproxy / nginx binaries on rendered configs: `-c` / `-t` checks, and
-// foreground runs on 127.0.0.1 that are always stopped. Missing binaries fail loudly.
+// foreground runs that are always stopped, listening on the test's own loopback address
+// and ports (test/helpers/loopback.ts). Missing binaries fail loudly.
 import { ChildProcess, spawn, spawnSync } from 'child_process';
-import * as dgram from 'dgram';
 import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'fs';
 import * as net from 'net';
 import { tmpdir } from 'os';
@@ -258,30 +258,6 @@ export function canConnect(host: string, port: number): Promise<boolean> {
     socket.once('connect', () => done(true));
     socket.once('error', () => done(false));
   });
-}
-
-/** `n` distinct free TCP ports on 127.0.0.1 (all held open at once, then released). */
-export async function freePorts(n: number): Promise<number[]> {
-  const servers = await Promise.all(Array.from({ length: n }, () => new Promise<net.Server>((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => resolve(s));
-  })));
-  const ports = servers.map(s => (s.address() as net.AddressInfo).port);
-  await Promise.all(servers.map(s => new Promise(resolve => s.close(resolve))));
-  return ports;
-}
-
-/** `n` distinct free UDP ports on 127.0.0.1. */
-export async function freeUdpPorts(n: number): Promise<number[]> {
-  const sockets = await Promise.all(Array.from({ length: n }, () => new Promise<dgram.Socket>((resolve, reject) => {
-    const s = dgram.createSocket('udp4');
-    s.once('error', reject);
-    s.bind(0, '127.0.0.1', () => resolve(s));
-  })));
-  const ports = sockets.map(s => s.address().port);
-  await Promise.all(sockets.map(s => new Promise<void>(resolve => s.close(() => resolve()))));
-  return ports;
 }
 
 /** Writes nginx configs to a temp dir and runs the Debian nginx binary on them. */

@@ -1,24 +1,31 @@
 // Issue 9, defect 10: two HAProxy replicas of one balancer must treat a client alike.
-// Real Debian haproxy 2.6, two processes on 127.0.0.2 and 127.0.0.3 in front of three
-// backends at 127.0.0.4-6 that DNS discovery finds; each replica's DNS answers in another
-// order (as CoreDNS' loadbalance plugin shuffles them), so `server-template` fills its
-// slots differently in each. Clients come from their own addresses (127.0.1.x) and reach
-// both replicas in turn, as kube-proxy spreads connections over the balancer's pods.
+// Real Debian haproxy 2.6, two processes on 127.B.0.2 and 127.B.0.3 in front of three
+// backends at 127.B.4.1-3 that DNS discovery finds (127.B.0.0/16: the test's own,
+// test/helpers/loopback.ts); each replica's DNS answers in another order (as CoreDNS'
+// loadbalance plugin shuffles them), so `server-template` fills its slots differently in
+// each. Clients come from their own addresses (127.B.3.x) and reach both replicas in turn,
+// as kube-proxy spreads connections over the balancer's pods.
 import * as dgram from 'dgram';
 import * as net from 'net';
 import { join } from 'path';
 import { Duration } from 'cdk8s';
-import { freePorts, HaproxyHarness, RunningProcess, sleep } from './haproxy-harness';
+import { HaproxyHarness, RunningProcess, sleep } from './haproxy-harness';
 import { dnsAnswer, HttpBackend, request } from './net-helpers';
 import { HaproxyAffinity, HaproxyBalance, HaproxyConfig, HaproxyConfigProps, HaproxyMode, HaproxyServiceOptions, HaproxyTargets } from '../../lib/balancer';
+import { useLoopback } from '../helpers/loopback';
 
 jest.setTimeout(30_000);
 
 const h = HaproxyHarness.create();
 afterAll(() => h.cleanup());
 
-const REPLICAS = ['127.0.0.2', '127.0.0.3'];
-const BACKENDS = ['127.0.0.4', '127.0.0.5', '127.0.0.6'];
+const loopback = useLoopback();
+let REPLICAS: string[] = [];
+let BACKENDS: string[] = [];
+beforeAll(() => {
+  REPLICAS = [loopback.ip(0, 2), loopback.ip(0, 3)];
+  BACKENDS = [loopback.ip(4, 1), loopback.ip(4, 2), loopback.ip(4, 3)];
+});
 
 /** A DNS server that answers every A query for any name with `answer.addresses`. */
 interface Dns { readonly port: number; addresses: string[]; close(): void }
@@ -45,7 +52,7 @@ async function startReplicas(
   service: Partial<HaproxyServiceOptions>, backendPort: number, answers: string[][],
   extra: (i: number) => Partial<HaproxyConfigProps> = () => ({}), env: (i: number) => NodeJS.ProcessEnv = () => ({}),
 ): Promise<Replicas & { dns: Dns[]; resolved: (i: number, n: number) => Promise<void> }> {
-  const [port, metricsPort, healthPort] = await freePorts(3);
+  const [port, metricsPort, healthPort] = await loopback.ports(3);
   const dns = await Promise.all(answers.map(dnsServer));
   const configs = REPLICAS.map((address, i) => new HaproxyConfig({
     services: [{
@@ -124,7 +131,7 @@ describe('two replicas, DNS answers in another order in each', () => {
       expect(slots[0]).not.toEqual(slots[1]);
       const seen = new Map<string, Set<string>>();
       for (let i = 1; i <= 16; i++) {
-        const client = `127.0.1.${i}`;
+        const client = loopback.ip(3, i);
         const answers = new Set<string>();
         for (let k = 0; k < 4; k++) {
           const replica = REPLICAS[(i + k) % 2];
@@ -145,7 +152,7 @@ describe('two replicas, DNS answers in another order in each', () => {
   });
 
   test('source affinity: a client pinned through one replica stays pinned through the other (peers, srvkey addr)', async () => {
-    const [peersPort] = await freePorts(1);
+    const [peersPort] = await loopback.ports(1);
     const peers = { peers: [{ name: 'haproxy-0', host: REPLICAS[0] }, { name: 'haproxy-1', host: REPLICAS[1] }], port: peersPort };
     const r = await replicasWithHistory(
       { mode: HaproxyMode.TCP, affinity: HaproxyAffinity.sourceAddress({ expire: Duration.minutes(5) }) },
@@ -155,7 +162,7 @@ describe('two replicas, DNS answers in another order in each', () => {
       expect(r.configs[0]).toMatch(/srvkey addr peers frp$/m);
       const pinned = new Map<string, Set<string>>();
       for (let i = 1; i <= 12; i++) {
-        const client = `127.0.2.${i}`;
+        const client = loopback.ip(3, 100 + i);
         // round robin picks the first server; it alternates which replica sees the client first
         const first = await ask(r.port, REPLICAS[i % 2], client);
         const other = REPLICAS[(i + 1) % 2];

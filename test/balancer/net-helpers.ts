@@ -1,4 +1,5 @@
-// Small Node backends and clients for the functional tests: everything on 127.0.0.x,
+// Small Node backends and clients for the functional tests: everything on 127/8 (the
+// programs under test on the test's own address, test/helpers/loopback.ts), backends on
 // ephemeral ports, and a timeout on every wait.
 import { createSign, KeyObject } from 'crypto';
 import * as dgram from 'dgram';
@@ -183,10 +184,10 @@ export function proxyV2Header(src: string, srcPort: number, dst: string, dstPort
   return Buffer.concat([signature, head, addr(src), addr(dst), ports]);
 }
 
-/** Sends raw bytes on a new TCP connection and collects everything until the peer closes. */
-export function rawExchange(port: number, data: Buffer, timeoutMs = 3_000): Promise<string> {
+/** Sends raw bytes on a new TCP connection to `host` and collects everything until the peer closes. */
+export function rawExchange(port: number, data: Buffer, host = '127.0.0.1', timeoutMs = 3_000): Promise<string> {
   return new Promise((resolve, reject) => {
-    const socket = net.connect({ host: '127.0.0.1', port }, () => socket.write(data));
+    const socket = net.connect({ host, port }, () => socket.write(data));
     let out = '';
     socket.setEncoding('utf8');
     socket.on('data', c => (out += c));
@@ -224,13 +225,13 @@ export class UdpEcho {
   }
 }
 
-/** Sends one datagram from a fresh socket and waits for one reply. */
-export function udpExchange(port: number, message: string, timeoutMs = 2_000): Promise<string> {
+/** Sends one datagram from a fresh socket to `host` and waits for one reply. */
+export function udpExchange(port: number, message: string, timeoutMs = 2_000, host = '127.0.0.1'): Promise<string> {
   return new Promise((resolve, reject) => {
     const socket = dgram.createSocket('udp4');
     const timer = setTimeout(() => {
       socket.close();
-      reject(new Error(`no udp reply from 127.0.0.1:${port} within ${timeoutMs}ms`));
+      reject(new Error(`no udp reply from ${host}:${port} within ${timeoutMs}ms`));
     }, timeoutMs);
     socket.once('message', msg => {
       clearTimeout(timer);
@@ -242,7 +243,7 @@ export function udpExchange(port: number, message: string, timeoutMs = 2_000): P
       socket.close();
       reject(e);
     });
-    socket.send(message, port, '127.0.0.1');
+    socket.send(message, port, host);
   });
 }
 

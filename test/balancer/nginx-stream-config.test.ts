@@ -1,16 +1,19 @@
 // nginx stream (UDP) model: exact rendering, validation, `nginx -t` on every rendered
-// config, and real runs on 127.0.0.1 relaying datagrams to Node echo servers.
+// config, and real runs on the test's own loopback address (test/helpers/loopback.ts)
+// relaying datagrams to Node echo servers.
 import * as dgram from 'dgram';
 import { Duration } from 'cdk8s';
-import { freeUdpPorts, NginxHarness, RunningProcess, sleep } from './haproxy-harness';
+import { NginxHarness, RunningProcess, sleep } from './haproxy-harness';
 import { UdpEcho, udpExchange } from './net-helpers';
 import { NginxStreamBalance, NginxStreamConfig, NginxStreamConfigProps, NginxUdpService } from '../../lib/balancer';
+import { useLoopback } from '../helpers/loopback';
 
 jest.setTimeout(20_000);
 
 const h = NginxHarness.create();
 const rendered: string[] = [];
 afterAll(() => h.cleanup());
+const loopback = useLoopback();
 
 const MODULES = [NginxHarness.STREAM_MODULE];
 
@@ -191,21 +194,21 @@ describe('nginx -t', () => {
   });
 });
 
-describe('nginx relays udp (real binary, 127.0.0.1)', () => {
+describe('nginx relays udp (real binary, the test\'s own address)', () => {
   let echoes: UdpEcho[] = [];
   let nginx: RunningProcess | undefined;
   let port = 0;
 
   async function startNginx(balance: NginxStreamBalance, proxyResponses?: number): Promise<void> {
     echoes = await Promise.all([UdpEcho.start('e1'), UdpEcho.start('e2')]);
-    [port] = await freeUdpPorts(1);
+    [port] = await loopback.ports(1, 'udp');
     nginx = h.start(render({
       modules: MODULES,
       runtimeDir: h.dir,
       services: [{
         name: 'echo',
         port,
-        bindAddress: '127.0.0.1',
+        bindAddress: loopback.host,
         balance,
         proxyResponses,
         proxyTimeout: Duration.seconds(2),
@@ -217,7 +220,7 @@ describe('nginx relays udp (real binary, 127.0.0.1)', () => {
     for (;;) {
       if (nginx.hasExited) throw new Error(`nginx exited:\n${nginx.output()}`);
       try {
-        await udpExchange(port, 'ping', 200);
+        await udpExchange(port, 'ping', 200, loopback.host);
         break;
       } catch (e) {
         if (Date.now() > deadline) throw new Error(`nginx did not relay udp within 5s:\n${nginx.output()}`);
@@ -237,7 +240,7 @@ describe('nginx relays udp (real binary, 127.0.0.1)', () => {
   test('round robin spreads 20 sessions over two echo servers', async () => {
     await startNginx(NginxStreamBalance.ROUND_ROBIN, 1);
     const replies: string[] = [];
-    for (let i = 0; i < 20; i++) replies.push(await udpExchange(port, `m${i}`));
+    for (let i = 0; i < 20; i++) replies.push(await udpExchange(port, `m${i}`, undefined, loopback.host));
     expect(replies.every((r, i) => r.endsWith(`:m${i}`))).toBe(true);
     expect(replies.filter(r => r.startsWith('e1:'))).toHaveLength(10);
     expect(replies.filter(r => r.startsWith('e2:'))).toHaveLength(10);
@@ -256,7 +259,7 @@ describe('nginx relays udp (real binary, 127.0.0.1)', () => {
             clearTimeout(timer);
             resolve(m.toString());
           });
-          socket.send(`m${i}`, port, '127.0.0.1');
+          socket.send(`m${i}`, port, loopback.host);
         }));
       }
       expect(new Set(replies.map(r => r.split(':')[0])).size).toBe(1);
@@ -268,7 +271,7 @@ describe('nginx relays udp (real binary, 127.0.0.1)', () => {
   test('hash on the address alone sends every client on one host to one server (why frp needs the port)', async () => {
     await startNginx(NginxStreamBalance.HASH_CLIENT_ADDRESS, 1);
     const replies: string[] = [];
-    for (let i = 0; i < 10; i++) replies.push(await udpExchange(port, `m${i}`));
+    for (let i = 0; i < 10; i++) replies.push(await udpExchange(port, `m${i}`, undefined, loopback.host));
     expect(new Set(replies.map(r => r.split(':')[0])).size).toBe(1);
   });
 });

@@ -5,7 +5,7 @@
 import { createHash } from 'crypto';
 import { mkdirSync } from 'fs';
 import { ApiObject, Chart, Size, Testing } from 'cdk8s';
-import { freePorts, freeUdpPorts, NginxHarness, RunningProcess, sleep } from './haproxy-harness';
+import { NginxHarness, RunningProcess, sleep } from './haproxy-harness';
 import { request, UdpEcho, udpExchange } from './net-helpers';
 import {
   NginxStreamBalance, NginxStreamConfig, NginxStreamConfigProps, NginxUdpService, UdpBalancer, UdpBalancerProps,
@@ -13,11 +13,14 @@ import {
 import { FS_ROOT_CONTEXT } from '../../lib/balancer/_workload';
 import { NetworkPeer } from '../../lib/network/network-peer';
 import { expectValidBundle } from '../helpers';
+import { useLoopback } from '../helpers/loopback';
+import { nginxListenOn } from '../live/harness/listen-on';
 
 jest.setTimeout(20_000);
 
 const h = NginxHarness.create();
 afterAll(() => h.cleanup());
+const loopback = useLoopback();
 
 const byKind = (manifests: any[], kind: string) => manifests.filter(m => m.kind === kind);
 const one = (manifests: any[], kind: string) => {
@@ -218,32 +221,33 @@ describe('UdpBalancer nginx.conf against the real binary', () => {
 
     test('it relays UDP, answers the probe, and counts the sessions in stub_status', async () => {
       echoes = await Promise.all([UdpEcho.start('e1'), UdpEcho.start('e2')]);
-      const [udp] = await freeUdpPorts(1);
-      const [status] = await freePorts(1);
+      const [udp] = await loopback.ports(1, 'udp');
+      const [status] = await loopback.ports(1);
       const root = `${h.dir}/root-run`;
       const chart = rootedChart(root);
       const config: NginxStreamConfigProps = {
         modules: MODULES,
         statusEndpoint: { port: status },
-        services: [{ name: 'echo', port: udp, bindAddress: '127.0.0.1', proxyResponses: 1, servers: echoes.map(e => ({ host: '127.0.0.1', port: e.port })) }],
+        services: [{ name: 'echo', port: udp, bindAddress: loopback.host, proxyResponses: 1, servers: echoes.map(e => ({ host: '127.0.0.1', port: e.port })) }],
       };
       new UdpBalancer(chart, 'lb', { config });
       const manifests = Testing.synth(chart);
       const c = container(manifests, 'nginx');
       expect(c.args.slice(0, 2)).toEqual(['-e', 'stderr']); // what the harness runs: nginx -e stderr -c FILE
       mkdirSync(`${root}/tmp`, { recursive: true });
-      nginx = h.start(confText(manifests));
-      await nginx.waitForPort(status);
+      // the status server listens on every address in the pod: on the test's own one here
+      nginx = h.start(nginxListenOn(confText(manifests), loopback.host));
+      await nginx.waitForPort(status, loopback.host);
 
       const probe = c.readinessProbe.httpGet;
-      const health = await request({ port: probe.port, path: probe.path });
+      const health = await request({ host: loopback.host, port: probe.port, path: probe.path });
       expect([health.status, health.body]).toEqual([200, 'ok\n']);
 
       const replies: string[] = [];
       for (let i = 0; i < 4; i++) {
         for (let tries = 0; ; tries++) {
           try {
-            replies.push(await udpExchange(udp, `m${i}`, 500));
+            replies.push(await udpExchange(udp, `m${i}`, 500, loopback.host));
             break;
           } catch (e) {
             if (tries > 10) throw e;
@@ -254,7 +258,9 @@ describe('UdpBalancer nginx.conf against the real binary', () => {
       expect(replies.map(r => r.split(':')[0]).sort()).toEqual(['e1', 'e1', 'e2', 'e2']);
 
       const scrape = container(manifests, 'exporter').args[0].replace('--nginx.scrape-uri=', '');
-      const stub = await request({ port: Number(new URL(scrape).port), path: new URL(scrape).pathname });
+      // the exporter reads 127.0.0.1 of its pod: the test's own address here
+      expect(new URL(scrape).hostname).toBe('127.0.0.1');
+      const stub = await request({ host: loopback.host, port: Number(new URL(scrape).port), path: new URL(scrape).pathname });
       expect(stub.status).toBe(200);
       const accepts = Number(/server accepts handled requests\s+(\d+)/.exec(stub.body)![1]);
       expect(accepts).toBeGreaterThanOrEqual(4); // the UDP sessions count as connections

@@ -19,12 +19,15 @@ import * as kplus from 'cdk8s-plus-28';
 import {
   DistributedService, ExposeType, FrpAuth, FrpExternalClient, FrpServer, NetworkPeer, ServiceProtocol,
 } from '../../lib';
-import { freePorts } from '../balancer/haproxy-harness';
 import { expectValidBundle } from '../helpers';
 import { FrpRun, onlineProxies, waitUntil } from '../helpers/frp-run';
+import { useLoopback } from '../helpers/loopback';
 import { parseSystemdEnvFile } from '../helpers/systemd-env';
+import { frpListenOn } from '../live/harness/listen-on';
 
 jest.setTimeout(90_000);
+
+const loopback = useLoopback();
 
 const CLIENT_SECRET = Buffer.from('c"li\\ent{{ .Envs.X }}\x07\x0b\x7f\u00e9\u{1F600}\n', 'utf8');
 
@@ -92,7 +95,10 @@ async function provider(): Promise<{ issuer: string; seen: Buffer[]; close: () =
 
 test('live: frpc in a pod and on a machine send the OIDC client secret byte for byte; frps accepts the token', async () => {
   const idp = await provider();
-  const [bind, web, remote, admin1, admin2] = await freePorts(5);
+  // frps on the test's own address; both frpc serve their admin API on 127.0.0.1 as rendered
+  const [bind, web, remote] = await loopback.ports(3);
+  const [admin1, admin2] = loopback.localhostPorts(2);
+  const host = loopback.host;
   const run = new FrpRun();
   // the backend both members forward to (their health check dials it)
   // (frpc's tcp health check may reset its connection: an unhandled socket error would fail the suite)
@@ -106,7 +112,7 @@ test('live: frpc in a pod and on a machine send the OIDC client secret byte for 
       auth: FrpAuth.oidc({ issuer: idp.issuer, clientId: 'frpc', clientSecret, tokenEndpointUrl: `${idp.issuer}/token` }),
       bindPort: bind,
       webServerPort: web,
-      externalAccess: { addresses: ['127.0.0.1'] },
+      externalAccess: { addresses: [host] },
       clientPeers: [NetworkPeer.cidr('127.0.0.0/8')],
       // frp runs outside the harness here, without the certificates' Secrets (trust: test/live/trust.live.test.ts)
       insecureSkipVerify: true,
@@ -117,16 +123,16 @@ test('live: frpc in a pod and on a machine send the OIDC client secret byte for 
       backends: { replicas: 1, endpoints: [{ host: '127.0.0.1', port: backendPort }] },
       expose: { type: ExposeType.PORT, port: remote },
     });
-    const machine = new FrpExternalClient(chart, 'gpu', { server, machine: 'gpu-1', serverAddress: '127.0.0.1', serverPort: bind, adminPort: admin2 });
+    const machine = new FrpExternalClient(chart, 'gpu', { server, machine: 'gpu-1', serverAddress: host, serverPort: bind, adminPort: admin2 });
     machine.addService(svc);
     const manifests = Testing.synth(chart);
     expectValidBundle(manifests);
     const toml = (key: string): string => manifests.find((m) => m.kind === 'ConfigMap' && m.data?.[key])!.data[key];
-    run.start('frps', toml('frps.toml'));
+    run.start('frps', frpListenOn(toml('frps.toml'), host)!);
     // the pod: the Secret value as the kubelet puts it into the environment
-    // (as the harness does: the frps Service's address is 127.0.0.1 here)
-    const pod = toml('frpc.toml').replace(/^serverAddr = ".*"$/m, 'serverAddr = "127.0.0.1"').replace(/^port = \d+$/m, `port = ${admin1}`);
-    expect(pod).toContain('serverAddr = "127.0.0.1"');
+    // (as the harness does: the frps Service's address is the test's own here)
+    const pod = toml('frpc.toml').replace(/^serverAddr = ".*"$/m, `serverAddr = "${host}"`).replace(/^port = \d+$/m, `port = ${admin1}`);
+    expect(pod).toContain(`serverAddr = "${host}"`);
     run.start('frpc', pod, { FRP_USER: 'apps.echo-frpc-a', FRP_OIDC_CLIENT_SECRET: CLIENT_SECRET.toString('utf8'), FRP_GROUP_KEY: 'k\n' });
     // the machine: the environment systemd gives frpc from the frpc.env its export script wrote
     const dir = run.tmp.dir;
@@ -141,8 +147,8 @@ case "$5" in frpc-oidc) printf '%s' '${CLIENT_SECRET.toString('base64')}';; *-gr
     const env = Object.fromEntries([...parseSystemdEnvFile(fs.readFileSync(path.join(dir, 'frpc.env')))].map(([k, v]) => [k, v.toString('utf8')]));
     run.start('frpc', machine.renderConfig(), env);
 
-    await waitUntil(async () => (await onlineProxies(web, 'tcp')).length === 2, () => `two members online\n${run.logs()}`, 30_000);
-    expect(await onlineProxies(web, 'tcp')).toEqual(['apps.echo-frpc-a.echo-0', 'gpu-1.echo']);
+    await waitUntil(async () => (await onlineProxies(web, 'tcp', undefined, host)).length === 2, () => `two members online\n${run.logs()}`, 30_000);
+    expect(await onlineProxies(web, 'tcp', undefined, host)).toEqual(['apps.echo-frpc-a.echo-0', 'gpu-1.echo']);
     // every secret the provider was sent is the Secret's exact bytes
     expect(idp.seen.length).toBeGreaterThanOrEqual(2);
     expect(idp.seen.filter((s) => !s.equals(CLIENT_SECRET))).toEqual([]);

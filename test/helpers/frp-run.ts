@@ -1,5 +1,5 @@
 /**
- * Runs the real frps/frpc v0.70.1 on 127.0.0.1 for targeted tests of one defect
+ * Runs the real frps/frpc v0.70.1 on a test's own loopback address for targeted tests of one defect
  * (the whole-bundle harness is test/live). Every process is bounded: the caller
  * stops it in `finally`, and each wait has a deadline.
  */
@@ -18,10 +18,10 @@ export function startFrp(program: FrpProgram, configFile: string, env: Record<st
   return new RunningProcess(program, child);
 }
 
-/** GET on 127.0.0.1 with optional basic auth; resolves status and body. */
-export function httpGet(port: number, path: string, auth?: string, timeoutMs = 2_000): Promise<{ status: number; body: string }> {
+/** GET on `host` with optional basic auth; resolves status and body. */
+export function httpGet(port: number, path: string, auth?: string, host = '127.0.0.1', timeoutMs = 2_000): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
-    const req = http.get({ host: '127.0.0.1', port, path, auth, timeout: timeoutMs }, res => {
+    const req = http.get({ host, port, path, auth, timeout: timeoutMs }, res => {
       let body = '';
       res.on('data', (c: Buffer) => (body += c.toString()));
       res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
@@ -50,8 +50,8 @@ export async function waitUntil(check: () => Promise<boolean>, describe: () => s
 }
 
 /** Names of the proxies frps has online, per type (frps dashboard API). */
-export async function onlineProxies(port: number, type: string, auth?: string): Promise<string[]> {
-  const r = await httpGet(port, `/api/proxy/${type}`, auth);
+export async function onlineProxies(port: number, type: string, auth?: string, host = '127.0.0.1'): Promise<string[]> {
+  const r = await httpGet(port, `/api/proxy/${type}`, auth, host);
   if (r.status !== 200) throw new Error(`frps /api/proxy/${type}: ${r.status} ${r.body}`);
   const proxies = (JSON.parse(r.body).proxies ?? []) as { name: string; status: string }[];
   return proxies.filter(p => p.status === 'online').map(p => p.name).sort();

@@ -22,6 +22,7 @@ import {
   CertificateAuthority, DistributedService, ServiceProtocol, ExposeType, FrpAuth, FrpExternalClient, FrpServer, NetworkPeer,
 } from '../../lib';
 import { expectValidBundle, frpBinary } from '../helpers';
+import { localhostPort } from '../helpers/loopback';
 import { parseSystemdEnvFile } from '../helpers/systemd-env';
 import { HttpBackend, httpRequest, tally, TcpBackend } from './harness/backends';
 import { mintCa, mintLeaf, SecretData } from './harness/certs';
@@ -33,15 +34,6 @@ jest.setTimeout(120_000);
 const GROUP_KEY = 'live-gr"oup\\key{{\n';
 /** The Secret values of the bundle (the pods' and the export script's). */
 const SECRETS = fixtureSecrets({ [`${NS}/group-key`]: { 'group-key': GROUP_KEY } });
-
-/** A free TCP port on 127.0.0.1 (for the machine's admin API). */
-async function freePort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
-  const port = (s.address() as net.AddressInfo).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
 
 /** The in-cluster side: frps with a LoadBalancer control Service, services with a group key. */
 function cluster(services: Record<string, (chart: Chart, server: FrpServer, key: kplus.ISecret) => DistributedService>) {
@@ -85,7 +77,8 @@ async function externalClient(c: LiveCluster, bundle: { chart: Chart; server: Fr
     serverName: 'frps.example.test',
     serverPort: external.port,
     frpcPath: frpBinary('frpc'),
-    adminPort: await freePort(),
+    // the machine's admin API listens on 127.0.0.1 (as on a real machine): a port of the test's claim
+    adminPort: localhostPort(c.base),
     configDir: Machine.dir(),
   });
 }

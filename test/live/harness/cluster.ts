@@ -41,11 +41,12 @@ import * as http from 'http';
 import * as net from 'net';
 import * as os from 'os';
 import * as path from 'path';
-import { parse as parseToml, stringify as stringifyToml } from 'smol-toml';
 import { issueCertificates, SecretData } from './certs';
 import { DnsServer } from './dns';
 import { Endpoint, forwardTcp, forwardUdp, Forwarder } from './kube-proxy';
+import { frpListenOn, haproxyListenOn, nginxListenOn } from './listen-on';
 import { frpBinDir } from '../../helpers/frp-verify';
+import { claimSubnet, Subnet } from '../../helpers/loopback';
 
 /** A running in-process stand-in for a container (a test backend). */
 export interface Closeable { close(): Promise<void> }
@@ -113,28 +114,12 @@ const WORKLOADS = new Set(['Deployment', 'StatefulSet', 'DaemonSet']);
 const RFC3339 = () => new Date().toISOString();
 
 /**
- * A 127.B.0.0/16 of the test's own: B is claimed by binding the harness DNS at 127.B.0.53:53,
- * so live suites in parallel jest workers, or in several jest runs, never share addresses.
- * Services get 127.B.1.N, pods 127.B.2.N, test clients 127.B.3.N, test backends 127.B.4.N.
+ * The test's own 127.B.0.0/16 (test/helpers/loopback.ts): the harness DNS answers on the
+ * claim's socket, 127.B.0.53:53. Services get 127.B.1.N, pods 127.B.2.N, test clients
+ * 127.B.3.N, test backends 127.B.4.N.
  */
-export interface Subnet {
-  readonly base: number;
-  readonly dns: DnsServer;
-}
-
-export async function claimSubnet(): Promise<Subnet> {
-  const start = 100 + Math.floor(Math.random() * 150);
-  for (let i = 0; i < 150; i++) {
-    const base = 100 + ((start - 100 + i) % 150);
-    try {
-      const dns = await DnsServer.start(`127.${base}.0.53`, () => undefined);
-      return { base, dns };
-    } catch {
-      // taken by another live test: try the next
-    }
-  }
-  throw new Error('no free 127.B.0.0/16 for the live harness (every 127.B.0.53:53 from B=100 to 249 is taken)');
-}
+export { claimSubnet };
+export type { Subnet };
 
 export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
@@ -491,29 +476,15 @@ export class LiveCluster {
   /** HARNESS-REWRITE: pod-local and wildcard listen addresses become the pod's own address. */
   private rewriteFile(pod: LivePod, file: string, content: Buffer): Buffer {
     const text = content.toString('utf8');
-    const local = (v: unknown) => v === '0.0.0.0' || v === '::' || v === '127.0.0.1' || v === 'localhost' || v === '';
-    if (/\.toml$/.test(file) && /^\s*(bindPort|serverAddr|\[\[proxies\]\])/m.test(text)) {
-      let cfg: any;
-      // secrets are template actions inside TOML strings, filled by frp at start; the
-      // comment line defining the library's secret template is kept (parsing drops comments)
-      const define = text.split('\n').find((l) => l.startsWith('#') && l.includes('{{ define '));
-      try { cfg = parseToml(text); } catch { return content; } // frp itself will say what is wrong
-      if (cfg.bindPort !== undefined) { // frps
-        if (cfg.bindAddr === undefined || local(cfg.bindAddr)) cfg.bindAddr = pod.ip;
-        if (cfg.proxyBindAddr !== undefined && local(cfg.proxyBindAddr)) cfg.proxyBindAddr = pod.ip;
-      }
-      if (cfg.webServer?.port !== undefined && (cfg.webServer.addr === undefined || local(cfg.webServer.addr))) cfg.webServer.addr = pod.ip;
-      for (const p of cfg.proxies ?? []) if (p.localIP !== undefined && local(p.localIP)) p.localIP = pod.ip;
-      for (const p of cfg.proxies ?? []) if (p.localIP === undefined && p.plugin === undefined) p.localIP = pod.ip;
-      return Buffer.from(`${define ? `${define}\n` : ''}${stringifyToml(cfg)}`);
+    if (/\.toml$/.test(file)) {
+      const frp = frpListenOn(text, pod.ip);
+      if (frp !== undefined) return Buffer.from(frp);
     }
     if (/haproxy\.cfg$/.test(file)) {
-      return Buffer.from(text
-        .replace(/^(\s*bind\s+)(?:\*|0\.0\.0\.0|::|127\.0\.0\.1)?:(\d+)/gm, `$1${pod.ip}:$2`)
-        .replace(/^(\s*server\s+\S+\s+)(?:127\.0\.0\.1|localhost):(\d+)/gm, `$1${pod.ip}:$2`));
+      return Buffer.from(haproxyListenOn(text, pod.ip));
     }
     if (/nginx.*\.conf$|\.conf$/.test(file) && /\blisten\s/.test(text)) {
-      let conf = text.replace(/^(\s*listen\s+)(?:(?:0\.0\.0\.0|127\.0\.0\.1|\*):)?(\d+)/gm, `$1${pod.ip}:$2`);
+      let conf = nginxListenOn(text, pod.ip);
       // HARNESS-REWRITE: the official nginx image has the stream module built in; Debian's
       // nginx (which plays it here) loads it as a dynamic module
       if (/^\s*stream\s*\{/m.test(conf) && !/load_module\s+\S*ngx_stream_module/.test(conf) && fs.existsSync(DEBIAN_STREAM_MODULE)) {
