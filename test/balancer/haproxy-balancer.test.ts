@@ -67,9 +67,11 @@ const PUBLIC_KEY_PEM = publicKey.export({ type: 'spki', format: 'pem' }).toStrin
 /** A self-signed CA certificate (HAProxy parses `ca-file` at start). */
 function caPem(): string {
   const dir = h.dir;
-  const r = spawnSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-subj', '/CN=test-ca', '-days', '2',
-    '-keyout', `${dir}/ca.key`, '-out', `${dir}/ca-src.pem`], { encoding: 'utf8', timeout: 15_000 });
-  if (r.status !== 0) throw new Error(`openssl is required to make a test CA: apt-get install -y openssl\n${r.stderr}`);
+  // an EC key: an RSA key search took over 15 s on a loaded machine (killed by the bound)
+  const r = spawnSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-subj', '/CN=test-ca', '-days', '2',
+    '-keyout', `${dir}/ca.key`, '-out', `${dir}/ca-src.pem`], { encoding: 'utf8', timeout: 60_000 });
+  if (r.error || r.signal) throw new Error(`openssl did not make the test CA (${r.error?.message ?? `killed by ${r.signal} after 60 s`}): apt-get install -y openssl\n${r.stderr}`);
+  if (r.status !== 0) throw new Error(`openssl could not make the test CA (exit ${r.status}):\n${r.stderr}`);
   return readFileSync(`${dir}/ca-src.pem`, 'utf8');
 }
 

@@ -108,15 +108,20 @@ describe('two replicas, DNS answers in another order in each', () => {
     await Promise.all(backends.map(b => b.close()));
   });
   /**
-   * Replica 0 started while two backend pods ran and saw the third arrive later; replica 1
-   * started with all three (a restart, a scale-up): their slots differ.
+   * Replica 0 started while the first two backend pods ran and saw the third arrive later;
+   * replica 1 started while only the third ran and saw the other two arrive (a restart, a
+   * scale-up): their slots differ, the third pod's address in a slot of its own in each.
+   * (Started with all three, a replica fills its slots in an order of its own: on a busy
+   * machine both replicas came out alike.)
    */
   async function replicasWithHistory(
     service: Partial<HaproxyServiceOptions>, extra?: (i: number) => Partial<HaproxyConfigProps>, env?: (i: number) => NodeJS.ProcessEnv,
   ) {
-    const r = await startReplicas(service, backends[0].port, [BACKENDS.slice(0, 2), BACKENDS], extra, env);
-    r.dns[0].addresses = BACKENDS;
-    await r.resolved(0, 3);
+    const r = await startReplicas(service, backends[0].port, [BACKENDS.slice(0, 2), BACKENDS.slice(2)], extra, env);
+    for (const [i, dns] of r.dns.entries()) {
+      dns.addresses = BACKENDS;
+      await r.resolved(i, 3);
+    }
     return r;
   }
 
