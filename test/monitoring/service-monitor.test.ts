@@ -35,6 +35,7 @@ describe('ServiceMonitor', () => {
       interval: Duration.seconds(15),
       scrapeTimeout: Duration.seconds(10),
       labels: { release: 'kube-prometheus-stack' },
+      honorLabels: true,
     };
     // WHEN
     new ServiceMonitor(c, 'sm', all);
@@ -55,6 +56,7 @@ describe('ServiceMonitor', () => {
       scheme: 'http',
       interval: '15s',
       scrapeTimeout: '10s',
+      honorLabels: true,
       basicAuth: { username: { name: 'frps-web', key: 'user' }, password: { name: 'frps-web', key: 'password' } },
     });
     // the Secret the ServiceMonitor names is the one frps reads its web credentials from
