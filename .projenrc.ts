@@ -74,6 +74,9 @@ project.addPackageIgnore('/scripts/');
 project.addPackageIgnore('/crds/');
 project.addPackageIgnore('/dist-pkg/');
 project.addPackageIgnore('/cdk8s.yaml');
+// the operator image recipe builds from the repository, not from the package (argocd/ ships)
+project.addPackageIgnore('/Dockerfile');
+project.addPackageIgnore('/.dockerignore');
 project.addPackageIgnore('/lib/**/*.ts');
 project.addPackageIgnore('!/lib/**/*.d.ts');
 project.addPackageIgnore('/imports/**/*.ts');

@@ -1,6 +1,7 @@
 import { App } from 'cdk8s';
 import { SynthWarnings } from '../lib';
 import { MtlsTunnelChart } from './mtls-tunnel';
+import { OperatorChart } from './operator';
 import { OllamaClusterChart, PostgresProxyChart, UserServiceChart, WebappFrontendChart } from './seed-use-cases';
 import { TcpTunnelChart } from './tcp-tunnel';
 
@@ -12,6 +13,8 @@ new OllamaClusterChart(app, 'ollama-cluster');
 new UserServiceChart(app, 'user-service');
 new PostgresProxyChart(app, 'postgres-proxy');
 new WebappFrontendChart(app, 'webapp-frontend');
+// the operator: DistributedServices applied to the cluster become bundles (README "The operator")
+new OperatorChart(app, 'operator');
 // what renders as asked but may not do what you expect (e.g. a health check on the default path)
 for (const w of SynthWarnings.of(app)) console.warn(`warning: ${w}`);
 app.synth();

@@ -6,6 +6,7 @@
 #   etcd-server         the store of the test API server (scripts/test-cluster.sh)
 #   systemd             `systemd-analyze verify` on the rendered frpc.service (client-bundle)
 #   prometheus-nginx-exporter   plays the UDP balancer's exporter sidecar in the live harness
+#   lua5.1              runs the Argo CD health check (argocd/health.lua) as Argo CD's Lua 5.1 would
 # and builds the real programs from the Go module proxy (cached by version):
 #   frps, frpc v0.70.1              scripts/build-frp.sh
 #   kube-apiserver, kubectl v1.28   scripts/build-k8s.sh
@@ -20,6 +21,7 @@ command -v nginx >/dev/null 2>&1 || need+=(nginx-light)
 command -v etcd >/dev/null 2>&1 || need+=(etcd-server)
 command -v systemd-analyze >/dev/null 2>&1 || need+=(systemd)
 command -v prometheus-nginx-exporter >/dev/null 2>&1 || need+=(prometheus-nginx-exporter)
+command -v lua5.1 >/dev/null 2>&1 || need+=(lua5.1)
 here="$(cd "$(dirname "$0")" && pwd)"
 build_go_tools() {
   echo "install-tools: frp in $("$here/build-frp.sh")"
@@ -49,4 +51,5 @@ echo "install-tools: $(haproxy -v | head -1)"
 echo "install-tools: $(promtool --version 2>&1 | head -1)"
 echo "install-tools: $(nginx -v 2>&1)"
 echo "install-tools: $(etcd --version 2>&1 | head -1)"
+echo "install-tools: $(lua5.1 -v 2>&1 | head -1)"
 build_go_tools
