@@ -9,7 +9,7 @@ import { planOperatorRbac, RbacPlan, RbacRule } from './_rbac';
 import { FrpOperatorMonitoringOptions, planOperatorAlertRules, renderOperatorDashboard } from './operator-monitoring';
 import { DistributedServiceCrd } from '../crd/distributed-service-crd';
 import { checkBaseName, claimName, derivedName, imageVersion, recommendedLabels, selectorLabels, selectPods } from '../k8s/names';
-import { checkImage, omitUnstoredDefaults, restrictedPodSecurityContext, restrictedSecurityContext, sha256, storedCpu } from '../k8s/pod-defaults';
+import { checkImage, omitUnstoredDefaults, resourcesWithDefaults, restrictedPodProps, restrictedSecurityContext, sha256 } from '../k8s/pod-defaults';
 import { renderPrometheusRule } from '../monitoring/alerts';
 import { dashboardConfigMap } from '../monitoring/dashboard';
 import { MetricsTarget } from '../monitoring/metrics-target';
@@ -282,11 +282,10 @@ export class FrpOperator extends Construct {
       replicas,
       metadata: named('Deployment', name),
       podMetadata: { labels: { ...labels, ...podLabels } },
+      ...restrictedPodProps(),
       serviceAccount: this.serviceAccount,
+      // the operator talks to the API server
       automountServiceAccountToken: true,
-      securityContext: restrictedPodSecurityContext(),
-      isolate: false,
-      select: false,
     });
     this.deployment.select(kplus.LabelSelector.of({ labels: podLabels }));
     omitUnstoredDefaults(this.deployment);
@@ -298,7 +297,6 @@ export class FrpOperator extends Construct {
       labelSelector: { matchLabels: podLabels },
     }]));
     const tmp = kplus.Volume.fromEmptyDir(this, 'Tmp', 'tmp', { sizeLimit: Size.mebibytes(64) });
-    const r = props.resources;
     this.container = this.deployment.addContainer({
       name: 'operator',
       image: this.image,
@@ -314,11 +312,10 @@ export class FrpOperator extends Construct {
         POD_NAMESPACE: kplus.EnvValue.fromFieldRef(kplus.EnvFieldPaths.POD_NAMESPACE),
       },
       securityContext: restrictedSecurityContext(),
-      resources: {
-        cpu: { request: storedCpu(r?.cpu?.request) ?? kplus.Cpu.millis(100), limit: storedCpu(r?.cpu?.limit) ?? kplus.Cpu.units(1) },
-        memory: { request: r?.memory?.request ?? Size.mebibytes(128), limit: r?.memory?.limit ?? Size.mebibytes(512) },
-        ephemeralStorage: r?.ephemeralStorage,
-      },
+      // Node and the in-process render of every DistributedService
+      resources: resourcesWithDefaults(props.resources, {
+        cpuRequest: kplus.Cpu.millis(100), cpuLimit: kplus.Cpu.units(1), memoryRequest: Size.mebibytes(128), memoryLimit: Size.mebibytes(512),
+      }),
       liveness: kplus.Probe.fromHttpGet('/healthz', { port: healthPort, periodSeconds: Duration.seconds(10), failureThreshold: 3 }),
       readiness: kplus.Probe.fromHttpGet('/readyz', { port: healthPort, periodSeconds: Duration.seconds(5) }),
       volumeMounts: [{ path: '/tmp', volume: tmp }],
