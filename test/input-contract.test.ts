@@ -156,10 +156,10 @@ describe('3. clashes between services are reported at both manifests\' fields', 
     expect(frps.spec.template.spec.volumes).toContainEqual({ name: 'client-ca-0', secret: { secretName: 'frps-trust-vault', items: [{ key: 'ca.crt', path: 'ca.crt' }] } });
   });
 
-  test('two services of one name sending their backends Service to one namespace clash at spec.backends.discovery.namespace', () => {
+  test('two services of one name sending their backends Service to one namespace clash at metadata.name of both (issue 19)', () => {
     const sel = (ns: string) => manifest('api', { ...http('api.example.com'), backends: { discovery: { mode: 'selector', selector: { matchLabels: { app: 'api' } }, namespace: 'team-a', port: 8080 } } }, { namespace: ns });
     const r = render([yaml(sel('team-a'), { ...sel('team-b'), spec: { ...sel('team-b').spec, expose: { domain: 'api-b.example.com' } } })]);
-    expectRefused(r, /document 2: team-b\/api: spec\.backends\.discovery\.namespace: Service "api-backends" in namespace team-a is already rendered by team-a\/api/);
+    expectRefused(r, /document 2: team-b\/api: metadata\.name: the Service "api-backends" in namespace team-a, named after this metadata\.name, is also the one team-a\/api \(\S+: document 1\) renders from its metadata\.name/);
   });
 
   test('an Issuer and a ClusterIssuer of one name are two trusts (found by seed 7)', () => {

@@ -11,7 +11,7 @@ import * as path from 'path';
 const LAYERS: string[][] = [
   ['spec'], // the user's contract: types and enums
   ['frp'], // frps/frpc config model
-  ['k8s', 'network', 'synth-warnings.ts', 'operator-metrics-names.ts'], // internal Kubernetes helpers, NetworkPolicy peers, warnings at synth, the operator's metric names
+  ['k8s', 'network', 'synth-warnings.ts', 'operator-metrics-names.ts'], // internal Kubernetes helpers, NetworkPolicy peers, warnings at synth
   ['frp-auth.ts'],
   ['tls'],
   ['monitoring'],
@@ -20,7 +20,7 @@ const LAYERS: string[][] = [
   ['client'],
   ['service'],
   ['crd', 'external-client', 'migrate'],
-  ['operator-deploy'], // the operator's own bundle (FrpOperator)
+  ['bundle'], // several DistributedServices as one bundle: the composition of render, operator and apps
   ['cli'],
   ['index.ts'],
 ];
