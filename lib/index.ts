@@ -11,4 +11,4 @@ export * from './monitoring';
 export * from './service';
 export * from './balancer';
 export * from './crd';
-export * from './operator-deploy';
+export * from './bundle';

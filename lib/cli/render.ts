@@ -1,20 +1,14 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'fs';
 import { join } from 'path';
-import { App, Chart, Yaml } from 'cdk8s';
+import { App, Yaml } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { parseAllDocuments } from 'yaml';
+import { BundleError, BundleOptions, ComposedBundle, composeBundle } from '../bundle/distributed-service-bundle';
 import { clientBundleCommand } from './client-bundle';
 import { IMPORT_USAGE, importCommand } from './import';
 import { documentValue } from '../k8s/yaml-input';
-import { FrpAuth } from '../frp-auth';
-import { derivedName } from '../k8s/names';
-import { NetworkPeer } from '../network/network-peer';
-import { FRPS_IMAGE, FrpCaCertificate, FrpServer } from '../server/frp-server';
-import { DistributedService, manifestProblems } from '../service/distributed-service';
+import { FRPS_IMAGE } from '../server/frp-server';
 import { CHECKS, isDnsLabel } from '../service/field-checks';
-import { IssuerKind } from '../spec';
-import { SynthWarnings } from '../synth-warnings';
-import { CertificateAuthority, ICertificateAuthority } from '../tls/certificate-authority';
 
 const USAGE = `usage: cdk8s-frp render [--output-dir DIR] [OPTIONS] FILE...
        cdk8s-frp --version
@@ -60,22 +54,13 @@ OPTIONS:
 
 Invalid input: the errors go to stderr, nothing to stdout, exit code 1.`;
 
-/** Parsed command line of `render` and `client-bundle`. @internal */
-export interface RenderOptions {
+/**
+ * Parsed command line of `render` and `client-bundle`: the composition's
+ * options (`--namespace` is `serverNamespace`) and the command's own. @internal
+ */
+export interface RenderOptions extends BundleOptions {
   readonly command?: 'render' | 'client-bundle';
   readonly files: string[];
-  readonly namespace?: string;
-  readonly subDomainHost?: string;
-  readonly tokenSecret: string;
-  readonly frpsReplicas?: number;
-  readonly frpsServiceType?: kplus.ServiceType;
-  readonly frpsAddresses?: string[];
-  readonly frpsNodePort?: number;
-  readonly clientCidrs?: string[];
-  /** frpc does not verify frps (no CA in the bundle). */
-  readonly insecureSkipVerify?: boolean;
-  /** cert-manager's cluster resource namespace (of a cluster-wide CA). */
-  readonly certManagerNamespace?: string;
   /** client-bundle: the machine. */
   readonly machine?: string;
   /** client-bundle: the address and port it dials. */
@@ -155,7 +140,7 @@ export function parseArgs(argv: string[]): RenderOptions | 'help' {
   return {
     command,
     files,
-    namespace,
+    serverNamespace: namespace,
     subDomainHost,
     tokenSecret,
     frpsReplicas,
@@ -179,21 +164,62 @@ function portOf(option: string, v: string): number {
   return n;
 }
 
-/** The constructed (not yet synthesized) bundle. @internal */
-export interface BuiltBundle {
+/** The constructed (not yet synthesized) bundle of `render` and `client-bundle`. @internal */
+export interface BuiltBundle extends ComposedBundle {
   readonly app: App;
-  readonly server: FrpServer;
-  readonly serverChart: Chart;
-  readonly services: DistributedService[];
-  /** Synth-time warnings of the services, each at its document (`<file>: document N: <ns>/<name>: ...`). */
-  readonly warnings: string[];
 }
 
-/** A manifest read from a file. */
-interface Manifest {
-  readonly source: string;
-  readonly doc: any;
-  readonly namespace: string;
+/**
+ * Reads the DistributedService documents of `files`, each with its source
+ * (`<file>: document N`), and what is wrong with the files that cannot be
+ * read and the documents that are not valid YAML.
+ * @internal
+ */
+export function readManifests(files: string[]): { inputs: { source: string; manifest: unknown }[]; errors: string[] } {
+  const inputs: { source: string; manifest: unknown }[] = [];
+  const errors: string[] = [];
+  for (const file of files) {
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (e) {
+      errors.push(`${file}: cannot read: ${(e as Error).message}`);
+      continue;
+    }
+    parseAllDocuments(text, { merge: true, logLevel: 'error', uniqueKeys: true }).forEach((doc, i) => {
+      const source = `${file}: document ${i + 1}`;
+      const { value, error } = documentValue(doc);
+      if (error) errors.push(`${source}: ${error}`);
+      else if (value !== null && value !== undefined) inputs.push({ source, manifest: value });
+    });
+  }
+  return { inputs, errors };
+}
+
+/**
+ * Builds the app for the manifests in `files` through the composition
+ * (render and client-bundle build the same tree, so that names agree).
+ * Throws on any invalid input, with every problem of every document.
+ * @internal
+ */
+export function buildBundle(options: RenderOptions): BuiltBundle {
+  const { inputs, errors } = readManifests(options.files);
+  // the documents that did parse are checked too, so that every problem shows at once
+  if (inputs.length === 0) throw new Error(errors.length > 0 ? errors.join('\n') : 'no DistributedService in the given files');
+  const app = new App();
+  const clientBundle = options.command === 'client-bundle';
+  try {
+    const composed = composeBundle(app, { ...options, manifests: inputs.map(i => i.manifest), sources: inputs.map(i => i.source) }, {
+      clientBundleAddress: clientBundle ? options.serverAddress : undefined,
+      // client-bundle only needs the names; the NetworkPolicy is render's business
+      networkPolicy: clientBundle ? false : undefined,
+    });
+    if (errors.length > 0) throw new Error(errors.join('\n'));
+    return { app, ...composed };
+  } catch (e) {
+    if (e instanceof BundleError && errors.length > 0) throw new Error([...errors, e.message].join('\n'));
+    throw e;
+  }
 }
 
 /**
@@ -235,218 +261,6 @@ export function renderToDir(options: RenderOptions, dir: string, warn: (warning:
   }
   return written;
 }
-
-/**
- * Builds the app for the manifests in `files` (render and client-bundle build
- * the same tree, so that names agree). Throws on any invalid input, with
- * every problem of every document.
- * @internal
- */
-export function buildBundle(options: RenderOptions): BuiltBundle {
-  const read: { source: string; doc: any }[] = [];
-  const errors: string[] = [];
-  for (const file of options.files) {
-    let text: string;
-    try {
-      text = readFileSync(file, 'utf8');
-    } catch (e) {
-      errors.push(`${file}: cannot read: ${(e as Error).message}`);
-      continue;
-    }
-    parseAllDocuments(text, { merge: true, logLevel: 'error', uniqueKeys: true }).forEach((doc, i) => {
-      const source = `${file}: document ${i + 1}`;
-      const { value, error } = documentValue(doc);
-      if (error) errors.push(`${source}: ${error}`);
-      else if (value !== null && value !== undefined) read.push({ source, doc: value });
-    });
-  }
-  if (errors.length === 0 && read.length === 0) errors.push('no DistributedService in the given files');
-
-  // every document checked on its own first, with every problem it has
-  const nsOf = (doc: any): string | undefined => {
-    const ns = isObject(doc) && isObject(doc.metadata) && own(doc.metadata, 'namespace') ? doc.metadata.namespace : undefined;
-    return typeof ns === 'string' ? ns : undefined;
-  };
-  const namespaces = [...new Set(read.map(m => nsOf(m.doc)).filter((n): n is string => n !== undefined))];
-  const serverNs = options.namespace ?? (namespaces.length === 1 && read.every(m => nsOf(m.doc) !== undefined) ? namespaces[0] : 'default');
-  const manifests: Manifest[] = [];
-  const seen = new Map<string, string>();
-  for (const { source, doc } of read) {
-    const namespace = nsOf(doc) ?? serverNs;
-    const problems = manifestProblems(doc, namespace);
-    const name = doc?.metadata?.name;
-    const where = problems.some(p => p.startsWith('metadata.name:') || p.startsWith('metadata.namespace:') || p.startsWith('apiVersion/kind:')) ? '' : `${namespace}/${name}: `;
-    if (problems.length === 0) {
-      const key = `${namespace}/${name}`;
-      if (seen.has(key)) problems.push(`metadata.name: DistributedService ${key} is also defined in ${seen.get(key)}`);
-      else seen.set(key, source);
-    }
-    if (problems.length > 0) errors.push(...problems.map(p => `${source}: ${where}${p}`));
-    else manifests.push({ source, doc, namespace });
-  }
-  // the valid documents are rendered too, for the problems only rendering finds
-  if (manifests.length === 0) throw new Error(errors.join('\n'));
-  // in the order of namespace/name, not of the input: frps' client CAs (client-ca-N) and the
-  // peers of its NetworkPolicy follow the services, so another file order must not roll frps
-  const byName = (m: Manifest) => [m.namespace, m.doc.metadata.name as string];
-  manifests.sort((a, b) => {
-    const [x, y] = [byName(a), byName(b)];
-    return x[0] !== y[0] ? (x[0] < y[0] ? -1 : 1) : x[1] < y[1] ? -1 : x[1] > y[1] ? 1 : 0;
-  });
-
-  const app = new App();
-  const charts = new Map<string, Chart>();
-  const chartFor = (ns: string) => {
-    // the chart id starts the generated names, which must start with a letter
-    if (!charts.has(ns)) charts.set(ns, new Chart(app, chartId(ns), { namespace: ns, disableResourceNameHashes: false }));
-    return charts.get(ns)!;
-  };
-  const serverChart = chartFor(serverNs);
-  // the library's own ids are not DNS labels, so no service name meets them
-  const externalAddresses = options.frpsAddresses?.length ? options.frpsAddresses
-    : options.command === 'client-bundle' && options.serverAddress ? [options.serverAddress] : [];
-  const external = options.frpsServiceType !== undefined || (options.command === 'client-bundle' && externalAddresses.length > 0);
-  const refused = new Set<string>();
-  let server: FrpServer;
-  try {
-    server = new FrpServer(serverChart, 'Frps', {
-      name: sharedServerName(manifests.filter(m => m.namespace === serverNs).map(m => m.doc.metadata.name)),
-      auth: FrpAuth.token(kplus.Secret.fromSecretName(serverChart, 'FrpToken', options.tokenSecret)),
-      subDomainHost: options.subDomainHost,
-      replicas: options.frpsReplicas,
-      ...(options.insecureSkipVerify ? insecure(manifests, errors, refused)
-        : serverTrust(serverChart, serverNs, manifests, errors, refused, options.certManagerNamespace)),
-      externalAccess: external ? { serviceType: options.frpsServiceType, addresses: externalAddresses, nodePort: options.frpsNodePort } : undefined,
-      clientPeers: (options.clientCidrs ?? []).map(c => NetworkPeer.cidr(c)),
-      // client-bundle only needs the names; the NetworkPolicy is render's business
-      networkPolicy: options.command === 'client-bundle' ? false : undefined,
-    });
-  } catch (e) {
-    throw new Error(`frps: ${(e as Error).message}`);
-  }
-  const services: { source: string; service: DistributedService }[] = [];
-  for (const { source, doc, namespace } of manifests.filter(m => !refused.has(m.source))) {
-    try {
-      const service = DistributedService.fromManifest(chartFor(namespace), constructId(doc.metadata.name), doc, { server, source });
-      services.push({ source, service });
-    } catch (e) {
-      errors.push(...(e as Error).message.split('\n').map(line => `${source}: ${inNamespace(line, namespace)}`));
-    }
-  }
-  // what a document's constructs check at synthesis, reported at that document
-  for (const { source, service } of services) {
-    const namespace = Chart.of(service).namespace!;
-    for (const c of service.node.findAll()) errors.push(...c.node.validate().map(m => `${source}: ${inNamespace(m, namespace)}`));
-  }
-  if (errors.length > 0) throw new Error(errors.join('\n'));
-  const warnings = services.flatMap(({ source, service }) => SynthWarnings.of(service).map(w => `${source}: ${inNamespace(w, Chart.of(service).namespace!)}`));
-  return { app, server, serverChart, services: services.map(s => s.service), warnings };
-}
-
-/**
- * The shared frps' base name: `frps`, unless a service in its namespace is
- * named like one of its Services (a service's name is the user's contract,
- * the library's names step aside): then `frps-shared`, `frps-shared-2`, ...
- */
-export function sharedServerName(serviceNames: string[]): string {
-  const taken = new Set(serviceNames);
-  const free = (base: string) => ['', '-vhost', '-remote', '-external'].every(suffix => !taken.has(`${base}${suffix}`));
-  if (free('frps')) return 'frps';
-  for (let i = 1; ; i++) {
-    const base = i === 1 ? 'frps-shared' : `frps-shared-${i}`;
-    if (free(base)) return base;
-  }
-}
-
-/**
- * frps' certificate and the client CAs it trusts. frpc always verifies frps:
- * frps' certificate comes from a CA in the bundle (a ClusterIssuer over a CA
- * in cert-manager's namespace when services run in other namespaces than
- * frps, so that each frpc's certificate is issued where it runs). With mTLS
- * frps demands client certificates and trusts the CA of each trust the
- * manifests ask for, as one PEM bundle: the bundle's CA (auto mTLS, and
- * services without mTLS on an mTLS frps), each `caSecret` (manual, external;
- * the Secret must exist in the frps namespace too) and each external issuer's
- * CA (`ca.crt` of a certificate it issues next to frps).
- */
-function serverTrust(scope: Chart, serverNs: string, manifests: Manifest[], errors: string[], refused: Set<string>, clusterResourceNamespace?: string)
-  : { certificateAuthority: ICertificateAuthority; requireClientCertificates: boolean; additionalClientCas: FrpCaCertificate[] } {
-  const clusterWide = manifests.some(m => m.namespace !== serverNs);
-  // a ClusterIssuer's name is cluster-wide: one per frps namespace
-  // (cert-manager's cluster resource namespace only matters then: a namespaced CA stays next to frps)
-  const certificateAuthority = new CertificateAuthority(scope, 'Ca', clusterWide ? { name: derivedName('frp-ca', `-${serverNs}`), clusterWide, clusterResourceNamespace } : {});
-  const additionalClientCas: FrpCaCertificate[] = [];
-  const trusted = new Set<string>();
-  let mtls = false;
-  for (const { source, doc, namespace } of manifests) {
-    const m = doc.spec.security?.mtls;
-    if (m?.enabled !== true) continue;
-    mtls = true;
-    const mode = m.mode ?? 'auto';
-    if (mode === 'auto') continue;
-    if (m.caSecret) {
-      // manual and external: the CA certificate of caSecret, by the key DistributedService reads
-      const key = caSecretKey(mode, m.serverCertSecret);
-      if (trusted.has(`secret:${m.caSecret}:${key}`)) continue;
-      trusted.add(`secret:${m.caSecret}:${key}`);
-      additionalClientCas.push({ secret: kplus.Secret.fromSecretName(scope, `ClientCa${additionalClientCas.length}`, m.caSecret), key });
-    } else if (mode === 'external' && m.issuerName) {
-      const kind = m.issuerKind === 'Issuer' ? IssuerKind.ISSUER : IssuerKind.CLUSTER_ISSUER;
-      if (kind === IssuerKind.ISSUER && namespace !== serverNs) {
-        refused.add(source);
-        errors.push(`${source}: ${namespace}/${doc.metadata.name}: spec.security.mtls.issuerKind: frps (namespace ${serverNs}) must trust the CA of the Issuer ${m.issuerName}, `
-          + `but an Issuer signs only in its own namespace (${namespace}): use a ClusterIssuer, or render this service in a separate run (with --namespace ${namespace})`);
-        continue;
-      }
-      const key = `${kind}:${m.issuerName}`;
-      if (trusted.has(key)) continue;
-      trusted.add(key);
-      // the issuer's CA reaches frps as ca.crt of a certificate it issues next to frps
-      const i = additionalClientCas.length;
-      const anchor = CertificateAuthority.fromIssuer(scope, `Trust${i}`, { name: m.issuerName, kind })
-        // an Issuer and a ClusterIssuer may share a name
-        .issueClientCertificate('Anchor', { name: derivedName('frps-trust', `-${kind === IssuerKind.ISSUER ? 'issuer-' : ''}${m.issuerName}`) });
-      additionalClientCas.push({ secret: anchor.secret, key: 'ca.crt' });
-    }
-  }
-  return { certificateAuthority, requireClientCertificates: mtls, additionalClientCas };
-}
-
-/**
- * The key of a manual or external `caSecret` that holds the CA certificate, the
- * rule DistributedService follows: `ca.crt` with `serverCertSecret` (manual, the
- * CA Secret then needs no key pair), else `tls.crt` (the Secret is the CA's key
- * pair, as cert-manager's CA issuer reads it and `kubectl create secret tls`
- * writes it).
- */
-const caSecretKey = (mode: string, serverCertSecret: string | undefined) => (mode === 'manual' && serverCertSecret ? 'ca.crt' : 'tls.crt');
-
-/** `--insecure-skip-verify`: no CA; a manifest asking for mTLS is refused (client certificates come from the CA). */
-function insecure(manifests: Manifest[], errors: string[], refused: Set<string>): { insecureSkipVerify: true } {
-  for (const { source, doc, namespace } of manifests) {
-    if (doc.spec.security?.mtls?.enabled !== true) continue;
-    refused.add(source);
-    errors.push(`${source}: ${namespace}/${doc.metadata.name}: spec.security.mtls.enabled: mTLS needs frps' certificate authority, which --insecure-skip-verify turns off: drop the option or render this service in a separate run`);
-  }
-  return { insecureSkipVerify: true };
-}
-
-/**
- * A construct id for a name: the name itself, unless constructs cannot hold it
- * (it keeps children in a plain object, where `constructor` is taken).
- */
-const constructId = (name: string) => (name in Object.prototype ? `N-${name}` : name);
-/** The chart of a namespace: its id starts the generated names, which must start with a letter. */
-const chartId = (ns: string) => (/^[a-z]/.test(ns) ? constructId(ns) : `N-${ns}`);
-/** A message of a service's construct, with its namespace and name instead of construct ids. */
-function inNamespace(message: string, ns: string): string {
-  const m = /^([^/: ]+)\/([^/: ]+)(.*)$/s.exec(message);
-  if (!m || m[1] !== chartId(ns)) return message;
-  return `${ns}/${m[2].replace(/^N-/, '')}${m[3]}`;
-}
-
-const own = (o: object, k: string) => Object.prototype.hasOwnProperty.call(o, k);
-const isObject = (v: unknown): v is Record<string, any> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** This package's version (package.json next to lib/). @internal */
 export function packageVersion(): string {

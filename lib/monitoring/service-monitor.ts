@@ -26,14 +26,6 @@ export interface ServiceMonitorOptions {
    * @default - the target Service's labels only
    */
   readonly labels?: { [key: string]: string };
-  /**
-   * Keep the scraped series' own labels where they collide with the target's
-   * (`namespace`, `pod`, `service`, `job`): for exporters whose series describe
-   * objects in other namespaces (the operator's `namespace` label is the
-   * DistributedService's), as kube-state-metrics is scraped.
-   * @default false
-   */
-  readonly honorLabels?: boolean;
 }
 
 /** Properties of a ServiceMonitor. */
@@ -108,7 +100,6 @@ export class ServiceMonitor extends Construct {
           scheme: monitoring.ServiceMonitorSpecEndpointsScheme.HTTP,
           interval,
           scrapeTimeout,
-          honorLabels: props.honorLabels === true ? true : undefined,
           basicAuth: secret ? {
             username: { name: secret.name, key: target.basicAuthUsernameKey },
             password: { name: secret.name, key: target.basicAuthPasswordKey },

@@ -1,0 +1,2 @@
+export { DistributedServiceBundle } from './distributed-service-bundle';
+export type { BundleOptions, DistributedServiceBundleProps } from './distributed-service-bundle';

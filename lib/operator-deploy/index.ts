@@ -1,2 +1,0 @@
-export * from './frp-operator';
-export * from './operator-monitoring';
