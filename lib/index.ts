@@ -12,3 +12,4 @@ export * from './service';
 export * from './balancer';
 export * from './crd';
 export * from './bundle';
+export * from './operator-deploy';

@@ -11,7 +11,7 @@ import * as path from 'path';
 const LAYERS: string[][] = [
   ['spec'], // the user's contract: types and enums
   ['frp'], // frps/frpc config model
-  ['k8s', 'network', 'synth-warnings.ts', 'operator-metrics-names.ts'], // internal Kubernetes helpers, NetworkPolicy peers, warnings at synth
+  ['k8s', 'network', 'synth-warnings.ts', 'operator-metrics-names.ts'], // internal Kubernetes helpers, NetworkPolicy peers, warnings at synth, the operator's metric names
   ['frp-auth.ts'],
   ['tls'],
   ['monitoring'],
@@ -21,6 +21,7 @@ const LAYERS: string[][] = [
   ['service'],
   ['crd', 'external-client', 'migrate'],
   ['bundle'], // several DistributedServices as one bundle: the composition of render, operator and apps
+  ['operator-deploy'], // the operator's own bundle (FrpOperator)
   ['cli'],
   ['index.ts'],
 ];

@@ -41,20 +41,33 @@ export function restrictedPodProps(): {
   return { securityContext: restrictedPodSecurityContext(), automountServiceAccountToken: false, isolate: false, select: false };
 }
 
+/** Default requests and limits of a container. @internal */
+export interface ResourceDefaults {
+  readonly cpuRequest: kplus.Cpu;
+  readonly cpuLimit: kplus.Cpu;
+  readonly memoryRequest: Size;
+  readonly memoryLimit: Size;
+}
+
+/** The small frp processes (and HAProxy, nginx). @internal */
+export const FRP_RESOURCES: ResourceDefaults = {
+  cpuRequest: kplus.Cpu.millis(50), cpuLimit: kplus.Cpu.millis(500), memoryRequest: Size.mebibytes(32), memoryLimit: Size.mebibytes(256),
+};
+
 /**
- * Requests and limits for the small frp processes. What the user gives wins,
+ * Requests and limits for the small frp processes (or `defaults`). What the user gives wins,
  * field by field; what they leave out keeps the default, so every container
  * always has cpu and memory requests and limits. @internal
  */
-export function resourcesWithDefaults(user?: kplus.ContainerResources): kplus.ContainerResources {
+export function resourcesWithDefaults(user?: kplus.ContainerResources, defaults: ResourceDefaults = FRP_RESOURCES): kplus.ContainerResources {
   return {
     cpu: {
-      request: storedCpu(user?.cpu?.request) ?? kplus.Cpu.millis(50),
-      limit: storedCpu(user?.cpu?.limit) ?? kplus.Cpu.millis(500),
+      request: storedCpu(user?.cpu?.request) ?? defaults.cpuRequest,
+      limit: storedCpu(user?.cpu?.limit) ?? defaults.cpuLimit,
     },
     memory: {
-      request: user?.memory?.request ?? Size.mebibytes(32),
-      limit: user?.memory?.limit ?? Size.mebibytes(256),
+      request: user?.memory?.request ?? defaults.memoryRequest,
+      limit: user?.memory?.limit ?? defaults.memoryLimit,
     },
     ephemeralStorage: user?.ephemeralStorage,
   };

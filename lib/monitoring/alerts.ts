@@ -97,12 +97,12 @@ export interface FrpProxyExpectation {
   readonly nameRegex?: string;
 }
 
-/** What FrpAlertRules renders. */
-export interface FrpAlertRulesOptions {
+/** Options of a PrometheusRule and of every alert in it. */
+export interface PrometheusRuleOptions {
   /**
    * Extra labels on the PrometheusRule object, for the `ruleSelector` of your
    * Prometheus (e.g. `release: kube-prometheus-stack`).
-   * @default - the frps Service's labels only
+   * @default - the scraped Service's labels only
    */
   readonly labels?: { [key: string]: string };
   /**
@@ -115,6 +115,10 @@ export interface FrpAlertRulesOptions {
    * @default "https://github.com/cdk8s-frp/cdk8s-frp#runbook-"
    */
   readonly runbookBaseUrl?: string;
+}
+
+/** What FrpAlertRules renders. */
+export interface FrpAlertRulesOptions extends PrometheusRuleOptions {
   /**
    * FrpServerDown: frps is not scraped (`up == 0`) or has no target at all.
    * @default - enabled, for 5m, critical
@@ -191,14 +195,17 @@ export interface AlertRuleGroup {
 /** Default runbook base URL (README anchors `#runbook-<alert name in lower case>`). */
 export const DEFAULT_RUNBOOK_BASE_URL = 'https://github.com/cdk8s-frp/cdk8s-frp#runbook-';
 
-interface Resolved {
+/** An alert's options with the defaults applied. @internal */
+export interface ResolvedAlert {
   readonly enabled: boolean;
   readonly for: string;
   readonly forHuman: string;
   readonly severity: AlertSeverity;
 }
 
-function resolve(where: string, field: string, o: AlertOptions | undefined, forDefault: Duration, severity: AlertSeverity): Resolved {
+/** Applies an alert's defaults and checks its options. @internal */
+export function resolveAlert(where: string, field: string, o: AlertOptions | undefined,
+  forDefault: Duration, severity: AlertSeverity): ResolvedAlert {
   checkEnum(where, `${field}.severity`, o?.severity, AlertSeverity as unknown as Record<string, AlertSeverity>);
   const forDuration = promDuration(where, `${field}.pendingFor`, o?.pendingFor ?? forDefault);
   return {
@@ -213,6 +220,33 @@ function display(t: MetricsTarget): string {
   return t.namespace ? `${t.namespace}/${t.job}` : t.job;
 }
 
+/** Makes one alerting rule, with its severity, the alert labels and its runbook link. @internal */
+export type AlertRuleMaker = (alert: string, r: ResolvedAlert, expr: string, labels: { [key: string]: string },
+  summary: string, description: string) => AlertRule;
+
+/**
+ * Checks `runbookBaseUrl` and `alertLabels` and returns what makes each rule
+ * with them. @internal
+ */
+export function alertRuleMaker(where: string, options: PrometheusRuleOptions): AlertRuleMaker {
+  const base = options.runbookBaseUrl ?? DEFAULT_RUNBOOK_BASE_URL;
+  if (typeof base !== 'string' || !/^https?:\/\/\S+$/.test(base)) {
+    invalid(where, 'runbookBaseUrl', `must be an absolute http(s) URL, got ${JSON.stringify(base)}`);
+  }
+  checkPromLabels(where, 'alertLabels', options.alertLabels);
+  if (options.alertLabels && 'severity' in options.alertLabels) {
+    invalid(where, 'alertLabels.severity', 'is set by each alert: use the alert\'s severity option instead');
+  }
+  const extra = options.alertLabels ?? {};
+  return (alert, r, expr, labels, summary, description) => ({
+    alert,
+    expr,
+    for: r.for,
+    labels: { ...extra, ...labels, severity: r.severity },
+    annotations: { summary, description, runbook_url: `${base}${alert.toLowerCase()}` },
+  });
+}
+
 /** Group labels of frps-wide aggregations: they keep the scope on the alert. */
 const BY_SCOPE = 'namespace, job';
 
@@ -222,36 +256,21 @@ const BY_SCOPE = 'namespace, job';
  */
 export function planFrpAlertRules(where: string, props: FrpAlertRulesProps): AlertRuleGroup[] {
   const server = props.server;
-  const base = props.runbookBaseUrl ?? DEFAULT_RUNBOOK_BASE_URL;
-  if (typeof base !== 'string' || !/^https?:\/\/\S+$/.test(base)) {
-    invalid(where, 'runbookBaseUrl', `must be an absolute http(s) URL, got ${JSON.stringify(base)}`);
-  }
-  checkPromLabels(where, 'alertLabels', props.alertLabels);
-  if (props.alertLabels && 'severity' in props.alertLabels) {
-    invalid(where, 'alertLabels.severity', 'is set by each alert: use the alert\'s severity option instead');
-  }
-  const extra = props.alertLabels ?? {};
+  const rule = alertRuleMaker(where, props);
   const S = server._matchers();
   const up = series('up', S);
   const name = display(server);
-  const rule = (alert: string, r: Resolved, expr: string, labels: { [key: string]: string }, summary: string, description: string): AlertRule => ({
-    alert,
-    expr,
-    for: r.for,
-    labels: { ...extra, ...labels, severity: r.severity },
-    annotations: { summary, description, runbook_url: `${base}${alert.toLowerCase()}` },
-  });
 
   const frps: AlertRule[] = [];
 
-  const down = resolve(where, 'serverDown', props.serverDown, Duration.minutes(5), AlertSeverity.CRITICAL);
+  const down = resolveAlert(where, 'serverDown', props.serverDown, Duration.minutes(5), AlertSeverity.CRITICAL);
   if (down.enabled) {
     frps.push(rule('FrpServerDown', down, `${up} == 0 or absent(${up})`, {},
       `frps ${name} is down`,
       `Prometheus has not scraped frps ${name} for ${down.forHuman} (up == 0, or no target at all: check the pods and the ServiceMonitor). frpc clients cannot log in and every tunnel through this frps is down.`));
   }
 
-  const noClients = resolve(where, 'noClientsConnected', props.noClientsConnected, Duration.minutes(10), AlertSeverity.WARNING);
+  const noClients = resolveAlert(where, 'noClientsConnected', props.noClientsConnected, Duration.minutes(10), AlertSeverity.WARNING);
   if (noClients.enabled) {
     frps.push(rule('FrpNoClientsConnected', noClients,
       `sum by (${BY_SCOPE}) (${series('frp_server_client_counts', S)}) == 0`, {},
@@ -259,7 +278,7 @@ export function planFrpAlertRules(where: string, props: FrpAlertRulesProps): Ale
       `frps ${name} has had no frpc client logged in for ${noClients.forHuman}. Every service tunnelled through it is unreachable: check the frpc pods' logs (auth token, TLS, network policy).`));
   }
 
-  const members = resolve(where, 'proxyMembersBelowExpected', props.proxyMembersBelowExpected, Duration.minutes(5), AlertSeverity.WARNING);
+  const members = resolveAlert(where, 'proxyMembersBelowExpected', props.proxyMembersBelowExpected, Duration.minutes(5), AlertSeverity.WARNING);
   const expectations = props.expectedProxies ?? [];
   if (!Array.isArray(expectations)) invalid(where, 'expectedProxies', 'must be a list of { proxyType, minimum, proxyName?, nameRegex? }');
   const seen = new Map<string, number>();
@@ -300,7 +319,7 @@ export function planFrpAlertRules(where: string, props: FrpAlertRulesProps): Ale
       `frps ${name} has {{ $value }} ${what}, fewer than the ${e.minimum} expected, for ${members.forHuman}. Check the frpc pods (crash loops, failing health checks) and the load-balancing group settings.`));
   });
 
-  const surge = resolve(where, 'connectionSurge', props.connectionSurge, Duration.minutes(5), AlertSeverity.WARNING);
+  const surge = resolveAlert(where, 'connectionSurge', props.connectionSurge, Duration.minutes(5), AlertSeverity.WARNING);
   const threshold = props.connectionSurge?.threshold ?? 1000;
   if (typeof threshold !== 'number' || !Number.isFinite(threshold) || threshold <= 0) {
     invalid(where, 'connectionSurge.threshold', `must be a positive number, got ${JSON.stringify(threshold)}`);
@@ -312,7 +331,7 @@ export function planFrpAlertRules(where: string, props: FrpAlertRulesProps): Ale
       `Proxy {{ $labels.name }} ({{ $labels.type }}) on frps ${name} has had {{ $value }} open connections (more than ${threshold}) for ${surge.forHuman}.`));
   }
 
-  const dropped = resolve(where, 'trafficDropped', props.trafficDropped, Duration.minutes(5), AlertSeverity.WARNING);
+  const dropped = resolveAlert(where, 'trafficDropped', props.trafficDropped, Duration.minutes(5), AlertSeverity.WARNING);
   const window = promDuration(where, 'trafficDropped.window', props.trafficDropped?.window ?? Duration.minutes(10));
   const baseline = promDuration(where, 'trafficDropped.baseline', props.trafficDropped?.baseline ?? Duration.hours(1));
   if (dropped.enabled) {
@@ -336,7 +355,7 @@ export function planFrpAlertRules(where: string, props: FrpAlertRulesProps): Ale
   if (props.balancer !== undefined) {
     if (!(props.balancer instanceof MetricsTarget)) invalid(where, 'balancer', 'must be a MetricsTarget (MetricsTarget.fromService(balancerService, { port: "metrics" }))');
     const b = props.balancer;
-    const backend = resolve(where, 'balancerBackendDown', props.balancerBackendDown, Duration.minutes(2), AlertSeverity.CRITICAL);
+    const backend = resolveAlert(where, 'balancerBackendDown', props.balancerBackendDown, Duration.minutes(2), AlertSeverity.CRITICAL);
     const regex = props.balancerBackendDown?.backendRegex;
     checkRegex(where, 'balancerBackendDown.backendRegex', regex);
     if (backend.enabled) {
@@ -385,23 +404,32 @@ export class FrpAlertRules extends Construct {
     checkK8sLabels(where, 'labels', props.labels);
     const groups = planFrpAlertRules(where, props);
     this.alertNames = groups.flatMap(g => g.rules.map(r => r.alert));
-    this.apiObject = new monitoring.PrometheusRule(this, 'Resource', {
-      metadata: {
-        name: claimName(this, 'PrometheusRule', props.server.job),
-        labels: { ...props.server._serviceLabels(), 'app.kubernetes.io/component': 'monitoring', ...props.labels },
-      },
-      spec: {
-        groups: groups.map(g => ({
-          name: g.name,
-          rules: g.rules.map(r => ({
-            alert: r.alert,
-            expr: monitoring.PrometheusRuleSpecGroupsRulesExpr.fromString(r.expr),
-            for: r.for,
-            labels: r.labels,
-            annotations: r.annotations,
-          })),
-        })),
-      },
-    });
+    this.apiObject = renderPrometheusRule(this, props.server, groups, props.labels);
   }
+}
+
+/**
+ * The PrometheusRule object (id `Resource`) of rule groups about one target:
+ * named after its Service, with its labels plus `labels`. @internal
+ */
+export function renderPrometheusRule(scope: Construct, target: MetricsTarget, groups: AlertRuleGroup[],
+  labels?: { [key: string]: string }): ApiObject {
+  return new monitoring.PrometheusRule(scope, 'Resource', {
+    metadata: {
+      name: claimName(scope, 'PrometheusRule', target.job),
+      labels: { ...target._serviceLabels(), 'app.kubernetes.io/component': 'monitoring', ...labels },
+    },
+    spec: {
+      groups: groups.map(g => ({
+        name: g.name,
+        rules: g.rules.map(r => ({
+          alert: r.alert,
+          expr: monitoring.PrometheusRuleSpecGroupsRulesExpr.fromString(r.expr),
+          for: r.for,
+          labels: r.labels,
+          annotations: r.annotations,
+        })),
+      })),
+    },
+  });
 }

@@ -26,6 +26,14 @@ export interface ServiceMonitorOptions {
    * @default - the target Service's labels only
    */
   readonly labels?: { [key: string]: string };
+  /**
+   * Keep the scraped series' own labels where they collide with the target's
+   * (`namespace`, `pod`, `service`, `job`): for exporters whose series describe
+   * objects in other namespaces (the operator's `namespace` label is the
+   * DistributedService's), as kube-state-metrics is scraped.
+   * @default false
+   */
+  readonly honorLabels?: boolean;
 }
 
 /** Properties of a ServiceMonitor. */
@@ -100,6 +108,7 @@ export class ServiceMonitor extends Construct {
           scheme: monitoring.ServiceMonitorSpecEndpointsScheme.HTTP,
           interval,
           scrapeTimeout,
+          honorLabels: props.honorLabels === true ? true : undefined,
           basicAuth: secret ? {
             username: { name: secret.name, key: target.basicAuthUsernameKey },
             password: { name: secret.name, key: target.basicAuthPasswordKey },

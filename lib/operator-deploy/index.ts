@@ -1,0 +1,2 @@
+export * from './frp-operator';
+export * from './operator-monitoring';
