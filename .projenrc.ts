@@ -122,4 +122,9 @@ project.addTask('bench', {
   exec: 'ts-node --prefer-ts-exts -P test/tsconfig.json bench/synth.bench.ts',
 });
 
+project.addTask('bench:dataplane', {
+  description: 'Data-plane benchmark: direct, frp defaults, the bundle, the balancer tier, HA frps; req/s, latency, MB/s, CPU (bench/results/dataplane.md, .svg; see README "Capacity guide")',
+  exec: 'ts-node --prefer-ts-exts -P test/tsconfig.json bench/dataplane.bench.ts',
+});
+
 project.synth();

@@ -7,6 +7,7 @@
 #   systemd             `systemd-analyze verify` on the rendered frpc.service (client-bundle)
 #   prometheus-nginx-exporter   plays the UDP balancer's exporter sidecar in the live harness
 #   lua5.1              runs the Argo CD health check (argocd/health.lua) as Argo CD's Lua 5.1 would
+#   wrk                 the load generator of `npm run bench:dataplane` (bench/dataplane.bench.ts)
 # and builds the real programs from the Go module proxy (cached by version):
 #   frps, frpc v0.70.1              scripts/build-frp.sh
 #   kube-apiserver, kubectl v1.28   scripts/build-k8s.sh
@@ -22,6 +23,7 @@ command -v etcd >/dev/null 2>&1 || need+=(etcd-server)
 command -v systemd-analyze >/dev/null 2>&1 || need+=(systemd)
 command -v prometheus-nginx-exporter >/dev/null 2>&1 || need+=(prometheus-nginx-exporter)
 command -v lua5.1 >/dev/null 2>&1 || need+=(lua5.1)
+command -v wrk >/dev/null 2>&1 || need+=(wrk)
 here="$(cd "$(dirname "$0")" && pwd)"
 build_go_tools() {
   echo "install-tools: frp in $("$here/build-frp.sh")"

@@ -79,6 +79,16 @@ export interface LiveOptions {
   readonly subnet?: Subnet;
   /** Namespace of objects without one. @default 'default' */
   readonly defaultNamespace?: string;
+  /**
+   * Resolve a ClusterIP Service's name to its ready pods' addresses (as a headless one)
+   * when each of its ports targets the same port number, so that pods connect to pods
+   * directly, as the kernel's DNAT makes it look in a cluster (ready or not). For the data-plane
+   * benchmark: the harness's kube-proxy is a userspace forwarder in this process, whose
+   * cost a cluster does not have. Services whose ports are renumbered keep their
+   * virtual IP.
+   * @default false
+   */
+  readonly directEndpoints?: boolean;
 }
 
 interface RunningContainer {
@@ -347,7 +357,22 @@ export class LiveCluster {
       const port = svc.obj.spec.ports?.[0];
       return port ? [...new Set(this.endpoints(svc.obj, port).map((e) => e.ip))] : [];
     }
+    if (this.options.directEndpoints) {
+      // every pod, ready or not: a client resolves once and keeps its connection, so it
+      // must not be left with the virtual IP while the pods are still starting
+      const all = { ...svc.obj, spec: { ...svc.obj.spec, publishNotReadyAddresses: true } };
+      const ports: any[] = svc.obj.spec.ports ?? [];
+      const eps = ports.map((p) => this.endpoints(all, p));
+      if (ports.length > 0 && eps.every((e, i) => e.every((x) => x.port === ports[i].port))) return [...new Set(eps[0].map((e) => e.ip))];
+    }
     return [svc.ip];
+  }
+
+  /** The ready endpoints (pod address and target port) behind a Service port, as kube-proxy sees them now. */
+  public endpointsOf(svc: LiveService, port: number | string): Endpoint[] {
+    const p = (svc.obj.spec.ports ?? []).find((x: any) => x.port === port || x.name === port);
+    if (!p) throw new Error(`Service ${svc.obj.metadata.name} has no port ${port}`);
+    return this.endpoints(svc.obj, p);
   }
 
   /** Ready endpoints of a Service port: bundle pods and external pods its selector matches. */
@@ -727,7 +752,8 @@ function httpOk(host: string, port: number, pathname: string, timeoutMs: number)
   });
 }
 
-function tcpOk(host: string, port: number, timeoutMs: number): Promise<boolean> {
+/** Whether a TCP connection to host:port opens within the timeout. */
+export function tcpOk(host: string, port: number, timeoutMs: number): Promise<boolean> {
   return new Promise((resolve) => {
     const s = net.connect({ host, port, timeout: timeoutMs });
     s.once('connect', () => { s.destroy(); resolve(true); });
