@@ -127,4 +127,10 @@ project.addTask('bench:dataplane', {
   exec: 'ts-node --prefer-ts-exts -P test/tsconfig.json bench/dataplane.bench.ts',
 });
 
+project.addTask('bench:dataplane:compare', {
+  description: 'Do several runs of bench:dataplane agree? (args: the dataplane.json of each run)',
+  exec: 'ts-node --prefer-ts-exts -P test/tsconfig.json bench/dataplane/compare.ts',
+  receiveArgs: true,
+});
+
 project.synth();

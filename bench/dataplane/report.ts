@@ -35,6 +35,9 @@ export const median = (xs: number[]): number => {
 /** The figure a workload is judged on: MB/s for bulk, requests/s otherwise. */
 export const throughput = (row: Row, s: Sample): number => (row.workload === 'bulk' ? s.mbps : s.rps);
 
+/** CPU seconds per 10,000 requests (bulk: per GB) of every frp and HAProxy process of the path together. */
+export const cpuTotal = (_: Row, s: Sample): number => Object.values(s.cpu).reduce((n, x) => n + x, 0);
+
 export interface Ratio { readonly median: number; readonly min: number; readonly max: number }
 
 /** value(a) / value(b) per round, then the median and range over the rounds. */
@@ -71,15 +74,15 @@ export class Results {
 
   public table(basePath: string, floorPath: string): string {
     const out = [
-      '| workload | conns | members | path | req/s | MB/s | spread | p50 ms | p99 ms | × direct | × frp defaults | CPU s/10k req frps | frpc | haproxy | errors |',
-      '|---|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+      '| workload | conns | members | path | req/s | MB/s | spread | p50 ms | p99 ms | × direct | × frp defaults | CPU s/10k req frps | frpc | haproxy | total | CPU × frp defaults | errors |',
+      '|---|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
     ];
     for (const r of this.rows) {
       const s = r.samples;
       const cpu = (k: string) => (s.some((x) => x.cpu[k] !== undefined) ? fmt(median(s.map((x) => x.cpu[k] ?? NaN)), 3) : '');
       const floor = r.path === floorPath ? undefined : ratio(r, this.find(r, floorPath, 1), throughput);
       const base = r.path === basePath ? undefined : ratio(r, this.find(r, basePath), throughput);
-      out.push(`| ${r.workload} | ${r.connections} | ${r.members} | ${r.path} | ${fmt(median(s.map((x) => x.rps)))} | ${fmt(median(s.map((x) => x.mbps)), 1)} | ${pct(spread(s.map((x) => throughput(r, x))))} | ${fmt(median(s.map((x) => x.p50Ms)), 2)} | ${fmt(median(s.map((x) => x.p99Ms)), 2)} | ${fmtRatio(floor)} | ${fmtRatio(base)} | ${cpu('frps')} | ${cpu('frpc')} | ${cpu('haproxy')} | ${s.reduce((n, x) => n + x.errors, 0)} |`);
+      out.push(`| ${r.workload} | ${r.connections} | ${r.members} | ${r.path} | ${fmt(median(s.map((x) => x.rps)))} | ${fmt(median(s.map((x) => x.mbps)), 1)} | ${pct(spread(s.map((x) => throughput(r, x))))} | ${fmt(median(s.map((x) => x.p50Ms)), 2)} | ${fmt(median(s.map((x) => x.p99Ms)), 2)} | ${fmtRatio(floor)} | ${fmtRatio(base)} | ${cpu('frps')} | ${cpu('frpc')} | ${cpu('haproxy')} | ${s.some((x) => cpuTotal(r, x) > 0) ? fmt(median(s.map((x) => cpuTotal(r, x))), 3) : ''} | ${r.path === basePath || !s.some((x) => cpuTotal(r, x) > 0) ? '' : fmtRatio(ratio(r, this.find(r, basePath), cpuTotal))} | ${s.reduce((n, x) => n + x.errors, 0)} |`);
     }
     return out.join('\n');
   }
