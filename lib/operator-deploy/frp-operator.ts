@@ -7,6 +7,7 @@ import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { planOperatorRbac, RbacPlan, RbacRule } from './_rbac';
 import { FrpOperatorMonitoringOptions, planOperatorAlertRules, renderOperatorDashboard } from './operator-monitoring';
+import { BundleOptions } from '../bundle/distributed-service-bundle';
 import { DistributedServiceCrd } from '../crd/distributed-service-crd';
 import { checkBaseName, claimName, derivedName, imageVersion, recommendedLabels, selectorLabels, selectPods } from '../k8s/names';
 import { checkImage, omitUnstoredDefaults, resourcesWithDefaults, restrictedPodProps, restrictedSecurityContext, sha256 } from '../k8s/pod-defaults';
@@ -28,67 +29,11 @@ function packageVersion(): string {
 
 /**
  * Properties of FrpOperator: the bundle options the operator renders every
- * DistributedService with (the options of `cdk8s-frp render`), and how the
- * operator itself runs.
+ * DistributedService with (the options of `cdk8s-frp render`, passed as
+ * `cdk8s-frp operator` flags), and how the operator itself runs. With
+ * `insecureSkipVerify` the operator gets no permission on cert-manager kinds.
  */
-export interface FrpOperatorProps {
-  /**
-   * Namespace of the shared frps (`--frps-namespace`).
-   * @default - the services' namespace if they all share one, else "default" (as `cdk8s-frp render`)
-   */
-  readonly serverNamespace?: string;
-  /**
-   * frps `subDomainHost`, for `expose.type: subdomain` (`--subdomain-host`).
-   * @default - none: subdomain exposures are refused
-   */
-  readonly subDomainHost?: string;
-  /**
-   * Secret (key `token`) with the frpc-frps token, in the frps namespace and in
-   * every service namespace (`--token-secret`). The operator never reads it.
-   * @default "frp-token"
-   */
-  readonly tokenSecret?: string;
-  /**
-   * frps replicas (HA, 1-9; `--frps-replicas`).
-   * @default 1
-   */
-  readonly frpsReplicas?: number;
-  /**
-   * A LoadBalancer or NodePort control Service for frpc outside the cluster
-   * (`--frps-service-type`).
-   * @default - none (frps is reachable in the cluster only)
-   */
-  readonly frpsServiceType?: kplus.ServiceType;
-  /**
-   * DNS names or IPs outside machines dial; they go into frps' certificate
-   * (`--frps-address`, needs frpsServiceType).
-   * @default - none
-   */
-  readonly frpsAddresses?: string[];
-  /**
-   * Node port of the outside control Service (`--frps-node-port`, needs frpsServiceType).
-   * @default - chosen by Kubernetes
-   */
-  readonly frpsNodePort?: number;
-  /**
-   * Outside machines' address ranges, admitted to the control port (`--client-cidr`).
-   * @default - none
-   */
-  readonly clientCidrs?: string[];
-  /**
-   * No certificate for frps and no cert-manager objects: frpc does not verify
-   * frps (`--insecure-skip-verify`; not recommended). The operator then gets
-   * no permission on cert-manager kinds.
-   * @default false
-   */
-  readonly insecureSkipVerify?: boolean;
-  /**
-   * cert-manager's cluster resource namespace, where the CA goes when services
-   * span namespaces (`--cert-manager-namespace`).
-   * @default "cert-manager"
-   */
-  readonly certManagerNamespace?: string;
-
+export interface FrpOperatorProps extends BundleOptions {
   /**
    * Namespaces whose DistributedServices the operator reconciles (one
    * `--namespace` each). Its permissions are then Roles in these namespaces
