@@ -1,5 +1,5 @@
 import { App } from 'cdk8s';
-import { SynthWarnings } from '../lib';
+import { RequiredSecrets, SynthWarnings } from '../lib';
 import { MtlsTunnelChart } from './mtls-tunnel';
 import { OperatorChart } from './operator';
 import { OllamaClusterChart, PostgresProxyChart, UserServiceChart, WebappFrontendChart } from './seed-use-cases';
@@ -17,4 +17,6 @@ new WebappFrontendChart(app, 'webapp-frontend');
 new OperatorChart(app, 'operator');
 // what renders as asked but may not do what you expect (e.g. a health check on the default path)
 for (const w of SynthWarnings.of(app)) console.warn(`warning: ${w}`);
+// the Secrets the bundles read but do not create: they must exist before the pods can start
+for (const line of RequiredSecrets.describe(app)) console.warn(`needs: ${line}`);
 app.synth();

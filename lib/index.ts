@@ -2,6 +2,7 @@ export * from './spec';
 export * from './frp';
 export * from './frp-auth';
 export * from './synth-warnings';
+export * from './required-secrets';
 export * from './server/frp-server';
 export * from './client/frp-client-pool';
 export * from './external-client/frp-external-client';

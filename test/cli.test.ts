@@ -318,3 +318,87 @@ describe('--insecure-skip-verify (issue 9 defect 12: the explicit opt-out)', () 
     expect(r.err).toContain('document 1: apps/db: spec.security.mtls.enabled: mTLS needs frps\' certificate authority, which --insecure-skip-verify turns off');
   });
 });
+
+describe('the CLI as a GitOps user expects (issue 19 §2)', () => {
+  test.each<[string, string[], string]>([
+    ['an unknown option', ['render', '--foo', 'x.yaml'], 'cdk8s-frp: unknown option --foo; see cdk8s-frp --help\n'],
+    ['an option without its value', ['render', '--namespace'], 'cdk8s-frp: --namespace needs a value; see cdk8s-frp --help\n'],
+    ['an unknown command', ['rendr', 'x.yaml'], 'cdk8s-frp: unknown command "rendr"; see cdk8s-frp --help\n'],
+    ['no command', [], 'cdk8s-frp: missing command; see cdk8s-frp --help\n'],
+    ['no FILE', ['render'], 'cdk8s-frp: no FILE given; see cdk8s-frp --help\n'],
+    ['an unknown option of import', ['import', '--foo'], 'cdk8s-frp import: unknown option --foo; see cdk8s-frp import --help\n'],
+    ['an argument to crd', ['crd', '--foo'], 'cdk8s-frp: crd takes no option --foo; see cdk8s-frp --help\n'],
+  ])('%s: one line and a hint, not the whole usage', (_name, argv, line) => {
+    const r = run(...argv);
+    expect([r.code, r.out, r.err]).toEqual([1, '', line]);
+  });
+
+  test('--help lists --output-dir under OPTIONS', () => {
+    const help = run('--help').out;
+    const options = help.slice(help.indexOf('\nOPTIONS:'));
+    expect(options).toMatch(/\n {2}--output-dir DIR {8}render: one file per namespace/);
+  });
+
+  test('cdk8s-frp crd prints the DistributedService CRD, and deploy/crd.yaml is that text', () => {
+    const r = run('crd');
+    expect([r.code, r.err]).toEqual([0, '']);
+    const [crd, ...rest] = parseAllDocuments(r.out).map(d => d.toJS());
+    expect(rest).toEqual([]);
+    expect(crd).toMatchObject({ kind: 'CustomResourceDefinition', metadata: { name: 'distributedservices.frp.io' }, spec: { group: 'frp.io', names: { kind: 'DistributedService' } } });
+    // regenerate with: node bin/cdk8s-frp crd > deploy/crd.yaml
+    expect(readFileSync(join(__dirname, '..', 'deploy', 'crd.yaml'), 'utf8')).toBe(r.out);
+  });
+});
+
+describe('render --output-dir owns the files it writes (issue 19 §2)', () => {
+  const svc = (name: string, ns: string) => `apiVersion: frp.io/v1beta1\nkind: DistributedService\nmetadata: {name: ${name}, namespace: ${ns}}\nspec:\n  serviceType: tcp\n  backends: {endpoints: [{host: 10.0.0.1, port: 5432}]}\n  expose: {type: port, port: 5432}\n`;
+  const ls = (d: string) => readdirSync(d).sort();
+
+  test('a later render removes the files an earlier one wrote and no longer writes; other files stay', () => {
+    const out = mkdtempSync(join(tmpdir(), 'cdk8s-frp-own-'));
+    writeFileSync(join(out, 'kustomization.yaml'), 'resources: []\n');
+    expect(run('render', '--output-dir', out, file('own-a.yaml', svc('a', 'team-a')), file('own-b.yaml', svc('b', 'team-b')), '--namespace', 'frp').code).toBe(0);
+    // services in other namespaces than frps: the cluster-wide CA goes to cert-manager's namespace
+    expect(ls(out)).toEqual(['.cdk8s-frp-rendered', 'cert-manager.k8s.yaml', 'frp.k8s.yaml', 'kustomization.yaml', 'team-a.k8s.yaml', 'team-b.k8s.yaml']);
+    // the same services without --namespace, then one service: frps moves, team-b goes
+    const r = run('render', '--output-dir', out, file('own-c.yaml', svc('a', 'team-a')));
+    expect(r.code).toBe(0);
+    expect(ls(out)).toEqual(['.cdk8s-frp-rendered', 'kustomization.yaml', 'team-a.k8s.yaml']);
+    expect(readFileSync(join(out, 'kustomization.yaml'), 'utf8')).toBe('resources: []\n');
+    // exactly one frps in the directory
+    const frps = ls(out).filter(f => f.endsWith('.yaml')).flatMap(f => parseAllDocuments(readFileSync(join(out, f), 'utf8')).map(d => d.toJS()))
+      .filter(d => d?.kind === 'Deployment' && d.metadata.labels['app.kubernetes.io/name'] === 'frps');
+    expect(frps).toHaveLength(1);
+  });
+
+  test('rendered-looking files it did not write are refused before anything is written', () => {
+    const out = mkdtempSync(join(tmpdir(), 'cdk8s-frp-own-'));
+    writeFileSync(join(out, 'old.k8s.yaml'), 'kind: Deployment\n');
+    const r = run('render', '--output-dir', out, file('own-d.yaml', svc('a', 'team-a')));
+    expect(r.code).toBe(1);
+    expect(r.err).toContain(`--output-dir ${out}: old.k8s.yaml was not written by cdk8s-frp render (no .cdk8s-frp-rendered here): remove it or render into another directory`);
+    expect(ls(out)).toEqual(['old.k8s.yaml']);
+  });
+
+  test('a record naming other files deletes nothing it does not own', () => {
+    const out = mkdtempSync(join(tmpdir(), 'cdk8s-frp-own-'));
+    writeFileSync(join(out, '.cdk8s-frp-rendered'), '../escape.k8s.yaml\nnotes.txt\n/etc/passwd\n');
+    writeFileSync(join(out, 'notes.txt'), 'mine\n');
+    expect(run('render', '--output-dir', out, file('own-e.yaml', svc('a', 'team-a'))).code).toBe(0);
+    expect(ls(out)).toEqual(['.cdk8s-frp-rendered', 'notes.txt', 'team-a.k8s.yaml']);
+  });
+
+  test('property: after any sequence of renders the directory holds exactly the last render\'s files plus the user\'s', () => {
+    const NS = ['team-a', 'team-b', 'team-c'];
+    fc.assert(fc.property(fc.array(fc.subarray(NS, { minLength: 1 }), { minLength: 1, maxLength: 4 }), (renders) => {
+      const out = mkdtempSync(join(tmpdir(), 'cdk8s-frp-own-'));
+      writeFileSync(join(out, 'README.md'), 'x\n');
+      for (const nss of renders) {
+        const files = nss.map((ns, i) => file(`seq-${ns}-${i}.yaml`, svc(`s${i}`, ns)));
+        expect(run('render', '--output-dir', out, '--namespace', 'frp', ...files).code).toBe(0);
+      }
+      const last = renders[renders.length - 1];
+      expect(ls(out)).toEqual(['.cdk8s-frp-rendered', 'README.md', 'cert-manager.k8s.yaml', 'frp.k8s.yaml', ...last.map(ns => `${ns}.k8s.yaml`)].sort());
+    }), { numRuns: 15, seed: 19 });
+  });
+});

@@ -11,7 +11,7 @@ import * as path from 'path';
 const LAYERS: string[][] = [
   ['spec'], // the user's contract: types and enums
   ['frp'], // frps/frpc config model
-  ['k8s', 'network', 'synth-warnings.ts', 'operator-metrics-names.ts'], // internal Kubernetes helpers, NetworkPolicy peers, warnings at synth, the operator's metric names
+  ['k8s', 'network', 'synth-warnings.ts', 'operator-metrics-names.ts', 'required-secrets.ts'], // internal Kubernetes helpers, NetworkPolicy peers, warnings at synth, the operator's metric names, the Secrets a bundle needs
   ['frp-auth.ts'],
   ['tls'],
   ['monitoring'],

@@ -3,6 +3,7 @@ import { join } from 'path';
 import { Testing } from 'cdk8s';
 import * as ts from 'typescript';
 import { expectValidBundle } from './helpers';
+import { RequiredSecrets } from '../lib';
 
 const readme = readFileSync(join(__dirname, '..', 'README.md'), 'utf8');
 
@@ -11,6 +12,7 @@ test('the README quick start builds a valid bundle with what it promises', () =>
   expect(block).not.toBeNull();
   const source = block![1]
     .replace("from 'cdk8s-frp'", "from '../lib'")
+    .replace(/for \(const line of RequiredSecrets[^\n]*\n/, '')
     .replace('app.synth();', 'module.exports = chart;');
   const js = ts.transpileModule(source, { compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2020 } }).outputText;
   const mod = { exports: undefined as any };
@@ -26,6 +28,30 @@ test('the README quick start builds a valid bundle with what it promises', () =>
   const frpc = manifests.find((m: any) => m.kind === 'ConfigMap' && m.data?.['frpc.toml']).data['frpc.toml'];
   expect(frpc).toContain('group = "ai-services-ollama"');
   expect(manifests.filter((m: any) => m.kind === 'Secret')).toEqual([]);
+});
+
+test('the README quick start creates every Secret its bundle reads and does not create (issue 19)', () => {
+  const section = /## Quick start([\s\S]*?)\n## /.exec(readme)![1];
+  const block = /```ts\n([\s\S]*?)```/.exec(section)![1];
+  const source = block.replace("from 'cdk8s-frp'", "from '../lib'").replace(/for \(const line of RequiredSecrets[^\n]*\n/, '').replace('app.synth();', 'module.exports = chart;');
+  const js = ts.transpileModule(source, { compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2020 } }).outputText;
+  const mod = { exports: undefined as any };
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const load = (id: string) => require(id.startsWith('../lib') ? join(__dirname, id) : id);
+  // eslint-disable-next-line @typescript-eslint/no-implied-eval
+  new Function('require', 'module', 'exports', js)(load, mod, {});
+  const required = RequiredSecrets.of(mod.exports);
+  expect(required.length).toBeGreaterThanOrEqual(2);
+  // what the section's commands create: namespace/name -> keys
+  const created = new Map<string, string[]>();
+  for (const m of section.matchAll(/kubectl -n (\S+) create secret (generic|tls) (\S+)([^\n`]*)/g)) {
+    const keys = m[2] === 'tls' ? ['tls.crt', 'tls.key'] : [...m[4].matchAll(/--from-(?:literal|file)=([^=\s]+)=/g)].map(k => k[1]);
+    created.set(`${m[1]}/${m[3]}`, keys);
+  }
+  for (const s of required) {
+    expect([`${s.namespace}/${s.name}`, created.has(`${s.namespace}/${s.name}`)]).toEqual([`${s.namespace}/${s.name}`, true]);
+    for (const k of s.keys) expect(created.get(`${s.namespace}/${s.name}`)).toContain(k);
+  }
 });
 
 test('the README set-up commands are the ones CI runs', () => {

@@ -1,16 +1,19 @@
-import { mkdirSync, readFileSync, writeFileSync } from 'fs';
+import { readFileSync } from 'fs';
 import { join } from 'path';
 import { App, Yaml } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { parseAllDocuments } from 'yaml';
 import { BundleError, BundleOptions, ComposedBundle, composeBundle } from '../bundle/distributed-service-bundle';
 import { clientBundleCommand } from './client-bundle';
-import { IMPORT_USAGE, importCommand } from './import';
+import { crdYaml } from './crd';
+import { importCommand } from './import';
+import { OUTPUT_DIR_RECORD, writeOwnedDir } from './output-dir';
 import { documentValue } from '../k8s/yaml-input';
 import { FRPS_IMAGE } from '../server/frp-server';
 import { CHECKS, isDnsLabel } from '../service/field-checks';
 
-const USAGE = `usage: cdk8s-frp render [--output-dir DIR] [OPTIONS] FILE...
+const USAGE = `usage: cdk8s-frp render [--output-dir DIR] [OPTIONS] FILE...   (FILE - is standard input)
+       cdk8s-frp crd                                (the DistributedService CRD as YAML)
        cdk8s-frp --version
        cdk8s-frp client-bundle --machine NAME --server-address HOST[:PORT] [--output-dir DIR]
                                [--local SERVICE=HOST:PORT]... [OPTIONS] FILE...
@@ -30,6 +33,12 @@ same OPTIONS as render. Each service's backend on the machine is
 127.0.0.1:<its backend port> unless --local says otherwise.
 
 OPTIONS:
+  --output-dir DIR        render: one file per namespace, DIR/<namespace>.k8s.yaml,
+                          instead of stdout; DIR is render's own: a later render
+                          removes the files it wrote there and no longer writes
+                          (listed in DIR/${OUTPUT_DIR_RECORD}); other files stay.
+                          client-bundle: where the machine's files go (default:
+                          the machine's name)
   --namespace NS          namespace of the shared frps (default: the services'
                           namespace if they all share one, else "default")
   --subdomain-host DOMAIN frps subDomainHost, for expose.type subdomain
@@ -243,7 +252,6 @@ export function renderToDir(options: RenderOptions, dir: string, warn: (warning:
   const { app, warnings } = buildBundle(options);
   app.synthYaml(); // the same validation as render
   warnings.forEach(warn);
-  mkdirSync(dir, { recursive: true });
   // by each object's own namespace: a service's front objects live next to frps
   const byNamespace = new Map<string, any[]>();
   for (const chart of app.charts) {
@@ -253,13 +261,7 @@ export function renderToDir(options: RenderOptions, dir: string, warn: (warning:
       byNamespace.get(ns)!.push(doc);
     }
   }
-  const written: string[] = [];
-  for (const [ns, docs] of byNamespace) {
-    const file = join(dir, `${ns}.k8s.yaml`);
-    writeFileSync(file, Yaml.stringify(...docs));
-    written.push(file);
-  }
-  return written;
+  return writeOwnedDir(dir, new Map([...byNamespace].map(([ns, docs]) => [`${ns}.k8s.yaml`, Yaml.stringify(...docs)])));
 }
 
 /** This package's version (package.json next to lib/). @internal */
@@ -273,12 +275,17 @@ export function main(argv: string[], out: (s: string) => void, err: (s: string) 
     out(`cdk8s-frp ${packageVersion()} (frp ${FRPS_IMAGE.split(':')[1]})\n`);
     return 0;
   }
+  if (argv[0] === 'crd') {
+    if (argv.length > 1 && !['--help', '-h'].includes(argv[1])) return usageError(err, `crd takes no ${argv[1].startsWith('-') ? 'option' : 'argument'} ${argv[1]}`);
+    out(argv.length > 1 ? 'usage: cdk8s-frp crd > crd.yaml   (the DistributedService CustomResourceDefinition, as deploy/crd.yaml)\n' : crdYaml());
+    return 0;
+  }
   if (argv[0] === 'import') {
     try {
       return importCommand(argv.slice(1), out, err);
     } catch (e) {
+      if (USAGE_ERROR.test((e as Error).message)) return usageError(err, (e as Error).message, 'import');
       err(`cdk8s-frp import: ${(e as Error).message}\n`);
-      if (/unknown option|needs a|no FILE/.test((e as Error).message)) err(`${IMPORT_USAGE}\n`);
       return 1;
     }
   }
@@ -298,8 +305,18 @@ export function main(argv: string[], out: (s: string) => void, err: (s: string) 
     out(render(options, warn));
     return 0;
   } catch (e) {
+    if (USAGE_ERROR.test((e as Error).message)) return usageError(err, (e as Error).message);
     err(`cdk8s-frp: ${(e as Error).message}\n`);
-    if (/missing command|unknown command|unknown option|needs a value|no FILE|needs --/.test((e as Error).message)) err(`${USAGE}\n`);
     return 1;
   }
+}
+
+/** Errors of the command line itself (not of the input). */
+const USAGE_ERROR = /^(missing command|unknown command|unknown option|[^ ]+ needs a|no FILE|client-bundle needs --)/;
+
+/** A command-line mistake: one line and where the usage is, not the whole usage. */
+function usageError(err: (s: string) => void, message: string, command?: string): number {
+  const prefix = command ? `cdk8s-frp ${command}` : 'cdk8s-frp';
+  err(`${prefix}: ${message}; see ${prefix} --help\n`);
+  return 1;
 }
