@@ -2,6 +2,7 @@
 // bundle that applies cleanly, or exit 1, nothing on stdout and messages that
 // name the file, the document and the user's spec./metadata. field. One
 // describe per class of defect found by the generated-input run.
+import { spawnSync } from 'child_process';
 import { mkdtempSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
@@ -503,4 +504,56 @@ describe('16. a clash of derived names names metadata.name of both services (iss
     }), { numRuns: 40, seed: 19 });
     expect(refused).toBeGreaterThan(1);
   });
+});
+
+describe('17. oversized input is refused before it is parsed, naming the limit (issue 19)', () => {
+  const endpoints = (n: number) => Array.from({ length: n }, (_, i) => `      - {host: 10.${(i >> 16) & 255}.${(i >> 8) & 255}.${(i & 255) || 1}, port: 80}`).join('\n');
+  const big = (n: number) => `apiVersion: frp.io/v1beta1\nkind: DistributedService\nmetadata: {name: big}\nspec:\n  serviceType: tcp\n  expose: {type: port, port: 5432}\n  backends:\n    endpoints:\n${endpoints(n)}\n`;
+
+  test('a manifest of megabytes (100,000 endpoints): the byte limit, and nothing of its content (an error at its end is never parsed)', () => {
+    const text = `${big(100_000)}  broken: [\n`;
+    expect(text.length).toBeGreaterThan(3_500_000);
+    const r = render([text]);
+    const [line] = expectRefused(r);
+    expect(line).toBe(`${r.files[0]}: cannot read: ${text.length} bytes: over the limit of 512 KiB (524288 bytes) per input (a DistributedService is a few KiB: split the input into several files)`);
+  });
+
+  test('thousands of documents: the document limit, before parsing (a broken document among them is not reported)', () => {
+    const r = render([`${yaml(manifest('a', tcp()))}---\na: [\n${'---\n{}\n'.repeat(3000)}`]);
+    const [line, ...rest] = expectRefused(r);
+    expect(rest).toEqual([]);
+    expect(line).toMatch(/cannot read: more than 500 documents in one run/);
+  });
+
+  test('the document limit counts every input of the run', () => {
+    const part = `${'---\n{}\n'.repeat(300)}`;
+    const r = render([part, part]);
+    expectRefused(r, /in-\d+\.yaml: cannot read: more than 500 documents in one run/);
+  });
+
+  test('within the byte limit, more endpoints than the spec allows are refused at the field, naming its limit', () => {
+    const text = big(1001);
+    expect(text.length).toBeLessThan(512 * 1024);
+    expectRefused(render([text]), /document 1: default\/big: spec\.backends\.endpoints: must have at most 1000 entries, got 1001/);
+  });
+
+  test('property: any input over the byte limit is refused with that limit alone, whatever it holds', () => {
+    fc.assert(fc.property(fc.integer({ min: 512 * 1024 + 1, max: 700 * 1024 }), fc.constantFrom('x', 'a: [', '---\n', '- ', '\u00e9'), (size, unit) => {
+      const text = unit.repeat(Math.ceil(size / Buffer.byteLength(unit)));
+      const r = render([text]);
+      const lines = expectRefused(r);
+      expect(lines).toEqual([expect.stringMatching(/cannot read: \d+ bytes: over the limit of 512 KiB \(524288 bytes\) per input/)]);
+    }), { numRuns: 20, seed: 19 });
+  });
+
+  test('standard input (-) renders like a file, and is held to the same limit', () => {
+    const bin = join(__dirname, '..', 'bin', 'cdk8s-frp');
+    const text = yaml(manifest('a', tcp()));
+    const fromStdin = spawnSync(process.execPath, [bin, 'render', '-'], { input: text, encoding: 'utf8', timeout: 120_000 });
+    const fromFile = render([text]);
+    expect([fromStdin.status, fromStdin.stdout]).toEqual([0, fromFile.out]);
+    const tooBig = spawnSync(process.execPath, [bin, 'render', '-'], { input: big(20_000), encoding: 'utf8', timeout: 120_000 });
+    expect([tooBig.status, tooBig.stdout]).toEqual([1, '']);
+    expect(tooBig.stderr).toBe('cdk8s-frp: stdin: cannot read: more than 524288 bytes: over the limit of 512 KiB (524288 bytes) per input (a DistributedService is a few KiB: split the input into several files)\n');
+  }, 300_000);
 });

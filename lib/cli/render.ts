@@ -1,4 +1,4 @@
-import { readFileSync } from 'fs';
+import { closeSync, fstatSync, openSync, readFileSync, readSync } from 'fs';
 import { join } from 'path';
 import { App, Yaml } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
@@ -123,8 +123,9 @@ export function parseArgs(argv: string[]): RenderOptions | 'help' {
       const m = /^([a-z0-9-]+)=(.+):(\d+)$/.exec(value());
       if (!m) throw new Error(`--local must be SERVICE=HOST:PORT, got ${JSON.stringify(rest[i])}`);
       locals[m[1]] = { host: m[2], port: portOf(a, m[3]) };
-    } else if (a.startsWith('-')) {throw new Error(`unknown option ${a}`);} else {files.push(a);}
+    } else if (a.startsWith('-') && a !== '-') {throw new Error(`unknown option ${a}`);} else {files.push(a);}
   }
+  if (files.filter(f => f === '-').length > 1) throw new Error('- (standard input) may be given once');
   if (files.length === 0) throw new Error('no FILE given');
   if (namespace !== undefined && !isDnsLabel(namespace)) throw new Error(`--namespace must be a DNS label, got ${JSON.stringify(namespace)}`);
   if (certManagerNamespace !== undefined && !isDnsLabel(certManagerNamespace)) throw new Error(`--cert-manager-namespace must be a DNS label, got ${JSON.stringify(certManagerNamespace)}`);
@@ -179,24 +180,81 @@ export interface BuiltBundle extends ComposedBundle {
 }
 
 /**
- * Reads the DistributedService documents of `files`, each with its source
- * (`<file>: document N`), and what is wrong with the files that cannot be
- * read and the documents that are not valid YAML.
+ * Input limits, far above what a real bundle needs (a DistributedService is a
+ * few KiB; 1,000 endpoints, the spec's maximum, about 40 KiB), so that an
+ * oversized input is refused at once rather than parsed for seconds.
+ * @internal
+ */
+export const INPUT_LIMITS = {
+  /** Bytes per input (file or standard input). */
+  bytesPerInput: 512 * 1024,
+  /** DistributedService documents per run (all inputs together). */
+  documents: 500,
+};
+
+/** The name standard input has in messages. @internal */
+export const STDIN_SOURCE = 'stdin';
+
+/** An input's text, read no further than the byte limit (a file, or `-`: standard input). */
+function readInput(file: string): string {
+  const limit = INPUT_LIMITS.bytesPerInput;
+  const tooBig = (size: string) => new Error(`${size}: over the limit of ${limit / 1024} KiB (${limit} bytes) per input (a DistributedService is a few KiB: split the input into several files)`);
+  const fd = file === '-' ? 0 : openSync(file, 'r');
+  try {
+    const stat = fstatSync(fd);
+    if (stat.isDirectory()) throw new Error('is a directory');
+    if (stat.isFile() && stat.size > limit) throw tooBig(`${stat.size} bytes`);
+    const chunks: Buffer[] = [];
+    let total = 0;
+    const buffer = Buffer.alloc(64 * 1024);
+    for (;;) {
+      let n: number;
+      try {
+        n = readSync(fd, buffer, 0, buffer.length, null);
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === 'EAGAIN') continue;
+        if ((e as NodeJS.ErrnoException).code === 'EOF') break;
+        throw e;
+      }
+      if (n === 0) break;
+      total += n;
+      if (total > limit) throw tooBig(`more than ${limit} bytes`);
+      chunks.push(Buffer.from(buffer.subarray(0, n)));
+    }
+    return Buffer.concat(chunks).toString('utf8');
+  } finally {
+    if (fd !== 0) closeSync(fd);
+  }
+}
+
+/**
+ * Reads the DistributedService documents of `files` (`-` is standard input),
+ * each with its source (`<file>: document N`), and what is wrong with the
+ * inputs that cannot be read (missing, over INPUT_LIMITS) and the documents
+ * that are not valid YAML.
  * @internal
  */
 export function readManifests(files: string[]): { inputs: { source: string; manifest: unknown }[]; errors: string[] } {
   const inputs: { source: string; manifest: unknown }[] = [];
   const errors: string[] = [];
+  let documents = 0;
   for (const file of files) {
+    const name = file === '-' ? STDIN_SOURCE : file;
     let text: string;
     try {
-      text = readFileSync(file, 'utf8');
+      text = readInput(file);
     } catch (e) {
-      errors.push(`${file}: cannot read: ${(e as Error).message}`);
+      errors.push(`${name}: cannot read: ${(e as Error).message}`);
       continue;
     }
+    // counted before parsing: a document starts at every "---" line (and the first)
+    documents += (text.match(/^---(?=[ \t\r\n]|$)/gm)?.length ?? 0) + 1;
+    if (documents > INPUT_LIMITS.documents) {
+      errors.push(`${name}: cannot read: more than ${INPUT_LIMITS.documents} documents in one run (render them in several runs, each with its own --namespace, or several files of fewer documents)`);
+      break;
+    }
     parseAllDocuments(text, { merge: true, logLevel: 'error', uniqueKeys: true }).forEach((doc, i) => {
-      const source = `${file}: document ${i + 1}`;
+      const source = `${name}: document ${i + 1}`;
       const { value, error } = documentValue(doc);
       if (error) errors.push(`${source}: ${error}`);
       else if (value !== null && value !== undefined) inputs.push({ source, manifest: value });
