@@ -16,6 +16,7 @@
  * bundles write to); only cluster-scoped kinds (ClusterIssuer) need a
  * ClusterRole then. @internal
  */
+import { BUNDLE_KINDS, BundleKind } from '../bundle/bundle-kinds';
 
 /** One RBAC policy rule (rbac.authorization.k8s.io/v1 PolicyRule). @internal */
 export interface RbacRule {
@@ -25,34 +26,11 @@ export interface RbacRule {
   readonly resourceNames?: string[];
 }
 
-/** A kind a rendered bundle can contain. @internal */
-export interface ManagedKind {
-  /** API group ('' for the core group). */
-  readonly group: string;
-  readonly kind: string;
-  /** The plural resource name RBAC speaks of. */
-  readonly resource: string;
-  readonly namespaced: boolean;
-  /** A cert-manager kind: absent from bundles rendered with insecureSkipVerify. */
-  readonly certManager?: boolean;
-}
+/** A kind a bundle can contain (lib/bundle/bundle-kinds.ts). @internal */
+export type ManagedKind = BundleKind;
 
 /** Every kind a bundle of the composition can contain (proven by test/operator-deploy/rbac.test.ts). @internal */
-export const MANAGED_KINDS: readonly ManagedKind[] = [
-  { group: '', kind: 'ConfigMap', resource: 'configmaps', namespaced: true },
-  { group: '', kind: 'Service', resource: 'services', namespaced: true },
-  { group: 'apps', kind: 'Deployment', resource: 'deployments', namespaced: true },
-  { group: 'apps', kind: 'StatefulSet', resource: 'statefulsets', namespaced: true },
-  { group: 'policy', kind: 'PodDisruptionBudget', resource: 'poddisruptionbudgets', namespaced: true },
-  { group: 'networking.k8s.io', kind: 'Ingress', resource: 'ingresses', namespaced: true },
-  { group: 'networking.k8s.io', kind: 'NetworkPolicy', resource: 'networkpolicies', namespaced: true },
-  { group: 'gateway.networking.k8s.io', kind: 'HTTPRoute', resource: 'httproutes', namespaced: true },
-  { group: 'gateway.networking.k8s.io', kind: 'TCPRoute', resource: 'tcproutes', namespaced: true },
-  { group: 'gateway.networking.k8s.io', kind: 'UDPRoute', resource: 'udproutes', namespaced: true },
-  { group: 'cert-manager.io', kind: 'Certificate', resource: 'certificates', namespaced: true, certManager: true },
-  { group: 'cert-manager.io', kind: 'Issuer', resource: 'issuers', namespaced: true, certManager: true },
-  { group: 'cert-manager.io', kind: 'ClusterIssuer', resource: 'clusterissuers', namespaced: false, certManager: true },
-];
+export const MANAGED_KINDS: readonly ManagedKind[] = BUNDLE_KINDS;
 
 /**
  * Verbs on a managed kind: read it (status, drift), apply it server-side

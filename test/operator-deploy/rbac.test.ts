@@ -43,7 +43,13 @@ function fixedBundles(): any[][] {
 
 describe('the operator\'s RBAC covers exactly the kinds of its bundles', () => {
   const seen = new Map<string, string>();
-  const note = (docs: any[], from: string) => { for (const d of docs) if (!seen.has(kindOf(d))) seen.set(kindOf(d), from); };
+  const apiVersions = new Map<string, Set<string>>();
+  const note = (docs: any[], from: string) => {
+    for (const d of docs) {
+      if (!seen.has(kindOf(d))) seen.set(kindOf(d), from);
+      apiVersions.set(kindOf(d), new Set([...apiVersions.get(kindOf(d)) ?? [], d.apiVersion]));
+    }
+  };
 
   beforeAll(() => {
     fixedBundles().forEach((b, i) => note(b, `fixed bundle ${i}`));
@@ -72,6 +78,11 @@ describe('the operator\'s RBAC covers exactly the kinds of its bundles', () => {
     const kinds = render([yaml(TCP_PG), GRPC_SERVICE], '--insecure-skip-verify').map(kindOf);
     expect(kinds.filter(k => k.startsWith('cert-manager.io/'))).toEqual([]);
     expect(MANAGED_KINDS.filter(k => k.certManager).map(k => `${k.group}/${k.kind}`).sort()).toEqual([...seen.keys()].filter(k => k.startsWith('cert-manager.io/')).sort());
+  });
+
+  test('each kind is rendered in the one apiVersion the list gives (the controller watches that version)', () => {
+    expect(MANAGED_KINDS.filter(k => ![...apiVersions.get(`${k.group}/${k.kind}`) ?? []].every(v => v === k.apiVersion))
+      .map(k => `${k.kind}: listed ${k.apiVersion}, rendered ${[...apiVersions.get(`${k.group}/${k.kind}`) ?? []].join(', ')}`)).toEqual([]);
   });
 
   test('the kinds, for the record', () => {
