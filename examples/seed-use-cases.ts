@@ -1,5 +1,5 @@
 /**
- * The four use cases of the user's design notes (seeds/000, "사용 예제"), as
+ * The four use cases of the user's design notes (seeds/000, its "usage examples" section), as
  * TypeScript apps. The same services as frp.io/v1beta1 manifests are in
  * examples/manifests/ (render them with `npx cdk8s-frp render FILE`).
  *
