@@ -4,7 +4,8 @@ import { cdk8s, javascript, YamlFile } from 'projen';
 // tunnels. Layout (the design card): lib/ (sources, compiled in place),
 // imports/ (`cdk8s import` output, committed), examples/ (the cdk8s app that
 // `cdk8s synth` runs), test/ (jest). Versions and every workaround below are
-// the ones measured to work together (Node 20, npm 11, jsii 6.0, TypeScript 6.0).
+// the ones measured to work together (Node 22 LTS, npm 11, jsii 6.0, TypeScript 6.0;
+// scripts/with-node.sh puts Node 22 on PATH where the machine's node is older).
 const project = new cdk8s.ConstructLibraryCdk8s({
   name: 'cdk8s-frp',
   description: 'cdk8s constructs for frp (fatedier/frp) tunnels on Kubernetes: frps, frpc pools in load-balancing groups, mTLS, HAProxy balancing and Prometheus monitoring.',
@@ -18,6 +19,8 @@ const project = new cdk8s.ConstructLibraryCdk8s({
   packageManager: javascript.NodePackageManager.NPM,
   projenrcTs: true,
   github: false, // CI is .ci/run
+  // no release pipeline: the version is PROJECT_VERSION below, the changes are in CHANGELOG.md
+  release: false,
 
   cdk8sVersion: '2.70.106',
   constructsVersion: '10.4.2',
@@ -34,6 +37,8 @@ const project = new cdk8s.ConstructLibraryCdk8s({
 
   jsiiVersion: '~6.0.0',
   typescriptVersion: '~6.0.3',
+  // what users need (TypeScript users; the Python package runs its JavaScript on the node on
+  // PATH, where jsii's runtime warns on Node 20, past its end of life: README, Install)
   minNodeVersion: '20.16.0',
 
   srcdir: 'lib',
@@ -59,6 +64,10 @@ const project = new cdk8s.ConstructLibraryCdk8s({
   },
 });
 
+// The package version (npm tarball, Python wheel, jsii assembly): raise it with a new
+// CHANGELOG.md section (projen's own bump/unbump would keep 0.0.0 in the repository).
+project.package.addVersion('0.1.0');
+
 // Tests live in test/ only: projen's default pattern also matches any lib file named spec.ts.
 project.package.file.addOverride('jest.testMatch', ['<rootDir>/test/**/*.test.ts']);
 // ts-jest compiles test files in isolation and reports no type errors: type-check
@@ -73,6 +82,8 @@ project.addPackageIgnore('/.ci/');
 project.addPackageIgnore('/scripts/');
 project.addPackageIgnore('/crds/');
 project.addPackageIgnore('/dist-pkg/');
+// the outdir line jsii-pacmak looks for: without it every package:python appends it
+project.addPackageIgnore('dist-pkg');
 project.addPackageIgnore('/cdk8s.yaml');
 // the operator image recipe builds from the repository, not from the package (argocd/ ships)
 project.addPackageIgnore('/Dockerfile');

@@ -11,7 +11,6 @@ cd "$root"
 rm -rf dist-pkg/python
 npx projen compile >/dev/null
 npx projen package:python >/dev/null
-git checkout -q -- .npmignore 2>/dev/null || true  # jsii-pacmak appends blank lines to it
 wheel="$(ls dist-pkg/python/*.whl | head -1)"
 if [ ! -x "$venv/bin/python" ]; then
   "$python" -m venv "$venv"
