@@ -119,6 +119,11 @@ interface Manifest {
   readonly source: string;
   readonly doc: any;
   readonly namespace: string;
+  /**
+   * A document with problems of its own, rendered without the fields they
+   * are at (these fields' paths), only to find more problems.
+   */
+  readonly reported?: string[];
 }
 
 /**
@@ -177,6 +182,11 @@ export function composeBundle(scope: Construct, props: DistributedServiceBundleP
   const read = props.manifests.map((doc, i) => ({ source: sources[i] ?? `manifest ${i + 1}`, doc }));
   const problems: BundleProblem[] = [];
   const problem = (source: string, message: string) => problems.push({ source, message });
+  /** What rendering finds in a document: all of it, or, for a repaired one, its other fields' problems. */
+  const rendered = (m: Manifest, message: string) => {
+    const field = m.reported ? fieldOf(message, m) : undefined;
+    if (!m.reported || (field && !m.reported.some(r => overlaps(r, field)))) problem(m.source, message);
+  };
   if (read.length === 0) throw new BundleError([{ source: '', message: 'no DistributedService in the given files' }]);
 
   // every document checked on its own first, with every problem it has
@@ -193,16 +203,24 @@ export function composeBundle(scope: Construct, props: DistributedServiceBundleP
     const found = manifestProblems(doc, namespace);
     const name = doc?.metadata?.name;
     const where = found.some(p => p.startsWith('metadata.name:') || p.startsWith('metadata.namespace:') || p.startsWith('apiVersion/kind:')) ? '' : `${namespace}/${name}: `;
-    if (found.length === 0) {
+    if (where) {
+      // every document with a valid name claims it, a repaired one too (it is rendered)
       const key = `${namespace}/${name}`;
       if (seen.has(key)) found.push(`metadata.name: DistributedService ${key} is also defined in ${seen.get(key)}`);
       else seen.set(key, source);
     }
-    if (found.length > 0) found.forEach(p => problem(source, `${where}${p}`));
-    else manifests.push({ source, doc, namespace });
+    if (found.length > 0) {
+      found.forEach(p => problem(source, `${where}${p}`));
+      // rendered without the fields found wrong, for the problems only rendering finds
+      // (its other fields, clashes with other documents): every problem at once
+      const repaired = where ? withoutFields(doc, found, namespace) : undefined;
+      if (repaired) manifests.push({ source, doc: repaired.doc, namespace, reported: repaired.fields });
+    } else {
+      manifests.push({ source, doc, namespace });
+    }
   }
   // the valid documents are rendered too, for the problems only rendering finds
-  if (manifests.length === 0) throw new BundleError(problems);
+  if (manifests.every(m => m.reported)) throw new BundleError(inDocumentOrder(problems, read));
   // in the order of namespace/name, not of the input: frps' client CAs (client-ca-N) and the
   // peers of its NetworkPolicy follow the services, so another input order must not roll frps
   const byName = (m: Manifest) => [m.namespace, m.doc.metadata.name as string];
@@ -237,24 +255,24 @@ export function composeBundle(scope: Construct, props: DistributedServiceBundleP
       networkPolicy: extras.networkPolicy,
     });
   } catch (e) {
-    throw new BundleError([...problems, { source: '', message: `frps: ${(e as Error).message}` }]);
+    throw new BundleError([...inDocumentOrder(problems, read), { source: '', message: `frps: ${(e as Error).message}` }]);
   }
-  const services: { source: string; service: DistributedService }[] = [];
-  for (const { source, doc, namespace } of manifests.filter(m => !refused.has(m.source))) {
+  const services: { manifest: Manifest; service: DistributedService }[] = [];
+  for (const m of manifests.filter(x => !refused.has(x.source))) {
+    const { source, doc, namespace } = m;
     try {
       const service = DistributedService.fromManifest(chartFor(namespace), constructId(doc.metadata.name), doc, { server, source });
-      services.push({ source, service });
+      services.push({ manifest: m, service });
     } catch (e) {
-      (e as Error).message.split('\n').forEach(line => problem(source, inNamespace(line, namespace)));
+      (e as Error).message.split('\n').forEach(line => rendered(m, inNamespace(line, namespace)));
     }
   }
   // what a document's constructs check at synthesis, reported at that document
-  for (const { source, service } of services) {
-    const namespace = Chart.of(service).namespace!;
-    for (const c of service.node.findAll()) c.node.validate().forEach(m => problem(source, inNamespace(m, namespace)));
+  for (const { manifest, service } of services) {
+    for (const c of service.node.findAll()) c.node.validate().forEach(msg => rendered(manifest, inNamespace(msg, manifest.namespace)));
   }
-  if (problems.length > 0) throw new BundleError(problems);
-  const warnings = services.flatMap(({ source, service }) => SynthWarnings.of(service).map(w => `${source}: ${inNamespace(w, Chart.of(service).namespace!)}`));
+  if (problems.length > 0) throw new BundleError(inDocumentOrder(problems, read));
+  const warnings = services.flatMap(({ manifest, service }) => SynthWarnings.of(service).map(w => `${manifest.source}: ${inNamespace(w, manifest.namespace)}`));
   return { server, serverChart, services: services.map(s => s.service), charts: [...charts.values()], warnings };
 }
 
@@ -371,6 +389,68 @@ function insecure(manifests: Manifest[], problem: Report, refused: Set<string>):
     problem(source, `${namespace}/${doc.metadata.name}: spec.security.mtls.enabled: mTLS needs frps' certificate authority, which --insecure-skip-verify turns off: drop the option or render this service in a separate run`);
   }
   return { insecureSkipVerify: true };
+}
+
+/** Problems in the order of their documents (each document's in the order found); the whole bundle's last. */
+function inDocumentOrder(problems: BundleProblem[], read: { source: string }[]): BundleProblem[] {
+  const rank = new Map(read.map((r, i) => [r.source, i]));
+  return problems.map((p, i) => ({ p, i }))
+    .sort((a, b) => (rank.get(a.p.source) ?? read.length) - (rank.get(b.p.source) ?? read.length) || a.i - b.i)
+    .map(x => x.p);
+}
+
+/** One step of a field path: a key or an index. */
+type Step = string | number;
+const STEP = /\.?([A-Za-z_][A-Za-z0-9_]*)|\[(\d+)\]|\[("(?:[^"\\]|\\.)*")\]/y;
+
+/** The steps of the field path a problem starts with (`spec.a[0]["b c"]: ...`), if it starts with one. */
+function leadingPath(text: string): { steps: Step[]; path: string } | undefined {
+  const steps: Step[] = [];
+  STEP.lastIndex = 0;
+  let m: RegExpExecArray | null;
+  while ((m = STEP.exec(text)) !== null) {
+    steps.push(m[1] ?? (m[2] !== undefined ? Number(m[2]) : JSON.parse(m[3])));
+    if (text.startsWith(': ', STEP.lastIndex)) return { steps, path: text.slice(0, STEP.lastIndex) };
+  }
+  return undefined;
+}
+
+/** The field path of a rendering problem of manifest `m` (`<ns>/<name>: <path>: ...`). */
+function fieldOf(message: string, m: Manifest): string | undefined {
+  const prefix = `${m.namespace}/${m.doc.metadata.name}: `;
+  if (!message.startsWith(prefix)) return undefined;
+  const found = leadingPath(message.slice(prefix.length));
+  return found && /^(spec|metadata)\b/.test(found.path) ? found.path : undefined;
+}
+
+/** Whether one field path is the other or lies inside it. */
+const overlaps = (a: string, b: string) => a === b || b.startsWith(`${a}.`) || b.startsWith(`${a}[`) || a.startsWith(`${b}.`) || a.startsWith(`${b}[`);
+
+/**
+ * A copy of a manifest without the spec fields its problems are at, when that
+ * copy has no problems of its own: rendered only to find the problems of its
+ * other fields. Undefined when a problem is not at a spec field.
+ */
+function withoutFields(doc: any, problems: string[], namespace: string): { doc: any; fields: string[] } | undefined {
+  let copy = JSON.parse(JSON.stringify(doc));
+  const fields: string[] = [];
+  let todo = problems;
+  // a removed field can leave a required one missing: a few rounds, then give up
+  for (let round = 0; round < 3 && todo.length > 0; round++) {
+    for (const p of todo) {
+      const found = leadingPath(p);
+      if (!found || found.steps[0] !== 'spec' || found.steps.length < 2) return undefined;
+      const parent = found.steps.slice(0, -1).reduce((o: any, k) => (o === undefined || o === null ? undefined : o[k]), copy);
+      const last = found.steps[found.steps.length - 1];
+      if (parent === undefined || parent === null || typeof parent !== 'object') return undefined;
+      if (Array.isArray(parent) && typeof last === 'number') parent.splice(last, 1);
+      else delete parent[last];
+      fields.push(found.path);
+    }
+    todo = manifestProblems(copy, namespace);
+    copy = JSON.parse(JSON.stringify(copy));
+  }
+  return todo.length === 0 ? { doc: copy, fields } : undefined;
 }
 
 /**
