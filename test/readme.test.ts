@@ -60,3 +60,38 @@ test('the README set-up commands are the ones CI runs', () => {
   expect(ci).toContain(testCommand);
   expect(readme).toContain('npm ci && npx cdk8s synth');
 });
+
+/** The README's headings (outside code blocks) as GitHub anchors them, with their level. */
+function headings(text: string): { level: number; title: string; anchor: string }[] {
+  let fenced = false;
+  const out: { level: number; title: string; anchor: string }[] = [];
+  for (const line of text.split('\n')) {
+    if (line.startsWith('```')) fenced = !fenced;
+    const m = !fenced && /^(#{1,6}) (.*)$/.exec(line);
+    if (m) out.push({ level: m[1].length, title: m[2].trim(), anchor: m[2].trim().toLowerCase().replace(/[^\w\- ]/g, '').replace(/ /g, '-') });
+  }
+  return out;
+}
+
+test('the contents list every section in order, and every in-page link has its heading', () => {
+  const all = headings(readme);
+  const sections = all.filter(h => h.level === 2 && h.title !== 'Contents');
+  const contents = /## Contents\n([\s\S]*?)\n## /.exec(readme)![1];
+  const listed = [...contents.matchAll(/^ {2}- \[(.*)\]\(#([^)]+)\)$/gm)].map(m => ({ title: m[1], anchor: m[2] }));
+  expect(listed).toEqual(sections.map(({ title, anchor }) => ({ title, anchor })));
+  // the user's path comes first, development last
+  expect(sections.map(s => s.title).slice(0, 4)).toEqual(['Install', 'Prerequisites in the cluster', 'Quick start', 'Apply it and see it work']);
+  expect(sections.at(-3)!.title).toBe('Set-up for development');
+  const anchors = new Set(all.map(h => h.anchor));
+  expect([...readme.matchAll(/\]\(#([^)]+)\)/g)].map(m => m[1]).filter(a => !anchors.has(a))).toEqual([]);
+});
+
+test('the version the README and the changelog name is the package\'s, and it is not 0.0.0', () => {
+  const version = JSON.parse(readFileSync(join(__dirname, '..', 'package.json'), 'utf8')).version;
+  expect(version).not.toBe('0.0.0');
+  const named = [...readme.matchAll(/cdk8s-frp-(\d+\.\d+\.\d+)\.tgz|cdk8s_frp-(\d+\.\d+\.\d+)-py3|This is version (\d+\.\d+\.\d+)/g)].map(m => m[1] ?? m[2] ?? m[3]);
+  expect(named.length).toBeGreaterThanOrEqual(5);
+  expect([...new Set(named)]).toEqual([version]);
+  const changelog = readFileSync(join(__dirname, '..', 'CHANGELOG.md'), 'utf8');
+  expect(changelog).toMatch(new RegExp(`^## ${version.replace(/\./g, '\\.')} \\(\\d{4}-\\d{2}-\\d{2}\\)$`, 'm'));
+});
