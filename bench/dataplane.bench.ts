@@ -21,7 +21,7 @@ import { execSync, spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { BACKEND_PORT, BULK_BYTES, BULK_PATH, PlainProxy, Proc, SMALL_PATH, startNginx, startPlainFrp } from './dataplane/plain';
+import { BACKEND_PORT, BULK_BYTES, BULK_PATH, PlainProxy, PlainSetting, Proc, SMALL_PATH, startNginx, startPlainFrp } from './dataplane/plain';
 import { cpuTotal, median, Results, Row, Sample, ratio, throughput } from './dataplane/report';
 import { Wrk } from './dataplane/wrk';
 import { ExposeType, LoadBalancingAlgorithm, ServiceProtocol } from '../lib';
@@ -49,6 +49,13 @@ const POOL_OFF = 'bundle, pool off';
 const BALANCER = 'bundle + balancer';
 const BALANCER_FQDN = 'bundle + balancer, frpc → balancer by absolute name';
 const HA = 'HA frps ×3';
+/** The bundle's settings that act per connection, each alone on frp's defaults (bench/dataplane/plain.ts). */
+const SETTINGS: Record<string, PlainSetting> = {
+  'frp defaults + pool 5': { frpc: ['transport.poolCount = 5'] },
+  'frp defaults + NewWorkConns auth': { frps: ['auth.additionalScopes = ["HeartBeats", "NewWorkConns"]'], frpc: ['auth.additionalScopes = ["HeartBeats", "NewWorkConns"]'] },
+  'frp defaults + Prometheus': { frps: ['enablePrometheus = true', 'webServer.addr = "{server}"', 'webServer.port = 7500'] },
+  'frp defaults + group of 1': { proxy: ['loadBalancer.group = "g1"', 'loadBalancer.groupKey = "k"'] },
+};
 const FRP_VHOST = 'frp defaults, http vhost';
 const BUNDLE_VHOST = 'bundle, http vhost';
 
@@ -164,6 +171,14 @@ async function main(): Promise<void> {
     ];
     const plain = await startPlainFrp(dir, server, TOKEN, plainProxies);
     procs.push(plain.frps, plain.frpc);
+    // frp's defaults plus one setting the bundle renders, each on its own frps and frpc
+    const variants: Record<string, { frps: Proc; frpc: Proc; server: string }> = {};
+    for (const [i, [name, setting]] of Object.entries(SETTINGS).entries()) {
+      const at = `127.${base}.5.${i + 2}`;
+      const v = await startPlainFrp(dir, at, TOKEN, [{ name: 'p1', type: 'tcp', backends: backendsAt(base, 1), remotePort: 18001 }], setting);
+      procs.push(v.frps, v.frpc);
+      variants[name] = { ...v, server: at };
+    }
 
     log('starting the bundle and the HA bundle in the live harness');
     const [bundle, ha] = await Promise.all([
@@ -193,6 +208,9 @@ async function main(): Promise<void> {
         addresses: remote(bundle, 18221),
         cpu: { frps: frps(bundle), frpc: frpcOf(bundle, 'bq1'), haproxy: haproxyOf(bundle, 'bq1') },
       } : undefined),
+      ...Object.fromEntries(Object.entries(variants).map(([name, v]) => [name, (m: number) => (m === 1 ? {
+        addresses: [{ host: v.server, port: 18001 }], cpu: { frps: [v.frps.pid], frpc: [v.frpc.pid] },
+      } : undefined)])),
       [HA]: (m) => (m === 1 ? { addresses: remote(ha, 18301), cpu: { frps: frps(ha), frpc: frpcOf(ha, 't1') } } : undefined),
       [FRP_VHOST]: (m) => (m === 1 ? { addresses: [{ host: server, port: plain.vhostPort }], host: 'h1.bench.test', cpu: { frps: [plain.frps.pid], frpc: [plain.frpc.pid] } } : undefined),
       [BUNDLE_VHOST]: (m) => (m === 1 ? {
@@ -209,7 +227,9 @@ async function main(): Promise<void> {
       for (const p of paths) cells.push({ group, workload, connections, members, path: p });
     };
     for (const c of [1, 16, 64]) add(`keep-alive c${c}`, 'keep-alive', c, 1, c === 16 ? [...MAIN, FRP_VHOST, BUNDLE_VHOST] : MAIN);
-    for (const c of [1, 16]) add(`new connection c${c}`, 'new connection', c, 1, [...MAIN, POOL_OFF, BALANCER_FQDN, ...(c === 16 ? [FRP_VHOST, BUNDLE_VHOST] : [])]);
+    for (const c of [1, 16]) {
+      add(`new connection c${c}`, 'new connection', c, 1, [...MAIN, POOL_OFF, BALANCER_FQDN, ...(c === 16 ? [FRP_VHOST, BUNDLE_VHOST, ...Object.keys(SETTINGS)] : [Object.keys(SETTINGS)[0]])]);
+    }
     add('bulk c1', 'bulk', 1, 1, MAIN);
     for (const m of [3, 10]) add(`keep-alive c16 m${m}`, 'keep-alive', 16, m, [FRP, BUNDLE, BALANCER]);
     const resolved = cells.map((cell) => ({ cell, target: targets[cell.path](cell.members)! }));
@@ -320,6 +340,10 @@ function render(results: Results, minutes: number): string {
   for (const row of results.rows.filter((r) => r.path === FRP_VHOST)) {
     check(`http over the bundle's tcp proxy ≥ 1.5× frp's http vhost, ${row.workload} c${row.connections}`, ratio(results.find(row, BUNDLE), row, throughput), (x) => x >= 1.5);
     check(`bundle's http vhost ≥ 1.0× frp defaults' http vhost, ${row.workload} c${row.connections}`, ratio(results.find(row, BUNDLE_VHOST), row, throughput), (x) => x >= 1.0);
+  }
+  for (const row of results.rows.filter((r) => r.path in SETTINGS)) {
+    check(`CPU per request of ${row.path} vs frp defaults (new connection c${row.connections}; what the setting costs)`, ratio(row, results.find(row, FRP), cpuTotal));
+    check(`p50 of ${row.path} vs frp defaults (new connection c${row.connections})`, ratio(row, results.find(row, FRP), p50));
   }
   const pool = results.rows.filter((r) => r.path === POOL_OFF);
   for (const row of pool) {

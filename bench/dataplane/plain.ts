@@ -109,21 +109,33 @@ export interface PlainProxy {
  * the addresses, the token and the proxies are set, every other setting is frp's default
  * (TLS on with frp's own certificate, tcp mux on, no connection pool).
  */
-export async function startPlainFrp(dir: string, server: string, token: string, proxies: PlainProxy[]): Promise<{ frps: Proc; frpc: Proc; vhostPort: number }> {
+/**
+ * One of the bundle's settings added to frp's defaults, to tell what each costs: lines for
+ * the top of frps.toml and frpc.toml, and for every proxy (`{server}`: the frps address).
+ */
+export interface PlainSetting {
+  readonly frps?: string[];
+  readonly frpc?: string[];
+  readonly proxy?: string[];
+}
+
+export async function startPlainFrp(
+  dir: string, server: string, token: string, proxies: PlainProxy[], setting: PlainSetting = {},
+): Promise<{ frps: Proc; frpc: Proc; vhostPort: number }> {
   const vhostPort = 8080;
+  dir = path.join(dir, `frp-${server}`);
+  fs.mkdirSync(dir, { recursive: true });
   const frps = path.join(dir, 'frps.toml');
-  fs.writeFileSync(frps, `bindAddr = "${server}"
-bindPort = 7000
-vhostHTTPPort = ${vhostPort}
-auth.token = "${token}"
-`);
-  const lines = [`serverAddr = "${server}"`, 'serverPort = 7000', `auth.token = "${token}"`, ''];
+  const at = (lines: string[] = []) => lines.map((l) => l.replace('{server}', server));
+  fs.writeFileSync(frps, [`bindAddr = "${server}"`, 'bindPort = 7000', `vhostHTTPPort = ${vhostPort}`, `auth.token = "${token}"`, ...at(setting.frps), ''].join('\n'));
+  const lines = [`serverAddr = "${server}"`, 'serverPort = 7000', `auth.token = "${token}"`, ...setting.frpc ?? [], ''];
   for (const p of proxies) {
     p.backends.forEach((b, i) => {
       lines.push('[[proxies]]', `name = "${p.backends.length > 1 ? `${p.name}-${i}` : p.name}"`, `type = "${p.type}"`, `localIP = "${b}"`, `localPort = ${BACKEND_PORT}`);
       if (p.type === 'tcp') lines.push(`remotePort = ${p.remotePort}`);
       else lines.push(`customDomains = ["${p.domain}"]`);
       if (p.backends.length > 1) lines.push(`loadBalancer.group = "${p.name}"`, `loadBalancer.groupKey = "${token}"`);
+      lines.push(...setting.proxy ?? []);
       lines.push('');
     });
   }
