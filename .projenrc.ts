@@ -56,7 +56,7 @@ const project = new cdk8s.ConstructLibraryCdk8s({
     jestConfig: {
       moduleFileExtensions: ['ts', 'js', 'json', 'node'],
       testPathIgnorePatterns: ['/node_modules/', '/dist/', '/dist-pkg/'],
-      // The test API server (scripts/test-cluster.sh) for test/cluster/: a state
+      // The test cluster (scripts/test-cluster.sh) for test/cluster/: a state
       // directory per run; started by the first test that needs it, stopped at the end.
       globalSetup: '<rootDir>/test/cluster/global-setup.ts',
       globalTeardown: '<rootDir>/test/cluster/global-teardown.ts',
@@ -123,7 +123,7 @@ project.addTask('test:live', {
 });
 
 project.addTask('test:cluster', {
-  description: 'Only the suite on the test API server (test/cluster; scripts/test-cluster.sh)',
+  description: 'Only the suite on the test cluster (test/cluster; scripts/test-cluster.sh)',
   exec: 'jest --ci --coverage=false test/cluster',
   receiveArgs: true,
 });

@@ -10,7 +10,10 @@
 #   wrk                 the load generator of `npm run bench:dataplane` (bench/dataplane.bench.ts)
 # and builds the real programs from the Go module proxy (cached by version):
 #   frps, frpc v0.70.1              scripts/build-frp.sh
-#   kube-apiserver, kubectl v1.28   scripts/build-k8s.sh
+#   kube-apiserver, kubectl, kube-controller-manager, kube-scheduler v1.28
+#                                   scripts/build-k8s.sh
+#   kwok v0.8.0 (fake nodes)        scripts/build-kwok.sh
+#   cert-manager's controller v1.11.5   scripts/build-cert-manager.sh
 # Safe to run again: installs only what is missing.
 set -euo pipefail
 
@@ -27,7 +30,9 @@ command -v wrk >/dev/null 2>&1 || need+=(wrk)
 here="$(cd "$(dirname "$0")" && pwd)"
 build_go_tools() {
   echo "install-tools: frp in $("$here/build-frp.sh")"
-  echo "install-tools: kube-apiserver in $("$here/build-k8s.sh")"
+  echo "install-tools: Kubernetes in $("$here/build-k8s.sh")"
+  echo "install-tools: kwok in $("$here/build-kwok.sh")"
+  echo "install-tools: cert-manager's controller in $("$here/build-cert-manager.sh")"
 }
 
 if [ ${#need[@]} -eq 0 ]; then

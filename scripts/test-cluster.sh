@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# A real Kubernetes API server on 127.0.0.1 for the tests and for users: etcd and
-# kube-apiserver v1.28 (scripts/build-k8s.sh), no controllers and no nodes.
+# A real Kubernetes control plane on 127.0.0.1 for the tests and for users: etcd,
+# kube-apiserver, kube-controller-manager and kube-scheduler v1.28 (scripts/build-k8s.sh),
+# KWOK playing nodes (scripts/build-kwok.sh) and cert-manager's controller
+# (scripts/build-cert-manager.sh).
 #
 #   scripts/test-cluster.sh start          start it (or reuse the running one); prints the
 #                                          kubeconfig path as its last line
@@ -12,15 +14,32 @@
 # What start sets up: PodSecurity admission (on by default in 1.28) and the other default
 # admission plugins, RBAC with an admin token (group system:masters), a service-account
 # signing key, and the CRDs the library renders against: the vendored ones in crds/
-# (cert-manager, prometheus-operator, Gateway API, Istio) and our DistributedService CRD
-# as lib/crd renders it; it waits until every CRD is Established.
-# No kube-controller-manager and no scheduler run: Deployments create no pods, namespaces
-# are not cleaned up after delete, and no ServiceAccount "default" appears by itself.
+# (cert-manager, prometheus-operator, Gateway API, Istio), our DistributedService CRD
+# as lib/crd renders it, and the CRDs cert-manager's controller needs besides
+# (CertificateRequest, Order, Challenge); it waits until every CRD is Established.
+# Then the controllers, each with its own client certificate (the controller-manager and
+# the scheduler as system:kube-controller-manager and system:kube-scheduler with their
+# bootstrap RBAC, every controller of the controller-manager with its own service account
+# as in a real cluster; kwok and cert-manager bound to cluster-admin):
+#   kube-controller-manager  garbage collector; Deployment, ReplicaSet, StatefulSet,
+#                            DaemonSet, namespace, service account (+ tokens, kube-root-ca.crt),
+#                            Endpoints/EndpointSlice, PodDisruptionBudget, pod GC, node
+#                            lifecycle, RBAC aggregation controllers
+#   kube-scheduler           binds pods to nodes
+#   kwok                     plays $NODES Nodes kwok-node-0.. (zones a, b, c) with kwokctl's
+#                            default stages: nodes Ready, pods Running and Ready without
+#                            containers, deleted pods go
+#   cert-manager-controller  issues Certificates (cluster resource namespace cert-manager;
+#                            no webhook, no cainjector)
+# start waits until the nodes are Ready without taints, the ServiceAccount "default"
+# exists and cert-manager has issued a test Certificate.
 #
 # State (certificates, etcd data, logs, pids) lives in $CDK8S_FRP_CLUSTER_DIR, by default
-# ${XDG_CACHE_HOME:-~/.cache}/cdk8s-frp/test-cluster. Ports are free ones picked at start,
-# or $CDK8S_FRP_CLUSTER_PORT (API server; etcd uses the next two). If
-# $CDK8S_FRP_CLUSTER_OWNER names a process, the cluster stops by itself when it ends.
+# ${XDG_CACHE_HOME:-~/.cache}/cdk8s-frp/test-cluster; each program logs to NAME.log there.
+# Ports are free ones of 127.0.0.1 picked at start, or $CDK8S_FRP_CLUSTER_PORT (API server;
+# etcd, its peer port, the controller-manager, the scheduler and cert-manager's metrics use
+# the next five). If $CDK8S_FRP_CLUSTER_OWNER names a process, the cluster stops by itself
+# when it ends.
 set -euo pipefail
 
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -31,7 +50,10 @@ kubeconfig="$state/kubeconfig"
 log() { echo "test-cluster: $*" >&2; }
 die() { log "$*"; exit 1; }
 
-k8s_dir() { "$here/build-k8s.sh"; }
+k8s_dir() { "$here/build-k8s.sh" | tail -1; }
+NODES=3
+# the controllers, in the order start starts them (stop ends them in reverse)
+CONTROLLERS="kube-controller-manager kube-scheduler kwok cert-manager-controller"
 
 # alive NAME: the process recorded in NAME.pid runs and is the binary we started.
 alive() {
@@ -43,12 +65,15 @@ alive() {
 }
 
 ready() {
-  alive etcd && alive kube-apiserver && [ -f "$kubeconfig" ] &&
+  local c
+  for c in etcd kube-apiserver $CONTROLLERS; do alive "$c" || return 1; done
+  [ -f "$kubeconfig" ] &&
     "$(k8s_dir)/kubectl" --kubeconfig "$kubeconfig" get --raw /readyz >/dev/null 2>&1
 }
 
-free_port() {
-  node -e "const s=require('net').createServer();s.listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})"
+# free_ports N: N distinct free ports of 127.0.0.1 (held together while picked), on one line
+free_ports() {
+  node -e "const n=+process.argv[1];const ss=[];const next=()=>{if(ss.length===n){console.log(ss.map(s=>s.address().port).join(' '));ss.forEach(s=>s.close());return}const s=require('net').createServer();ss.push(s);s.listen(0,'127.0.0.1',next)};next()" "$1"
 }
 
 # stop_proc NAME: TERM, then KILL after 10 s.
@@ -66,10 +91,12 @@ stop_proc() {
 }
 
 stop_all() {
+  local c
   stop_proc watchdog
+  for c in $(echo "$CONTROLLERS" | tr ' ' '\n' | tac); do stop_proc "$c"; done
   stop_proc kube-apiserver
   stop_proc etcd
-  rm -rf "$state/etcd-data" "$state/pki" "$kubeconfig" "$state/ports"
+  rm -rf "$state/etcd-data" "$state/pki" "$kubeconfig" "$state"/*.kubeconfig "$state/ports" "$state/kwok"
 }
 
 certs() {
@@ -84,11 +111,66 @@ certs() {
     printf 'subjectAltName=IP:127.0.0.1,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc\nextendedKeyUsage=serverAuth\n' >apiserver.ext
     openssl x509 -req -in apiserver.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 3650 \
       -extfile apiserver.ext -out apiserver.crt 2>/dev/null
+    # the controllers' client certificates: CN is the user, O the group
+    local who
+    for who in kube-controller-manager:system:kube-controller-manager kube-scheduler:system:kube-scheduler \
+      kwok:cdk8s-frp:kwok cert-manager-controller:cdk8s-frp:cert-manager; do
+      openssl req -newkey rsa:2048 -nodes -subj "/CN=${who#*:}" -keyout "${who%%:*}.key" \
+        -out "${who%%:*}.csr" 2>/dev/null
+      printf 'extendedKeyUsage=clientAuth\n' >client.ext
+      openssl x509 -req -in "${who%%:*}.csr" -CA ca.crt -CAkey ca.key -CAcreateserial -days 3650 \
+        -extfile client.ext -out "${who%%:*}.crt" 2>/dev/null
+    done
     openssl genrsa -out sa.key 2048 2>/dev/null
     openssl rsa -in sa.key -pubout -out sa.pub 2>/dev/null
     echo "$(openssl rand -hex 24),admin,admin,system:masters" >tokens.csv
     chmod 600 ./*.key tokens.csv
   )
+}
+
+# write_kubeconfig FILE USER CREDENTIAL...: a kubeconfig for the API server at
+# $api_port with the CA in $pki (start's locals) and USER's credentials (YAML lines)
+write_kubeconfig() {
+  local file=$1 user=$2
+  shift 2
+  {
+    cat <<EOF
+apiVersion: v1
+kind: Config
+clusters:
+- name: test-cluster
+  cluster:
+    server: https://127.0.0.1:$api_port
+    certificate-authority: $pki/ca.crt
+users:
+- name: $user
+  user:
+EOF
+    printf '    %s\n' "$@"
+    cat <<EOF
+contexts:
+- name: test-cluster
+  context: {cluster: test-cluster, user: $user}
+current-context: test-cluster
+EOF
+  } >"$file"
+  chmod 600 "$file"
+}
+
+# wait_for WHAT SECONDS COMMAND...: runs COMMAND until it succeeds, while every program
+# started so far runs; dies naming WHAT (and the log of a program that ended)
+wait_for() {
+  local what=$1 seconds=$2 i p
+  shift 2
+  for i in $(seq $((seconds * 2))); do
+    for p in etcd kube-apiserver $CONTROLLERS; do
+      [ -e "$state/$p.pid" ] || continue
+      alive "$p" || die "$p ended; see $state/$p.log: $(tail -3 "$state/$p.log")"
+    done
+    "$@" >/dev/null 2>&1 && return 0
+    sleep 0.5
+  done
+  die "$what not after $seconds s; see the logs in $state"
 }
 
 start() {
@@ -102,13 +184,16 @@ start() {
   k=$(k8s_dir)
   command -v etcd >/dev/null || die "etcd is needed (Debian: etcd-server; scripts/install-tools.sh)"
   command -v openssl >/dev/null || die "openssl is needed"
-  local api_port etcd_port peer_port
+  local kwok_dir cm_dir
+  kwok_dir=$("$here/build-kwok.sh" | tail -1)
+  cm_dir=$("$here/build-cert-manager.sh" | tail -1)
+  local api_port etcd_port peer_port kcm_port sched_port cm_port
   if [ -n "${CDK8S_FRP_CLUSTER_PORT:-}" ]; then
-    api_port=$CDK8S_FRP_CLUSTER_PORT etcd_port=$((api_port + 1)) peer_port=$((api_port + 2))
+    read -r api_port etcd_port peer_port kcm_port sched_port cm_port < <(seq "$CDK8S_FRP_CLUSTER_PORT" $((CDK8S_FRP_CLUSTER_PORT + 5)) | xargs)
   else
-    api_port=$(free_port) etcd_port=$(free_port) peer_port=$(free_port)
+    read -r api_port etcd_port peer_port kcm_port sched_port cm_port < <(free_ports 6)
   fi
-  echo "$api_port $etcd_port $peer_port" >"$state/ports"
+  echo "$api_port $etcd_port $peer_port $kcm_port $sched_port $cm_port" >"$state/ports"
   certs
   local pki="$state/pki"
 
@@ -136,34 +221,14 @@ start() {
     </dev/null >"$state/kube-apiserver.log" 2>&1 9>&- &
   echo $! >"$state/kube-apiserver.pid"
 
-  cat >"$kubeconfig" <<EOF
-apiVersion: v1
-kind: Config
-clusters:
-- name: test-cluster
-  cluster:
-    server: https://127.0.0.1:$api_port
-    certificate-authority: $pki/ca.crt
-users:
-- name: admin
-  user:
-    token: $(cut -d, -f1 "$pki/tokens.csv")
-contexts:
-- name: test-cluster
-  context: {cluster: test-cluster, user: admin}
-current-context: test-cluster
-EOF
-  chmod 600 "$kubeconfig"
-
-  local i
-  for i in $(seq 600); do
-    alive etcd || die "etcd ended; see $state/etcd.log: $(tail -3 "$state/etcd.log")"
-    alive kube-apiserver || die "kube-apiserver ended; see $state/kube-apiserver.log: $(tail -3 "$state/kube-apiserver.log")"
-    "$k/kubectl" --kubeconfig "$kubeconfig" get --raw /readyz >/dev/null 2>&1 && break
-    sleep 0.2
+  write_kubeconfig "$kubeconfig" admin "token: $(cut -d, -f1 "$pki/tokens.csv")"
+  local c
+  for c in $CONTROLLERS; do
+    write_kubeconfig "$state/$c.kubeconfig" "$c" "client-certificate: $pki/$c.crt" "client-key: $pki/$c.key"
   done
-  "$k/kubectl" --kubeconfig "$kubeconfig" get --raw /readyz >/dev/null 2>&1 ||
-    die "kube-apiserver not ready after 120 s; see $state/kube-apiserver.log"
+
+  local kc=("$k/kubectl" --kubeconfig "$kubeconfig")
+  wait_for "kube-apiserver ready" 120 "${kc[@]}" get --raw /readyz
 
   if [ -n "${CDK8S_FRP_CLUSTER_OWNER:-}" ]; then
     # stops the cluster when the owner process ends, even if it cannot say so
@@ -180,6 +245,8 @@ EOF
   # (cert-manager's selectableFields, Kubernetes 1.30+); this drops them and says so.
   "$k/kubectl" --kubeconfig "$kubeconfig" create --validate=warn -f "$root/crds" -R \
     2>&1 >/dev/null | sed 's/^/test-cluster: CRDs: /' >&2
+  # and those cert-manager's controller watches besides (scripts/build-cert-manager.sh)
+  "${kc[@]}" create -f "$cm_dir/crds.yaml" >/dev/null
   # ours as Argo CD applies it (the tests apply it again, changed or not, as the same manager)
   "$k/kubectl" --kubeconfig "$kubeconfig" apply --server-side --field-manager argocd-controller -f "$crd" >/dev/null
   local pending
@@ -190,8 +257,104 @@ EOF
     sleep 0.2
   done
   [ -z "$pending" ] || die "CRDs not Established after 60 s: $pending"
-  log "ready: $("$k/kubectl" --kubeconfig "$kubeconfig" get crd -o name | wc -l) CRDs Established"
+  log "$("${kc[@]}" get crd -o name | wc -l) CRDs Established"
+
+  start_controllers
+  log "ready"
   echo "$kubeconfig"
+}
+
+# untainted: no kwok node has a taint
+untainted() {
+  [ -z "$("${kc[@]}" get nodes -l type=kwok -o jsonpath='{.items[*].spec.taints}')" ]
+}
+
+# start_controllers: the controller-manager, the scheduler, kwok and its nodes, cert-manager
+# (start's locals: k, kwok_dir, cm_dir, the ports, pki, kc)
+start_controllers() {
+  "${kc[@]}" create namespace cert-manager >/dev/null
+  local user
+  for user in cdk8s-frp:kwok cdk8s-frp:cert-manager; do
+    "${kc[@]}" create clusterrolebinding "$user" --clusterrole cluster-admin --user "$user" >/dev/null
+  done
+
+  log "starting kube-controller-manager on https://127.0.0.1:$kcm_port"
+  local c="kube-controller-manager"
+  setsid "$k/$c" --kubeconfig "$state/$c.kubeconfig" \
+    --authentication-kubeconfig "$state/$c.kubeconfig" --authorization-kubeconfig "$state/$c.kubeconfig" \
+    --bind-address 127.0.0.1 --secure-port "$kcm_port" --cert-dir "$pki/$c" \
+    --leader-elect=false --profiling=false \
+    --use-service-account-credentials \
+    --service-account-private-key-file "$pki/sa.key" --root-ca-file "$pki/ca.crt" \
+    --controllers garbagecollector,deployment,replicaset,statefulset,daemonset,namespace,serviceaccount,serviceaccount-token,endpoint,endpointslice,disruption,podgc,nodelifecycle,root-ca-cert-publisher,clusterrole-aggregation \
+    </dev/null >"$state/$c.log" 2>&1 9>&- &
+  echo $! >"$state/$c.pid"
+
+  log "starting kube-scheduler on https://127.0.0.1:$sched_port"
+  c="kube-scheduler"
+  setsid "$k/$c" --kubeconfig "$state/$c.kubeconfig" \
+    --authentication-kubeconfig "$state/$c.kubeconfig" --authorization-kubeconfig "$state/$c.kubeconfig" \
+    --bind-address 127.0.0.1 --secure-port "$sched_port" --cert-dir "$pki/$c" \
+    --leader-elect=false --profiling=false \
+    </dev/null >"$state/$c.log" 2>&1 9>&- &
+  echo $! >"$state/$c.pid"
+
+  log "starting kwok $("$kwok_dir/kwok" --version | cut -d" " -f3) with $NODES nodes"
+  mkdir -p "$state/kwok"
+  KWOK_WORKDIR="$state/kwok" setsid "$kwok_dir/kwok" --kubeconfig "$state/kwok.kubeconfig" \
+    --config "$kwok_dir/stages.yaml" --manage-nodes-with-annotation-selector kwok.x-k8s.io/node=fake \
+    --cidr 10.244.0.0/16 --node-lease-duration-seconds 40 \
+    </dev/null >"$state/kwok.log" 2>&1 9>&- &
+  echo $! >"$state/kwok.pid"
+  local i zones=(a b c)
+  for i in $(seq 0 $((NODES - 1))); do
+    cat <<EOF
+apiVersion: v1
+kind: Node
+metadata:
+  name: kwok-node-$i
+  annotations: {kwok.x-k8s.io/node: fake}
+  labels:
+    type: kwok
+    kubernetes.io/hostname: kwok-node-$i
+    kubernetes.io/os: linux
+    kubernetes.io/arch: amd64
+    topology.kubernetes.io/zone: zone-${zones[$((i % 3))]}
+---
+EOF
+  done | "${kc[@]}" create -f - >/dev/null
+
+  log "starting cert-manager's controller $(basename "$cm_dir" | cut -d- -f3) (metrics on 127.0.0.1:$cm_port)"
+  c="cert-manager-controller"
+  setsid "$cm_dir/$c" --kubeconfig "$state/$c.kubeconfig" \
+    --cluster-resource-namespace cert-manager --leader-elect=false \
+    --metrics-listen-address "127.0.0.1:$cm_port" \
+    </dev/null >"$state/$c.log" 2>&1 9>&- &
+  echo $! >"$state/$c.pid"
+
+  wait_for "kube-controller-manager healthy" 120 curl -skf "https://127.0.0.1:$kcm_port/healthz"
+  wait_for "kube-scheduler healthy" 120 curl -skf "https://127.0.0.1:$sched_port/healthz"
+  wait_for "ServiceAccount default/default (the controller-manager)" 120 "${kc[@]}" get serviceaccount default
+  wait_for "$NODES kwok nodes Ready" 120 "${kc[@]}" wait --for condition=Ready --timeout 1s node -l type=kwok
+  # a new Node carries the not-ready taint until the node lifecycle controller sees it Ready
+  wait_for "the not-ready taint off the nodes" 120 untainted
+  # cert-manager issues: a self-signed Certificate in its namespace, then gone again
+  "${kc[@]}" apply -f - >/dev/null <<EOF
+apiVersion: cert-manager.io/v1
+kind: Issuer
+metadata: {name: test-cluster-probe, namespace: cert-manager}
+spec: {selfSigned: {}}
+---
+apiVersion: cert-manager.io/v1
+kind: Certificate
+metadata: {name: test-cluster-probe, namespace: cert-manager}
+spec:
+  secretName: test-cluster-probe
+  commonName: test-cluster-probe
+  issuerRef: {name: test-cluster-probe, kind: Issuer}
+EOF
+  wait_for "cert-manager issuing a Certificate" 120 "${kc[@]}" wait --for condition=Ready --timeout 1s -n cert-manager certificate/test-cluster-probe
+  "${kc[@]}" delete -n cert-manager certificate/test-cluster-probe issuer/test-cluster-probe secret/test-cluster-probe >/dev/null
 }
 
 cmd="${1:-}"

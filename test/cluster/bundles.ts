@@ -1,4 +1,28 @@
+import { parseAllDocuments } from 'yaml';
 import { drift, ensureNamespaces, kubectl, liveObjects, podsOf, serverSideApply, serverSideDiff, toYaml, writeManifests } from './cluster';
+import { main } from '../../lib/cli/render';
+
+/**
+ * The documents of `yaml` with `prefix` put before every namespace (in the input,
+ * so the CLI renders every reference to them): bundles of different test files
+ * then never overwrite each other in the one cluster.
+ */
+export function withNamespacePrefix(prefix: string, yaml: string): any[] {
+  return parseAllDocuments(yaml).map(d => {
+    const doc = d.toJS();
+    if (doc.metadata.namespace) doc.metadata.namespace = `${prefix}${doc.metadata.namespace}`;
+    return doc;
+  });
+}
+
+/** `cdk8s-frp render OPTIONS FILE` of `docs` (written to a file named after `name`): the objects. */
+export function cliRender(name: string, docs: any[], ...options: string[]): any[] {
+  let out = '';
+  let err = '';
+  const code = main(['render', ...options, writeManifests(`${name}-input`, docs)], s => { out += s; }, s => { err += s; });
+  if (code !== 0 || err !== '') throw new Error(`render ${name}: exit ${code}: ${err}`);
+  return parseAllDocuments(out).map(d => d.toJS());
+}
 
 /**
  * The checks of record for a rendered bundle on the test API server, as jest

@@ -1,7 +1,7 @@
 import { readFileSync, readdirSync } from 'fs';
 import { join } from 'path';
 import { parseAllDocuments, stringify } from 'yaml';
-import { describeBundleOnCluster } from './bundles';
+import { cliRender, describeBundleOnCluster, withNamespacePrefix } from './bundles';
 import { ensureNamespaces, serverSideApply, serverSideDiff, startCluster, writeManifests } from './cluster';
 import { main } from '../../lib/cli/render';
 import { GRPC_SERVICE, WEB_SERVICE } from '../helpers/cli-manifests';
@@ -16,18 +16,8 @@ beforeAll(() => startCluster());
  * overwrite the example bundles in the same cluster.
  */
 const MANIFESTS = join(__dirname, '..', '..', 'examples', 'manifests');
-const prefixed = (yaml: string) => parseAllDocuments(yaml).map(d => {
-  const doc = d.toJS();
-  if (doc.metadata.namespace) doc.metadata.namespace = `cli-${doc.metadata.namespace}`;
-  return doc;
-});
-const render = (name: string, docs: any[], ...options: string[]) => () => {
-  let out = '';
-  let err = '';
-  const code = main(['render', ...options, writeManifests(`${name}-input`, docs)], s => { out += s; }, s => { err += s; });
-  if (code !== 0 || err !== '') throw new Error(`render ${name}: exit ${code}: ${err}`);
-  return parseAllDocuments(out).map(d => d.toJS());
-};
+const prefixed = (yaml: string) => withNamespacePrefix('cli-', yaml);
+const render = (name: string, docs: any[], ...options: string[]) => () => cliRender(name, docs, ...options);
 
 describeBundleOnCluster('cdk8s-frp render of two services with one shared frps', render('two', [...prefixed(GRPC_SERVICE), ...prefixed(WEB_SERVICE)], '--namespace', 'cli-frp', '--subdomain-host', 'apps.example.com'));
 describeBundleOnCluster('cdk8s-frp render of one service', render('one', prefixed(GRPC_SERVICE).map(d => ({ ...d, metadata: { ...d.metadata, namespace: 'cli-one' } }))));

@@ -5,8 +5,10 @@ import { join } from 'path';
 import { stringify } from 'yaml';
 
 /**
- * The test API server (scripts/test-cluster.sh): etcd and kube-apiserver v1.28 on
- * 127.0.0.1 with the CRDs installed. The jest global setup (./global-setup.ts) gives
+ * The test cluster (scripts/test-cluster.sh): etcd, kube-apiserver,
+ * kube-controller-manager and kube-scheduler v1.28, KWOK's fake nodes (pods become
+ * Running and Ready without containers) and cert-manager's controller, on 127.0.0.1,
+ * with the CRDs installed. The jest global setup (./global-setup.ts) gives
  * each run its own state directory and stops the cluster at the end; the first test
  * file that needs it starts it (the script is idempotent and takes a lock, so test
  * files in parallel workers share one).
@@ -33,10 +35,10 @@ export function startCluster(): string {
   return kubeconfig;
 }
 
-/** Runs kubectl against the test cluster, with `input` on stdin. */
-export function kubectl(args: string[], input?: string): KubectlResult {
+/** Runs kubectl against the test cluster, with `input` on stdin (killed after `timeoutMs`). */
+export function kubectl(args: string[], input?: string, timeoutMs = 120_000): KubectlResult {
   startCluster();
-  const r = spawnSync(kubectlBin!, ['--kubeconfig', kubeconfig!, ...args], { input, encoding: 'utf8', timeout: 120_000 });
+  const r = spawnSync(kubectlBin!, ['--kubeconfig', kubeconfig!, ...args], { input, encoding: 'utf8', timeout: timeoutMs });
   if (r.error) throw r.error;
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
@@ -68,21 +70,33 @@ export function writeManifests(name: string, docs: any[]): string {
 export const FIELD_MANAGER = 'argocd-controller';
 
 /**
+ * Calls `check` every half second until it returns true; throws naming `what` after
+ * `seconds` (a bounded wait on the cluster's controllers, not a timing assertion).
+ */
+export function pollUntil(what: string, check: () => boolean, seconds = 120): void {
+  for (let i = 0; i < seconds * 2; i++) {
+    if (check()) return;
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 500);
+  }
+  throw new Error(`${what}: not after ${seconds} s`);
+}
+
+/**
  * The namespaces `docs` use, as a cluster would have them: labelled PodSecurity
  * `restricted` (enforce and warn), with the ServiceAccount `default` that
- * kube-controller-manager would create (none runs here). Idempotent.
+ * kube-controller-manager creates in each (waited for: pods need it). Idempotent.
  */
 export function ensureNamespaces(docs: any[]): string[] {
   const names = [...new Set(docs.map(d => d.metadata?.namespace).filter((n): n is string => typeof n === 'string'))].sort();
-  const objects = names.flatMap(name => [
-    {
-      apiVersion: 'v1',
-      kind: 'Namespace',
-      metadata: { name, labels: { 'pod-security.kubernetes.io/enforce': 'restricted', 'pod-security.kubernetes.io/warn': 'restricted' } },
-    },
-    { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'default', namespace: name } },
-  ]);
+  const objects = names.map(name => ({
+    apiVersion: 'v1',
+    kind: 'Namespace',
+    metadata: { name, labels: { 'pod-security.kubernetes.io/enforce': 'restricted', 'pod-security.kubernetes.io/warn': 'restricted' } },
+  }));
   if (objects.length > 0) kubectlClean(['apply', '--server-side', '--field-manager=test-setup', '-f', '-'], toYaml(objects));
+  for (const name of names) {
+    pollUntil(`ServiceAccount ${name}/default`, () => kubectl(['get', 'serviceaccount', 'default', '-n', name]).status === 0);
+  }
   return names;
 }
 
@@ -122,8 +136,9 @@ export function drift(rendered: unknown, live: unknown, path = ''): string[] {
 }
 
 /**
- * The pods the workloads in `docs` would create, from their templates (no
- * controller runs here to create them), to create with `--dry-run=server`.
+ * The pods the workloads in `docs` would create, from their templates, to create
+ * with `--dry-run=server` (the controllers create the real ones; this sees
+ * PodSecurity's answer directly).
  */
 export function podsOf(docs: any[]): any[] {
   return docs.filter(d => d.spec?.template?.spec?.containers).map(d => ({
