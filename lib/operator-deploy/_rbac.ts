@@ -13,8 +13,9 @@
  *   never from a Secret's data.
  * When the operator watches some namespaces only, namespaced rules become
  * Roles in those namespaces (plus the frps and cert-manager namespaces the
- * bundles write to); only cluster-scoped kinds (ClusterIssuer) need a
- * ClusterRole then. @internal
+ * bundles write to); the ClusterRole keeps the cluster-scoped kinds
+ * (ClusterIssuer) and `list`/`watch` of the bundle kinds and EndpointSlices,
+ * since the controller's informers are cluster-wide. @internal
  */
 import { BUNDLE_KINDS, BundleKind } from '../bundle/bundle-kinds';
 
@@ -38,6 +39,9 @@ export const MANAGED_KINDS: readonly ManagedKind[] = BUNDLE_KINDS;
  * `update`: every write is an apply. @internal
  */
 export const APPLY_VERBS = ['create', 'delete', 'get', 'list', 'patch', 'watch'];
+
+/** Verbs of the controller's informers (list, then watch from its resourceVersion). @internal */
+export const READ_VERBS = ['list', 'watch'];
 
 /** The Lease the replicas elect a leader on (contract 2). @internal */
 export const LEADER_LEASE = 'cdk8s-frp-operator';
@@ -108,6 +112,10 @@ export function planOperatorRbac(inputs: RbacInputs): RbacPlan {
   if (inputs.watchNamespaces.length === 0) {
     cluster = [...cluster, ...managed, ...WATCH_RULES];
   } else {
+    // the controller's informers watch each kind cluster-wide (one label-selected
+    // watch per kind, and EndpointSlices for status), so reading stays cluster-wide;
+    // every write is limited to the Roles below
+    cluster = [...cluster, ...kindRules(namespacedKinds, READ_VERBS), { apiGroups: ['discovery.k8s.io'], resources: ['endpointslices'], verbs: READ_VERBS }];
     for (const ns of inputs.watchNamespaces) add(ns, [...managed, ...WATCH_RULES]);
     for (const ns of inputs.writeNamespaces) if (!inputs.watchNamespaces.includes(ns)) add(ns, managed);
   }

@@ -66,6 +66,17 @@ describe('argocd/health.lua in Lua 5.1 (Argo CD\'s resource.customizations.healt
     expect(hs.message).toMatch(message);
   });
 
+  test('a status cdk8s-frp operator really wrote (test/fixtures/operator): Provisioning, certificates not issued yet', () => {
+    const written = JSON.parse(readFileSync(join(__dirname, '..', 'fixtures', 'operator', 'distributed-service-provisioning.json'), 'utf8'));
+    expect(written.status.state).toBe('Provisioning');
+    expect(written.status.observedGeneration).toBe(written.metadata.generation);
+    const hs = health(written);
+    expect(hs.status).toBe('Progressing');
+    // the first False condition in the check's order: CertificatesReady, with the operator's message
+    expect(hs.message).toBe(`Provisioning: CertificatesReady: ${written.status.conditions.find((c: any) => c.type === 'CertificatesReady').message}`);
+    expect(hs.message).toContain('Certificate opa-frp/frps-tls: not issued yet');
+  });
+
   test('every state of the CRD\'s enum has a health other than Unknown', () => {
     const chart = Testing.chart();
     new DistributedServiceCrd(chart, 'crd');

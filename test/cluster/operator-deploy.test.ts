@@ -64,16 +64,18 @@ describe('what the operator\'s ServiceAccount may do on the API server (kubectl 
     expect(denied.filter(([v, r, ns]) => canI(SA, v, r, ns) !== 'no')).toEqual([]);
   });
 
-  test('watching two namespaces: managed kinds there and in the frps and cert-manager namespaces, ClusterIssuers cluster-wide, nothing elsewhere', () => {
+  test('watching two namespaces: managed kinds there and in the frps and cert-manager namespaces, ClusterIssuers and the informers\' list/watch cluster-wide, no write elsewhere', () => {
     const sa = 'op-ns:cdk8s-frp-operator';
     const yes: [string, string, string?][] = [
       ['patch', 'deployments.apps', 'op-team-a'], ['create', 'configmaps', 'op-team-b'], ['delete', 'services', 'op-frp'], ['patch', 'certificates.cert-manager.io', 'op-cm'],
       ['patch', 'clusterissuers.cert-manager.io'], ['list', 'distributedservices.frp.io', 'op-team-a'], ['patch', 'distributedservices.frp.io/status', 'op-team-b'],
       ['create', 'events.events.k8s.io', 'op-team-a'], ['watch', 'endpointslices.discovery.k8s.io', 'op-team-b'], ['update', 'leases.coordination.k8s.io/cdk8s-frp-operator', 'op-ns'],
+      ['list', 'configmaps'], ['watch', 'deployments.apps'], ['list', 'endpointslices.discovery.k8s.io'],
     ];
     const no: [string, string, string?][] = [
       ['patch', 'deployments.apps', 'elsewhere'], ['list', 'distributedservices.frp.io'], ['list', 'distributedservices.frp.io', 'op-frp'],
       ['create', 'events.events.k8s.io', 'op-frp'], ['list', 'pods', 'elsewhere'], ['get', 'secrets', 'op-team-a'], ['patch', 'deployments.apps', 'op-ns'],
+      ['get', 'configmaps', 'elsewhere'], ['create', 'configmaps', 'elsewhere'], ['delete', 'services', 'elsewhere'], ['list', 'secrets'],
     ];
     expect(yes.filter(([v, r, ns]) => canI(sa, v, r, ns) !== 'yes')).toEqual([]);
     expect(no.filter(([v, r, ns]) => canI(sa, v, r, ns) !== 'no')).toEqual([]);

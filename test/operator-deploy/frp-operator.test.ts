@@ -185,19 +185,23 @@ describe('FrpOperator', () => {
       ]);
     });
 
-    test('watchNamespaces: Roles there, a ClusterRole for ClusterIssuers only; the frps namespace defaults as render\'s does', () => {
+    test('watchNamespaces: writes in Roles there; cluster-wide only ClusterIssuers and list/watch; the frps namespace defaults as render\'s does', () => {
       const { manifests } = renderOperator({ watchNamespaces: ['apps'] });
-      expect(byKind(manifests, 'ClusterRole').map(rulesOf)).toEqual([[{ group: 'cert-manager.io', resource: 'clusterissuers', verbs: ['create', 'delete', 'get', 'list', 'patch', 'watch'], names: undefined }]]);
+      const [clusterRules] = byKind(manifests, 'ClusterRole').map(rulesOf);
+      expect(clusterRules.filter((r: any) => r.verbs.join() !== 'list,watch')).toEqual([
+        { group: 'cert-manager.io', resource: 'clusterissuers', verbs: ['create', 'delete', 'get', 'list', 'patch', 'watch'], names: undefined },
+      ]);
+      expect(clusterRules.filter((r: any) => r.verbs.join() === 'list,watch').map((r: any) => r.resource).sort())
+        .toEqual([...MANAGED_KINDS.filter(k => k.namespaced).map(k => k.resource), 'endpointslices'].sort());
       expect(byKind(manifests, 'Role').map(r => r.metadata.namespace)).toEqual(['apps', 'cert-manager', 'frp-system']);
       expect(byKind(manifests, 'RoleBinding').map(r => [r.metadata.namespace, r.roleRef.name])).toEqual([['apps', 'cdk8s-frp-operator'], ['cert-manager', 'cdk8s-frp-operator'], ['frp-system', 'cdk8s-frp-operator']]);
       const two = renderOperator({ watchNamespaces: ['a', 'b'] }).manifests;
       expect(byKind(two, 'Role').map(r => r.metadata.namespace)).toEqual(['a', 'b', 'cert-manager', 'default', 'frp-system']);
     });
 
-    test('insecureSkipVerify with watchNamespaces: no cert-manager permission and no ClusterRole at all', () => {
+    test('insecureSkipVerify with watchNamespaces: no cert-manager permission; the ClusterRole only lists and watches', () => {
       const { manifests } = renderOperator({ watchNamespaces: ['apps'], insecureSkipVerify: true });
-      expect(byKind(manifests, 'ClusterRole')).toEqual([]);
-      expect(byKind(manifests, 'ClusterRoleBinding')).toEqual([]);
+      expect(byKind(manifests, 'ClusterRole').flatMap(rulesOf).every((r: any) => r.verbs.join() === 'list,watch')).toBe(true);
       expect(JSON.stringify(manifests.filter(m => /Role$/.test(m.kind)))).not.toContain('cert-manager.io');
       expect(byKind(manifests, 'Role').map(r => r.metadata.namespace)).toEqual(['apps', 'frp-system']);
     });

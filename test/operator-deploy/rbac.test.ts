@@ -2,7 +2,7 @@ import { readdirSync, readFileSync } from 'fs';
 import { join } from 'path';
 import * as fc from 'fast-check';
 import { parseAllDocuments } from 'yaml';
-import { APPLY_VERBS, MANAGED_KINDS, planOperatorRbac } from '../../lib/operator-deploy/_rbac';
+import { APPLY_VERBS, MANAGED_KINDS, planOperatorRbac, READ_VERBS } from '../../lib/operator-deploy/_rbac';
 import { GRPC_SERVICE, WEB_SERVICE } from '../helpers/cli-manifests';
 import { cases, runInProcess } from '../helpers/input-cases';
 
@@ -115,9 +115,12 @@ describe('planOperatorRbac', () => {
     }]);
   });
 
-  test('some namespaces: Roles there (and where bundles write), a ClusterRole for ClusterIssuers only', () => {
+  test('some namespaces: writes in Roles there (and where bundles write); cluster-wide only ClusterIssuers and the informers\' list/watch', () => {
     const plan = planOperatorRbac({ namespace: 'ops', watchNamespaces: ['a', 'b'], writeNamespaces: ['frp', 'cert-manager', 'a'], certManager: true });
-    expect(plan.cluster).toEqual([{ apiGroups: ['cert-manager.io'], resources: ['clusterissuers'], verbs: APPLY_VERBS }]);
+    expect(plan.cluster.filter(r => r.verbs !== READ_VERBS)).toEqual([{ apiGroups: ['cert-manager.io'], resources: ['clusterissuers'], verbs: APPLY_VERBS }]);
+    expect(plan.cluster.filter(r => r.verbs === READ_VERBS).flatMap(r => r.resources).sort())
+      .toEqual([...MANAGED_KINDS.filter(k => k.namespaced).map(k => k.resource), 'endpointslices'].sort());
+    expect(READ_VERBS).toEqual(['list', 'watch']);
     expect(plan.namespaced.map(n => n.namespace)).toEqual(['a', 'b', 'cert-manager', 'frp', 'ops']);
     const resources = (ns: string) => plan.namespaced.find(n => n.namespace === ns)!.rules.flatMap(r => r.resources).sort();
     const managedNamespaced = MANAGED_KINDS.filter(k => k.namespaced).map(k => k.resource);
@@ -128,9 +131,9 @@ describe('planOperatorRbac', () => {
     expect(resources('ops')).toEqual(['leases', 'leases']);
   });
 
-  test('insecureSkipVerify: no cert-manager kind at all, so no ClusterRole with some namespaces', () => {
+  test('insecureSkipVerify: no cert-manager kind at all, so the ClusterRole only reads with some namespaces', () => {
     const plan = planOperatorRbac({ namespace: 'ops', watchNamespaces: ['a'], writeNamespaces: ['a'], certManager: false });
-    expect(plan.cluster).toEqual([]);
+    expect(plan.cluster.every(r => r.verbs === READ_VERBS && !r.apiGroups.includes('cert-manager.io'))).toBe(true);
     expect(plan.namespaced.flatMap(n => n.rules).some(r => r.apiGroups.includes('cert-manager.io'))).toBe(false);
   });
 });
