@@ -77,6 +77,16 @@ export function foreignContainerPort(w: ForeignWorkload): number | undefined {
   }
 }
 
+/** The workload's `spec.replicas`, when it is a number. @internal */
+export function foreignReplicas(w: ForeignWorkload): number | undefined {
+  try {
+    const replicas = w.api.toJson()?.spec?.replicas;
+    return typeof replicas === 'number' ? replicas : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 const patched = new WeakMap<object, ((template: any, where: string) => void)[]>();
 
 /**

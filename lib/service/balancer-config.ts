@@ -24,7 +24,7 @@ export const AUTH_SECRET_KEYS: { readonly [type: string]: string } = {
 /** Where the balancer reaches the backends. @internal */
 export type BalancerBackends =
   | { readonly kind: 'endpoints' }
-  | { readonly kind: 'dns'; readonly hostname: string; readonly port: number };
+  | { readonly kind: 'dns'; readonly hostname: string; readonly port: number; readonly maxBackends: number };
 
 /**
  * The HAProxy service for a planned balancer tier: the plan (the one mapping of
@@ -34,7 +34,7 @@ export function haproxyServiceFor(scope: IConstruct, plan: ServicePlan, backends
   const b = plan.balancer!;
   const http = b.mode === 'http';
   const targets = backends.kind === 'dns'
-    ? HaproxyTargets.dns({ hostname: backends.hostname, port: backends.port })
+    ? HaproxyTargets.dns({ hostname: backends.hostname, port: backends.port, maxServers: backends.maxBackends })
     : HaproxyTargets.endpoints((plan.backends.kind === 'endpoints' ? plan.backends.endpoints : []).map(e => ({ host: e.host, port: e.port, weight: e.weight ?? 1 })));
   const balance = {
     [LoadBalancingAlgorithm.RANDOM]: HaproxyBalance.RANDOM,

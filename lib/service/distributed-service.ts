@@ -15,7 +15,7 @@ import { FrpClientPool, FrpClientTlsOptions, FrpClientWorkload } from '../client
 import { invalid } from '../frp/errors';
 import { FrpProxy, FrpProxyType, ProxyProtocolVersion } from '../frp/proxy';
 import { FrpAuth } from '../frp-auth';
-import { foreignContainerPort, foreignPodLabels, ForeignWorkload, foreignWorkload } from '../k8s/foreign-workload';
+import { foreignContainerPort, foreignPodLabels, foreignReplicas, ForeignWorkload, foreignWorkload } from '../k8s/foreign-workload';
 import { claimName, derivedName, recommendedLabels, selectPods, serviceHost, setNameOrigin } from '../k8s/names';
 import { omitUnstoredDefaults } from '../k8s/pod-defaults';
 import { regexEscape } from '../monitoring/_promql';
@@ -210,6 +210,7 @@ export class DistributedService extends Construct {
       groupPrefix: ns,
       hasWorkload: !!workload,
       workloadPort: foreign ? foreignContainerPort(foreign) : undefined,
+      workloadReplicas: foreign ? foreignReplicas(foreign) : undefined,
     });
     const plan = this._plan;
     for (const warning of plan.warnings) SynthWarnings.add(this, warning);
@@ -290,14 +291,14 @@ export class DistributedService extends Construct {
           for (const [k, v] of Object.entries(matchLabels)) service.selectLabel(k, v);
         }
       }
-      const dnsTarget: BalancerBackends = { kind: 'dns', hostname: fqdn(service.name, backendNs), port: b.port };
+      const dnsTarget: BalancerBackends = { kind: 'dns', hostname: fqdn(service.name, backendNs), port: b.port, maxBackends: b.maxBackends };
       return { service, localIP: serviceHost(service.name, backendNs), dnsTarget };
     }
     if (b.kind === 'dns') {
       if (b.serviceName === this.name && plan.expose.type === ExposeType.PORT && (b.namespace ?? ns) === Chart.of(server ?? this).namespace) {
         invalid(where, 'spec.backends.discovery.serviceName', `${b.serviceName} is this service's own exposed Service (it points at frps): name the backends' Service`);
       }
-      const dnsTarget: BalancerBackends = { kind: 'dns', hostname: fqdn(b.serviceName, b.namespace), port: b.port };
+      const dnsTarget: BalancerBackends = { kind: 'dns', hostname: fqdn(b.serviceName, b.namespace), port: b.port, maxBackends: b.maxBackends };
       return { service: undefined, localIP: serviceHost(b.serviceName, b.namespace ?? ns), dnsTarget };
     }
     const endpoints: BalancerBackends = { kind: 'endpoints' };

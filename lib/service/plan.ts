@@ -1,4 +1,5 @@
 import { durationSeconds, MAX_SECONDS } from './durations';
+import { DEFAULT_MAX_BACKENDS, MAX_DISCOVERED_BACKENDS } from './schema';
 import { Bandwidth } from '../frp/bandwidth';
 import { FrpHealthCheck, FrpProxyType } from '../frp/proxy';
 import {
@@ -26,9 +27,9 @@ export interface PlannedMember {
 /** Where frpc (or the balancer) finds the backends. @internal */
 export type PlannedBackends =
   | { readonly kind: 'endpoints'; readonly endpoints: BackendEndpoint[] }
-  | { readonly kind: 'selector'; readonly selector: LabelSelector; readonly namespace?: string; readonly port: number; readonly headless: boolean }
-  | { readonly kind: 'dns'; readonly serviceName: string; readonly namespace?: string; readonly port: number }
-  | { readonly kind: 'workload'; readonly port: number };
+  | { readonly kind: 'selector'; readonly selector: LabelSelector; readonly namespace?: string; readonly port: number; readonly headless: boolean; readonly maxBackends: number }
+  | { readonly kind: 'dns'; readonly serviceName: string; readonly namespace?: string; readonly port: number; readonly maxBackends: number }
+  | { readonly kind: 'workload'; readonly port: number; readonly maxBackends: number };
 
 /** How the balancer tier checks its backends. @internal */
 export interface PlannedBalancerHealthCheck {
@@ -125,6 +126,8 @@ export interface PlanContext {
   readonly hasWorkload: boolean;
   /** The workload's first container port, if any. */
   readonly workloadPort?: number;
+  /** The workload's `spec.replicas`, when it says. */
+  readonly workloadReplicas?: number;
 }
 
 /**
@@ -157,7 +160,7 @@ export function planService(spec: DistributedServiceSpec, ctx: PlanContext): Ser
   const mtls = planMtls(spec, problems);
   checkEndpointsListed(spec, problems);
   const balancer = planBalancer(spec, check, access, ctx.where, problems);
-  const { backends, members, sidecar } = planMembers(spec, ctx, balancer, udp, problems);
+  const { backends, members, sidecar, warnings: backendWarnings } = planMembers(spec, ctx, balancer, udp, problems);
   const checks = planHealthCheckLanding(spec, check.frpCheck, balancer, backends, sidecar);
   const dialTimeoutSeconds = durationSeconds(ctx.where, 'spec.advanced.timeout.dial', spec.advanced?.timeout?.dial ?? '10s', 'sm', MAX_SECONDS.frpTimer);
   checkBandwidth(spec, problems);
@@ -176,7 +179,7 @@ export function planService(spec: DistributedServiceSpec, ctx: PlanContext): Ser
     healthCheck: checks.healthCheck,
     backendHealthCheck: checks.backendHealthCheck,
     backendHealthCheckWarnings: checks.backendHealthCheckWarnings,
-    warnings: checks.warnings,
+    warnings: [...(backendWarnings ?? []), ...checks.warnings],
     balancer,
     mtls,
     poolCount: connection.poolCount,
@@ -444,6 +447,8 @@ interface PlannedTargets {
   readonly members: PlannedMember[];
   /** Whether frpc runs as a sidecar of the handed-over workload (one member per backend pod). */
   readonly sidecar: boolean;
+  /** Synth-time warnings about the backends. */
+  readonly warnings?: string[];
 }
 
 /** The members and their backend targets. */
@@ -496,6 +501,7 @@ function planDiscoveredMembers(
       : 'is required (the backend port, 1-65535)');
   }
   const members = [{ proxyName: ctx.name, localPort: port }];
+  const maxBackends = d.maxBackends ?? DEFAULT_MAX_BACKENDS;
   if (mode === DiscoveryMode.AUTO && ctx.hasWorkload) {
     // without a balancer frpc joins the workload's pods (one member per pod);
     // with one, frpc forwards to the balancer, which resolves the pods
@@ -504,16 +510,20 @@ function planDiscoveredMembers(
     if (sidecar && spec.backends.replicas !== undefined) {
       problems.bad('spec.backends.replicas', 'frpc runs as a sidecar of the workload (one member per backend pod): scale the workload instead');
     }
-    return { backends: { kind: 'workload', port }, members, sidecar };
+    const warnings = balancer && ctx.workloadReplicas !== undefined && ctx.workloadReplicas > maxBackends
+      ? [`spec.backends.discovery.maxBackends: the workload has ${ctx.workloadReplicas} replicas, but the balancer spreads over at most ${maxBackends} pods `
+        + `(its HAProxy server slots); the other ${ctx.workloadReplicas - maxBackends} get no traffic from it: raise maxBackends to at least ${ctx.workloadReplicas} (at most ${MAX_DISCOVERED_BACKENDS})`]
+      : [];
+    return { backends: { kind: 'workload', port, maxBackends }, members, sidecar, warnings };
   }
   if (mode === DiscoveryMode.DNS) {
     // not <name>: a port exposure creates a Service of that name (pointing at frps)
-    return { backends: { kind: 'dns', serviceName: d.serviceName ?? `${ctx.name}-backends`, namespace: d.namespace, port }, members, sidecar: false };
+    return { backends: { kind: 'dns', serviceName: d.serviceName ?? `${ctx.name}-backends`, namespace: d.namespace, port, maxBackends }, members, sidecar: false };
   }
   // selector, or auto without a handed-over workload (from a manifest):
   // pods labelled app.kubernetes.io/name=<name>, as documented.
   const selector = mode === DiscoveryMode.SELECTOR ? d.selector! : { matchLabels: { 'app.kubernetes.io/name': ctx.name } };
-  return { backends: { kind: 'selector', selector, namespace: d.namespace, port, headless: !!balancer }, members, sidecar: false };
+  return { backends: { kind: 'selector', selector, namespace: d.namespace, port, headless: !!balancer, maxBackends }, members, sidecar: false };
 }
 
 /** frp's health checks and their warnings, once it is known where frpc's localIP points. */

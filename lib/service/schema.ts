@@ -63,6 +63,14 @@ const duration = (description: string, pattern: string, units: string, max: { se
 /** Endpoints one service may list (its ConfigMaps stay far below Kubernetes' 1 MiB object limit). @internal */
 export const MAX_ENDPOINTS = 1000;
 
+/**
+ * Balancer slots for discovered backends unless `maxBackends` says otherwise: HAProxy
+ * reserves them at start and fills them from DNS at run time. @internal
+ */
+export const DEFAULT_MAX_BACKENDS = 32;
+/** The most slots: their A records (16 bytes each) must fit HAProxy's 8192-byte DNS answer. @internal */
+export const MAX_DISCOVERED_BACKENDS = 500;
+
 /** @internal */
 export const SPEC_SCHEMA: JsonSchema = obj('Desired state of the distributed service.', {
   serviceType: str('Protocol of the proxied service.', { enum: ['http', 'tcp', 'udp', 'grpc'] }),
@@ -85,6 +93,7 @@ export const SPEC_SCHEMA: JsonSchema = obj('Desired state of the distributed ser
       namespace: str('Namespace to look for backends in.', { maxLength: 63, check: CHECKS.dnsLabel }),
       port: port('Backend port.'),
       serviceName: str('Extension: Service to resolve in mode dns (default: <name>-backends).', { maxLength: 63, check: CHECKS.serviceName }),
+      maxBackends: int('Extension: the most backend pods the balancer tier spreads over (its HAProxy server slots; more ready pods than this get no traffic from it).', { minimum: 1, maximum: MAX_DISCOVERED_BACKENDS, default: DEFAULT_MAX_BACKENDS }),
     }),
     endpoints: {
       type: 'array',

@@ -88,6 +88,19 @@ export interface BackendDiscovery {
    */
   readonly serviceName?: string;
   /**
+   * Extension: the most backend pods the balancer tier spreads over (its HAProxy
+   * `server-template` slots, filled at run time from the pods' DNS records). Pods
+   * beyond this number get no traffic from the balancer, and HAProxy does not say so: a
+   * workload handed over with more replicas is a render warning; with selector or dns
+   * discovery the number of pods is known at run time only (compare
+   * `status.activeBackends`). Pods come and go within the slots without restarting
+   * HAProxy or frpc.
+   * Not used without a balancer tier (the backends' Service spreads over every ready pod).
+   * At most 500: the pods' A records must fit one DNS answer of 8192 bytes.
+   * @default 32
+   */
+  readonly maxBackends?: number;
+  /**
    * Extension: the backend workload (mode auto); frpc is added to its pods. Any
    * cdk8s-plus version (28 to 33 and later) or any ApiObject with a pod template.
    * @default - none

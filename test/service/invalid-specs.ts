@@ -46,6 +46,7 @@ export const INVALID_SPECS: [string, any, string][] = [
   ['a path exposure without a host', httpSpec({ expose: { type: 'path', path: '/x' } }), 'app/svc: spec.expose.domain: frp routes http by host: a path exposure also needs expose.domain or expose.subdomain'],
   ['selector mode without a selector', httpSpec({ backends: { discovery: { mode: 'selector', port: 1 } } }), 'app/svc: spec.backends.discovery.selector: mode selector needs matchLabels or matchExpressions'],
   ['discovery without a port', httpSpec({ backends: { discovery: { mode: 'dns' } } }), 'app/svc: spec.backends.discovery.port: is required (the backend port, 1-65535)'],
+  ['more balancer slots than one DNS answer holds', httpSpec({ backends: { discovery: { mode: 'dns', port: 8080, maxBackends: 501 } } }), 'app/svc: spec.backends.discovery.maxBackends: must be from 1 to 500, got 501'],
   ['authentication without its Secret', httpSpec({ security: { authentication: { type: 'oauth2' } } }), 'app/svc: spec.security.authentication.tokenSecret: is required for authentication type oauth2 (the Secret with the JWT public key)'],
   ['roles without oauth2', httpSpec({ security: { authentication: { type: 'apikey', tokenSecret: 'k' }, authorization: { enabled: true, rules: [{ path: '/a/*', roles: ['admin'] }] } } }),
     'app/svc: spec.security.authorization.rules: rules with roles need authentication type oauth2 (roles come from the JWT)'],

@@ -62,7 +62,7 @@ describe('planService defaults (the seed defaulting webhook)', () => {
 
   test('dns discovery resolves <name>-backends by default, not the exposed Service <name>', () => {
     const p = plan(tcpSpec({ backends: { discovery: { mode: 'dns', port: 5432 } } }));
-    expect(p.backends).toEqual({ kind: 'dns', serviceName: 'svc-backends', namespace: undefined, port: 5432 });
+    expect(p.backends).toEqual({ kind: 'dns', serviceName: 'svc-backends', namespace: undefined, port: 5432, maxBackends: 32 });
   });
 
   test('bandwidth in GB becomes MB (frp knows MB and KB only)', () => {

@@ -186,6 +186,8 @@ export interface HttpRequestOptions {
   readonly localAddress?: string;
   readonly method?: string;
   readonly timeoutMs?: number;
+  /** The agent whose connections to reuse (keep-alive). @default - a new connection per request */
+  readonly agent?: http.Agent;
 }
 
 /** One HTTP request with a deadline; a network error is status 0. */
@@ -198,7 +200,7 @@ export function httpRequest(o: HttpRequestOptions): Promise<HttpResult> {
       method: o.method ?? 'GET',
       headers: o.headers,
       localAddress: o.localAddress,
-      agent: false,
+      agent: o.agent ?? false,
       timeout: o.timeoutMs ?? 10_000,
     }, (res) => {
       let body = '';
