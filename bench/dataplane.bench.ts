@@ -21,10 +21,10 @@ import { execSync, spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import { ExposeType, LoadBalancingAlgorithm, ServiceProtocol } from '../lib';
 import { BACKEND_PORT, BULK_BYTES, BULK_PATH, PlainProxy, PlainSetting, Proc, SMALL_PATH, startNginx, startPlainFrp } from './dataplane/plain';
 import { cpuTotal, median, Results, Row, Sample, ratio, throughput } from './dataplane/report';
 import { Wrk } from './dataplane/wrk';
-import { ExposeType, LoadBalancingAlgorithm, ServiceProtocol } from '../lib';
 import { bundleOf, fixtureSecrets, onlineProxies, remotePortService, vhostService } from '../test/live/fixtures';
 import { httpRequest } from '../test/live/harness/backends';
 import { claimSubnet, LiveCluster, LivePod, waitFor } from '../test/live/harness/cluster';
@@ -349,13 +349,13 @@ function render(results: Results, minutes: number): string {
   for (const row of pool) {
     check(`pool of 5 vs pool off, p50 (new connection c${row.connections}; < 1 is faster)`, ratio(results.find(row, BUNDLE), row, p50));
   }
-  const cpuPerCore = (path: string, prog: string) => {
-    const row = results.rows.find((r) => r.path === path && r.workload === 'keep-alive' && r.connections === 16 && r.members === 1);
+  const cpuPerCore = (pathName: string, prog: string) => {
+    const row = results.rows.find((r) => r.path === pathName && r.workload === 'keep-alive' && r.connections === 16 && r.members === 1);
     const x = median((row?.samples ?? []).map((s) => s.cpu[prog] ?? NaN));
     return Number.isFinite(x) && x > 0 ? Math.round(10_000 / x) : NaN;
   };
   return [
-    `# Data-plane benchmark (\`npm run bench:dataplane\`)`,
+    '# Data-plane benchmark (`npm run bench:dataplane`)',
     '',
     `Run ${new Date().toISOString().slice(0, 16)}Z on ${machine()} (shared with other users while it ran); ${versions()}; frp v0.70.1.`,
     `${ROUNDS} interleaved rounds of ${SECONDS} s per cell, ${minutes.toFixed(1)} min of measuring. Figures are medians over the rounds;`,

@@ -34,7 +34,9 @@ let figures = 0;
 for (const row of runs[0].rows.filter((r) => r.path !== BASE)) {
   const per = runs.map((res) => {
     const mine = res.find(row, row.path);
-    return { t: ratio(mine, res.find(row, BASE), throughput), c: mine?.samples.some((s) => cpuTotal(mine, s) > 0) ? ratio(mine, res.find(row, BASE), cpuTotal) : undefined };
+    const base = res.find(row, BASE);
+    const hasCpu = mine?.samples.some((s) => cpuTotal(mine, s) > 0);
+    return { t: ratio(mine, base, throughput), c: hasCpu ? ratio(mine, base, cpuTotal) : undefined };
   });
   const at = agree(per.map((p) => p.t));
   const ac = agree(per.map((p) => p.c));

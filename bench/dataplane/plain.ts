@@ -10,17 +10,17 @@ import { tcpOk, waitFor } from '../../test/live/harness/cluster';
 
 /** A process group the benchmark started; stop() ends it, and so does the benchmark's exit. */
 export class Proc {
-  private static readonly all = new Set<Proc>();
-
-  static {
-    process.once('exit', () => { for (const p of Proc.all) p.kill('SIGKILL'); });
-  }
-
   public static start(argv: string[], log: string): Proc {
     const out = fs.openSync(log, 'a');
     const child = spawn(argv[0], argv.slice(1), { stdio: ['ignore', out, out], detached: true });
     fs.closeSync(out);
     return new Proc(child);
+  }
+
+  private static readonly all = new Set<Proc>();
+
+  static {
+    process.once('exit', () => { for (const p of Proc.all) p.kill('SIGKILL'); });
   }
 
   private exited = false;
@@ -61,8 +61,9 @@ export function startNginx(dir: string, addresses: string[]): Proc {
   fs.mkdirSync(www, { recursive: true, mode: 0o755 });
   fs.writeFileSync(path.join(www, 'index.html'), `${'x'.repeat(63)}\n`);
   fs.writeFileSync(path.join(www, 'health'), 'ok\n');
+  // not compressible, not all zeros (nothing compresses here, but a reader may wonder)
   const bulk = Buffer.alloc(BULK_BYTES);
-  for (let i = 0; i < bulk.length; i += 4) bulk.writeUInt32LE((i * 2654435761) >>> 0, i);
+  for (let i = 0; i < bulk.length; i += 4) bulk.writeUInt32LE((i * 2654435761) % 4294967296, i);
   fs.writeFileSync(path.join(www, BULK_PATH.slice(1)), bulk);
   fs.chmodSync(dir, 0o755);
   const conf = path.join(dir, 'nginx.conf');

@@ -103,7 +103,7 @@ export class Results {
     const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;');
     const parts = [
       `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="sans-serif" font-size="11">`,
-      `<rect width="100%" height="100%" fill="white"/>`,
+      '<rect width="100%" height="100%" fill="white"/>',
       `<text x="10" y="20" font-size="14" font-weight="bold">${esc(title)}</text>`,
       `<text x="10" y="36">throughput (req/s; MB/s for bulk) as a multiple of ${esc(basePath)}, median of the rounds, whiskers: range; log scale</text>`,
     ];
