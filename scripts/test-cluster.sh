@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # A real Kubernetes control plane on 127.0.0.1 for the tests and for users: etcd,
-# kube-apiserver, kube-controller-manager and kube-scheduler v1.28 (scripts/build-k8s.sh),
+# kube-apiserver, kube-controller-manager and kube-scheduler v1.28 (scripts/build-k8s.sh;
+# CDK8S_FRP_K8S_VERSION=1.34 for v1.34),
 # KWOK playing nodes (scripts/build-kwok.sh) and cert-manager's controller
 # (scripts/build-cert-manager.sh).
 #
@@ -67,7 +68,9 @@ alive() {
 ready() {
   local c
   for c in etcd kube-apiserver $CONTROLLERS; do alive "$c" || return 1; done
-  [ -f "$kubeconfig" ] &&
+  # the version asked for (CDK8S_FRP_K8S_VERSION): another one is stopped and started anew
+  tr '\0' ' ' <"/proc/$(cat "$state/kube-apiserver.pid")/cmdline" | grep -q -- "$(k8s_dir)/kube-apiserver " &&
+    [ -f "$kubeconfig" ] &&
     "$(k8s_dir)/kubectl" --kubeconfig "$kubeconfig" get --raw /readyz >/dev/null 2>&1
 }
 

@@ -7,10 +7,14 @@ beforeAll(() => startCluster());
 
 // The test API server is what scripts/test-cluster.sh promises, and its checks can fail.
 describe('the test API server', () => {
-  test('is the kube-apiserver of scripts/k8s/go.mod', () => {
-    const version = /^require k8s\.io\/kubernetes (v[0-9.]+)/m.exec(readFileSync(join(__dirname, '..', '..', 'scripts', 'k8s', 'go.mod'), 'utf8'))![1];
-    expect(version).toMatch(/^v1\.28\./);
-    expect(JSON.parse(kubectlClean(['version', '-o', 'json'])).serverVersion.gitVersion).toBe(version);
+  // CDK8S_FRP_K8S_VERSION chooses the Kubernetes minor version (scripts/build-k8s.sh): 1.28 by default
+  const minor = process.env.CDK8S_FRP_K8S_VERSION ?? '1.28';
+  const module = minor === '1.28' ? 'k8s' : `k8s-${minor}`;
+  test(`is the kube-apiserver of scripts/${module}/go.mod (Kubernetes ${minor})`, () => {
+    const version = /^require k8s\.io\/kubernetes (v[0-9.]+)/m.exec(readFileSync(join(__dirname, '..', '..', 'scripts', module, 'go.mod'), 'utf8'))![1];
+    expect(version.startsWith(`v${minor}.`)).toBe(true);
+    const versions = JSON.parse(kubectlClean(['version', '-o', 'json']));
+    expect([versions.serverVersion.gitVersion, versions.clientVersion.gitVersion]).toEqual([version, version]);
   });
 
   test('has every CRD the library renders against, Established', () => {
