@@ -4,7 +4,7 @@ import { tmpdir } from 'os';
 import { join } from 'path';
 import * as fc from 'fast-check';
 import { parseAllDocuments } from 'yaml';
-import { checkWiring, expectValidBundle } from './helpers';
+import { checkWiring, expectValidBundle, withoutRequiredSecrets } from './helpers';
 import { GRPC_SERVICE as grpc, WEB_SERVICE as web } from './helpers/cli-manifests';
 import { main, parseArgs, render, RenderOptions } from '../lib/cli/render';
 
@@ -30,7 +30,7 @@ const run = (...argv: string[]) => {
 describe('cdk8s-frp render', () => {
   test('renders several documents and files into one valid bundle with one shared frps', () => {
     const r = run('render', '--namespace', 'frp', '--subdomain-host', 'apps.example.com', file('a.yaml', `${grpc}---\n${web}`));
-    expect(r.err).toBe('');
+    expect(withoutRequiredSecrets(r.err)).toBe('');
     expect(r.code).toBe(0);
     const docs = parseAllDocuments(r.out).map(d => d.toJS());
     expectValidBundle(docs);
@@ -138,7 +138,7 @@ spec:
     const f = file('default-path.yaml', defaultPath);
     const r = run('render', f);
     expect(r.code).toBe(0);
-    expect(r.err.split('\n').filter(Boolean)).toEqual([expect.stringContaining(warning(f))]);
+    expect(withoutRequiredSecrets(r.err).split('\n').filter(Boolean)).toEqual([expect.stringContaining(warning(f))]);
     expect(r.out).toBe(render(parseArgs(['render', f]) as RenderOptions));
     expect(r.out).not.toContain('warning');
     const frpc = parseAllDocuments(r.out).map(d => d.toJS()).find(d => d.kind === 'ConfigMap' && d.data?.['frpc.toml']).data['frpc.toml'];
@@ -147,7 +147,7 @@ spec:
 
   test('the same service with its own path renders without a warning', () => {
     const r = run('render', file('own-path.yaml', `${defaultPath}  loadBalancing: {healthCheck: {path: /healthz}}\n`));
-    expect([r.code, r.err]).toEqual([0, '']);
+    expect([r.code, withoutRequiredSecrets(r.err)]).toEqual([0, '']);
   });
 
   test('--output-dir: the files on stdout, the warning on stderr', () => {
@@ -213,7 +213,7 @@ describe('the user\'s contract renders (issue 12 item 9)', () => {
 
   test('mtls.mode external with only caSecret: cert-manager issues the certificates from that CA', () => {
     const r = run('render', file('ext.yaml', manifest('user-service', `${grpcSpec}  security:\n    mtls:\n      enabled: true\n      mode: external\n      caSecret: corp-ca\n`)));
-    expect(r.err).toBe('');
+    expect(withoutRequiredSecrets(r.err)).toBe('');
     expect(r.code).toBe(0);
     const docs = parseAllDocuments(r.out).map(d => d.toJS());
     expectValidBundle(docs);
@@ -242,7 +242,7 @@ describe('the user\'s contract renders (issue 12 item 9)', () => {
     expect(volumes).toContainEqual({ name: 'client-ca-1', secret: { secretName: 'with-server-cert-ca', items: [{ key: 'ca.crt', path: 'ca.crt' }] } });
     // the shared frps' certificate stays the bundle CA's: serverCertSecret is reported, not silently dropped
     expect(r.err).toContain(`${f}: document 1: apps/with-server-cert: spec.security.mtls.serverCertSecret: not used: frps is shared (apps/frps)`);
-    expect(r.err).not.toContain('ca-only: spec.security');
+    expect(withoutRequiredSecrets(r.err)).not.toContain('ca-only: spec.security');
     expect(JSON.stringify(docs)).not.toContain('my-frps-cert');
   });
 
@@ -250,7 +250,7 @@ describe('the user\'s contract renders (issue 12 item 9)', () => {
     const httpSpec = (domain: string) => `  serviceType: http\n  backends:\n    endpoints:\n      - host: web-1.internal\n        port: 8080\n  expose:\n    type: domain\n    domain: ${domain}\n`
       + '  loadBalancing:\n    healthCheck:\n      path: /healthz\n';
     const r = run('render', '--subdomain-host', 'apps.example.com', file('sub.yaml', manifest('web', httpSpec('web.apps.example.com'))));
-    expect(r.err).toBe('');
+    expect(withoutRequiredSecrets(r.err)).toBe('');
     expect(r.code).toBe(0);
     const docs = parseAllDocuments(r.out).map(d => d.toJS());
     expectValidBundle(docs); // frp's own verify on frps.toml and frpc.toml
@@ -272,7 +272,7 @@ describe('--cert-manager-namespace: cert-manager\'s cluster resource namespace',
 
   test('services in other namespaces than frps: the cluster-wide CA\'s objects go to that namespace', () => {
     const r = run('render', '--namespace', 'frp', '--cert-manager-namespace', 'certs', f);
-    expect(r.err).toBe('');
+    expect(withoutRequiredSecrets(r.err)).toBe('');
     expect(r.code).toBe(0);
     const docs = parseAllDocuments(r.out).map(d => d.toJS());
     expectValidBundle(docs);
@@ -310,7 +310,7 @@ describe('--insecure-skip-verify (issue 9 defect 12: the explicit opt-out)', () 
     const frpcOf = (docs: any[]) => docs.find(d => d.kind === 'ConfigMap' && d.data?.['frpc.toml']).data['frpc.toml'];
     expect(frpcOf(secure)).toMatch(/trustedCaFile/);
     const r = run('render', '--insecure-skip-verify', f);
-    expect([r.code, r.err]).toEqual([0, '']);
+    expect([r.code, withoutRequiredSecrets(r.err)]).toEqual([0, '']);
     const docs = parseAllDocuments(r.out).map(d => d.toJS());
     expectValidBundle(docs);
     expect(docs.filter(d => String(d.apiVersion).startsWith('cert-manager.io/'))).toEqual([]);
@@ -347,7 +347,7 @@ describe('the CLI as a GitOps user expects (issue 19 §2)', () => {
 
   test('cdk8s-frp crd prints the DistributedService CRD, and deploy/crd.yaml is that text', () => {
     const r = run('crd');
-    expect([r.code, r.err]).toEqual([0, '']);
+    expect([r.code, withoutRequiredSecrets(r.err)]).toEqual([0, '']);
     const [crd, ...rest] = parseAllDocuments(r.out).map(d => d.toJS());
     expect(rest).toEqual([]);
     expect(crd).toMatchObject({ kind: 'CustomResourceDefinition', metadata: { name: 'distributedservices.frp.io' }, spec: { group: 'frp.io', names: { kind: 'DistributedService' } } });
@@ -406,5 +406,40 @@ describe('render --output-dir owns the files it writes (issue 19 §2)', () => {
       const last = renders[renders.length - 1];
       expect(ls(out)).toEqual(['.cdk8s-frp-rendered', 'README.md', 'cert-manager.k8s.yaml', 'frp.k8s.yaml', ...last.map(ns => `${ns}.k8s.yaml`)].sort());
     }), { numRuns: 15, seed: 19 });
+  });
+});
+
+describe('render says which Secrets must exist, at the document and field that asks for each (issue 19 §1)', () => {
+  const examples = join(__dirname, '..', 'examples', 'manifests');
+  const WARNING = 'cdk8s-frp: warning: ';
+  const CONTRACT = /^\S+\.yaml: document \d+: [a-z0-9-]+\/[a-z0-9-]+: (spec[.[]|metadata\.)/;
+
+  test('the seed examples: one line per Secret RequiredSecrets lists, each naming its document and field; exit 0, stdout the bundle', () => {
+    const files = readdirSync(examples).filter(f => f.endsWith('.yaml')).sort().map(f => join(examples, f));
+    const r = run('render', '--namespace', 'frp', ...files);
+    expect(r.code).toBe(0);
+    const objects = parseAllDocuments(r.out).map(d => d.toJS());
+    const lines = r.err.trimEnd().split('\n');
+    for (const l of lines) expect(l.startsWith(WARNING) && CONTRACT.test(l.slice(WARNING.length))).toBe(true);
+    const { RequiredSecrets } = require('../lib');
+    for (const s of RequiredSecrets.fromObjects(objects)) {
+      expect(lines.filter(l => l.endsWith(`: ${RequiredSecrets.line(s)}`))).toHaveLength(1);
+    }
+    // the field that names it: a spec field, the service name for its group key
+    expect(r.err).toMatch(/ollama-cluster\.yaml: document 1: ai-services\/ollama-cluster: spec\.security\.authentication\.tokenSecret: Secret ai-services\/ollama-api-keys must exist/);
+    expect(r.err).toMatch(/ollama-cluster\.yaml: document 1: ai-services\/ollama-cluster: metadata\.name: Secret ai-services\/ollama-cluster-group-key must exist \(the bundle reads it, key group-key/);
+    expect(r.err).toMatch(/user-service\.yaml: document 1: microservices\/user-service: spec\.security\.mtls\.caSecret: Secret frp\/internal-ca must exist/);
+  });
+
+  test('services in several namespaces without --namespace: a warning at metadata.namespace says frps goes to "default"; with --namespace or one namespace, none', () => {
+    // user-service in microservices, web without a namespace
+    const two = file('spread.yaml', `${grpc}---\n${web}`);
+    const r = run('render', '--subdomain-host', 'apps.example.com', two);
+    expect(r.code).toBe(0);
+    const spread = withoutRequiredSecrets(r.err).split('\n').filter(l => /no namespace is given for the shared frps/.test(l));
+    expect(spread).toHaveLength(1);
+    expect(spread[0]).toMatch(/^cdk8s-frp: warning: \S+spread\.yaml: document \d: [a-z-]+\/[a-z-]+: metadata\.namespace: the services are in 2 namespaces \(\S+, \S+\) and no namespace is given for the shared frps, so it goes to namespace "default": give it one \(render's --namespace/);
+    expect(run('render', '--subdomain-host', 'apps.example.com', '--namespace', 'frp', two).err).not.toMatch(/no namespace is given/);
+    expect(run('render', file('one-ns.yaml', grpc)).err).not.toMatch(/no namespace is given/);
   });
 });

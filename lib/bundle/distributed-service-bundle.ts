@@ -273,6 +273,13 @@ export function composeBundle(scope: Construct, props: DistributedServiceBundleP
   }
   if (problems.length > 0) throw new BundleError(inDocumentOrder(problems, read));
   const warnings = services.flatMap(({ manifest, service }) => SynthWarnings.of(service).map(w => `${manifest.source}: ${inNamespace(w, manifest.namespace)}`));
+  // services of several namespaces and no server namespace: frps goes to "default", which none of them asked for
+  const spread = [...new Set(manifests.map(m => m.namespace))];
+  if (props.serverNamespace === undefined && spread.length > 1) {
+    const first = manifests.find(m => nsOf(m.doc) !== undefined) ?? manifests[0];
+    warnings.unshift(`${first.source}: ${first.namespace}/${first.doc.metadata.name}: metadata.namespace: the services are in ${spread.length} namespaces (${spread.join(', ')}) `
+      + `and no namespace is given for the shared frps, so it goes to namespace "${serverNs}": give it one (render's --namespace, the bundle's serverNamespace)`);
+  }
   return { server, serverChart, services: services.map(s => s.service), charts: [...charts.values()], warnings };
 }
 

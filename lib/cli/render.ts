@@ -8,6 +8,7 @@ import { clientBundleCommand } from './client-bundle';
 import { crdYaml } from './crd';
 import { importCommand } from './import';
 import { OUTPUT_DIR_RECORD, writeOwnedDir } from './output-dir';
+import { requiredSecretLines } from './required-secret-lines';
 import { documentValue } from '../k8s/yaml-input';
 import { FRPS_IMAGE } from '../server/frp-server';
 import { CHECKS, isDnsLabel } from '../service/field-checks';
@@ -177,6 +178,8 @@ function portOf(option: string, v: string): number {
 /** The constructed (not yet synthesized) bundle of `render` and `client-bundle`. @internal */
 export interface BuiltBundle extends ComposedBundle {
   readonly app: App;
+  /** The documents read, with their sources. */
+  readonly inputs: { source: string; manifest: unknown }[];
 }
 
 /**
@@ -282,7 +285,7 @@ export function buildBundle(options: RenderOptions): BuiltBundle {
       networkPolicy: clientBundle ? false : undefined,
     });
     if (errors.length > 0) throw new Error(errors.join('\n'));
-    return { app, ...composed };
+    return { app, inputs, ...composed };
   } catch (e) {
     if (e instanceof BundleError && errors.length > 0) throw new Error([...errors, e.message].join('\n'));
     throw e;
@@ -296,9 +299,10 @@ export function buildBundle(options: RenderOptions): BuiltBundle {
  * @internal
  */
 export function render(options: RenderOptions, warn: (warning: string) => void = () => {}): string {
-  const { app, warnings } = buildBundle(options);
-  const yaml = app.synthYaml();
-  warnings.forEach(warn);
+  const built = buildBundle(options);
+  const yaml = built.app.synthYaml();
+  built.warnings.forEach(warn);
+  requiredSecretLines(built.app.charts.flatMap(c => c.toJson()), built.inputs, built.serverChart.namespace!).forEach(warn);
   return yaml;
 }
 
@@ -307,9 +311,10 @@ export function render(options: RenderOptions, warn: (warning: string) => void =
  * what an Argo CD app per team wants); returns the files written. @internal
  */
 export function renderToDir(options: RenderOptions, dir: string, warn: (warning: string) => void = () => {}): string[] {
-  const { app, warnings } = buildBundle(options);
+  const { app, warnings, inputs, serverChart } = buildBundle(options);
   app.synthYaml(); // the same validation as render
   warnings.forEach(warn);
+  requiredSecretLines(app.charts.flatMap(c => c.toJson()), inputs, serverChart.namespace!).forEach(warn);
   // by each object's own namespace: a service's front objects live next to frps
   const byNamespace = new Map<string, any[]>();
   for (const chart of app.charts) {

@@ -1,6 +1,7 @@
 import { parseAllDocuments } from 'yaml';
 import { drift, ensureNamespaces, kubectl, liveObjects, podsOf, serverSideApply, serverSideDiff, toYaml, writeManifests } from './cluster';
 import { main } from '../../lib/cli/render';
+import { withoutRequiredSecrets } from '../helpers/stderr';
 
 /**
  * The documents of `yaml` with `prefix` put before every namespace (in the input,
@@ -20,7 +21,7 @@ export function cliRender(name: string, docs: any[], ...options: string[]): any[
   let out = '';
   let err = '';
   const code = main(['render', ...options, writeManifests(`${name}-input`, docs)], s => { out += s; }, s => { err += s; });
-  if (code !== 0 || err !== '') throw new Error(`render ${name}: exit ${code}: ${err}`);
+  if (code !== 0 || withoutRequiredSecrets(err) !== '') throw new Error(`render ${name}: exit ${code}: ${err}`);
   return parseAllDocuments(out).map(d => d.toJS());
 }
 

@@ -10,3 +10,4 @@ export * from './secrets';
 export * from './bundle';
 export * from './wiring';
 export * from './frp-verify';
+export * from './stderr';
