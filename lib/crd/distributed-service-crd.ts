@@ -112,16 +112,21 @@ const STATUS_SCHEMA: JsonSchema = {
   properties: {
     state: { type: 'string', enum: ['Pending', 'Provisioning', 'Running', 'Updating', 'Degraded', 'Failed', 'Terminating'] },
     conditions: {
-      type: 'array',
-      items: {
+      'type': 'array',
+      // one condition per type (as metav1.Condition lists are kept)
+      'x-kubernetes-list-type': 'map',
+      'x-kubernetes-list-map-keys': ['type'],
+      'items': {
         type: 'object',
         required: ['type', 'status'],
         properties: {
-          type: { type: 'string', enum: ['Ready', 'BackendsAvailable', 'ConfigurationValid', 'CertificatesReady', 'NetworkReady'] },
+          // the seed's types, and ConfigurationApplied: the operator applied the bundle of this generation
+          type: { type: 'string', enum: ['Ready', 'BackendsAvailable', 'ConfigurationValid', 'ConfigurationApplied', 'CertificatesReady', 'NetworkReady'] },
           status: { type: 'string', enum: ['True', 'False', 'Unknown'] },
           lastTransitionTime: { type: 'string', format: 'date-time' },
           reason: { type: 'string' },
           message: { type: 'string' },
+          observedGeneration: { type: 'integer', description: 'The metadata.generation the condition was observed at.' },
         },
       },
     },

@@ -27,6 +27,8 @@ export interface JsonSchema {
   'maxProperties'?: number;
   'x-kubernetes-preserve-unknown-fields'?: boolean;
   'x-kubernetes-validations'?: { rule: string; message: string }[];
+  'x-kubernetes-list-type'?: 'atomic' | 'set' | 'map';
+  'x-kubernetes-list-map-keys'?: string[];
   /**
    * A check in code for what a pattern cannot say (map keys, IP addresses,
    * duration bounds, the renderers' own rules): returns what is wrong, or

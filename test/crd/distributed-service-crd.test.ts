@@ -37,6 +37,16 @@ describe('DistributedServiceCrd', () => {
     expect(crd.metadata.annotations['argocd.argoproj.io/sync-wave']).toBe('-10');
   });
 
+  test('status holds what the operator writes (contract 3): ConfigurationApplied, each condition\'s observedGeneration, one condition per type', () => {
+    const status = crd.spec.versions[0].schema.openAPIV3Schema.properties.status;
+    const conditions = status.properties.conditions;
+    expect(conditions.items.properties.type.enum).toEqual(['Ready', 'BackendsAvailable', 'ConfigurationValid', 'ConfigurationApplied', 'CertificatesReady', 'NetworkReady']);
+    expect(conditions.items.properties.observedGeneration.type).toBe('integer');
+    expect(conditions['x-kubernetes-list-type']).toBe('map');
+    expect(conditions['x-kubernetes-list-map-keys']).toEqual(['type']);
+    expect(Object.keys(status.properties).sort()).toEqual(['activeBackends', 'conditions', 'endpoints', 'externalEndpoint', 'lastUpdateTime', 'observedGeneration', 'selector', 'state', 'totalBackends']);
+  });
+
   test('is cluster-scoped: no namespace, also in a chart with one', () => {
     expect(crd.metadata).not.toHaveProperty('namespace');
     const namespaced = new Chart(Testing.app(), 'frp', { namespace: 'frp' });

@@ -1,0 +1,142 @@
+import type { BundleOptions } from '../bundle';
+import { CHECKS, isDnsLabel } from '../service/field-checks';
+
+/** `cdk8s-frp operator --help`. @internal */
+export const OPERATOR_USAGE = `usage: cdk8s-frp operator [--kubeconfig FILE] [--namespace NS]... [BUNDLE OPTIONS]
+                          [--metrics-address HOST:PORT] [--health-address HOST:PORT]
+                          [--leader-election-namespace NS] [--no-leader-election]
+
+operator runs the controller: it watches frp.io/v1beta1 DistributedService objects,
+renders them together as \`cdk8s-frp render\` does (one shared frps) and applies
+the bundle with server-side apply (field manager cdk8s-frp-operator), prunes what
+it applied that the bundle no longer has, and writes each service's status and
+events. In a pod it uses its service account; outside, --kubeconfig FILE (or
+$KUBECONFIG, ~/.kube/config).
+
+  --kubeconfig FILE            kubeconfig to use (default: in-cluster, else $KUBECONFIG)
+  --namespace NS               (repeatable) serve only DistributedServices in NS
+                               (default: every namespace)
+  --frps-namespace NS          namespace of the shared frps (render's --namespace;
+                               default: the services' namespace if they all share
+                               one, else "default")
+  --subdomain-host DOMAIN, --token-secret NAME, --frps-replicas N,
+  --frps-service-type T, --frps-address HOST (repeatable), --frps-node-port N,
+  --client-cidr CIDR (repeatable), --cert-manager-namespace NS,
+  --insecure-skip-verify       as for render
+  --metrics-address HOST:PORT  Prometheus /metrics (default 0.0.0.0:8080; 0 turns it off)
+  --health-address HOST:PORT   /healthz and /readyz (default 0.0.0.0:8081; 0 turns it off)
+  --leader-election-namespace NS
+                               namespace of the Lease cdk8s-frp-operator (default:
+                               the pod's own namespace; required outside a cluster)
+  --no-leader-election         run without a Lease (one replica only)`;
+
+/** The parsed command line of `cdk8s-frp operator`. @internal */
+export interface OperatorOptions {
+  readonly kubeconfig?: string;
+  /** Namespaces served; empty: all. */
+  readonly namespaces: string[];
+  readonly bundle: BundleOptions;
+  /** host:port, or undefined for off. */
+  readonly metricsAddress?: { host: string; port: number };
+  readonly healthAddress?: { host: string; port: number };
+  readonly leaderElection: boolean;
+  readonly leaderElectionNamespace?: string;
+}
+
+/** Parses argv (after `operator`). Throws on a bad option, naming it. @internal */
+export function parseOperatorArgs(argv: string[]): OperatorOptions | 'help' {
+  let kubeconfig: string | undefined;
+  const namespaces: string[] = [];
+  const bundle: { -readonly [K in keyof BundleOptions]: BundleOptions[K] } = {};
+  const frpsAddresses: string[] = [];
+  const clientCidrs: string[] = [];
+  let metrics: string | undefined = '0.0.0.0:8080';
+  let health: string | undefined = '0.0.0.0:8081';
+  let leaderElection = true;
+  let leaderElectionNamespace: string | undefined;
+  const dnsLabel = (option: string, v: string) => {
+    if (!isDnsLabel(v)) throw new Error(`${option} must be a DNS label, got ${JSON.stringify(v)}`);
+    return v;
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const value = () => {
+      const v = argv[++i];
+      if (v === undefined || v.startsWith('--')) throw new Error(`${a} needs a value`);
+      return v;
+    };
+    switch (a) {
+      case '--help': case '-h': return 'help';
+      case '--kubeconfig': kubeconfig = value(); break;
+      case '--namespace': namespaces.push(dnsLabel(a, value())); break;
+      case '--frps-namespace': bundle.serverNamespace = dnsLabel(a, value()); break;
+      case '--subdomain-host': {
+        const v = value();
+        const bad = CHECKS.domain(v);
+        if (bad) throw new Error(`--subdomain-host ${bad}`);
+        bundle.subDomainHost = v;
+        break;
+      }
+      case '--token-secret': {
+        const v = value();
+        const bad = CHECKS.objectName(v);
+        if (bad) throw new Error(`--token-secret ${bad}`);
+        bundle.tokenSecret = v;
+        break;
+      }
+      case '--frps-replicas': {
+        const v = value();
+        if (!/^[1-9]$/.test(v)) throw new Error(`--frps-replicas must be 1 to 9, got ${JSON.stringify(v)}`);
+        bundle.frpsReplicas = Number(v);
+        break;
+      }
+      case '--frps-service-type': {
+        const v = value();
+        if (v !== 'LoadBalancer' && v !== 'NodePort') throw new Error(`--frps-service-type must be LoadBalancer or NodePort, got ${JSON.stringify(v)}`);
+        (bundle as any).frpsServiceType = v;
+        break;
+      }
+      case '--frps-address': frpsAddresses.push(value()); break;
+      case '--frps-node-port': bundle.frpsNodePort = port(a, value()); break;
+      case '--client-cidr': clientCidrs.push(value()); break;
+      case '--cert-manager-namespace': bundle.certManagerNamespace = dnsLabel(a, value()); break;
+      case '--insecure-skip-verify': bundle.insecureSkipVerify = true; break;
+      case '--metrics-address': metrics = value(); break;
+      case '--health-address': health = value(); break;
+      case '--leader-election-namespace': leaderElectionNamespace = dnsLabel(a, value()); break;
+      case '--no-leader-election': leaderElection = false; break;
+      default: throw new Error(a.startsWith('-') ? `unknown option ${a}` : `unexpected argument ${JSON.stringify(a)} (operator reads DistributedServices from the cluster, not from files)`);
+    }
+  }
+  if (frpsAddresses.length > 0) bundle.frpsAddresses = frpsAddresses;
+  if (clientCidrs.length > 0) bundle.clientCidrs = clientCidrs;
+  if ((bundle.frpsAddresses || bundle.frpsNodePort !== undefined) && !bundle.frpsServiceType) {
+    throw new Error('--frps-address and --frps-node-port need --frps-service-type (LoadBalancer or NodePort)');
+  }
+  if (bundle.certManagerNamespace !== undefined && bundle.insecureSkipVerify) {
+    throw new Error('--cert-manager-namespace is for the CA, which --insecure-skip-verify turns off: give one of them');
+  }
+  return {
+    kubeconfig,
+    namespaces: [...new Set(namespaces)].sort(),
+    bundle,
+    metricsAddress: address('--metrics-address', metrics),
+    healthAddress: address('--health-address', health),
+    leaderElection,
+    leaderElectionNamespace,
+  };
+}
+
+function port(option: string, v: string): number {
+  const n = Number(v);
+  if (!/^\d+$/.test(v) || n < 1 || n > 65535) throw new Error(`${option}: port must be 1-65535, got ${JSON.stringify(v)}`);
+  return n;
+}
+
+/** HOST:PORT (port 0 is any free port), or "0" for off. */
+function address(option: string, v: string): { host: string; port: number } | undefined {
+  if (v === '0') return undefined;
+  const m = /^(\[[0-9a-fA-F:]+\]|[^:]*):(\d+)$/.exec(v);
+  if (!m || Number(m[2]) > 65535) throw new Error(`${option} must be HOST:PORT (or 0 for off), got ${JSON.stringify(v)}`);
+  return { host: m[1].replace(/^\[|\]$/g, '') || '0.0.0.0', port: Number(m[2]) };
+}

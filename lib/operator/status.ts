@@ -1,0 +1,185 @@
+/**
+ * A DistributedService's status (contract 3) from what the cluster reports,
+ * never from intent: pure functions of the observed objects (unit-tested in
+ * test/operator). The state follows seed 000's diagram.
+ * @internal
+ */
+
+export type State = 'Pending' | 'Provisioning' | 'Running' | 'Updating' | 'Degraded' | 'Failed' | 'Terminating';
+export type ConditionType = 'Ready' | 'ConfigurationValid' | 'ConfigurationApplied' | 'CertificatesReady' | 'BackendsAvailable';
+export type ConditionStatus = 'True' | 'False' | 'Unknown';
+
+export interface Condition {
+  readonly type: ConditionType;
+  readonly status: ConditionStatus;
+  readonly reason: string;
+  readonly message: string;
+  readonly lastTransitionTime?: string;
+  readonly observedGeneration?: number;
+}
+
+/** Is a workload rolled out and available (as `kubectl rollout status` judges)? Undefined: fine. */
+export function workloadProblem(live: any | undefined, appliedGeneration?: number): string | undefined {
+  if (live === undefined) return 'not created yet';
+  const name = `${live.kind} ${live.metadata?.namespace}/${live.metadata?.name}`;
+  const gen = live.metadata?.generation ?? 0;
+  const s = live.status ?? {};
+  if (appliedGeneration !== undefined && gen < appliedGeneration) return `${name}: the new generation is not observed yet`;
+  if ((s.observedGeneration ?? 0) < gen) return `${name}: the controller has not observed generation ${gen} yet`;
+  if (live.kind === 'Deployment') {
+    const want = live.spec?.replicas ?? 1;
+    if ((s.updatedReplicas ?? 0) < want) return `${name}: ${s.updatedReplicas ?? 0} of ${want} replicas updated`;
+    if ((s.replicas ?? 0) > (s.updatedReplicas ?? 0)) return `${name}: ${(s.replicas ?? 0) - (s.updatedReplicas ?? 0)} old replicas pending termination`;
+    if ((s.availableReplicas ?? 0) < want) return `${name}: ${s.availableReplicas ?? 0} of ${want} replicas available`;
+    return undefined;
+  }
+  if (live.kind === 'StatefulSet') {
+    const want = live.spec?.replicas ?? 1;
+    if ((s.readyReplicas ?? 0) < want) return `${name}: ${s.readyReplicas ?? 0} of ${want} replicas ready`;
+    if (s.updateRevision && s.currentRevision !== s.updateRevision && (s.updatedReplicas ?? 0) < want) return `${name}: ${s.updatedReplicas ?? 0} of ${want} replicas updated`;
+    return undefined;
+  }
+  if (live.kind === 'DaemonSet') {
+    const want = s.desiredNumberScheduled ?? 0;
+    if ((s.updatedNumberScheduled ?? 0) < want) return `${name}: ${s.updatedNumberScheduled ?? 0} of ${want} pods updated`;
+    if ((s.numberAvailable ?? 0) < want) return `${name}: ${s.numberAvailable ?? 0} of ${want} pods available`;
+    return undefined;
+  }
+  return undefined;
+}
+
+/** Is a cert-manager Certificate issued (condition Ready True)? Undefined: fine. */
+export function certificateProblem(live: any | undefined, name: string): string | undefined {
+  if (live === undefined) return `Certificate ${name}: not created yet`;
+  const ready = (live.status?.conditions ?? []).find((c: any) => c.type === 'Ready');
+  if (ready?.status === 'True') return undefined;
+  return `Certificate ${name}: ${ready ? `${ready.reason ?? 'not ready'}${ready.message ? `: ${ready.message}` : ''}` : 'not issued yet'}`;
+}
+
+/** Ready and all endpoints of EndpointSlices (ready unset counts as ready, as the API defines). */
+export function countEndpoints(slices: readonly any[]): { ready: number; total: number } {
+  const seen = new Map<string, boolean>();
+  for (const slice of slices) {
+    for (const e of slice.endpoints ?? []) {
+      const id = e.targetRef?.uid ?? (e.addresses ?? []).join(',');
+      const ready = e.conditions?.ready !== false;
+      seen.set(id, (seen.get(id) ?? false) || ready);
+    }
+  }
+  return { ready: [...seen.values()].filter(Boolean).length, total: seen.size };
+}
+
+/** What was observed for one service. */
+export interface Observation {
+  readonly generation: number;
+  readonly deleting: boolean;
+  /** The spec is valid (alone and with the others); else the problems. */
+  readonly problems: readonly string[];
+  /** What applying this generation's objects gave: undefined ok; else why not. */
+  readonly applyError?: string;
+  /** Nothing of this service was applied yet (a first valid spec still pending). */
+  readonly applied: boolean;
+  readonly workloadProblems: readonly string[];
+  /** Undefined when the bundle has no certificates (insecureSkipVerify). */
+  readonly certificateProblems?: readonly string[];
+  /** Backends: undefined when the cluster cannot observe them. */
+  readonly backends?: { readonly ready: number; readonly total: number; readonly listed: boolean };
+}
+
+/** The previous status, as read from the object. */
+export interface PreviousStatus {
+  readonly state?: State;
+  readonly observedGeneration?: number;
+  readonly conditions?: readonly Condition[];
+}
+
+/** The next state, by seed 000's diagram, from the observation and the previous state. */
+export function nextState(o: Observation, ready: boolean, prev: PreviousStatus): State {
+  if (o.deleting) return 'Terminating';
+  if (o.problems.length > 0 || o.applyError !== undefined) return 'Failed';
+  if (!o.applied) return 'Pending';
+  if (ready) return 'Running';
+  const wasServing = prev.state === 'Running' || prev.state === 'Degraded' || prev.state === 'Updating';
+  const newGeneration = prev.observedGeneration !== undefined && prev.observedGeneration < o.generation;
+  if (prev.state === 'Updating' && !newGeneration) return 'Updating';
+  if (wasServing && newGeneration) return 'Updating';
+  if (prev.state === 'Failed' && newGeneration && prev.conditions?.some(c => c.type === 'ConfigurationApplied' && c.status === 'True')) return 'Updating';
+  if (wasServing) return 'Degraded';
+  return 'Provisioning';
+}
+
+/** The conditions and state of one service. */
+export function deriveStatus(o: Observation, prev: PreviousStatus, now: string): {
+  state: State; conditions: Condition[]; activeBackends: number; totalBackends: number;
+} {
+  const valid = o.problems.length === 0;
+  const cond = (type: ConditionType, status: ConditionStatus, reason: string, message: string): Condition => {
+    const before = prev.conditions?.find(c => c.type === type);
+    const lastTransitionTime = before && before.status === status && before.lastTransitionTime ? before.lastTransitionTime : now;
+    return { type, status, reason, message, lastTransitionTime, observedGeneration: o.generation };
+  };
+  const configValid = valid
+    ? cond('ConfigurationValid', 'True', 'Valid', 'the spec renders with every other DistributedService')
+    : cond('ConfigurationValid', 'False', 'InvalidSpec', o.problems.join('\n'));
+  const configApplied = !valid
+    ? cond('ConfigurationApplied', 'False', 'InvalidSpec', o.applied ? 'not applied: the last valid generation keeps serving' : 'not applied: the spec is invalid')
+    : o.applyError !== undefined ? cond('ConfigurationApplied', 'False', 'ApplyFailed', o.applyError)
+      : o.applied ? cond('ConfigurationApplied', 'True', 'Applied', 'every object of the bundle is applied')
+        : cond('ConfigurationApplied', 'Unknown', 'Pending', 'not applied yet');
+  const certs = o.certificateProblems === undefined
+    ? cond('CertificatesReady', 'True', 'NoCertificates', 'the bundle has no certificates (insecureSkipVerify)')
+    : o.certificateProblems.length === 0 ? cond('CertificatesReady', 'True', 'Issued', 'every certificate is issued')
+      : cond('CertificatesReady', 'False', 'NotIssued', o.certificateProblems.join('\n'));
+  const b = o.backends;
+  const active = b?.ready ?? 0;
+  const total = b?.total ?? 0;
+  const backends = b === undefined ? cond('BackendsAvailable', 'Unknown', 'NotObservable', 'the backends are not observable in the cluster')
+    : b.listed ? cond('BackendsAvailable', b.total > 0 ? 'True' : 'False', 'Listed', `${b.total} endpoints listed in spec.backends.endpoints`)
+      : b.ready > 0 ? cond('BackendsAvailable', 'True', 'BackendsReady', `${b.ready} of ${b.total} backends ready`)
+        : cond('BackendsAvailable', 'False', 'NoReadyBackends', `0 of ${b.total} backends ready`);
+  const notReady = [
+    ...(valid ? [] : ['the spec is invalid']),
+    ...(o.applyError !== undefined ? ['applying failed'] : []),
+    ...(valid && !o.applied ? ['not applied yet'] : []),
+    ...o.workloadProblems,
+    ...(o.certificateProblems ?? []),
+    ...(backends.status === 'False' ? [backends.message] : []),
+  ];
+  const ready = !o.deleting && notReady.length === 0;
+  const readyCond = o.deleting ? cond('Ready', 'False', 'Terminating', 'being deleted')
+    : ready ? cond('Ready', 'True', 'Ready', 'frps, frpc and the backends are available')
+      : cond('Ready', 'False', valid ? (o.applied ? 'NotAvailable' : 'Pending') : 'InvalidSpec', notReady.join('\n'));
+  return {
+    state: nextState(o, ready, prev),
+    conditions: [readyCond, configValid, configApplied, certs, backends],
+    activeBackends: active,
+    totalBackends: total,
+  };
+}
+
+/**
+ * Where a service's backends are observed: the Service whose EndpointSlices
+ * list them, listed endpoints (present by definition), or nothing observable
+ * (frpc as a sidecar of the backends' own workload).
+ */
+export type BackendSource =
+  | { readonly kind: 'service'; readonly namespace: string; readonly name: string; readonly selector?: string }
+  | { readonly kind: 'listed'; readonly count: number }
+  | { readonly kind: 'none' };
+
+/** The backend source of a service, from its spec and its rendered objects. */
+export function backendSource(ds: any, rendered: readonly any[]): BackendSource {
+  const ns: string = ds.metadata?.namespace;
+  const name: string = ds.metadata?.name;
+  const b = ds.spec?.backends ?? {};
+  if (Array.isArray(b.endpoints) && b.endpoints.length > 0) return { kind: 'listed', count: b.endpoints.length };
+  const d = b.discovery ?? {};
+  if (d.mode === 'dns') return { kind: 'service', namespace: d.namespace ?? ns, name: d.serviceName ?? `${name}-backends` };
+  const svc = rendered.find(o => o.kind === 'Service'
+    && o.metadata?.labels?.['frp.io/distributed-service'] === name
+    && o.metadata?.labels?.['app.kubernetes.io/component'] === 'backends'
+    && o.metadata?.namespace === (d.namespace ?? ns));
+  if (!svc) return { kind: 'none' };
+  const selector = Object.entries(svc.spec?.selector ?? {}).map(([k, v]) => `${k}=${v}`).join(',');
+  return { kind: 'service', namespace: svc.metadata.namespace, name: svc.metadata.name, selector: selector || undefined };
+}

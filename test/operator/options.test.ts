@@ -1,0 +1,59 @@
+import { parseOperatorArgs } from '../../lib/operator/options';
+
+describe('cdk8s-frp operator options (contract 2)', () => {
+  test('defaults: every namespace, metrics on 8080, health on 8081, leader election on', () => {
+    expect(parseOperatorArgs([])).toEqual({
+      kubeconfig: undefined,
+      namespaces: [],
+      bundle: {},
+      metricsAddress: { host: '0.0.0.0', port: 8080 },
+      healthAddress: { host: '0.0.0.0', port: 8081 },
+      leaderElection: true,
+      leaderElectionNamespace: undefined,
+    });
+  });
+
+  test('the bundle options are render\'s, with --frps-namespace for render\'s --namespace', () => {
+    const o = parseOperatorArgs([
+      '--kubeconfig', '/k', '--namespace', 'b', '--namespace', 'a', '--frps-namespace', 'frp', '--subdomain-host', 'example.com',
+      '--token-secret', 'tok', '--frps-replicas', '2', '--frps-service-type', 'NodePort', '--frps-address', 'h1', '--frps-address', 'h2',
+      '--frps-node-port', '30000', '--client-cidr', '10.0.0.0/8', '--cert-manager-namespace', 'cm',
+      '--metrics-address', '127.0.0.1:0', '--health-address', '0', '--leader-election-namespace', 'ops',
+    ]);
+    expect(o).toEqual({
+      kubeconfig: '/k',
+      namespaces: ['a', 'b'],
+      bundle: {
+        serverNamespace: 'frp',
+        subDomainHost: 'example.com',
+        tokenSecret: 'tok',
+        frpsReplicas: 2,
+        frpsServiceType: 'NodePort',
+        frpsAddresses: ['h1', 'h2'],
+        frpsNodePort: 30000,
+        clientCidrs: ['10.0.0.0/8'],
+        certManagerNamespace: 'cm',
+      },
+      metricsAddress: { host: '127.0.0.1', port: 0 },
+      healthAddress: undefined,
+      leaderElection: true,
+      leaderElectionNamespace: 'ops',
+    });
+    expect(parseOperatorArgs(['--insecure-skip-verify', '--no-leader-election'])).toMatchObject({ bundle: { insecureSkipVerify: true }, leaderElection: false });
+    expect(parseOperatorArgs(['--help'])).toBe('help');
+  });
+
+  test.each([
+    [['--namespace', 'Not_A_Label'], '--namespace must be a DNS label, got "Not_A_Label"'],
+    [['--frps-replicas', '10'], '--frps-replicas must be 1 to 9, got "10"'],
+    [['--frps-service-type', 'ClusterIP'], '--frps-service-type must be LoadBalancer or NodePort, got "ClusterIP"'],
+    [['--frps-address', 'x'], '--frps-address and --frps-node-port need --frps-service-type (LoadBalancer or NodePort)'],
+    [['--metrics-address', 'localhost'], '--metrics-address must be HOST:PORT (or 0 for off), got "localhost"'],
+    [['--kubeconfig'], '--kubeconfig needs a value'],
+    [['--bogus'], 'unknown option --bogus'],
+    [['file.yaml'], 'unexpected argument "file.yaml" (operator reads DistributedServices from the cluster, not from files)'],
+    [['--insecure-skip-verify', '--cert-manager-namespace', 'cm'], '--cert-manager-namespace is for the CA, which --insecure-skip-verify turns off: give one of them'],
+  ])('%j is refused: %s', (argv, message) => {
+    expect(() => parseOperatorArgs(argv)).toThrow(message);
+  });
+});

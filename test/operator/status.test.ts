@@ -1,0 +1,121 @@
+import { Observation, backendSource, certificateProblem, countEndpoints, deriveStatus, nextState, workloadProblem } from '../../lib/operator/status';
+
+const NOW = '2026-12-06T05:00:00Z';
+const healthy: Observation = {
+  generation: 1, deleting: false, problems: [], applied: true, workloadProblems: [], certificateProblems: [],
+  backends: { ready: 3, total: 3, listed: false },
+};
+
+describe('observations', () => {
+  const deployment = (spec: number, status: any, generation = 2) => ({ kind: 'Deployment', metadata: { namespace: 'n', name: 'd', generation }, spec: { replicas: spec }, status });
+
+  test('a Deployment is available when its controller saw this generation and every replica is updated and available', () => {
+    expect(workloadProblem(deployment(2, { observedGeneration: 2, replicas: 2, updatedReplicas: 2, availableReplicas: 2 }))).toBeUndefined();
+    expect(workloadProblem(deployment(2, { observedGeneration: 1, replicas: 2, updatedReplicas: 2, availableReplicas: 2 }))).toBe('Deployment n/d: the controller has not observed generation 2 yet');
+    expect(workloadProblem(deployment(2, { observedGeneration: 2, replicas: 3, updatedReplicas: 2, availableReplicas: 2 }))).toBe('Deployment n/d: 1 old replicas pending termination');
+    expect(workloadProblem(deployment(2, { observedGeneration: 2, replicas: 2, updatedReplicas: 2, availableReplicas: 1 }))).toBe('Deployment n/d: 1 of 2 replicas available');
+    expect(workloadProblem(undefined)).toBe('not created yet');
+    // the cache still holds the generation before the one just applied
+    expect(workloadProblem(deployment(2, { observedGeneration: 2, replicas: 2, updatedReplicas: 2, availableReplicas: 2 }), 3)).toBe('Deployment n/d: the new generation is not observed yet');
+  });
+
+  test('StatefulSets and DaemonSets', () => {
+    expect(workloadProblem({ kind: 'StatefulSet', metadata: { namespace: 'n', name: 's', generation: 1 }, spec: { replicas: 2 }, status: { observedGeneration: 1, readyReplicas: 1 } })).toBe('StatefulSet n/s: 1 of 2 replicas ready');
+    expect(workloadProblem({ kind: 'DaemonSet', metadata: { namespace: 'n', name: 'x', generation: 1 }, status: { observedGeneration: 1, desiredNumberScheduled: 2, updatedNumberScheduled: 2, numberAvailable: 2 } })).toBeUndefined();
+  });
+
+  test('a Certificate counts when cert-manager says Ready', () => {
+    expect(certificateProblem({ status: { conditions: [{ type: 'Ready', status: 'True' }] } }, 'n/c')).toBeUndefined();
+    expect(certificateProblem({ status: { conditions: [{ type: 'Ready', status: 'False', reason: 'Issuing', message: 'in progress' }] } }, 'n/c')).toBe('Certificate n/c: Issuing: in progress');
+    expect(certificateProblem({}, 'n/c')).toBe('Certificate n/c: not issued yet');
+  });
+
+  test('backends: ready endpoints of the EndpointSlices (unset ready counts as ready), each endpoint once', () => {
+    const slices = [
+      { endpoints: [{ addresses: ['10.0.0.1'], conditions: { ready: true }, targetRef: { uid: 'a' } }, { addresses: ['10.0.0.2'], conditions: { ready: false }, targetRef: { uid: 'b' } }] },
+      { endpoints: [{ addresses: ['10.0.0.3'], targetRef: { uid: 'c' } }, { addresses: ['10.0.0.1'], conditions: { ready: true }, targetRef: { uid: 'a' } }] },
+    ];
+    expect(countEndpoints(slices)).toEqual({ ready: 2, total: 3 });
+  });
+
+  test('where the backends are observed: the backends Service, listed endpoints, a dns Service', () => {
+    const backends = { kind: 'Service', metadata: { namespace: 'web', name: 'w-backends', labels: { 'frp.io/distributed-service': 'w', 'app.kubernetes.io/component': 'backends' } }, spec: { selector: { app: 'w', tier: 'web' } } };
+    expect(backendSource({ metadata: { namespace: 'web', name: 'w' }, spec: { backends: { discovery: { mode: 'auto' } } } }, [backends]))
+      .toEqual({ kind: 'service', namespace: 'web', name: 'w-backends', selector: 'app=w,tier=web' });
+    expect(backendSource({ metadata: { namespace: 'n', name: 'u' }, spec: { backends: { endpoints: [{}, {}] } } }, [])).toEqual({ kind: 'listed', count: 2 });
+    expect(backendSource({ metadata: { namespace: 'n', name: 'p' }, spec: { backends: { discovery: { mode: 'dns', namespace: 'db' } } } }, [])).toEqual({ kind: 'service', namespace: 'db', name: 'p-backends' });
+    expect(backendSource({ metadata: { namespace: 'n', name: 'p' }, spec: { backends: { discovery: { mode: 'auto' } } } }, [])).toEqual({ kind: 'none' });
+  });
+});
+
+describe('the state diagram of seed 000', () => {
+  const notReady = { ...healthy, workloadProblems: ['Deployment n/d: 0 of 1 replicas available'] };
+
+  test('Pending -> Provisioning -> Running', () => {
+    expect(nextState({ ...healthy, applied: false }, false, {})).toBe('Pending');
+    expect(nextState(notReady, false, { state: 'Pending', observedGeneration: 1 })).toBe('Provisioning');
+    expect(nextState(notReady, false, { state: 'Provisioning', observedGeneration: 1 })).toBe('Provisioning');
+    expect(nextState(healthy, true, { state: 'Provisioning', observedGeneration: 1 })).toBe('Running');
+  });
+
+  test('an edit: Running -> Updating until Ready -> Running', () => {
+    const edited = { ...notReady, generation: 2 };
+    expect(nextState(edited, false, { state: 'Running', observedGeneration: 1 })).toBe('Updating');
+    expect(nextState(edited, false, { state: 'Updating', observedGeneration: 2 })).toBe('Updating');
+    expect(nextState({ ...healthy, generation: 2 }, true, { state: 'Updating', observedGeneration: 2 })).toBe('Running');
+  });
+
+  test('something unavailable while Running, with no new generation: Degraded, until it recovers', () => {
+    expect(nextState(notReady, false, { state: 'Running', observedGeneration: 1 })).toBe('Degraded');
+    expect(nextState(notReady, false, { state: 'Degraded', observedGeneration: 1 })).toBe('Degraded');
+    expect(nextState(healthy, true, { state: 'Degraded', observedGeneration: 1 })).toBe('Running');
+  });
+
+  test('Failed on an invalid spec or a failed apply, from any state; Terminating when deleted', () => {
+    for (const state of ['Pending', 'Provisioning', 'Running', 'Updating', 'Degraded'] as const) {
+      expect(nextState({ ...healthy, problems: ['spec.x: bad'] }, false, { state })).toBe('Failed');
+      expect(nextState({ ...healthy, applyError: 'conflict' }, false, { state })).toBe('Failed');
+      expect(nextState({ ...healthy, deleting: true }, false, { state })).toBe('Terminating');
+    }
+    // fixed: Failed -> Running when ready, Failed -> Updating for a new generation of a served service
+    expect(nextState(healthy, true, { state: 'Failed', observedGeneration: 1 })).toBe('Running');
+    expect(nextState({ ...notReady, generation: 3 }, false, { state: 'Failed', observedGeneration: 2, conditions: [{ type: 'ConfigurationApplied', status: 'True', reason: 'Applied', message: '' }] })).toBe('Updating');
+  });
+});
+
+describe('conditions', () => {
+  const byType = (o: Observation, prev = {}) => Object.fromEntries(deriveStatus(o, prev, NOW).conditions.map(c => [c.type, c]));
+
+  test('a healthy service: every condition True, with the generation observed, activeBackends from the ready endpoints', () => {
+    const s = deriveStatus(healthy, { state: 'Provisioning', observedGeneration: 1 }, NOW);
+    expect(s.state).toBe('Running');
+    expect(s.activeBackends).toBe(3);
+    expect(s.conditions.map(c => [c.type, c.status, c.observedGeneration])).toEqual([
+      ['Ready', 'True', 1], ['ConfigurationValid', 'True', 1], ['ConfigurationApplied', 'True', 1], ['CertificatesReady', 'True', 1], ['BackendsAvailable', 'True', 1],
+    ]);
+  });
+
+  test('an invalid spec: ConfigurationValid False with the problems (field-named), Ready False', () => {
+    const c = byType({ ...healthy, problems: ['spec.expose.port: must be 1-65535, got 0', 'spec.backends: give endpoints or discovery'] });
+    expect(c.ConfigurationValid).toMatchObject({ status: 'False', reason: 'InvalidSpec', message: 'spec.expose.port: must be 1-65535, got 0\nspec.backends: give endpoints or discovery' });
+    expect(c.ConfigurationApplied).toMatchObject({ status: 'False', reason: 'InvalidSpec', message: 'not applied: the last valid generation keeps serving' });
+    expect(c.Ready).toMatchObject({ status: 'False', reason: 'InvalidSpec' });
+  });
+
+  test('no ready backends: BackendsAvailable False and not Ready; listed endpoints count as present', () => {
+    expect(byType({ ...healthy, backends: { ready: 0, total: 2, listed: false } }).BackendsAvailable).toMatchObject({ status: 'False', message: '0 of 2 backends ready' });
+    expect(byType({ ...healthy, backends: { ready: 0, total: 2, listed: false } }).Ready.status).toBe('False');
+    const listed = deriveStatus({ ...healthy, backends: { ready: 2, total: 2, listed: true } }, {}, NOW);
+    expect(listed.activeBackends).toBe(2);
+    expect(listed.conditions.find(c => c.type === 'BackendsAvailable')).toMatchObject({ status: 'True', reason: 'Listed' });
+  });
+
+  test('lastTransitionTime moves only when the status changes', () => {
+    const before = deriveStatus(healthy, {}, '2026-01-01T00:00:00Z');
+    const same = deriveStatus(healthy, { state: 'Running', observedGeneration: 1, conditions: before.conditions }, NOW);
+    expect(same.conditions.every(c => c.lastTransitionTime === '2026-01-01T00:00:00Z')).toBe(true);
+    const changed = deriveStatus({ ...healthy, certificateProblems: ['Certificate n/c: not issued yet'] }, { state: 'Running', conditions: before.conditions }, NOW);
+    expect(changed.conditions.find(c => c.type === 'CertificatesReady')!.lastTransitionTime).toBe(NOW);
+    expect(changed.conditions.find(c => c.type === 'ConfigurationValid')!.lastTransitionTime).toBe('2026-01-01T00:00:00Z');
+  });
+});
