@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# A real Kubernetes control plane on 127.0.0.1 for the tests and for users: etcd,
+# A real Kubernetes control plane on a loopback address for the tests and for users: etcd,
 # kube-apiserver, kube-controller-manager and kube-scheduler v1.28 (scripts/build-k8s.sh;
 # CDK8S_FRP_K8S_VERSION=1.34 for v1.34),
 # KWOK playing nodes (scripts/build-kwok.sh) and cert-manager's controller
@@ -37,9 +37,15 @@
 #
 # State (certificates, etcd data, logs, pids) lives in $CDK8S_FRP_CLUSTER_DIR, by default
 # ${XDG_CACHE_HOME:-~/.cache}/cdk8s-frp/test-cluster; each program logs to NAME.log there.
-# Ports are free ones of 127.0.0.1 picked at start, or $CDK8S_FRP_CLUSTER_PORT (API server;
-# etcd, its peer port, the controller-manager, the scheduler and cert-manager's metrics use
-# the next five). If $CDK8S_FRP_CLUSTER_OWNER names a process, the cluster stops by itself
+# Every program listens on $CDK8S_FRP_CLUSTER_ADDRESS, by default 127.0.0.1. The tests set it
+# to an address of a 127.B.0.0/16 their jest run has claimed (test/cluster/global-setup.ts,
+# test/helpers/loopback.ts), where the ports are fixed (API server 6443, etcd 2379 and its
+# peers 2380, controller-manager 10257, scheduler 10259, cert-manager's metrics 9402): no other
+# test or run can take one of them between a check and a bind. On 127.0.0.1 they are free
+# ones picked at start, or $CDK8S_FRP_CLUSTER_PORT (API server; etcd, its peer port, the
+# controller-manager, the scheduler and cert-manager's metrics use the next five). Another
+# cluster in the same run (another state directory) needs another address of the claim
+# (e.g. 127.B.0.2). If $CDK8S_FRP_CLUSTER_OWNER names a process, the cluster stops by itself
 # when it ends.
 set -euo pipefail
 
@@ -47,6 +53,7 @@ here="$(cd "$(dirname "$0")" && pwd)"
 root="$(dirname "$here")"
 state="${CDK8S_FRP_CLUSTER_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/cdk8s-frp/test-cluster}"
 kubeconfig="$state/kubeconfig"
+addr="${CDK8S_FRP_CLUSTER_ADDRESS:-127.0.0.1}"
 
 log() { echo "test-cluster: $*" >&2; }
 die() { log "$*"; exit 1; }
@@ -111,7 +118,7 @@ certs() {
       -keyout ca.key -out ca.crt 2>/dev/null
     openssl req -newkey rsa:2048 -nodes -subj /CN=kube-apiserver -keyout apiserver.key \
       -out apiserver.csr 2>/dev/null
-    printf 'subjectAltName=IP:127.0.0.1,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc\nextendedKeyUsage=serverAuth\n' >apiserver.ext
+    printf 'subjectAltName=IP:127.0.0.1,IP:%s,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc\nextendedKeyUsage=serverAuth\n' "$addr" >apiserver.ext
     openssl x509 -req -in apiserver.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 3650 \
       -extfile apiserver.ext -out apiserver.crt 2>/dev/null
     # the controllers' client certificates: CN is the user, O the group
@@ -143,7 +150,7 @@ kind: Config
 clusters:
 - name: test-cluster
   cluster:
-    server: https://127.0.0.1:$api_port
+    server: https://$addr:$api_port
     certificate-authority: $pki/ca.crt
 users:
 - name: $user
@@ -193,6 +200,8 @@ start() {
   local api_port etcd_port peer_port kcm_port sched_port cm_port
   if [ -n "${CDK8S_FRP_CLUSTER_PORT:-}" ]; then
     read -r api_port etcd_port peer_port kcm_port sched_port cm_port < <(seq "$CDK8S_FRP_CLUSTER_PORT" $((CDK8S_FRP_CLUSTER_PORT + 5)) | xargs)
+  elif [ "$addr" != 127.0.0.1 ]; then
+    read -r api_port etcd_port peer_port kcm_port sched_port cm_port <<<"6443 2379 2380 10257 10259 9402"
   else
     read -r api_port etcd_port peer_port kcm_port sched_port cm_port < <(free_ports 6)
   fi
@@ -200,18 +209,18 @@ start() {
   certs
   local pki="$state/pki"
 
-  log "starting etcd on 127.0.0.1:$etcd_port"
+  log "starting etcd on $addr:$etcd_port"
   setsid etcd --name test-cluster --data-dir "$state/etcd-data" \
-    --listen-client-urls "http://127.0.0.1:$etcd_port" --advertise-client-urls "http://127.0.0.1:$etcd_port" \
-    --listen-peer-urls "http://127.0.0.1:$peer_port" --initial-advertise-peer-urls "http://127.0.0.1:$peer_port" \
-    --initial-cluster "test-cluster=http://127.0.0.1:$peer_port" \
+    --listen-client-urls "http://$addr:$etcd_port" --advertise-client-urls "http://$addr:$etcd_port" \
+    --listen-peer-urls "http://$addr:$peer_port" --initial-advertise-peer-urls "http://$addr:$peer_port" \
+    --initial-cluster "test-cluster=http://$addr:$peer_port" \
     --log-level warn </dev/null >"$state/etcd.log" 2>&1 9>&- &
   echo $! >"$state/etcd.pid"
 
-  log "starting kube-apiserver $("$k/kube-apiserver" --version | cut -d" " -f2) on https://127.0.0.1:$api_port"
+  log "starting kube-apiserver $("$k/kube-apiserver" --version | cut -d" " -f2) on https://$addr:$api_port"
   setsid "$k/kube-apiserver" \
-    --bind-address 127.0.0.1 --advertise-address 127.0.0.1 --secure-port "$api_port" \
-    --etcd-servers "http://127.0.0.1:$etcd_port" \
+    --bind-address $addr --advertise-address $addr --secure-port "$api_port" \
+    --etcd-servers "http://$addr:$etcd_port" \
     --tls-cert-file "$pki/apiserver.crt" --tls-private-key-file "$pki/apiserver.key" \
     --client-ca-file "$pki/ca.crt" --token-auth-file "$pki/tokens.csv" \
     --authorization-mode Node,RBAC \
@@ -281,11 +290,11 @@ start_controllers() {
     "${kc[@]}" create clusterrolebinding "$user" --clusterrole cluster-admin --user "$user" >/dev/null
   done
 
-  log "starting kube-controller-manager on https://127.0.0.1:$kcm_port"
+  log "starting kube-controller-manager on https://$addr:$kcm_port"
   local c="kube-controller-manager"
   setsid "$k/$c" --kubeconfig "$state/$c.kubeconfig" \
     --authentication-kubeconfig "$state/$c.kubeconfig" --authorization-kubeconfig "$state/$c.kubeconfig" \
-    --bind-address 127.0.0.1 --secure-port "$kcm_port" --cert-dir "$pki/$c" \
+    --bind-address "$addr" --secure-port "$kcm_port" --cert-dir "$pki/$c" \
     --leader-elect=false --profiling=false \
     --use-service-account-credentials \
     --service-account-private-key-file "$pki/sa.key" --root-ca-file "$pki/ca.crt" \
@@ -293,11 +302,11 @@ start_controllers() {
     </dev/null >"$state/$c.log" 2>&1 9>&- &
   echo $! >"$state/$c.pid"
 
-  log "starting kube-scheduler on https://127.0.0.1:$sched_port"
+  log "starting kube-scheduler on https://$addr:$sched_port"
   c="kube-scheduler"
   setsid "$k/$c" --kubeconfig "$state/$c.kubeconfig" \
     --authentication-kubeconfig "$state/$c.kubeconfig" --authorization-kubeconfig "$state/$c.kubeconfig" \
-    --bind-address 127.0.0.1 --secure-port "$sched_port" --cert-dir "$pki/$c" \
+    --bind-address "$addr" --secure-port "$sched_port" --cert-dir "$pki/$c" \
     --leader-elect=false --profiling=false \
     </dev/null >"$state/$c.log" 2>&1 9>&- &
   echo $! >"$state/$c.pid"
@@ -327,16 +336,16 @@ metadata:
 EOF
   done | "${kc[@]}" create -f - >/dev/null
 
-  log "starting cert-manager's controller $(basename "$cm_dir" | cut -d- -f3) (metrics on 127.0.0.1:$cm_port)"
+  log "starting cert-manager's controller $(basename "$cm_dir" | cut -d- -f3) (metrics on $addr:$cm_port)"
   c="cert-manager-controller"
   setsid "$cm_dir/$c" --kubeconfig "$state/$c.kubeconfig" \
     --cluster-resource-namespace cert-manager --leader-elect=false \
-    --metrics-listen-address "127.0.0.1:$cm_port" \
+    --metrics-listen-address "$addr:$cm_port" \
     </dev/null >"$state/$c.log" 2>&1 9>&- &
   echo $! >"$state/$c.pid"
 
-  wait_for "kube-controller-manager healthy" 120 curl -skf "https://127.0.0.1:$kcm_port/healthz"
-  wait_for "kube-scheduler healthy" 120 curl -skf "https://127.0.0.1:$sched_port/healthz"
+  wait_for "kube-controller-manager healthy" 120 curl -skf "https://$addr:$kcm_port/healthz"
+  wait_for "kube-scheduler healthy" 120 curl -skf "https://$addr:$sched_port/healthz"
   wait_for "ServiceAccount default/default (the controller-manager)" 120 "${kc[@]}" get serviceaccount default
   wait_for "$NODES kwok nodes Ready" 120 "${kc[@]}" wait --for condition=Ready --timeout 1s node -l type=kwok
   # a new Node carries the not-ready taint until the node lifecycle controller sees it Ready

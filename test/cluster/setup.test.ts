@@ -1,3 +1,4 @@
+import * as dgram from 'dgram';
 import { readFileSync } from 'fs';
 import { join } from 'path';
 import { drift, ensureNamespaces, kubectl, kubectlClean, startCluster, toYaml } from './cluster';
@@ -15,6 +16,22 @@ describe('the test API server', () => {
     expect(version.startsWith(`v${minor}.`)).toBe(true);
     const versions = JSON.parse(kubectlClean(['version', '-o', 'json']));
     expect([versions.serverVersion.gitVersion, versions.clientVersion.gitVersion]).toEqual([version, version]);
+  });
+
+  test('listens on the run\'s own claimed address, on fixed ports no other test can take (test/helpers/loopback.ts)', async () => {
+    const kubeconfig = readFileSync(startCluster(), 'utf8');
+    if (process.env.CDK8S_FRP_CLUSTER_RUN !== 'own') return; // a cluster the user runs (CDK8S_FRP_CLUSTER_DIR)
+    const address = process.env.CDK8S_FRP_CLUSTER_ADDRESS!;
+    const base = /^127\.(\d+)\.0\.1$/.exec(address)![1];
+    expect(kubeconfig).toContain(`server: https://${address}:6443\n`);
+    // the claim is held for the run: nobody else can bind 127.B.0.53:53
+    const probe = dgram.createSocket('udp4');
+    const error = await new Promise<Error | undefined>(resolve => {
+      probe.once('error', resolve);
+      probe.bind(53, `127.${base}.0.53`, () => resolve(undefined));
+    });
+    probe.close();
+    expect(error?.message).toMatch(/EADDRINUSE/);
   });
 
   test('has every CRD the library renders against, Established', () => {
