@@ -7,7 +7,7 @@ import { stringify } from 'yaml';
 /**
  * The test cluster (scripts/test-cluster.sh): etcd, kube-apiserver,
  * kube-controller-manager and kube-scheduler v1.28, KWOK's fake nodes (pods become
- * Running and Ready without containers) and cert-manager's controller, on 127.0.0.1,
+ * Running and Ready without containers) and cert-manager's controller, on the run's own loopback address,
  * with the CRDs installed. The jest global setup (./global-setup.ts) gives
  * each run its own state directory and stops the cluster at the end; the first test
  * file that needs it starts it (the script is idempotent and takes a lock, so test
