@@ -718,7 +718,10 @@ function renderBackend(svc: HaproxyServiceOptions, shared: boolean): Section {
     lines.push(parts.join(' '));
   });
   if (discovery) {
-    lines.push(`server-template srv ${discovery.maxServers ?? 10} ${discovery.hostname}:${discovery.port} ${dnsParams}`);
+    // a pod that went before DNS said so refuses connections: take it out at its first refusal
+    // (the request is retried on another pod) instead of after `fall` checks; a check brings it back
+    const observe = hc ? ' observe layer4 error-limit 1 on-error mark-down' : '';
+    lines.push(`server-template srv ${discovery.maxServers ?? 10} ${discovery.hostname}:${discovery.port} ${dnsParams}${observe}`);
   }
   return { header: `backend be_${svc.name}`, lines };
 }

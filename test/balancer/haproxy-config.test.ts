@@ -545,7 +545,8 @@ describe('HaproxyConfig: whole services', () => {
         timeouts: { client: Duration.seconds(300), server: Duration.seconds(300), httpKeepAlive: Duration.seconds(300) },
       }],
     });
-    expect(section(ollama, 'backend be_ollama-cluster')).toContain('server-template srv 10 ollama-cluster.ai-services.svc.cluster.local:11434 resolvers dns init-addr none resolve-prefer ipv4');
+    // checked pods that refuse a connection leave at once (observe), the request going to another
+    expect(section(ollama, 'backend be_ollama-cluster')).toContain('server-template srv 10 ollama-cluster.ai-services.svc.cluster.local:11434 resolvers dns init-addr none resolve-prefer ipv4 observe layer4 error-limit 1 on-error mark-down');
     // 2. user-service: gRPC (h2c), weighted named endpoints, client-address affinity 5m
     const grpc = render({
       services: [{

@@ -26,6 +26,18 @@ describe('balancer slots for discovered backends', () => {
     }
   });
 
+  test('a checked pod that refuses a connection leaves its slot at once (observe layer4 mark-down); without checks nothing is observed', () => {
+    const cfgFor = (healthCheck?: object) => haproxyCfg(synthService('web', {
+      serviceType: ServiceProtocol.HTTP,
+      backends: { discovery: selector() },
+      expose: { type: ExposeType.DOMAIN, domain: 'web.example.com' },
+      loadBalancing: { algorithm: LoadBalancingAlgorithm.LEAST_CONN, healthCheck },
+    }).manifests);
+    const template = (cfg: string) => /^\s*(server-template .*)$/m.exec(cfg)![1];
+    expect(template(cfgFor({ path: '/' }))).toMatch(/ observe layer4 error-limit 1 on-error mark-down$/);
+    expect(template(cfgFor({ enabled: false }))).not.toContain('observe');
+  });
+
   test('maxBackends sets the slots, and the rendezvous hash (ip-hash) names every one of them', () => {
     const { manifests } = synthService('pg', {
       serviceType: ServiceProtocol.TCP,
