@@ -21,7 +21,7 @@ const LAYERS: string[][] = [
   ['service'],
   ['crd', 'external-client', 'migrate'],
   ['bundle'], // several DistributedServices as one bundle: the composition of render, operator and apps
-  ['operator-deploy'], // the operator's own bundle (FrpOperator)
+  ['operator', 'operator-deploy'], // the controller (cdk8s-frp operator) and its own bundle (FrpOperator)
   ['cli'],
   ['index.ts'],
 ];
