@@ -26,8 +26,9 @@ const project = new cdk8s.ConstructLibraryCdk8s({
   constructsVersion: '10.4.2',
   peerDeps: ['cdk8s-plus-28@^2.5.6'],
   // Not jsii modules: bundled (TOOLCHAIN B2.5). yaml parses manifests in the CLI.
-  // @kubernetes/client-node and prom-client: the operator (lib/operator, not in the jsii API).
-  bundledDeps: ['smol-toml@^1.9.1', 'yaml@^2.8.1', '@kubernetes/client-node@^1.4.0', 'prom-client@^15.1.3'],
+  // @kubernetes/client-node and prom-client: the operator (lib/operator, not in the jsii API);
+  // selfsigned: the admission webhooks' own CA outside the cluster (lib/operator/webhook.ts).
+  bundledDeps: ['smol-toml@^1.9.1', 'yaml@^2.8.1', '@kubernetes/client-node@^1.4.0', 'prom-client@^15.1.3', 'selfsigned@^5.5.0'],
   devDeps: [
     'cdk8s-cli@^2.207.60', 'fast-check@^4.3.0', '@bufbuild/cel@^0.6.1',
   ],

@@ -21,7 +21,8 @@ const LAYERS: string[][] = [
   ['service'],
   ['crd', 'external-client', 'migrate'],
   ['bundle'], // several DistributedServices as one bundle: the composition of render, operator and apps
-  ['operator', 'operator-deploy'], // the controller (cdk8s-frp operator) and its own bundle (FrpOperator)
+  ['operator'], // the controller (cdk8s-frp operator) and its admission webhooks
+  ['operator-deploy'], // the operator's own bundle (FrpOperator; renders the webhooks' configurations)
   ['cli'],
   ['index.ts'],
 ];

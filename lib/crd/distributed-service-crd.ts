@@ -12,6 +12,13 @@ const absent = (path: string) => `!(${present(path)})`;
 /** A duration field matches its pattern (else the pattern reports it, and CEL's duration() would fail too). */
 const isDuration = (path: string) => `self.${path}.matches('^[0-9]+[smh]$')`;
 
+/**
+ * expose.type as the library reads it: the CRD has no default for it (the
+ * library's depends on serviceType: domain for http, port otherwise; the
+ * operator's defaulting webhook writes it), so the rules read it like this.
+ */
+const EXPOSE_TYPE = "(has(self.expose.type) ? self.expose.type : (self.serviceType == 'http' ? 'domain' : 'port'))";
+
 /** Duration fields of the spec with the most the library takes (lib/service/durations.ts). */
 const DURATION_MAXIMA: [path: string, max: string, why: string][] = [
   ['loadBalancing.healthCheck.interval', '60m', 'frp takes at most an hour'],
@@ -30,7 +37,7 @@ const DURATION_MAXIMA: [path: string, max: string, why: string][] = [
  */
 export const SPEC_RULES: { rule: string; message: string; fieldPath: string }[] = [
   {
-    rule: "self.serviceType != 'http' || (has(self.expose) && (has(self.expose.domain) || has(self.expose.path) || has(self.expose.subdomain) || self.expose.type == 'port'))",
+    rule: `self.serviceType != 'http' || (has(self.expose) && (has(self.expose.domain) || has(self.expose.path) || has(self.expose.subdomain) || ${EXPOSE_TYPE} == 'port'))`,
     message: 'HTTP service must have domain or path',
     fieldPath: '.expose.domain',
   },
@@ -50,15 +57,19 @@ export const SPEC_RULES: { rule: string; message: string; fieldPath: string }[] 
     fieldPath: '.security.mtls.caSecret',
   },
   {
-    rule: "!has(self.expose) || self.expose.type != 'port' || has(self.expose.port)",
+    rule: `!has(self.expose) || ${EXPOSE_TYPE} != 'port' || has(self.expose.port)`,
     message: 'expose.type port requires expose.port',
     fieldPath: '.expose.port',
   },
   {
-    // the CRD defaults expose.type to domain; the library defaults it to port for tcp, udp and grpc
-    rule: `${absent('expose.externalTrafficPolicy')} || ((self.expose.type == 'port' || self.serviceType != 'http') && !has(self.expose.gateway) && has(self.expose.serviceType) && self.expose.serviceType != 'ClusterIP')`,
+    rule: `${absent('expose.externalTrafficPolicy')} || (${EXPOSE_TYPE} == 'port' && !has(self.expose.gateway) && has(self.expose.serviceType) && self.expose.serviceType != 'ClusterIP')`,
     message: 'externalTrafficPolicy applies to a port exposure whose serviceType is NodePort or LoadBalancer',
     fieldPath: '.expose.externalTrafficPolicy',
+  },
+  {
+    rule: `!has(self.expose) || self.serviceType == 'http' || ${EXPOSE_TYPE} == 'port'`,
+    message: 'a tcp, udp or grpc service is exposed on a port: set expose.type to port and expose.port (domain, subdomain and path routing is for http)',
+    fieldPath: '.expose.type',
   },
   {
     rule: `${absent('expose.type')} || self.expose.type != 'path' || has(self.expose.domain) || has(self.expose.subdomain)`,

@@ -7,6 +7,7 @@ import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { planOperatorRbac, RbacPlan, RbacRule } from './_rbac';
 import { FrpOperatorMonitoringOptions, planOperatorAlertRules, renderOperatorDashboard } from './operator-monitoring';
+import * as certmanager from '../../imports/cert-manager.io';
 import { BundleOptions } from '../bundle/distributed-service-bundle';
 import { DistributedServiceCrd } from '../crd/distributed-service-crd';
 import { checkBaseName, claimName, derivedName, imageVersion, recommendedLabels, selectorLabels, selectPods } from '../k8s/names';
@@ -16,8 +17,12 @@ import { dashboardConfigMap } from '../monitoring/dashboard';
 import { MetricsTarget } from '../monitoring/metrics-target';
 import { ServiceMonitor } from '../monitoring/service-monitor';
 import { NetworkPeer, policyRule, DNS_PORTS } from '../network/network-peer';
+import { WEBHOOK_CERT_DIR, webhookConfigurations } from '../operator/webhook-configuration';
 import { OPERATOR_HEALTH_PORT, OPERATOR_METRICS_PORT } from '../operator-metrics-names';
 import { CHECKS, isDnsLabel } from '../service/field-checks';
+
+/** Port of the admission webhooks in the operator's pod. */
+export const OPERATOR_WEBHOOK_PORT = 9443;
 
 /** The repository the operator image is published to (tag: this package's version). */
 export const OPERATOR_IMAGE_REPOSITORY = 'ghcr.io/cdk8s-frp/cdk8s-frp';
@@ -100,6 +105,26 @@ export interface FrpOperatorProps extends BundleOptions {
    */
   readonly crd?: boolean;
   /**
+   * Admission webhooks: the operator validates DistributedServices with the
+   * checks of `cdk8s-frp render` (alone and with every other one it serves)
+   * and writes the defaults the render assumes, at `kubectl apply`. Renders
+   * a Service for the webhook port, a self-signed cert-manager Issuer and the
+   * serving Certificate (its Secret mounted in the pod), the
+   * MutatingWebhookConfiguration and ValidatingWebhookConfiguration pointing
+   * at the Service (failurePolicy Fail, the watched namespaces), their CA
+   * injected by cert-manager's cainjector (`cert-manager.io/inject-ca-from`),
+   * and the NetworkPolicy's ingress to the webhook port from apiServerPeers.
+   * Needs cert-manager with its cainjector.
+   * @default false
+   */
+  readonly webhooks?: boolean;
+  /**
+   * Port of the admission webhooks in the pod (`--webhook-address 0.0.0.0:PORT`;
+   * the Service listens on 443).
+   * @default 9443
+   */
+  readonly webhookPort?: number;
+  /**
    * Monitoring with kube-prometheus-stack: a ServiceMonitor, a PrometheusRule
    * (FrpOperatorDown, FrpOperatorNoLeader, FrpDistributedServiceNotReady,
    * FrpDistributedServiceNoHealthyBackends, FrpOperatorReconcileErrors) and a
@@ -169,6 +194,12 @@ export class FrpOperator extends Construct {
   public readonly networkPolicy?: k8s.KubeNetworkPolicy;
   /** The ServiceMonitor, when rendered. */
   public readonly serviceMonitor?: ServiceMonitor;
+  /** The webhook Service, with `webhooks`. */
+  public readonly webhookService?: kplus.Service;
+  /** The webhooks' serving Certificate, with `webhooks`. */
+  public readonly webhookCertificate?: ApiObject;
+  /** The MutatingWebhookConfiguration and ValidatingWebhookConfiguration, with `webhooks`. */
+  public readonly webhookConfigurations: ApiObject[];
 
   constructor(scope: Construct, id: string, props: FrpOperatorProps = {}) {
     super(scope, id);
@@ -182,6 +213,7 @@ export class FrpOperator extends Construct {
     this.watchNamespaces = [...props.watchNamespaces ?? []].sort();
     const metricsPort = props.metricsPort ?? OPERATOR_METRICS_PORT;
     const healthPort = props.healthPort ?? OPERATOR_HEALTH_PORT;
+    const webhookPort = props.webhooks === true ? props.webhookPort ?? OPERATOR_WEBHOOK_PORT : undefined;
     const replicas = props.replicas ?? 2;
 
     const component = { app: 'cdk8s-frp-operator', instance: name, component: 'operator', version: imageVersion(this.image) };
@@ -222,7 +254,7 @@ export class FrpOperator extends Construct {
       return role;
     });
 
-    this.args = operatorArgs(props, this.namespace, this.watchNamespaces, metricsPort, healthPort);
+    this.args = operatorArgs(props, this.namespace, this.watchNamespaces, metricsPort, healthPort, webhookPort);
     this.deployment = new kplus.Deployment(this, 'Resource', {
       replicas,
       metadata: named('Deployment', name),
@@ -250,6 +282,7 @@ export class FrpOperator extends Construct {
       ports: [
         { name: 'metrics', number: metricsPort },
         { name: 'health', number: healthPort },
+        ...(webhookPort !== undefined ? [{ name: 'webhook', number: webhookPort }] : []),
       ],
       envVariables: {
         // events' reportingInstance (contract 2)
@@ -271,6 +304,53 @@ export class FrpOperator extends Construct {
         metadata: named('PodDisruptionBudget', name),
         spec: { maxUnavailable: k8s.IntOrString.fromNumber(1), selector: { matchLabels: podLabels } },
       });
+    }
+
+    this.webhookConfigurations = [];
+    if (webhookPort !== undefined) {
+      const service = selectPods(new kplus.Service(this, 'WebhookService', {
+        metadata: named('Service', derivedName(name, '-webhook')),
+        ports: [{ name: 'webhook', port: 443, targetPort: webhookPort }],
+      }), podLabels);
+      omitUnstoredDefaults(service);
+      this.webhookService = service;
+      const issuer = new certmanager.Issuer(this, 'WebhookIssuer', {
+        metadata: named('Issuer', derivedName(name, '-webhook-selfsign')),
+        spec: { selfSigned: {} },
+      });
+      const certificate = new certmanager.Certificate(this, 'WebhookCertificate', {
+        metadata: named('Certificate', derivedName(name, '-webhook')),
+        spec: {
+          secretName: derivedName(name, '-webhook-tls'),
+          dnsNames: [`${service.name}.${this.namespace}.svc`, `${service.name}.${this.namespace}.svc.cluster.local`],
+          usages: [certmanager.CertificateSpecUsages.SERVER_AUTH, certmanager.CertificateSpecUsages.DIGITAL_SIGNATURE],
+          privateKey: {
+            algorithm: certmanager.CertificateSpecPrivateKeyAlgorithm.ECDSA,
+            size: 256,
+            rotationPolicy: certmanager.CertificateSpecPrivateKeyRotationPolicy.ALWAYS,
+          },
+          issuerRef: { name: issuer.name, kind: 'Issuer', group: 'cert-manager.io' },
+        },
+      });
+      this.webhookCertificate = certificate;
+      const tls = kplus.Volume.fromSecret(this, 'WebhookTls', kplus.Secret.fromSecretName(this, 'WebhookTlsSecret', derivedName(name, '-webhook-tls')), {
+        name: 'webhook-tls',
+        items: { 'tls.crt': { path: 'tls.crt' }, 'tls.key': { path: 'tls.key' } },
+      });
+      this.container.mount(WEBHOOK_CERT_DIR, tls, { readOnly: true });
+      const configurations = webhookConfigurations({ service: { namespace: this.namespace, name: service.name, port: 443 } }, {
+        namespaces: this.watchNamespaces,
+        name: derivedName(name, `-${this.namespace}`),
+        labels,
+        annotations: { 'cert-manager.io/inject-ca-from': `${this.namespace}/${certificate.name}` },
+      });
+      for (const c of configurations) {
+        const obj = new ApiObject(this, c.kind, c);
+        claimName(this, c.kind, c.metadata.name, '');
+        // cluster-scoped: cdk8s gives every object the chart's namespace
+        obj.addJsonPatch(JsonPatch.remove('/metadata/namespace'));
+        this.webhookConfigurations.push(obj);
+      }
     }
 
     this.metricsService = selectPods(new kplus.Service(this, 'MetricsService', {
@@ -297,6 +377,8 @@ export class FrpOperator extends Construct {
             ingress([metricsPort], props.monitoringPeers ?? [NetworkPeer.namespace('monitoring')]),
             // kubelet's probes
             ingress([healthPort], []),
+            // the API server calls the admission webhooks
+            ...(webhookPort !== undefined ? [ingress([webhookPort], props.apiServerPeers ?? [])] : []),
           ],
           egress: [
             egress((props.apiServerPorts ?? [443, 6443]).map(port => ({ port, protocol: 'TCP' })), props.apiServerPeers ?? []),
@@ -354,8 +436,11 @@ export class FrpOperator extends Construct {
  * leader election in its own namespace, the watched namespaces, the bundle
  * options. @internal
  */
-export function operatorArgs(props: FrpOperatorProps, namespace: string, watch: string[], metricsPort: number, healthPort: number): string[] {
+export function operatorArgs(
+  props: FrpOperatorProps, namespace: string, watch: string[], metricsPort: number, healthPort: number, webhookPort?: number,
+): string[] {
   const args = ['operator', '--leader-election-namespace', namespace, '--metrics-address', `0.0.0.0:${metricsPort}`, '--health-address', `0.0.0.0:${healthPort}`];
+  if (webhookPort !== undefined) args.push('--webhook-address', `0.0.0.0:${webhookPort}`, '--webhook-cert-dir', WEBHOOK_CERT_DIR);
   for (const ns of watch) args.push('--namespace', ns);
   if (props.serverNamespace !== undefined) args.push('--frps-namespace', props.serverNamespace);
   if (props.subDomainHost !== undefined) args.push('--subdomain-host', props.subDomainHost);
@@ -414,7 +499,13 @@ export function operatorProblems(props: FrpOperatorProps, chartNamespace: string
     seen.add(ns);
   });
   if (props.replicas !== undefined && !isInt(props.replicas, 1, 9)) out.push(`replicas: must be an integer from 1 to 9, got ${show(props.replicas)}`);
-  for (const field of ['metricsPort', 'healthPort'] as const) {
+  if (props.webhooks !== undefined && typeof props.webhooks !== 'boolean') out.push(`webhooks: must be true or false, got ${show(props.webhooks)}`);
+  if (props.webhookPort !== undefined && props.webhooks !== true) out.push('webhookPort: is for the admission webhooks: set webhooks to true');
+  if (props.webhooks === true) {
+    const ports = [props.metricsPort ?? OPERATOR_METRICS_PORT, props.healthPort ?? OPERATOR_HEALTH_PORT];
+    if (ports.includes(props.webhookPort ?? OPERATOR_WEBHOOK_PORT)) out.push(`webhookPort: must differ from metricsPort and healthPort (${ports.join(', ')}), got ${props.webhookPort ?? OPERATOR_WEBHOOK_PORT}`);
+  }
+  for (const field of ['metricsPort', 'healthPort', 'webhookPort'] as const) {
     if (props[field] !== undefined && !isInt(props[field], 1, 65535)) out.push(`${field}: must be a port from 1 to 65535, got ${show(props[field])}`);
   }
   if ((props.metricsPort ?? OPERATOR_METRICS_PORT) === (props.healthPort ?? OPERATOR_HEALTH_PORT)) {

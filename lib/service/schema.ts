@@ -110,7 +110,8 @@ export const SPEC_SCHEMA: JsonSchema = obj('Desired state of the distributed ser
     },
   }, { oneOf: [{ required: ['discovery'] }, { required: ['endpoints'] }] }),
   expose: obj('How the service is reached.', {
-    type: str('domain, subdomain, path or port.', { enum: ['domain', 'subdomain', 'path', 'port'], default: 'domain' }),
+    // no schema default: it depends on serviceType (the operator's defaulting webhook writes it)
+    type: str('domain, subdomain, path or port (default: domain for http services, port otherwise).', { enum: ['domain', 'subdomain', 'path', 'port'] }),
     domain: str('Custom domain.', { maxLength: 253, check: CHECKS.domain }),
     subdomain: str('Subdomain of the server base domain.', { maxLength: 63, check: CHECKS.dnsLabel }),
     path: str('URL path.', { pattern: '^/[a-zA-Z0-9\\-_/]*$' }),

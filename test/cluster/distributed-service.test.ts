@@ -36,8 +36,6 @@ const cliPaths = (doc: any) => {
 
 /** Refused by the library but beyond what the CRD's schema and CEL can judge (the API server accepts them). */
 const BEYOND_CEL: Record<string, string> = {
-  'a tcp service on a domain': 'the CRD defaults expose.type to domain for every serviceType; the library defaults it to port for tcp, udp and grpc',
-  'a tcp service with a domain but no type (it defaults to port)': 'the same default',
   'udp least-conn over discovered pods': 'depends on which algorithms the udp balancer has (the library\'s plan)',
   'too many weighted members': 'needs the sum of the weights (Kubernetes 1.28 CEL has no sum or fold)',
 };

@@ -35,6 +35,8 @@ describe('DistributedServiceCrd', () => {
     expect(v.schema.openAPIV3Schema.properties.spec.properties.backends.properties.replicas.type).toBe('integer');
     expect(v.schema.openAPIV3Schema.properties.spec.properties.expose.properties.externalTrafficPolicy.enum).toEqual(['Cluster', 'Local']);
     expect(crd.metadata.annotations['argocd.argoproj.io/sync-wave']).toBe('-10');
+    // expose.type has no CRD default: it depends on serviceType (the library's and the defaulting webhook's)
+    expect(v.schema.openAPIV3Schema.properties.spec.properties.expose.properties.type).not.toHaveProperty('default');
   });
 
   test('status holds what the operator writes (contract 3): ConfigurationApplied, each condition\'s observedGeneration, one condition per type', () => {
@@ -87,6 +89,13 @@ describe('DistributedServiceCrd', () => {
     ['manual mTLS with caSecret', { ...base, security: { mtls: { enabled: true, mode: 'manual', caSecret: 'ca' } } }, []],
     ['mTLS off in manual mode', { ...base, security: { mtls: { enabled: false, mode: 'manual' } } }, []],
     ['a port exposure without a port', { ...base, expose: { type: 'port' } }, ['expose.type port requires expose.port']],
+    // no CRD default for expose.type: the rules read the library's (port unless http), as the defaulting webhook writes it
+    ['a tcp service with a domain and no type', { ...base, expose: { domain: 'db.example.com' } }, ['expose.type port requires expose.port']],
+    ['a tcp service with a port and no type', { ...base, expose: { port: 2000 } }, []],
+    ['a tcp service on a domain', { ...base, expose: { type: 'domain', domain: 'db.example.com' } },
+      ['a tcp, udp or grpc service is exposed on a port: set expose.type to port and expose.port (domain, subdomain and path routing is for http)']],
+    ['an http service with a domain and no type', { ...base, serviceType: 'http', expose: { domain: 'x.example.com' } }, []],
+    ['an http service with neither type nor host', { ...base, serviceType: 'http', expose: { port: 80 } }, ['HTTP service must have domain or path']],
     ['externalTrafficPolicy on a LoadBalancer exposure', { ...base, expose: { type: 'port', port: 2000, serviceType: 'LoadBalancer', externalTrafficPolicy: 'Cluster' } }, []],
     ['externalTrafficPolicy on a ClusterIP exposure', { ...base, expose: { type: 'port', port: 2000, serviceType: 'ClusterIP', externalTrafficPolicy: 'Local' } },
       ['externalTrafficPolicy applies to a port exposure whose serviceType is NodePort or LoadBalancer']],

@@ -32,6 +32,8 @@ const ALL: Required<FrpOperatorProps> = {
   apiServerPeers: [NetworkPeer.cidr('10.0.0.1/32')],
   apiServerPorts: [6443],
   crd: true,
+  webhooks: true,
+  webhookPort: 9444,
   monitoring: {
     labels: { release: 'kube-prometheus-stack' },
     serviceMonitor: { interval: Duration.seconds(15) },
@@ -85,9 +87,10 @@ describe('FrpOperator', () => {
     expect(deployment.spec.replicas).toBe(3);
     expect(container.image).toBe('registry.example.com/cdk8s-frp:1.2.3');
     expect(container.resources).toEqual({ limits: { cpu: '2', memory: '1024Mi' }, requests: { cpu: '200m', memory: '256Mi' } });
-    expect(container.ports).toEqual([{ containerPort: 9090, name: 'metrics' }, { containerPort: 9091, name: 'health' }]);
+    expect(container.ports).toEqual([{ containerPort: 9090, name: 'metrics' }, { containerPort: 9091, name: 'health' }, { containerPort: 9444, name: 'webhook' }]);
     expect(operator.args).toEqual([
       'operator', '--leader-election-namespace', 'frp-system', '--metrics-address', '0.0.0.0:9090', '--health-address', '0.0.0.0:9091',
+      '--webhook-address', '0.0.0.0:9444', '--webhook-cert-dir', '/var/run/cdk8s-frp/webhook',
       '--namespace', 'team-a', '--namespace', 'team-b',
       '--frps-namespace', 'frp', '--subdomain-host', 'apps.example.com', '--token-secret', 'frp-auth', '--frps-replicas', '3',
       '--frps-service-type', 'LoadBalancer', '--frps-address', 'frps.example.com', '--frps-address', '203.0.113.7', '--frps-node-port', '31000',
@@ -99,6 +102,9 @@ describe('FrpOperator', () => {
     const [policy] = byKind(manifests, 'NetworkPolicy');
     expect(policy.spec.ingress[0]).toEqual({ ports: [{ port: 9090, protocol: 'TCP' }], from: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'observability' } } }] });
     expect(policy.spec.egress[0]).toEqual({ ports: [{ port: 6443, protocol: 'TCP' }], to: [{ ipBlock: { cidr: '10.0.0.1/32' } }] });
+    expect(policy.spec.ingress[2]).toEqual({ ports: [{ port: 9444, protocol: 'TCP' }], from: [{ ipBlock: { cidr: '10.0.0.1/32' } }] });
+    expect(byKind(manifests, 'ValidatingWebhookConfiguration')[0].webhooks[0].namespaceSelector)
+      .toEqual({ matchExpressions: [{ key: 'kubernetes.io/metadata.name', operator: 'In', values: ['team-a', 'team-b'] }] });
     const [monitor] = byKind(manifests, 'ServiceMonitor');
     expect(monitor.metadata.labels.release).toBe('kube-prometheus-stack');
     expect(monitor.spec.endpoints[0]).toMatchObject({ port: 'metrics', interval: '15s', honorLabels: true });
@@ -155,6 +161,54 @@ describe('FrpOperator', () => {
       { ports: [{ port: 443, protocol: 'TCP' }, { port: 6443, protocol: 'TCP' }] },
       { ports: [{ port: 53, protocol: 'UDP' }, { port: 53, protocol: 'TCP' }] },
     ]);
+  });
+
+  test('webhooks: the configurations point at the webhook Service, cert-manager issues its certificate and injects the CA, the API server may reach the port', () => {
+    const { manifests, operator } = renderOperator({ webhooks: true });
+    expect(checkBundle(manifests)).toEqual([]);
+    const [deployment] = byKind(manifests, 'Deployment');
+    const pod = deployment.spec.template.spec;
+    const [container] = pod.containers;
+    expect(container.args).toEqual(['operator', '--leader-election-namespace', 'frp-system', '--metrics-address', '0.0.0.0:8080', '--health-address', '0.0.0.0:8081',
+      '--webhook-address', '0.0.0.0:9443', '--webhook-cert-dir', '/var/run/cdk8s-frp/webhook']);
+    expect(container.ports).toContainEqual({ containerPort: 9443, name: 'webhook' });
+    const service = byKind(manifests, 'Service').find(s => s.metadata.name === 'cdk8s-frp-operator-webhook');
+    expect(service.spec).toEqual({ type: 'ClusterIP', ports: [{ name: 'webhook', port: 443, targetPort: 9443 }], selector: deployment.spec.selector.matchLabels });
+    const [issuer] = byKind(manifests, 'Issuer');
+    expect(issuer.spec).toEqual({ selfSigned: {} });
+    const [certificate] = byKind(manifests, 'Certificate');
+    expect(certificate.metadata).toMatchObject({ name: 'cdk8s-frp-operator-webhook', namespace: 'frp-system' });
+    expect(certificate.spec).toMatchObject({
+      secretName: 'cdk8s-frp-operator-webhook-tls',
+      dnsNames: ['cdk8s-frp-operator-webhook.frp-system.svc', 'cdk8s-frp-operator-webhook.frp-system.svc.cluster.local'],
+      issuerRef: { name: issuer.metadata.name, kind: 'Issuer', group: 'cert-manager.io' },
+    });
+    // the Secret is mounted read-only where --webhook-cert-dir reads it (the key only in the pod, never in the bundle)
+    const volume = pod.volumes.find((v: any) => v.secret?.secretName === 'cdk8s-frp-operator-webhook-tls');
+    expect(volume.secret.items).toEqual([{ key: 'tls.crt', path: 'tls.crt' }, { key: 'tls.key', path: 'tls.key' }]);
+    expect(container.volumeMounts).toContainEqual({ mountPath: '/var/run/cdk8s-frp/webhook', name: volume.name, readOnly: true });
+    expect(checkPodSecurity(deployment)).toEqual([]);
+    const configurations = [...byKind(manifests, 'MutatingWebhookConfiguration'), ...byKind(manifests, 'ValidatingWebhookConfiguration')];
+    expect(configurations).toHaveLength(2);
+    expect(operator.webhookConfigurations).toHaveLength(2);
+    for (const c of configurations) {
+      expect(c.metadata.namespace).toBeUndefined();
+      expect(c.metadata.name).toBe('cdk8s-frp-operator-frp-system');
+      expect(c.metadata.annotations).toEqual({ 'cert-manager.io/inject-ca-from': 'frp-system/cdk8s-frp-operator-webhook' });
+      const [webhook] = c.webhooks;
+      expect(webhook.clientConfig).toEqual({ service: { namespace: 'frp-system', name: 'cdk8s-frp-operator-webhook', port: 443, path: expect.stringMatching(/^\/(validate|mutate)-frp-io-v1beta1-distributedservice$/) } });
+      expect(webhook).toMatchObject({ failurePolicy: 'Fail', sideEffects: 'None', admissionReviewVersions: ['v1'], timeoutSeconds: 10, namespaceSelector: {} });
+    }
+    const [policy] = byKind(manifests, 'NetworkPolicy');
+    expect(policy.spec.ingress).toContainEqual({ ports: [{ port: 9443, protocol: 'TCP' }] });
+    // nothing of it without the prop
+    const plain = renderOperator().manifests;
+    expect(plain.filter(m => /WebhookConfiguration$|^Certificate$|^Issuer$/.test(m.kind))).toEqual([]);
+  });
+
+  test('webhooks: webhookPort without webhooks, or on the metrics or health port, is refused', () => {
+    expect(() => renderOperator({ webhookPort: 9443 })).toThrow('operator/operator: webhookPort: is for the admission webhooks: set webhooks to true');
+    expect(() => renderOperator({ webhooks: true, webhookPort: 8080 })).toThrow('operator/operator: webhookPort: must differ from metricsPort and healthPort (8080, 8081), got 8080');
   });
 
   describe('RBAC by content', () => {

@@ -1,0 +1,195 @@
+import { ChildProcess, spawn } from 'child_process';
+import { readFileSync, readdirSync } from 'fs';
+import { join } from 'path';
+import { Chart, Testing } from 'cdk8s';
+import { parseAllDocuments } from 'yaml';
+import { ensureNamespaces, kubectl, kubectlClean, serverSideApply, startCluster, toYaml, writeManifests } from './cluster';
+import { DistributedServiceCrd } from '../../lib';
+import { withDefaults } from '../../lib/operator/admission';
+import { WEBHOOK_FIELD_MANAGER } from '../../lib/operator/webhook-configuration';
+import { useLoopback } from '../helpers/loopback';
+import { INVALID_SPECS, httpSpec } from '../service/invalid-specs';
+
+jest.setTimeout(300_000);
+const loopback = useLoopback();
+
+// The webhooks serve this namespace only (namespaceSelector), so the other cluster
+// tests, which apply DistributedServices elsewhere, never meet them.
+const NS = 'webhook-test';
+const MANIFESTS = join(__dirname, '..', '..', 'examples', 'manifests');
+const examples: any[] = readdirSync(MANIFESTS).filter(f => f.endsWith('.yaml')).sort()
+  .flatMap(f => parseAllDocuments(readFileSync(join(MANIFESTS, f), 'utf8')).map(d => d.toJS()))
+  .map(d => ({ ...d, metadata: { ...d.metadata, namespace: NS } }));
+const cr = (name: string, spec: any) => ({ apiVersion: 'frp.io/v1beta1', kind: 'DistributedService', metadata: { name, namespace: NS }, spec });
+const apply = (docs: any[]) => kubectl(['apply', '--server-side', '--field-manager=argocd-controller', '-f', '-'], toYaml(docs));
+const CONFIGURATION = 'cdk8s-frp-operator-webhook-test';
+const logs: any[] = [];
+let runner: ChildProcess | undefined;
+let exited: Promise<number | null> | undefined;
+let port = 0;
+
+/** Waits (bounded) for a log line of the runner. */
+async function logged(msg: string, timeoutMs = 120_000): Promise<any> {
+  for (const start = Date.now(); Date.now() - start < timeoutMs;) {
+    const hit = logs.find(l => l.msg === msg);
+    if (hit) return hit;
+    if (runner?.exitCode !== null) throw new Error(`the webhook runner exited ${runner?.exitCode}: ${JSON.stringify(logs)}`);
+    await new Promise(r => setTimeout(r, 100));
+  }
+  throw new Error(`no "${msg}" within ${timeoutMs} ms: ${JSON.stringify(logs)}`);
+}
+
+beforeAll(async () => {
+  const kubeconfig = startCluster();
+  const chart = new Chart(Testing.app(), 'frp');
+  new DistributedServiceCrd(chart, 'crd');
+  const crd = serverSideApply(writeManifests('webhook-crd', Testing.synth(chart)));
+  expect(crd.status).toBe(0);
+  kubectlClean(['wait', '--for=condition=Established', '--timeout=60s', 'crd/distributedservices.frp.io']);
+  ensureNamespaces([cr('x', {})]);
+  kubectlClean(['delete', 'dsvc', '--all', '-n', NS, '--ignore-not-found']); // an earlier run's
+  [port] = await loopback.ports(1);
+  runner = spawn(process.execPath, ['-r', 'ts-node/register/transpile-only', join(__dirname, 'webhook-runner.ts'), kubeconfig, loopback.host, String(port), CONFIGURATION, NS], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+    env: { ...process.env, NODE_NO_WARNINGS: '1', TS_NODE_PROJECT: join(__dirname, '..', 'tsconfig.json'), TS_NODE_PREFER_TS_EXTS: 'true' },
+  });
+  exited = new Promise(resolve => runner!.once('exit', code => resolve(code)));
+  let buffer = '';
+  runner.stderr!.setEncoding('utf8');
+  runner.stderr!.on('data', (chunk: string) => {
+    const parts = (buffer + chunk).split('\n');
+    buffer = parts.pop()!;
+    for (const line of parts) {
+      try {
+        logs.push(JSON.parse(line));
+      } catch {
+        logs.push({ msg: 'non-json', line });
+      }
+    }
+  });
+  await logged('ready');
+  // the API server picks a new configuration up from its informer: wait (bounded) until it calls us
+  const probe = cr('probe', httpSpec({ backends: { endpoints: [{ host: 'a', port: 70000 }] } }));
+  for (let i = 0; i < 60; i++) {
+    const r = kubectl(['create', '--dry-run=server', '-f', '-'], toYaml([probe]));
+    if (r.stderr.includes('admission webhook')) break;
+    await new Promise(res => setTimeout(res, 500));
+  }
+});
+
+afterAll(async () => {
+  try {
+    kubectl(['delete', 'dsvc', '--all', '-n', NS, '--ignore-not-found', '--wait=false']);
+  } finally {
+    if (runner && runner.exitCode === null) {
+      runner.kill('SIGTERM');
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const code = await Promise.race([exited, new Promise(r => { timer = setTimeout(() => r('timeout'), 30_000); })]);
+      clearTimeout(timer);
+      if (code === 'timeout') runner.kill('SIGKILL');
+    }
+    runner?.stderr?.destroy();
+    // whatever happened to the runner, no configuration pointing at a stopped server stays
+    kubectl(['delete', 'validatingwebhookconfiguration,mutatingwebhookconfiguration', CONFIGURATION, '--ignore-not-found']);
+  }
+});
+
+describe('the API server calls the webhooks (cdk8s-frp operator --webhook-address, outside the cluster)', () => {
+  test('the configurations are registered with a URL to the server and its CA', () => {
+    for (const kind of ['validatingwebhookconfiguration', 'mutatingwebhookconfiguration']) {
+      const c = JSON.parse(kubectlClean(['get', kind, CONFIGURATION, '-o', 'json', '--show-managed-fields']));
+      expect(c.webhooks[0].clientConfig.url).toMatch(new RegExp(`^https://${loopback.host.replace(/\./g, '\\.')}:${port}/`));
+      expect(c.webhooks[0].failurePolicy).toBe('Fail');
+      expect(c.metadata.managedFields.map((f: any) => f.manager)).toEqual([WEBHOOK_FIELD_MANAGER]);
+    }
+  });
+
+  /**
+   * Server-side apply (Argo CD's) converts the object to its schema's typed form before
+   * admission: an unknown field or a string for an integer is refused there, naming the
+   * field. A client-side apply (a create) reaches admission with the string; an unknown
+   * field meets the API server's strict field validation first.
+   */
+  const BEFORE_ADMISSION: Record<string, { ssa: string; clientSide?: string }> = {
+    'a typo in a field name': { ssa: '.spec.loadBalancing.algoritm: field not declared in schema', clientSide: 'unknown field "spec.loadBalancing.algoritm"' },
+    'a string where a number belongs': { ssa: '.spec.advanced.connectionPool.size: expected numeric (int or float), got string' },
+  };
+  describe.each(INVALID_SPECS.map(([what, spec, message]) => [what, spec, message]))('invalid: %s', (what, spec, message) => {
+    test('refused at kubectl apply with the CLI\'s messages, each at its field', () => {
+      const lines = (message as string).split('\n').map(l => l.replace(/^app\/svc: /, ''));
+      const cliMessage = (stderr: string) => {
+        // kubectl prints the Invalid status' causes: one inline, several as "* " lines
+        expect(stderr).toContain('The DistributedService "invalid" is invalid:');
+        for (const line of lines) {
+          if (!stderr.includes(`is invalid: ${line}`) && !stderr.includes(`* ${line}`)) expect(stderr).toContain(`* ${line}`);
+        }
+      };
+      const ssa = apply([cr('invalid', spec)]);
+      expect(ssa.status).toBe(1);
+      const early = BEFORE_ADMISSION[what as string];
+      if (early) expect(ssa.stderr).toContain(early.ssa);
+      else cliMessage(ssa.stderr);
+      const clientSide = kubectl(['apply', '-f', '-'], toYaml([cr('invalid', spec)]));
+      expect(clientSide.status).toBe(1);
+      if (early?.clientSide) expect(clientSide.stderr).toContain(early.clientSide);
+      else cliMessage(clientSide.stderr);
+    });
+  });
+
+  test('the defaults are in the stored object', () => {
+    const bare = cr('bare', { serviceType: 'tcp', backends: { endpoints: [{ host: 'db-1.internal', port: 5432 }] }, expose: { port: 15432 }, security: { mtls: { enabled: true } } });
+    const r = apply([bare]);
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    const stored = JSON.parse(kubectlClean(['get', 'dsvc', 'bare', '-n', NS, '-o', 'json']));
+    expect(stored.spec.expose.type).toBe('port');
+    expect(stored.spec.loadBalancing.algorithm).toBe('random');
+    expect(stored.spec.loadBalancing.healthCheck.type).toBe('tcp');
+    expect(stored.spec.security.mtls.mode).toBe('auto');
+    // the CRD's own defaults apply below what the webhook added (the API server defaults after mutation)
+    expect(stored.spec.loadBalancing.healthCheck).toMatchObject({ enabled: true, interval: '10s', timeout: '3s', path: '/health' });
+    kubectlClean(['delete', 'dsvc', 'bare', '-n', NS]);
+  });
+
+  test('the examples are accepted, and the defaults are in the stored objects', () => {
+    const r = apply(examples);
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    const live = JSON.parse(kubectlClean(['get', 'dsvc', '-n', NS, '-o', 'json'])).items;
+    expect(live.map((o: any) => o.metadata.name).sort()).toEqual(examples.map(e => e.metadata.name).sort());
+    for (const e of examples) {
+      const stored = live.find((o: any) => o.metadata.name === e.metadata.name);
+      const http = e.spec.serviceType === 'http';
+      expect(stored.spec.loadBalancing.algorithm).toBe(e.spec.loadBalancing?.algorithm ?? 'random');
+      if (stored.spec.loadBalancing.healthCheck?.enabled !== false) expect(stored.spec.loadBalancing.healthCheck.type).toBe(e.spec.loadBalancing?.healthCheck?.type ?? (http ? 'http' : 'tcp'));
+      expect(stored.spec.expose.type).toBe(e.spec.expose.type ?? (http ? 'domain' : 'port'));
+      // every field the defaulter sets is stored as it set it
+      const defaulted = withDefaults(e).spec;
+      expect(stored.spec).toMatchObject(defaulted);
+    }
+  });
+
+  test('a second DistributedService claiming an existing domain is refused, naming both', () => {
+    const web = examples.find(e => e.spec.serviceType === 'http' && e.spec.expose?.domain);
+    expect(web).toBeDefined();
+    const r = apply([cr('domain-thief', { ...httpSpec(), expose: web.spec.expose })]);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/spec\.expose\.domain\+spec\.expose\.path: clashes with webhook-test\/ollama-cluster/);
+    expect(r.stderr).toContain(`${NS}/domain-thief`);
+    expect(r.stderr).toContain(`${NS}/${web.metadata.name}`);
+  });
+
+  test('an update that breaks a stored object is refused; removing a finalizer of an unchanged spec is not', () => {
+    const name = examples[0].metadata.name;
+    const r = kubectl(['patch', 'dsvc', name, '-n', NS, '--type=merge', '-p', JSON.stringify({ spec: { backends: { replicas: 0 } } })]);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain('spec.backends.replicas');
+    kubectlClean(['patch', 'dsvc', name, '-n', NS, '--type=merge', '-p', JSON.stringify({ metadata: { finalizers: ['frp.io/cleanup'] } })]);
+    kubectlClean(['patch', 'dsvc', name, '-n', NS, '--type=merge', '-p', JSON.stringify({ metadata: { finalizers: null } })]);
+  });
+
+  test('the refusals came from the mutating webhook, which logged them', () => {
+    const refused = logs.filter(l => l.msg === 'admission' && l.webhook === 'mutate' && l.allowed === false);
+    expect(refused.length).toBeGreaterThanOrEqual(INVALID_SPECS.length);
+  });
+});
