@@ -108,8 +108,6 @@ const formatProblem = (p: BundleProblem) => (p.source ? `${p.source}: ${p.messag
 
 /** What only `cdk8s-frp client-bundle` asks of the composition. @internal */
 export interface ComposeExtras {
-  /** The address the external machine dials, when no frpsAddresses are given. */
-  readonly clientBundleAddress?: string;
   /** false: no NetworkPolicy for frps (client-bundle only needs the names). */
   readonly networkPolicy?: boolean;
 }
@@ -237,8 +235,7 @@ export function composeBundle(scope: Construct, props: DistributedServiceBundleP
   };
   const serverChart = chartFor(serverNs);
   // the library's own ids are not DNS labels, so no service name meets them
-  const externalAddresses = props.frpsAddresses?.length ? props.frpsAddresses
-    : extras.clientBundleAddress ? [extras.clientBundleAddress] : [];
+  const externalAddresses = props.frpsAddresses ?? [];
   const external = props.frpsServiceType !== undefined || externalAddresses.length > 0;
   const refused = new Set<string>();
   let server: FrpServer;

@@ -17,6 +17,9 @@ export interface ClientBundleFiles {
  */
 export function clientBundle(options: RenderOptions, warn: (warning: string) => void = () => {}): ClientBundleFiles {
   const built = buildBundle(options);
+  if (options.frpsServiceType === 'LoadBalancer' && options.serverPort !== undefined && options.serverPort !== built.server.bindPort) {
+    throw new Error(`--server-address ${options.serverAddress}:${options.serverPort}: the LoadBalancer Service serves frps' control port ${built.server.bindPort}: dial ${options.serverAddress}:${built.server.bindPort}`);
+  }
   const client = new FrpExternalClient(built.serverChart, `machine-${options.machine}`, {
     server: built.server,
     machine: options.machine!,

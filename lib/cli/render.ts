@@ -135,7 +135,7 @@ export function parseArgs(argv: string[]): RenderOptions | 'help' {
   if (badHost) throw new Error(`--subdomain-host ${badHost}`);
   const badSecret = CHECKS.objectName(tokenSecret);
   if (badSecret) throw new Error(`--token-secret ${badSecret}`);
-  if ((frpsAddresses.length > 0 || frpsNodePort !== undefined) && !frpsServiceType && command === 'render') {
+  if ((frpsAddresses.length > 0 || frpsNodePort !== undefined) && !frpsServiceType) {
     throw new Error('--frps-address and --frps-node-port need --frps-service-type (LoadBalancer or NodePort)');
   }
   let serverAddress: string | undefined;
@@ -147,6 +147,17 @@ export function parseArgs(argv: string[]): RenderOptions | 'help' {
     if (!m) throw new Error(`--server-address must be HOST or HOST:PORT, got ${JSON.stringify(server)}`);
     serverAddress = m[1].replace(/^\[|\]$/g, '');
     serverPort = m[2] === undefined ? undefined : portOf('--server-address', m[2]);
+    // the machine dials what the cluster bundle (render with the same options) serves
+    const same = 'give render and client-bundle the same options';
+    if (!frpsServiceType) {
+      throw new Error(`--server-address ${server}: the cluster bundle has no Service that machines outside the cluster reach frps on: ${same}, with --frps-service-type (LoadBalancer or NodePort) and --frps-address ${serverAddress}`);
+    }
+    if (!insecureSkipVerify && !frpsAddresses.includes(serverAddress)) {
+      throw new Error(`--server-address ${server}: frps' certificate names ${frpsAddresses.length > 0 ? `only ${frpsAddresses.join(', ')} outside the cluster` : 'no address outside the cluster'}, so frpc could not verify frps there: ${same}, with --frps-address ${serverAddress}`);
+    }
+    if (frpsServiceType === 'NodePort' && (frpsNodePort === undefined || (serverPort !== undefined && serverPort !== frpsNodePort))) {
+      throw new Error(`--server-address ${server}: a NodePort Service is reached on its node port, which the machine must know: ${same}, with --frps-node-port N, and dial ${serverAddress}:N`);
+    }
   }
   return {
     command,
@@ -280,7 +291,6 @@ export function buildBundle(options: RenderOptions): BuiltBundle {
   const clientBundle = options.command === 'client-bundle';
   try {
     const composed = composeBundle(app, { ...options, manifests: inputs.map(i => i.manifest), sources: inputs.map(i => i.source) }, {
-      clientBundleAddress: clientBundle ? options.serverAddress : undefined,
       // client-bundle only needs the names; the NetworkPolicy is render's business
       networkPolicy: clientBundle ? false : undefined,
     });

@@ -3,6 +3,7 @@ import { chmodSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 
 import { tmpdir } from 'os';
 import { join } from 'path';
 import { Chart, Testing } from 'cdk8s';
+import * as fc from 'fast-check';
 import * as kplus from 'cdk8s-plus-28';
 import { parseAllDocuments } from 'yaml';
 import {
@@ -11,6 +12,7 @@ import {
 } from '../../lib';
 import { main } from '../../lib/cli/render';
 import { expectValidBundle, frpBinary, frpVerify, parseFrpTomlValues as parse } from '../helpers';
+import { withoutRequiredSecrets } from '../helpers/stderr';
 
 /** frps in `frp` with a CA and an external address; an http service in `ai` with a group key. */
 function setup(external = ['frps.example.com', '203.0.113.7']) {
@@ -241,7 +243,7 @@ spec:
   test('writes frpc.toml, the unit, the export script and the machine\'s Certificate; the certificate\'s CA is the one render gives frps', () => {
     const outDir = join(dir, 'gpu-1');
     const r = run('client-bundle', '--machine', 'gpu-1', '--server-address', 'frps.example.com:31700', '--output-dir', outDir,
-      '--local', 'pg=10.0.0.5:15432', '--namespace', 'frp', manifest);
+      '--local', 'pg=10.0.0.5:15432', '--namespace', 'frp', '--frps-service-type', 'NodePort', '--frps-node-port', '31700', '--frps-address', 'frps.example.com', manifest);
     // ollama relies on the default health check path (GET /health on the machine's backend): said on stderr
     expect(r.err.split('\n').filter(Boolean)).toEqual([
       expect.stringMatching(/^cdk8s-frp: warning: machine gpu-1: services\["ollama"\]: spec\.loadBalancing\.healthCheck\.path: not set, so frpc checks every backend with GET \/health/),
@@ -261,7 +263,7 @@ spec:
     const [cert] = parseAllDocuments(readFileSync(join(outDir, 'cluster.yaml'), 'utf8')).map(d => d.toJS());
     const bundle = run('render', '--namespace', 'frp', '--frps-service-type', 'LoadBalancer', '--frps-address', 'frps.example.com',
       '--client-cidr', '198.51.100.0/24', manifest);
-    expect(bundle.err).toMatch(/^cdk8s-frp: warning: \S+svc\.yaml: document 1: ai\/ollama: spec\.loadBalancing\.healthCheck\.path: not set[^\n]*\n$/);
+    expect(withoutRequiredSecrets(bundle.err)).toMatch(/^cdk8s-frp: warning: \S+svc\.yaml: document 1: ai\/ollama: spec\.loadBalancing\.healthCheck\.path: not set[^\n]*\n$/);
     const docs = parseAllDocuments(bundle.out).map(d => d.toJS());
     expectValidBundle([...docs, cert]);
     // frpc in namespace ai, frps in frp: the bundle's CA is a ClusterIssuer
@@ -274,10 +276,61 @@ spec:
     expect(existsSync(join(outDir, 'export-credentials.sh'))).toBe(true);
   });
 
+  test('the issue\'s example: an address the cluster bundle does not serve is refused, naming the options render needs (issue 19 §1)', () => {
+    // before: exit 0 and serverName = "frps.example.com", while frps' certificate names only in-cluster names
+    const r = run('client-bundle', '--machine', 'm', '--server-address', 'frps.example.com:7000', '--output-dir', join(dir, 'refused'), manifest);
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/--server-address frps\.example\.com:7000: the cluster bundle has no Service that machines outside the cluster reach frps on: .*--frps-service-type \(LoadBalancer or NodePort\) and --frps-address frps\.example\.com/);
+    expect(existsSync(join(dir, 'refused'))).toBe(false);
+  });
+
+  test('property: client-bundle writes a machine config only where render with the same options serves that address, port and name', () => {
+    const hosts = ['frps.example.com', '203.0.113.7', 'other.example.com'];
+    let written = 0;
+    let refused = 0;
+    fc.assert(fc.property(
+      fc.constantFrom(undefined, 'LoadBalancer', 'NodePort'), fc.subarray(hosts.slice(0, 2)), fc.constantFrom(...hosts),
+      fc.constantFrom(undefined, 7000, 31700), fc.constantFrom(undefined, 31700), fc.boolean(),
+      (type, addresses, host, port, nodePort, skip) => {
+        const cluster = [
+          '--namespace', 'frp',
+          ...(type ? ['--frps-service-type', type] : []), ...addresses.flatMap(a => ['--frps-address', a]),
+          ...(nodePort ? ['--frps-node-port', String(nodePort)] : []), ...(skip ? ['--insecure-skip-verify'] : []),
+        ];
+        const out = join(dir, `combo-${written + refused}`);
+        const r = run('client-bundle', '--machine', 'm', '--server-address', port ? `${host}:${port}` : host, '--output-dir', out, ...cluster, manifest);
+        if (r.code !== 0) {
+          refused++;
+          expect(r.code).toBe(1);
+          expect(r.err).toMatch(/^cdk8s-frp: (--server-address|--frps-address|--insecure-skip-verify|\S+: document)/);
+          expect(existsSync(join(out, 'frpc.toml'))).toBe(false);
+          return;
+        }
+        written++;
+        const c: any = parse(readFileSync(join(out, 'frpc.toml'), 'utf8'));
+        // the cluster side, rendered with the same options (and the outside range its NetworkPolicy needs)
+        const bundle = run('render', ...cluster, '--client-cidr', '198.51.100.0/24', manifest);
+        expect(bundle.code).toBe(0);
+        const docs = parseAllDocuments(bundle.out).map(d => d.toJS());
+        const external = docs.find(d => d.kind === 'Service' && (d.spec.type === 'LoadBalancer' || d.spec.type === 'NodePort'));
+        expect(external?.spec.type).toBe(type);
+        const control = external.spec.ports.find((p: any) => p.name === 'control');
+        expect(c.serverAddr).toBe(host);
+        expect(c.serverPort).toBe(type === 'NodePort' ? control.nodePort : control.port);
+        if (!skip) {
+          const serverCert = docs.find(d => d.kind === 'Certificate' && d.spec.usages?.includes('server auth'));
+          const names = [...serverCert.spec.dnsNames ?? [], ...serverCert.spec.ipAddresses ?? []];
+          expect(names).toContain(c.transport.tls.serverName ?? c.serverAddr);
+        }
+      }), { numRuns: 120, seed: 20261206 });
+    expect(written).toBeGreaterThan(3);
+    expect(refused).toBeGreaterThan(3);
+  }, 900_000);
+
   test.each<[string, string[], RegExp]>([
     ['no machine', ['client-bundle', '--server-address', 'h', manifest], /client-bundle needs --machine NAME/],
     ['no server address', ['client-bundle', '--machine', 'm', manifest], /client-bundle needs --server-address/],
-    ['an unknown --local service', ['client-bundle', '--machine', 'm', '--server-address', 'h:1', '--output-dir', join(dir, 'x'), '--local', 'nope=1.2.3.4:5', manifest], /--local nope: no service of that name/],
+    ['an unknown --local service', ['client-bundle', '--machine', 'm', '--server-address', 'h', '--frps-service-type', 'LoadBalancer', '--frps-address', 'h', '--output-dir', join(dir, 'x'), '--local', 'nope=1.2.3.4:5', manifest], /--local nope: no service of that name/],
     ['a client-bundle option on render', ['render', '--machine', 'm', manifest], /unknown option --machine \(it is an option of client-bundle\)/],
     ['an external address without a Service type', ['render', '--frps-address', 'h', manifest], /--frps-address and --frps-node-port need --frps-service-type/],
     ['external access the NetworkPolicy would block', ['render', '--frps-service-type', 'NodePort', '--frps-address', 'h.example.com', manifest], /frps: .*clientPeers: externalAccess opens the control port/],
