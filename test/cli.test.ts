@@ -345,6 +345,11 @@ describe('the CLI as a GitOps user expects (issue 19 §2)', () => {
     expect(options).toMatch(/\n {2}--output-dir DIR {8}render: one file per namespace/);
   });
 
+  test('--help names every command, the operator too', () => {
+    const usage = run('--help').out.split('\n\n')[0];
+    for (const command of ['render', 'crd', 'client-bundle', 'import', 'operator']) expect(usage).toMatch(new RegExp(`^ *(usage: )?cdk8s-frp ${command}\\b`, 'm'));
+  });
+
   test('cdk8s-frp crd prints the DistributedService CRD, and deploy/crd.yaml is that text', () => {
     const r = run('crd');
     expect([r.code, withoutRequiredSecrets(r.err)]).toEqual([0, '']);

@@ -19,6 +19,9 @@ const USAGE = `usage: cdk8s-frp render [--output-dir DIR] [OPTIONS] FILE...   (F
        cdk8s-frp client-bundle --machine NAME --server-address HOST[:PORT] [--output-dir DIR]
                                [--local SERVICE=HOST:PORT]... [OPTIONS] FILE...
        cdk8s-frp import [--namespace NS] FILE...   (frpc configs in; see import --help)
+       cdk8s-frp operator [--kubeconfig FILE] [OPTIONS]
+                                             (the controller: DistributedService objects
+                                             in a cluster become this bundle; see operator --help)
 
 render reads frp.io/v1beta1 DistributedService manifests (several YAML documents
 per file are fine) and prints the complete bundle as YAML on stdout: one frps
