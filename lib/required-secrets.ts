@@ -154,7 +154,9 @@ function podReads(pod: any, namespace: string, by: string, objects: any[]): Secr
   }
   // the text a pod's programs read their file paths from: its own strings and the ConfigMaps it mounts
   const volumes: any[] = pod.volumes ?? [];
-  const configMaps = new Set(volumes.flatMap(v => [v?.configMap?.name, ...(v?.projected?.sources ?? []).map((s: any) => s?.configMap?.name)]).filter(Boolean));
+  const configMaps = new Set(volumes
+    .flatMap(v => [v?.configMap?.name, ...(v?.projected?.sources ?? []).map((s: any) => s?.configMap?.name)])
+    .filter(Boolean));
   const text = [
     ...strings(containers.map(c => [c.command, c.args, c.env])),
     ...objects.filter(o => o?.kind === 'ConfigMap' && (o.metadata?.namespace ?? 'default') === namespace && configMaps.has(o.metadata?.name)).flatMap(o => strings(o.data)),

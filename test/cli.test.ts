@@ -5,6 +5,7 @@ import { join } from 'path';
 import * as fc from 'fast-check';
 import { parseAllDocuments } from 'yaml';
 import { checkWiring, expectValidBundle, withoutRequiredSecrets } from './helpers';
+import { RequiredSecrets } from '../lib';
 import { GRPC_SERVICE as grpc, WEB_SERVICE as web } from './helpers/cli-manifests';
 import { main, parseArgs, render, RenderOptions } from '../lib/cli/render';
 
@@ -426,7 +427,6 @@ describe('render says which Secrets must exist, at the document and field that a
     const objects = parseAllDocuments(r.out).map(d => d.toJS());
     const lines = r.err.trimEnd().split('\n');
     for (const l of lines) expect(l.startsWith(WARNING) && CONTRACT.test(l.slice(WARNING.length))).toBe(true);
-    const { RequiredSecrets } = require('../lib');
     for (const s of RequiredSecrets.fromObjects(objects)) {
       expect(lines.filter(l => l.endsWith(`: ${RequiredSecrets.line(s)}`))).toHaveLength(1);
     }

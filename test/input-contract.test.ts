@@ -6,8 +6,8 @@ import { spawnSync } from 'child_process';
 import { mkdtempSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
-import { parse as parseToml } from 'smol-toml';
 import * as fc from 'fast-check';
+import { parse as parseToml } from 'smol-toml';
 import { Document, isSeq, Pair, parseAllDocuments, stringify, visit } from 'yaml';
 import { checkWiring, expectValidBundle, withoutRequiredSecrets } from './helpers';
 import { main } from '../lib/cli/render';
@@ -506,7 +506,9 @@ describe('16. a clash of derived names names metadata.name of both services (iss
 });
 
 describe('17. oversized input is refused before it is parsed, naming the limit (issue 19)', () => {
-  const endpoints = (n: number) => Array.from({ length: n }, (_, i) => `      - {host: 10.${(i >> 16) & 255}.${(i >> 8) & 255}.${(i & 255) || 1}, port: 80}`).join('\n');
+  // a distinct address per endpoint: 10.a.b.c from the index's base-256 digits
+  const octet = (i: number, place: number) => Math.floor(i / 256 ** place) % 256;
+  const endpoints = (n: number) => Array.from({ length: n }, (_, i) => `      - {host: 10.${octet(i, 2)}.${octet(i, 1)}.${octet(i, 0) || 1}, port: 80}`).join('\n');
   const big = (n: number) => `apiVersion: frp.io/v1beta1\nkind: DistributedService\nmetadata: {name: big}\nspec:\n  serviceType: tcp\n  expose: {type: port, port: 5432}\n  backends:\n    endpoints:\n${endpoints(n)}\n`;
 
   test('a manifest of megabytes (100,000 endpoints): the byte limit, and nothing of its content (an error at its end is never parsed)', () => {

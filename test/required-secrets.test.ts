@@ -5,8 +5,9 @@ import { readdirSync } from 'fs';
 import { join } from 'path';
 import * as fc from 'fast-check';
 import { parseAllDocuments } from 'yaml';
-import { cases, runInProcess } from './helpers/input-cases';
 import { RequiredSecrets } from '../lib';
+import { cases, runInProcess } from './helpers/input-cases';
+import { main } from '../lib/cli/render';
 
 const examples = join(__dirname, '..', 'examples', 'manifests');
 
@@ -57,7 +58,6 @@ describe('RequiredSecrets: what a bundle reads and does not create (issue 19)', 
   test('the four seed examples rendered together: token in every namespace, group keys, API keys, the OAuth2 key, a user CA and a client key pair; never the Secrets cert-manager fills', () => {
     let out = '';
     const files = readdirSync(examples).filter(f => f.endsWith('.yaml')).map(f => join(examples, f));
-    const { main } = require('../lib/cli/render');
     expect(main(['render', '--namespace', 'frp', ...files], (s: string) => { out += s; }, () => {})).toBe(0);
     const objects = parseAllDocuments(out).map(d => d.toJS());
     const listed = expectListed(objects);

@@ -203,7 +203,8 @@ export function importFrpcConfigs(sources: ImportSource[], options: ImportOption
 }
 
 /** Parses one file into the v1 shape (legacy INI converted, templates filled). */
-function loadConfig(src: ImportSource, options: ImportOptions, report: (where: string, m: string) => void, placeholder: (name: string) => string): Record<string, any> {
+function loadConfig(src: ImportSource, options: ImportOptions, report: (where: string, m: string) => void,
+  placeholder: (name: string) => string): Record<string, any> {
   let text = src.text;
   if (text.includes('{{')) text = fillTemplates(text, options.env ?? {}, placeholder);
   if (isLegacyIni(text)) {

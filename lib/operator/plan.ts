@@ -37,7 +37,9 @@ export interface OwnedKind {
 }
 
 /** Every kind a bundle can contain (lib/bundle's BUNDLE_KINDS, which a test proves equal to what the composition renders). */
-export const INVENTORY_KINDS: OwnedKind[] = BUNDLE_KINDS.map(k => ({ apiVersion: k.apiVersion, kind: k.kind, plural: k.resource, namespaced: k.namespaced }));
+export const INVENTORY_KINDS: OwnedKind[] = BUNDLE_KINDS.map(k => ({
+  apiVersion: k.apiVersion, kind: k.kind, plural: k.resource, namespaced: k.namespaced,
+}));
 
 /** The owned kind of `obj`, if it is one. */
 export function ownedKindOf(obj: { apiVersion?: string; kind?: string }): OwnedKind | undefined {

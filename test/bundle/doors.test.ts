@@ -7,9 +7,9 @@ import { join } from 'path';
 import { App } from 'cdk8s';
 import * as fc from 'fast-check';
 import { parseAllDocuments } from 'yaml';
+import { DistributedServiceBundle } from '../../lib';
 import { BundleError, renderBundle } from '../../lib/bundle/distributed-service-bundle';
 import { main, parseArgs, readManifests } from '../../lib/cli/render';
-import { DistributedServiceBundle } from '../../lib';
 import { cases, runInProcess, writeCase } from '../helpers/input-cases';
 
 const SEED = Number(process.env.DOORS_SEED ?? 20261206);

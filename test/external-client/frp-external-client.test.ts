@@ -3,8 +3,8 @@ import { chmodSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 
 import { tmpdir } from 'os';
 import { join } from 'path';
 import { Chart, Testing } from 'cdk8s';
-import * as fc from 'fast-check';
 import * as kplus from 'cdk8s-plus-28';
+import * as fc from 'fast-check';
 import { parseAllDocuments } from 'yaml';
 import {
   CertificateAuthority, DistributedService, ServiceProtocol, ExposeType, FrpAuth, FrpExternalClient, FrpServer,

@@ -1,6 +1,6 @@
 import { App, Chart, Testing } from 'cdk8s';
-import * as fc from 'fast-check';
 import * as kplus from 'cdk8s-plus-28';
+import * as fc from 'fast-check';
 import { OllamaClusterChart, PostgresProxyChart, UserServiceChart, WebappFrontendChart } from '../../examples/seed-use-cases';
 import { DistributedService, FrpAuth, FrpClientPool, FrpClientWorkload, FrpServer, HaproxyBalancer } from '../../lib';
 import { derivedName } from '../../lib/k8s/names';

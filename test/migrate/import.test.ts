@@ -1,8 +1,8 @@
 import { mkdtempSync, readFileSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
-import { parse as parseToml } from 'smol-toml';
 import * as fc from 'fast-check';
+import { parse as parseToml } from 'smol-toml';
 import { parseAllDocuments } from 'yaml';
 import { main } from '../../lib/cli/render';
 import { frpVerify, parseFrpTomlValues, withoutRequiredSecrets } from '../helpers';

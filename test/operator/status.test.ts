@@ -2,7 +2,12 @@ import { Observation, backendSource, certificateProblem, countEndpoints, deriveS
 
 const NOW = '2026-12-06T05:00:00Z';
 const healthy: Observation = {
-  generation: 1, deleting: false, problems: [], applied: true, workloadProblems: [], certificateProblems: [],
+  generation: 1,
+  deleting: false,
+  problems: [],
+  applied: true,
+  workloadProblems: [],
+  certificateProblems: [],
   backends: { ready: 3, total: 3, listed: false },
 };
 
