@@ -76,9 +76,14 @@ export const FIELD_MANAGER = 'argocd-controller';
 export function pollUntil(what: string, check: () => boolean, seconds = 120): void {
   for (let i = 0; i < seconds * 2; i++) {
     if (check()) return;
-    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 500);
+    pause(500);
   }
   throw new Error(`${what}: not after ${seconds} s`);
+}
+
+/** Blocks for `ms` milliseconds (kubectl runs synchronously here). */
+function pause(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 }
 
 /**
@@ -107,7 +112,18 @@ export function serverSideApply(file: string): KubectlResult {
 
 /** `kubectl diff --server-side` of `file` against the cluster: exit 0 means no difference. */
 export function serverSideDiff(file: string): KubectlResult {
-  return kubectl(['diff', '--server-side', `--field-manager=${FIELD_MANAGER}`, '-f', file]);
+  // kubectl diff reads the live objects, then dry-runs the apply: a controller
+  // (cert-manager, the Deployment controller) writing an object's status between
+  // the two shows as a difference that is not ours (seen in CI: an Issuer's Ready
+  // condition). A difference the bundle makes is there on every try; one that a
+  // controller's write makes is gone on the next. So: up to 5 tries, 1 s apart.
+  const diff = () => kubectl(['diff', '--server-side', `--field-manager=${FIELD_MANAGER}`, '-f', file]);
+  let r = diff();
+  for (let i = 1; i < 5 && r.stdout !== ''; i++) {
+    pause(1_000);
+    r = diff();
+  }
+  return r;
 }
 
 /** The live objects for the objects in `file`, in the file's order. */
