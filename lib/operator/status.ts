@@ -18,8 +18,36 @@ export interface Condition {
   readonly observedGeneration?: number;
 }
 
+/**
+ * The Secrets a pod template reads (volumes, projected volumes, env and envFrom),
+ * sorted: a pod that does not become available may be waiting for one of them,
+ * and the operator never reads Secrets to check (least privilege), so it names them.
+ */
+export function secretsReadBy(template: any): string[] {
+  const spec = template?.spec ?? {};
+  const names = new Set<string>();
+  for (const v of spec.volumes ?? []) {
+    if (v.secret?.secretName) names.add(v.secret.secretName);
+    for (const p of v.projected?.sources ?? []) if (p.secret?.name) names.add(p.secret.name);
+  }
+  for (const c of [...(spec.initContainers ?? []), ...(spec.containers ?? [])]) {
+    for (const e of c.env ?? []) if (e.valueFrom?.secretKeyRef?.name) names.add(e.valueFrom.secretKeyRef.name);
+    for (const e of c.envFrom ?? []) if (e.secretRef?.name) names.add(e.secretRef.name);
+  }
+  return [...names].sort();
+}
+
 /** Is a workload rolled out and available (as `kubectl rollout status` judges)? Undefined: fine. */
 export function workloadProblem(live: any | undefined, appliedGeneration?: number): string | undefined {
+  const problem = rolloutProblem(live, appliedGeneration);
+  const secrets = secretsReadBy(live?.spec?.template);
+  if (problem === undefined || !/ (available|ready)$/.test(problem) || secrets.length === 0) return problem;
+  const ns = live.metadata?.namespace;
+  return `${problem} (its pods read Secret${secrets.length > 1 ? 's' : ''} ${secrets.join(', ')}: `
+    + `if one is missing, \`kubectl -n ${ns} get events\` says so)`;
+}
+
+function rolloutProblem(live: any | undefined, appliedGeneration?: number): string | undefined {
   if (live === undefined) return 'not created yet';
   const name = `${live.kind} ${live.metadata?.namespace}/${live.metadata?.name}`;
   const gen = live.metadata?.generation ?? 0;

@@ -1,4 +1,9 @@
+import { readFileSync } from 'fs';
+import { join } from 'path';
+import { parseAllDocuments } from 'yaml';
+import { renderBundle } from '../../lib/bundle/distributed-service-bundle';
 import { Observation, backendSource, certificateProblem, countEndpoints, deriveStatus, nextState, workloadProblem } from '../../lib/operator/status';
+import { RequiredSecrets } from '../../lib/required-secrets';
 
 const NOW = '2026-12-06T05:00:00Z';
 const healthy: Observation = {
@@ -22,6 +27,44 @@ describe('observations', () => {
     expect(workloadProblem(undefined)).toBe('not created yet');
     // the cache still holds the generation before the one just applied
     expect(workloadProblem(deployment(2, { observedGeneration: 2, replicas: 2, updatedReplicas: 2, availableReplicas: 2 }), 3)).toBe('Deployment n/d: the new generation is not observed yet');
+  });
+
+  test('a workload not available names the Secrets its pods read (every Secret the bundle needs, at the workload that reads it)', () => {
+    const dir = join(__dirname, '..', '..', 'examples', 'manifests');
+    for (const file of ['ollama-cluster.yaml', 'postgres-proxy.yaml', 'user-service.yaml', 'webapp-frontend.yaml']) {
+      const inputs = parseAllDocuments(readFileSync(join(dir, file), 'utf8')).map((d, i) => ({ source: `${file}#${i}`, manifest: d.toJS() }));
+      const { objects } = renderBundle(inputs);
+      const workloads = objects.filter(o => ['Deployment', 'StatefulSet', 'DaemonSet'].includes(o.kind));
+      expect(workloads.length).toBeGreaterThan(0);
+      const required = RequiredSecrets.fromObjects(objects);
+      let named = 0;
+      for (const w of workloads) {
+        const n = w.spec.replicas ?? 1;
+        const replicaSet = { observedGeneration: 1, replicas: n, updatedReplicas: n, readyReplicas: 0, availableReplicas: 0 };
+        const status = { ...replicaSet, desiredNumberScheduled: n, updatedNumberScheduled: n, numberAvailable: 0 };
+        const down = { ...w, metadata: { ...w.metadata, generation: 1 }, status };
+        const message = workloadProblem(down)!;
+        expect(message).toMatch(new RegExp(`^${w.kind} ${w.metadata.namespace}/${w.metadata.name}: 0 of ${n} (replicas|pods) (available|ready)`));
+        const reads = required.filter(x => x.namespace === w.metadata.namespace && x.readBy.includes(`${w.kind}/${w.metadata.name}`));
+        const mounts = JSON.stringify(w.spec.template).includes('"secretName"');
+        if (reads.length > 0 || mounts) {
+          expect(message).toContain(`kubectl -n ${w.metadata.namespace} get events`);
+          for (const r of reads) expect(message).toContain(r.name);
+          named += reads.length;
+        } else {
+          expect(message).not.toContain('Secret');
+        }
+      }
+      // every Secret the bundle needs is named by at least one workload
+      expect(named).toBeGreaterThanOrEqual(required.length);
+    }
+    // the rollout itself still comes first, and an available workload has no problem
+    const reads = { template: { spec: { volumes: [{ name: 't', secret: { secretName: 'frp-token' } }], containers: [{ env: [{ name: 'K', valueFrom: { secretKeyRef: { name: 'api-key', key: 'k' } } }] }] } } };
+    const d = (status: any) => ({ kind: 'Deployment', metadata: { namespace: 'n', name: 'd', generation: 1 }, spec: { replicas: 1, ...reads }, status });
+    expect(workloadProblem(d({ observedGeneration: 1, replicas: 1, updatedReplicas: 1, availableReplicas: 1 }))).toBeUndefined();
+    expect(workloadProblem(d({ observedGeneration: 0 }))).toBe('Deployment n/d: the controller has not observed generation 1 yet');
+    expect(workloadProblem(d({ observedGeneration: 1, replicas: 1, updatedReplicas: 1, availableReplicas: 0 })))
+      .toBe('Deployment n/d: 0 of 1 replicas available (its pods read Secrets api-key, frp-token: if one is missing, `kubectl -n n get events` says so)');
   });
 
   test('StatefulSets and DaemonSets', () => {
