@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
-# Builds cert-manager's controller (the one that issues Certificates; no webhook or
-# cainjector) from the Go module proxy with the build module in scripts/cert-manager
+# Builds cert-manager's controller (the one that issues Certificates) and its cainjector
+# (fills caBundle of webhook configurations annotated cert-manager.io/inject-ca-from; no
+# webhook) from the Go module proxy with the build module in scripts/cert-manager
 # (pinned by its go.mod and go.sum), cached by that module's content
 # (scripts/go-tools.sh), and next to it the CRDs it needs beyond crds/ (crds.yaml, from
 # the same module, Apache-2.0). Prints the directory holding both as its last line.
 #
 # v1.11.5 is the newest release whose module the Go module proxy serves with
 # cmd/controller inside (later ones keep it in a nested module the proxy lacks). Its
-# API is cert-manager.io/v1, as the CRDs in crds/. About 4 minutes on 2 idle cores, once.
+# API is cert-manager.io/v1, as the CRDs in crds/. About 4 minutes on 2 idle cores, once (the cainjector as much again).
 set -euo pipefail
 
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -16,7 +17,8 @@ mod="$here/cert-manager"
 version=$(sed -n 's/^\s*github.com\/cert-manager\/cert-manager \(v[0-9.]*\).*/\1/p' "$mod/go.mod")
 out=$(build_go_tools cert-manager "$mod" "$version" \
   "-s -w -X github.com/cert-manager/cert-manager/pkg/util.AppVersion=$version" \
-  cert-manager-controller=github.com/cert-manager/cert-manager/cmd/controller | tail -1)
+  cert-manager-controller=github.com/cert-manager/cert-manager/cmd/controller \
+  cert-manager-cainjector=github.com/cert-manager/cert-manager/cmd/cainjector | tail -1)
 # The CRDs the controller watches that the library does not render (crds/ has those it
 # does): CertificateRequest, and ACME's Order and Challenge. v1.11.5 keeps them as Helm
 # templates; only their labels are templated, filled here as `helm template` would.

@@ -42,7 +42,8 @@ build_go_tools() {
       [ -x "$out/$bin" ] && continue # built by the caller we waited for
       echo "build-$name: building $bin $version (minutes, once)" >&2
       SECONDS=0
-      nice -n 10 go build -trimpath -ldflags "$ldflags" -o "$tmp/$bin" "${spec#*=}"
+      # set -e does not hold inside a subshell on the left of ||: stop on a failed build here
+      nice -n 10 go build -trimpath -ldflags "$ldflags" -o "$tmp/$bin" "${spec#*=}" || exit 1
       mv "$tmp/$bin" "$out/"
       echo "build-$name: $bin built in ${SECONDS}s" >&2
     done

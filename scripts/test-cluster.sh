@@ -2,7 +2,7 @@
 # A real Kubernetes control plane on a loopback address for the tests and for users: etcd,
 # kube-apiserver, kube-controller-manager and kube-scheduler v1.28 (scripts/build-k8s.sh;
 # CDK8S_FRP_K8S_VERSION=1.34 for v1.34),
-# KWOK playing nodes (scripts/build-kwok.sh) and cert-manager's controller
+# KWOK playing nodes (scripts/build-kwok.sh) and cert-manager's controller and cainjector
 # (scripts/build-cert-manager.sh).
 #
 #   scripts/test-cluster.sh start          start it (or reuse the running one); prints the
@@ -21,7 +21,7 @@
 # Then the controllers, each with its own client certificate (the controller-manager and
 # the scheduler as system:kube-controller-manager and system:kube-scheduler with their
 # bootstrap RBAC, every controller of the controller-manager with its own service account
-# as in a real cluster; kwok and cert-manager bound to cluster-admin):
+# as in a real cluster; kwok, cert-manager and cainjector bound to cluster-admin):
 #   kube-controller-manager  garbage collector; Deployment, ReplicaSet, StatefulSet,
 #                            DaemonSet, namespace, service account (+ tokens, kube-root-ca.crt),
 #                            Endpoints/EndpointSlice, PodDisruptionBudget, pod GC, node
@@ -31,9 +31,12 @@
 #                            default stages: nodes Ready, pods Running and Ready without
 #                            containers, deleted pods go
 #   cert-manager-controller  issues Certificates (cluster resource namespace cert-manager;
-#                            no webhook, no cainjector)
+#                            no webhook)
+#   cert-manager-cainjector  fills caBundle of webhook configurations (and CRDs, APIServices)
+#                            annotated cert-manager.io/inject-ca-from with the ca.crt of the
+#                            Certificate's Secret; no ports, no leader election
 # start waits until the nodes are Ready without taints, the ServiceAccount "default"
-# exists and cert-manager has issued a test Certificate.
+# exists, cert-manager has issued a test Certificate and cainjector has injected its CA.
 #
 # State (certificates, etcd data, logs, pids) lives in $CDK8S_FRP_CLUSTER_DIR, by default
 # ${XDG_CACHE_HOME:-~/.cache}/cdk8s-frp/test-cluster; each program logs to NAME.log there.
@@ -61,7 +64,7 @@ die() { log "$*"; exit 1; }
 k8s_dir() { "$here/build-k8s.sh" | tail -1; }
 NODES=3
 # the controllers, in the order start starts them (stop ends them in reverse)
-CONTROLLERS="kube-controller-manager kube-scheduler kwok cert-manager-controller"
+CONTROLLERS="kube-controller-manager kube-scheduler kwok cert-manager-controller cert-manager-cainjector"
 
 # alive NAME: the process recorded in NAME.pid runs and is the binary we started.
 alive() {
@@ -124,7 +127,8 @@ certs() {
     # the controllers' client certificates: CN is the user, O the group
     local who
     for who in kube-controller-manager:system:kube-controller-manager kube-scheduler:system:kube-scheduler \
-      kwok:cdk8s-frp:kwok cert-manager-controller:cdk8s-frp:cert-manager; do
+      kwok:cdk8s-frp:kwok cert-manager-controller:cdk8s-frp:cert-manager \
+      cert-manager-cainjector:cdk8s-frp:cainjector; do
       openssl req -newkey rsa:2048 -nodes -subj "/CN=${who#*:}" -keyout "${who%%:*}.key" \
         -out "${who%%:*}.csr" 2>/dev/null
       printf 'extendedKeyUsage=clientAuth\n' >client.ext
@@ -281,12 +285,17 @@ untainted() {
   [ -z "$("${kc[@]}" get nodes -l type=kwok -o jsonpath='{.items[*].spec.taints}')" ]
 }
 
+# injected NAME: cainjector has filled the caBundle of ValidatingWebhookConfiguration NAME
+injected() {
+  [ -n "$("${kc[@]}" get validatingwebhookconfiguration "$1" -o jsonpath='{.webhooks[0].clientConfig.caBundle}')" ]
+}
+
 # start_controllers: the controller-manager, the scheduler, kwok and its nodes, cert-manager
-# (start's locals: k, kwok_dir, cm_dir, the ports, pki, kc)
+# and its cainjector (start's locals: k, kwok_dir, cm_dir, the ports, pki, kc)
 start_controllers() {
   "${kc[@]}" create namespace cert-manager >/dev/null
   local user
-  for user in cdk8s-frp:kwok cdk8s-frp:cert-manager; do
+  for user in cdk8s-frp:kwok cdk8s-frp:cert-manager cdk8s-frp:cainjector; do
     "${kc[@]}" create clusterrolebinding "$user" --clusterrole cluster-admin --user "$user" >/dev/null
   done
 
@@ -344,6 +353,12 @@ EOF
     </dev/null >"$state/$c.log" 2>&1 9>&- &
   echo $! >"$state/$c.pid"
 
+  log "starting cert-manager's cainjector $(basename "$cm_dir" | cut -d- -f3)"
+  c="cert-manager-cainjector"
+  setsid "$cm_dir/$c" --kubeconfig "$state/$c.kubeconfig" --leader-elect=false \
+    </dev/null >"$state/$c.log" 2>&1 9>&- &
+  echo $! >"$state/$c.pid"
+
   wait_for "kube-controller-manager healthy" 120 curl -skf "https://$addr:$kcm_port/healthz"
   wait_for "kube-scheduler healthy" 120 curl -skf "https://$addr:$sched_port/healthz"
   wait_for "ServiceAccount default/default (the controller-manager)" 120 "${kc[@]}" get serviceaccount default
@@ -366,6 +381,23 @@ spec:
   issuerRef: {name: test-cluster-probe, kind: Issuer}
 EOF
   wait_for "cert-manager issuing a Certificate" 120 "${kc[@]}" wait --for condition=Ready --timeout 1s -n cert-manager certificate/test-cluster-probe
+  # cainjector injects its CA into a webhook configuration that no request matches
+  "${kc[@]}" apply -f - >/dev/null <<EOF
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingWebhookConfiguration
+metadata:
+  name: test-cluster-probe
+  annotations: {cert-manager.io/inject-ca-from: cert-manager/test-cluster-probe}
+webhooks:
+- name: probe.test-cluster.cdk8s-frp.dev
+  clientConfig: {url: "https://127.0.0.1:1/"}
+  rules: [{apiGroups: [test-cluster.cdk8s-frp.dev], apiVersions: [v1], operations: [CREATE], resources: [probes]}]
+  failurePolicy: Ignore
+  sideEffects: None
+  admissionReviewVersions: [v1]
+EOF
+  wait_for "cainjector injecting the CA" 120 injected test-cluster-probe
+  "${kc[@]}" delete validatingwebhookconfiguration/test-cluster-probe >/dev/null
   "${kc[@]}" delete -n cert-manager certificate/test-cluster-probe issuer/test-cluster-probe secret/test-cluster-probe >/dev/null
 }
 
