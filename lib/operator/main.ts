@@ -9,6 +9,7 @@ import { Controller } from './controller';
 import { apiMessage, Kube, statusCode } from './kube';
 import { LeaderElector, LeaseSpec, LeaseStore } from './leader';
 import { OPERATOR_USAGE, OperatorOptions, parseOperatorArgs } from './options';
+import { OperatorWebhooks, startOperatorWebhooks } from './webhook';
 
 /** The Lease's name (contract 2). @internal */
 export const LEASE_NAME = 'cdk8s-frp-operator';
@@ -113,6 +114,23 @@ export async function operatorMain(argv: string[], out: (s: string) => void, err
     servers.push(metrics);
     await listen(metrics, options.metricsAddress, 'metrics');
   }
+  // every replica answers the webhooks, leader or standby (they only read)
+  let webhooks: OperatorWebhooks | undefined;
+  if (options.webhookAddress) {
+    try {
+      webhooks = await startOperatorWebhooks(kc, {
+        address: options.webhookAddress,
+        certificateDir: options.webhookCertDir,
+        namespaces: options.namespaces,
+        bundle: options.bundle,
+        log,
+      });
+    } catch (e) {
+      log('webhooks failed', { error: apiMessage(e), code: statusCode(e) });
+      for (const s of servers) s.close();
+      return 1;
+    }
+  }
 
   return new Promise<number>(resolve => {
     let ending = false;
@@ -123,6 +141,8 @@ export async function operatorMain(argv: string[], out: (s: string) => void, err
       await controller.stop().catch(e => log('stop failed', { error: apiMessage(e) }));
       await elector?.stop().catch(() => undefined);
       leader.set(0);
+      // outside the cluster this removes the registration: a URL to a stopped process would refuse every change
+      await webhooks?.stop().catch(e => log('webhooks stop failed', { error: apiMessage(e) }));
       for (const s of servers) s.close();
       log('stopped', { code });
       resolve(code);

@@ -5,6 +5,7 @@ import { CHECKS, isDnsLabel } from '../service/field-checks';
 export const OPERATOR_USAGE = `usage: cdk8s-frp operator [--kubeconfig FILE] [--namespace NS]... [BUNDLE OPTIONS]
                           [--metrics-address HOST:PORT] [--health-address HOST:PORT]
                           [--leader-election-namespace NS] [--no-leader-election]
+                          [--webhook-address HOST:PORT [--webhook-cert-dir DIR]]
 
 operator runs the controller: it watches frp.io/v1beta1 DistributedService objects,
 renders them together as \`cdk8s-frp render\` does (one shared frps) and applies
@@ -28,7 +29,19 @@ $KUBECONFIG, ~/.kube/config).
   --leader-election-namespace NS
                                namespace of the Lease cdk8s-frp-operator (default:
                                the pod's own namespace; required outside a cluster)
-  --no-leader-election         run without a Lease (one replica only)`;
+  --no-leader-election         run without a Lease (one replica only)
+  --webhook-address HOST:PORT  serve the validating and defaulting admission webhooks
+                               of DistributedService there (default: off). Without
+                               --webhook-cert-dir (outside the cluster) it makes a CA
+                               and serving certificate of its own for HOST, registers
+                               the webhook configurations cdk8s-frp-operator with the
+                               URL https://HOST:PORT (so HOST is an address the API
+                               server reaches, not 0.0.0.0; port 0 picks a free one)
+                               and removes them when it stops
+  --webhook-cert-dir DIR       serve tls.crt and tls.key of DIR (in a pod: the Secret
+                               cert-manager issues, mounted; the configurations are
+                               FrpOperator's, their CA injected by cainjector), read
+                               again when they change`;
 
 /** The parsed command line of `cdk8s-frp operator`. @internal */
 export interface OperatorOptions {
@@ -41,6 +54,10 @@ export interface OperatorOptions {
   readonly healthAddress?: { host: string; port: number };
   readonly leaderElection: boolean;
   readonly leaderElectionNamespace?: string;
+  /** Where the admission webhooks listen; undefined: off. */
+  readonly webhookAddress?: { host: string; port: number };
+  /** tls.crt and tls.key to serve; undefined: a certificate of its own, registered with a URL to itself. */
+  readonly webhookCertDir?: string;
 }
 
 /** Parses argv (after `operator`). Throws on a bad option, naming it. @internal */
@@ -54,6 +71,8 @@ export function parseOperatorArgs(argv: string[]): OperatorOptions | 'help' {
   let health: string | undefined = '0.0.0.0:8081';
   let leaderElection = true;
   let leaderElectionNamespace: string | undefined;
+  let webhook: string | undefined;
+  let webhookCertDir: string | undefined;
   const dnsLabel = (option: string, v: string) => {
     if (!isDnsLabel(v)) throw new Error(`${option} must be a DNS label, got ${JSON.stringify(v)}`);
     return v;
@@ -105,6 +124,8 @@ export function parseOperatorArgs(argv: string[]): OperatorOptions | 'help' {
       case '--health-address': health = value(); break;
       case '--leader-election-namespace': leaderElectionNamespace = dnsLabel(a, value()); break;
       case '--no-leader-election': leaderElection = false; break;
+      case '--webhook-address': webhook = value(); break;
+      case '--webhook-cert-dir': webhookCertDir = value(); break;
       default: throw new Error(a.startsWith('-') ? `unknown option ${a}` : `unexpected argument ${JSON.stringify(a)} (operator reads DistributedServices from the cluster, not from files)`);
     }
   }
@@ -116,6 +137,11 @@ export function parseOperatorArgs(argv: string[]): OperatorOptions | 'help' {
   if (bundle.certManagerNamespace !== undefined && bundle.insecureSkipVerify) {
     throw new Error('--cert-manager-namespace is for the CA, which --insecure-skip-verify turns off: give one of them');
   }
+  const webhookAddress = webhook === undefined ? undefined : address('--webhook-address', webhook);
+  if (webhookCertDir !== undefined && !webhookAddress) throw new Error('--webhook-cert-dir is the webhooks\' certificate: it needs --webhook-address HOST:PORT');
+  if (webhookAddress && webhookCertDir === undefined && (webhookAddress.host === '0.0.0.0' || webhookAddress.host === '::')) {
+    throw new Error(`--webhook-address without --webhook-cert-dir registers https://HOST:PORT with the API server: HOST must be an address it reaches (e.g. 127.0.0.1:9443), got ${JSON.stringify(webhook)}`);
+  }
   return {
     kubeconfig,
     namespaces: [...new Set(namespaces)].sort(),
@@ -124,6 +150,8 @@ export function parseOperatorArgs(argv: string[]): OperatorOptions | 'help' {
     healthAddress: address('--health-address', health),
     leaderElection,
     leaderElectionNamespace,
+    webhookAddress,
+    webhookCertDir,
   };
 }
 

@@ -1,4 +1,4 @@
-import { readFileSync } from 'fs';
+import { FSWatcher, readFileSync, watch } from 'fs';
 import { createServer, Server } from 'https';
 import { isIP } from 'net';
 import * as k8s from '@kubernetes/client-node';
@@ -69,7 +69,9 @@ export interface WebhookServerOptions {
   readonly certificate: ServingCertificate;
   /**
    * A directory with tls.crt and tls.key (cert-manager's Secret, mounted) read
-   * again every minute: a renewed certificate is served without a restart.
+   * again when it changes (the kubelet swaps the `..data` link of a Secret
+   * volume) and every minute besides: a renewed certificate is served from the
+   * next connection on, without a restart.
    * @default - the certificate stays as given
    */
   readonly certificateDir?: string;
@@ -92,6 +94,8 @@ export class WebhookServer {
   private readonly server: Server;
   private readonly sockets = new Set<import('net').Socket>();
   private reloader?: ReturnType<typeof setInterval>;
+  private watcher?: FSWatcher;
+  private settle?: ReturnType<typeof setTimeout>;
   private served: ServingCertificate;
 
   constructor(private readonly options: WebhookServerOptions) {
@@ -161,14 +165,26 @@ export class WebhookServer {
   start(): Promise<number> {
     const dir = this.options.certificateDir;
     if (dir) {
-      this.reloader = setInterval(() => {
+      const readAgain = () => {
         try {
           this.reload(servingCertificateFromDir(dir));
         } catch (e) {
+          // between the two files of a renewal, or the directory being replaced: the next event or minute reads it again
           this.options.log?.('webhook certificate not readable', { dir, error: String((e as Error)?.message ?? e) });
         }
-      }, 60_000);
+      };
+      this.reloader = setInterval(readAgain, 60_000);
       this.reloader.unref();
+      try {
+        // a change comes as several events (two files, or the kubelet's links): read once they settle
+        this.watcher = watch(dir, () => {
+          if (this.settle) clearTimeout(this.settle);
+          this.settle = setTimeout(readAgain, 200);
+        });
+        this.watcher.on('error', () => this.watcher?.close()); // the minute's reading stays
+      } catch (e) {
+        this.options.log?.('webhook certificate directory not watched', { dir, error: String((e as Error)?.message ?? e) });
+      }
     }
     return new Promise((resolve, reject) => {
       this.server.once('error', reject);
@@ -183,6 +199,8 @@ export class WebhookServer {
   /** Stops listening and closes every open connection. */
   stop(): Promise<void> {
     if (this.reloader) clearInterval(this.reloader);
+    if (this.settle) clearTimeout(this.settle);
+    this.watcher?.close();
     return new Promise(resolve => {
       if (!this.server.listening) return resolve();
       this.server.close(() => resolve());
@@ -212,16 +230,35 @@ export async function registerWebhooks(kc: k8s.KubeConfig, configurations: reado
   }
 }
 
-/** Removes the configurations (the operator outside the cluster, stopping: a URL to nowhere would refuse every change). @internal */
-export async function unregisterWebhooks(kc: k8s.KubeConfig, configurations: readonly any[]): Promise<void> {
+const clientUrls = (c: any): string => JSON.stringify((c?.webhooks ?? []).map((w: any) => w?.clientConfig?.url ?? null));
+
+/**
+ * Removes the configurations (the operator outside the cluster, stopping: a
+ * URL to nowhere would refuse every change), each only while it still points
+ * at this process: one registered since by another operator (the same name, a
+ * URL of its own) stays. Returns the names of those left. @internal
+ */
+export async function unregisterWebhooks(kc: k8s.KubeConfig, configurations: readonly any[]): Promise<string[]> {
   const api = k8s.KubernetesObjectApi.makeApiClient(kc);
+  const left: string[] = [];
   for (const c of configurations) {
+    const ref = { apiVersion: c.apiVersion, kind: c.kind, metadata: { name: c.metadata.name } };
     try {
-      await api.delete({ apiVersion: c.apiVersion, kind: c.kind, metadata: { name: c.metadata.name } });
+      const live: any = await api.read(ref);
+      if (clientUrls(live) !== clientUrls(c)) {
+        left.push(`${c.kind}/${c.metadata.name}`);
+        continue;
+      }
+      // the resourceVersion read: a registration in between is not deleted
+      const preconditions = { resourceVersion: live.metadata.resourceVersion };
+      await api.delete(ref, undefined, undefined, undefined, undefined, undefined, { preconditions });
     } catch (e) {
-      if ((e as any)?.code !== 404) throw e;
+      const code = (e as any)?.code;
+      if (code === 409) left.push(`${c.kind}/${c.metadata.name}`);
+      else if (code !== 404) throw e;
     }
   }
+  return left;
 }
 
 /**
@@ -290,10 +327,56 @@ export async function startLocalWebhooks(kc: k8s.KubeConfig, options: {
     configurations,
     stop: async () => {
       try {
-        await unregisterWebhooks(kc, configurations);
+        const left = await unregisterWebhooks(kc, configurations);
+        if (left.length > 0) options.log?.('webhooks registered by another process left', { configurations: left });
+        else options.log?.('webhooks unregistered', { name: configurations[0].metadata.name });
       } finally {
         await server.stop();
       }
     },
   };
+}
+
+/** The webhooks `cdk8s-frp operator --webhook-address` runs. @internal */
+export interface OperatorWebhooks {
+  readonly port: number;
+  /** Stops serving (and, outside the cluster, removes the registration first). */
+  stop(): Promise<void>;
+}
+
+/**
+ * `cdk8s-frp operator --webhook-address HOST:PORT [--webhook-cert-dir DIR]`:
+ * with DIR (in a pod), the server with cert-manager's certificate, read again
+ * when it changes (the configurations are FrpOperator's); without, the
+ * webhooks outside the cluster (startLocalWebhooks). The others a request is
+ * checked against are listed from the API server at each request, so every
+ * replica answers alike, leader or not. @internal
+ */
+export async function startOperatorWebhooks(kc: k8s.KubeConfig, options: {
+  readonly address: { readonly host: string; readonly port: number };
+  readonly certificateDir?: string;
+  readonly namespaces: readonly string[];
+  readonly bundle: BundleOptions;
+  readonly log: (msg: string, fields?: object) => void;
+}): Promise<OperatorWebhooks> {
+  const { host } = options.address;
+  const others = listDistributedServices(kc, options.namespaces);
+  let webhooks: OperatorWebhooks;
+  if (options.certificateDir !== undefined) {
+    const server = new WebhookServer({
+      host,
+      port: options.address.port,
+      certificate: servingCertificateFromDir(options.certificateDir),
+      certificateDir: options.certificateDir,
+      bundle: options.bundle,
+      others,
+      log: options.log,
+    });
+    webhooks = { port: await server.start(), stop: () => server.stop() };
+  } else {
+    const { namespaces, bundle, log } = options;
+    webhooks = await startLocalWebhooks(kc, { host, port: options.address.port, namespaces, bundle, others, log });
+  }
+  options.log('webhook listening', { address: `${webhookUrl(host, webhooks.port).slice('https://'.length)}`, certificateDir: options.certificateDir ?? 'its own' });
+  return webhooks;
 }

@@ -1,14 +1,21 @@
-import { ChildProcess, spawn } from 'child_process';
 import { readFileSync, readdirSync } from 'fs';
 import { join } from 'path';
 import { Chart, Testing } from 'cdk8s';
 import { parseAllDocuments } from 'yaml';
 import { ensureNamespaces, kubectl, kubectlClean, serverSideApply, startCluster, toYaml, writeManifests } from './cluster';
+import { OperatorProcess, eventually } from './operator-process';
 import { DistributedServiceCrd } from '../../lib';
 import { withDefaults } from '../../lib/operator/admission';
-import { WEBHOOK_FIELD_MANAGER } from '../../lib/operator/webhook-configuration';
+import { WEBHOOK_CONFIGURATION_NAME, WEBHOOK_FIELD_MANAGER } from '../../lib/operator/webhook-configuration';
 import { useLoopback } from '../helpers/loopback';
 import { INVALID_SPECS, httpSpec } from '../service/invalid-specs';
+
+/**
+ * issue 18 §1's tests of record outside the cluster: `cdk8s-frp operator
+ * --webhook-address 127.B.x.y:PORT` (a child process, as operator.test.ts runs
+ * it: jest cannot load @kubernetes/client-node) registers its webhooks with a
+ * URL to itself, and the test API server calls them on every kubectl apply.
+ */
 
 jest.setTimeout(300_000);
 const loopback = useLoopback();
@@ -22,22 +29,12 @@ const examples: any[] = readdirSync(MANIFESTS).filter(f => f.endsWith('.yaml')).
   .map(d => ({ ...d, metadata: { ...d.metadata, namespace: NS } }));
 const cr = (name: string, spec: any) => ({ apiVersion: 'frp.io/v1beta1', kind: 'DistributedService', metadata: { name, namespace: NS }, spec });
 const apply = (docs: any[]) => kubectl(['apply', '--server-side', '--field-manager=argocd-controller', '-f', '-'], toYaml(docs));
-const CONFIGURATION = 'cdk8s-frp-operator-webhook-test';
-const logs: any[] = [];
-let runner: ChildProcess | undefined;
-let exited: Promise<number | null> | undefined;
+const CONFIGURATION = WEBHOOK_CONFIGURATION_NAME;
+const configurations = () => ['validatingwebhookconfiguration', 'mutatingwebhookconfiguration']
+  .map(kind => kubectl(['get', kind, CONFIGURATION, '-o', 'json', '--show-managed-fields']))
+  .filter(r => r.status === 0).map(r => JSON.parse(r.stdout));
+let operator: OperatorProcess | undefined;
 let port = 0;
-
-/** Waits (bounded) for a log line of the runner. */
-async function logged(msg: string, timeoutMs = 120_000): Promise<any> {
-  for (const start = Date.now(); Date.now() - start < timeoutMs;) {
-    const hit = logs.find(l => l.msg === msg);
-    if (hit) return hit;
-    if (runner?.exitCode !== null) throw new Error(`the webhook runner exited ${runner?.exitCode}: ${JSON.stringify(logs)}`);
-    await new Promise(r => setTimeout(r, 100));
-  }
-  throw new Error(`no "${msg}" within ${timeoutMs} ms: ${JSON.stringify(logs)}`);
-}
 
 beforeAll(async () => {
   const kubeconfig = startCluster();
@@ -48,26 +45,11 @@ beforeAll(async () => {
   kubectlClean(['wait', '--for=condition=Established', '--timeout=60s', 'crd/distributedservices.frp.io']);
   ensureNamespaces([cr('x', {})]);
   kubectlClean(['delete', 'dsvc', '--all', '-n', NS, '--ignore-not-found']); // an earlier run's
+  expect(kubeconfig).toBeTruthy();
   [port] = await loopback.ports(1);
-  runner = spawn(process.execPath, ['-r', 'ts-node/register/transpile-only', join(__dirname, 'webhook-runner.ts'), kubeconfig, loopback.host, String(port), CONFIGURATION, NS], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-    env: { ...process.env, NODE_NO_WARNINGS: '1', TS_NODE_PROJECT: join(__dirname, '..', 'tsconfig.json'), TS_NODE_PREFER_TS_EXTS: 'true' },
-  });
-  exited = new Promise(resolve => runner!.once('exit', code => resolve(code)));
-  let buffer = '';
-  runner.stderr!.setEncoding('utf8');
-  runner.stderr!.on('data', (chunk: string) => {
-    const parts = (buffer + chunk).split('\n');
-    buffer = parts.pop()!;
-    for (const line of parts) {
-      try {
-        logs.push(JSON.parse(line));
-      } catch {
-        logs.push({ msg: 'non-json', line });
-      }
-    }
-  });
-  await logged('ready');
+  // the operator serves the webhooks and runs its controller for NS (one replica: no Lease)
+  operator = new OperatorProcess(['--no-leader-election', '--namespace', NS, '--webhook-address', `${loopback.host}:${port}`]);
+  await operator.waitFor('webhook listening');
   // the API server picks a new configuration up from its informer: wait (bounded) until it calls us
   const probe = cr('probe', httpSpec({ backends: { endpoints: [{ host: 'a', port: 70000 }] } }));
   for (let i = 0; i < 60; i++) {
@@ -79,29 +61,27 @@ beforeAll(async () => {
 
 afterAll(async () => {
   try {
-    kubectl(['delete', 'dsvc', '--all', '-n', NS, '--ignore-not-found', '--wait=false']);
+    // the operator removes its finalizers: delete while it runs (a bounded wait)
+    kubectl(['delete', 'dsvc', '--all', '-n', NS, '--ignore-not-found', '--timeout=60s']);
   } finally {
-    if (runner && runner.exitCode === null) {
-      runner.kill('SIGTERM');
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      const code = await Promise.race([exited, new Promise(r => { timer = setTimeout(() => r('timeout'), 30_000); })]);
-      clearTimeout(timer);
-      if (code === 'timeout') runner.kill('SIGKILL');
-    }
-    runner?.stderr?.destroy();
-    // whatever happened to the runner, no configuration pointing at a stopped server stays
+    await operator?.stop();
+    // whatever happened to the operator, no configuration pointing at a stopped server stays
     kubectl(['delete', 'validatingwebhookconfiguration,mutatingwebhookconfiguration', CONFIGURATION, '--ignore-not-found']);
   }
 });
 
 describe('the API server calls the webhooks (cdk8s-frp operator --webhook-address, outside the cluster)', () => {
-  test('the configurations are registered with a URL to the server and its CA', () => {
-    for (const kind of ['validatingwebhookconfiguration', 'mutatingwebhookconfiguration']) {
-      const c = JSON.parse(kubectlClean(['get', kind, CONFIGURATION, '-o', 'json', '--show-managed-fields']));
+  test('the configurations are registered with a URL to the operator and its CA, for its namespaces', () => {
+    const [validating, mutating] = configurations();
+    expect([validating?.kind, mutating?.kind]).toEqual(['ValidatingWebhookConfiguration', 'MutatingWebhookConfiguration']);
+    for (const c of [validating, mutating]) {
       expect(c.webhooks[0].clientConfig.url).toMatch(new RegExp(`^https://${loopback.host.replace(/\./g, '\\.')}:${port}/`));
+      expect(c.webhooks[0].clientConfig.caBundle).toBeTruthy();
       expect(c.webhooks[0].failurePolicy).toBe('Fail');
+      expect(c.webhooks[0].namespaceSelector).toEqual({ matchExpressions: [{ key: 'kubernetes.io/metadata.name', operator: 'In', values: [NS] }] });
       expect(c.metadata.managedFields.map((f: any) => f.manager)).toEqual([WEBHOOK_FIELD_MANAGER]);
     }
+    expect(operator!.logged('webhooks registered')[0].url).toBe(`https://${loopback.host}:${port}`);
   });
 
   /**
@@ -188,8 +168,32 @@ describe('the API server calls the webhooks (cdk8s-frp operator --webhook-addres
     kubectlClean(['patch', 'dsvc', name, '-n', NS, '--type=merge', '-p', JSON.stringify({ metadata: { finalizers: null } })]);
   });
 
-  test('the refusals came from the mutating webhook, which logged them', () => {
-    const refused = logs.filter(l => l.msg === 'admission' && l.webhook === 'mutate' && l.allowed === false);
+  test('the refusals came from the operator\'s mutating webhook, which logged them', () => {
+    const refused = operator!.logged('admission', l => l.webhook === 'mutate' && l.allowed === false);
     expect(refused.length).toBeGreaterThanOrEqual(INVALID_SPECS.length);
+  });
+
+  test('the operator\'s controller renders what the webhooks let in: the stored examples become Ready', async () => {
+    // ConfigurationValid: the render of every stored service succeeded (nothing refused at admission fails later)
+    const valid = await eventually(() => {
+      const items: any[] = JSON.parse(kubectlClean(['get', 'dsvc', '-n', NS, '-o', 'json'])).items;
+      const ok = items.filter(o => (o.status?.conditions ?? []).some((c: any) => c.type === 'ConfigurationValid' && c.status === 'True'));
+      return ok.length === examples.length ? ok : undefined;
+    }, () => kubectl(['get', 'dsvc', '-n', NS, '-o', 'yaml']).stdout);
+    expect(valid.map((o: any) => o.metadata.name).sort()).toEqual(examples.map(e => e.metadata.name).sort());
+  });
+});
+
+describe('stopping the operator', () => {
+  test('SIGTERM removes the registration (a URL to a stopped process would refuse every change) and exits 0', async () => {
+    // delete the services while the operator runs: their finalizers are its
+    kubectlClean(['delete', 'dsvc', '--all', '-n', NS, '--timeout=60s']);
+    expect(configurations()).toHaveLength(2);
+    expect(await operator!.stop()).toBe(0);
+    expect(operator!.logged('webhooks unregistered')).toHaveLength(1);
+    expect(configurations()).toEqual([]);
+    // and nothing is in the way of the next apply
+    const r = apply([cr('after', httpSpec())]);
+    expect([r.status, r.stderr]).toEqual([0, '']);
   });
 });

@@ -43,6 +43,15 @@ describe('cdk8s-frp operator options (contract 2)', () => {
     expect(parseOperatorArgs(['--help'])).toBe('help');
   });
 
+  test('webhooks: off by default; --webhook-address alone (outside the cluster) or with --webhook-cert-dir (in a pod)', () => {
+    expect(parseOperatorArgs([])).toMatchObject({ webhookAddress: undefined, webhookCertDir: undefined });
+    expect(parseOperatorArgs(['--webhook-address', '127.0.0.1:0'])).toMatchObject({ webhookAddress: { host: '127.0.0.1', port: 0 }, webhookCertDir: undefined });
+    expect(parseOperatorArgs(['--webhook-address', '[::1]:9443'])).toMatchObject({ webhookAddress: { host: '::1', port: 9443 } });
+    expect(parseOperatorArgs(['--webhook-address', '0.0.0.0:9443', '--webhook-cert-dir', '/var/run/cdk8s-frp/webhook']))
+      .toMatchObject({ webhookAddress: { host: '0.0.0.0', port: 9443 }, webhookCertDir: '/var/run/cdk8s-frp/webhook' });
+    expect(parseOperatorArgs(['--webhook-address', '0'])).toMatchObject({ webhookAddress: undefined });
+  });
+
   test.each([
     [['--namespace', 'Not_A_Label'], '--namespace must be a DNS label, got "Not_A_Label"'],
     [['--frps-replicas', '10'], '--frps-replicas must be 1 to 9, got "10"'],
@@ -53,6 +62,10 @@ describe('cdk8s-frp operator options (contract 2)', () => {
     [['--bogus'], 'unknown option --bogus'],
     [['file.yaml'], 'unexpected argument "file.yaml" (operator reads DistributedServices from the cluster, not from files)'],
     [['--insecure-skip-verify', '--cert-manager-namespace', 'cm'], '--cert-manager-namespace is for the CA, which --insecure-skip-verify turns off: give one of them'],
+    [['--webhook-cert-dir', '/tls'], '--webhook-cert-dir is the webhooks\' certificate: it needs --webhook-address HOST:PORT'],
+    [['--webhook-address', '0.0.0.0:9443'], '--webhook-address without --webhook-cert-dir registers https://HOST:PORT with the API server: HOST must be an address it reaches (e.g. 127.0.0.1:9443), got "0.0.0.0:9443"'],
+    [['--webhook-address', ':9443'], 'HOST must be an address it reaches (e.g. 127.0.0.1:9443), got ":9443"'],
+    [['--webhook-address', '127.0.0.1'], '--webhook-address must be HOST:PORT (or 0 for off), got "127.0.0.1"'],
   ])('%j is refused: %s', (argv, message) => {
     expect(() => parseOperatorArgs(argv)).toThrow(message);
   });
