@@ -31,6 +31,8 @@ const project = new cdk8s.ConstructLibraryCdk8s({
   bundledDeps: ['smol-toml@^1.9.1', 'yaml@^2.8.1', '@kubernetes/client-node@^1.4.0', 'prom-client@^15.1.3', 'selfsigned@^5.5.0'],
   devDeps: [
     'cdk8s-cli@^2.207.60', 'fast-check@^4.3.0', '@bufbuild/cel@^0.6.1',
+    // tests parse the operator's /metrics with it (a port of Prometheus' own text parser)
+    'parse-prometheus-text-format@^1.1.1',
   ],
   bin: { 'cdk8s-frp': 'bin/cdk8s-frp' },
 
