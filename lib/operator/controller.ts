@@ -1,7 +1,7 @@
 import type * as k8s from '@kubernetes/client-node';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { renderBundle } from '../bundle/distributed-service-bundle';
-import { DISTRIBUTED_SERVICE_STATES, OPERATOR_METRICS } from '../operator-metrics-names';
+import { BACKEND_HEALTH_STATES, DISTRIBUTED_SERVICE_STATES, OPERATOR_METRICS } from '../operator-metrics-names';
 import { EventRecorder } from './events';
 import { apiMessage, Kube, parseBody, statusCode } from './kube';
 import type { OperatorOptions } from './options';
@@ -10,7 +10,10 @@ import {
   conflictingManagers, manifestOf, mayForce, needsApply, objectKey, ownedKindOf, planObjects, planPrune, renderWithFallback, sourceOf,
 } from './plan';
 import { WorkQueue } from './queue';
-import { BackendSource, backendSource, certificateProblem, countEndpoints, deriveStatus, Observation, PreviousStatus, State, workloadProblem } from './status';
+import {
+  BackendEndpoint, backendEvents, BackendSource, backendSource, certificateProblem, deriveStatus, listEndpoints, Observation, PreviousStatus, State,
+  workloadProblem,
+} from './status';
 
 const KEY = 'bundle';
 /** The spec the controller last applied for a service (kept on the object: survives restarts). */
@@ -54,6 +57,10 @@ export class Controller {
   private readonly created = new Set<string>();
   private readonly appliedGeneration = new Map<string, number>();
   private renderCache?: { input: string; objects: any[] };
+  /** The backends last observed for each service (by uid): what a BackendRemoved names. */
+  private readonly backendsSeen = new Map<string, BackendEndpoint[]>();
+  /** The services whose per-service metrics are set (`namespace/name`): removed when a service is gone. */
+  private readonly measured = new Set<string>();
   private readonly events: EventRecorder;
   private synced = false;
   private stopping = false;
@@ -235,6 +242,7 @@ export class Controller {
     for (const s of served) {
       if (await this.writeStatus(s, objects, rendered !== undefined)) again = true;
     }
+    this.forgetGone(served);
     this.synced = true;
     return again;
   }
@@ -351,6 +359,7 @@ export class Controller {
     const workloads = mine.filter(p => WORKLOAD_KINDS.has(p.object.kind));
     const certificates = mine.filter(p => p.object.kind === 'Certificate');
     const source = mine.length > 0 ? backendSource(ds, mine.map(p => p.object)) : backendSource(ds, []);
+    const endpoints = source.kind === 'service' ? listEndpoints(this.slicesOf(source)) : undefined;
     const observation: Observation = {
       generation: ds.metadata.generation ?? 0,
       deleting: !!ds.metadata.deletionTimestamp,
@@ -361,7 +370,7 @@ export class Controller {
         .filter((x): x is string => x !== undefined),
       certificateProblems: certificates.length === 0 && !this.options.bundle.insecureSkipVerify ? [] : certificates.length === 0 ? undefined
         : certificates.map(p => certificateProblem(this.liveOf(p.object), `${p.object.metadata.namespace}/${p.object.metadata.name}`)).filter((x): x is string => x !== undefined),
-      backends: this.backendsOf(source),
+      backends: this.backendsOf(source, endpoints),
     };
     const now = timestamp();
     const derived = deriveStatus(observation, prev, now);
@@ -378,10 +387,11 @@ export class Controller {
       lastUpdateTime: (ds.status as any)?.lastUpdateTime ?? now,
     };
     const { namespace, name } = s.ref;
+    this.measured.add(`${namespace}/${name}`);
     for (const st of DISTRIBUTED_SERVICE_STATES) this.metrics.state.set({ namespace, name, state: st }, st === state ? 1 : 0);
-    this.metrics.backends.set({ namespace: s.ref.namespace, name: s.ref.name, state: 'healthy' }, derived.activeBackends);
-    this.metrics.backends.set({ namespace: s.ref.namespace, name: s.ref.name, state: 'unhealthy' }, derived.totalBackends - derived.activeBackends);
-    await this.recordEvents(s, prev, status, observation);
+    this.metrics.backends.set({ namespace, name, state: 'healthy' }, derived.activeBackends);
+    this.metrics.backends.set({ namespace, name, state: 'unhealthy' }, derived.totalBackends - derived.activeBackends);
+    await this.recordEvents(s, prev, status, observation, endpoints);
     const comparable = (x: any) => JSON.stringify({
       ...x, lastUpdateTime: undefined, selector: x?.selector ?? null, externalEndpoint: x?.externalEndpoint ?? null,
     });
@@ -397,14 +407,34 @@ export class Controller {
     return s.changed > 0 || (state !== 'Running' && state !== 'Failed' && state !== 'Pending' && observation.workloadProblems.some(p => p.includes('not observed')));
   }
 
-  private backendsOf(source: BackendSource): Observation['backends'] {
-    if (source.kind === 'listed') return { ready: source.count, total: source.count, listed: true };
-    if (source.kind === 'none') return undefined;
-    const slices = (this.slices?.list(source.namespace) ?? []).filter((x: any) => x.metadata?.labels?.['kubernetes.io/service-name'] === source.name);
-    return { ...countEndpoints(slices), listed: false };
+  /** The EndpointSlices of a backends Service (from the informer's cache). */
+  private slicesOf(source: BackendSource & { kind: 'service' }): any[] {
+    return (this.slices?.list(source.namespace) ?? []).filter((x: any) => x.metadata?.labels?.['kubernetes.io/service-name'] === source.name);
   }
 
-  private async recordEvents(s: Served, prev: PreviousStatus & { activeBackends?: number }, status: any, o: Observation): Promise<void> {
+  private backendsOf(source: BackendSource, endpoints: readonly BackendEndpoint[] | undefined): Observation['backends'] {
+    if (source.kind === 'listed') return { ready: source.count, total: source.count, listed: true };
+    if (source.kind === 'none' || endpoints === undefined) return undefined;
+    const ready = endpoints.filter(e => e.ready).length;
+    return { ready, total: endpoints.length, listed: false, ...(source.slots !== undefined ? { slots: source.slots } : {}) };
+  }
+
+  /** A service no longer served (deleted, or out of the watched namespaces): its series and what was seen of it go. */
+  private forgetGone(served: readonly Served[]): void {
+    const now = new Set(served.map(s => `${s.ref.namespace}/${s.ref.name}`));
+    for (const key of [...this.measured].filter(k => !now.has(k))) {
+      const [namespace, name] = key.split('/');
+      for (const st of DISTRIBUTED_SERVICE_STATES) this.metrics.state.remove({ namespace, name, state: st });
+      for (const st of BACKEND_HEALTH_STATES) this.metrics.backends.remove({ namespace, name, state: st });
+      this.measured.delete(key);
+    }
+    const uids = new Set(served.map(s => s.ref.uid));
+    for (const uid of [...this.backendsSeen.keys()].filter(u => !uids.has(u))) this.backendsSeen.delete(uid);
+  }
+
+  private async recordEvents(
+    s: Served, prev: PreviousStatus & { activeBackends?: number }, status: any, o: Observation, endpoints: BackendEndpoint[] | undefined,
+  ): Promise<void> {
     const ds = s.ds;
     const was = (type: string) => prev.conditions?.find(c => c.type === type);
     const now = (type: string) => status.conditions.find((c: any) => c.type === type);
@@ -417,10 +447,16 @@ export class Controller {
     if (s.changed > 0 && o.applyError === undefined) {
       await this.events.record(ds, 'Normal', 'ConfigurationApplied', 'Apply', `FRP configuration applied (generation ${o.generation}, ${s.changed} objects)`);
     }
-    const before = (prev as any).activeBackends ?? 0;
-    if (o.backends && !o.backends.listed && status.activeBackends !== before) {
-      if (status.activeBackends > before) await this.events.record(ds, 'Normal', 'BackendDiscovered', 'Discover', `Discovered ${status.activeBackends} backends`);
-      else await this.events.record(ds, 'Normal', 'BackendRemoved', 'Remove', `Removed ${before - status.activeBackends} backends (${status.activeBackends} ready)`);
+    if (o.backends && !o.backends.listed && endpoints !== undefined) {
+      for (const e of backendEvents(this.backendsSeen.get(s.ref.uid), endpoints, prev.activeBackends ?? 0)) {
+        await this.events.record(ds, 'Normal', e.reason, e.reason === 'BackendDiscovered' ? 'Discover' : 'Remove', e.note);
+      }
+      this.backendsSeen.set(s.ref.uid, endpoints);
+    }
+    // more ready backends than the balancer's slots: said once per change (the condition keeps saying it)
+    const over = now('BackendsAvailable');
+    if (over.reason === 'MaxBackendsExceeded' && (was('BackendsAvailable')?.reason !== over.reason || was('BackendsAvailable')?.message !== over.message)) {
+      await this.events.record(ds, 'Warning', 'MaxBackendsExceeded', 'Discover', over.message);
     }
   }
 }

@@ -1,3 +1,5 @@
+import { DEFAULT_MAX_BACKENDS } from '../service/schema';
+
 /**
  * A DistributedService's status (contract 3) from what the cluster reports,
  * never from intent: pure functions of the observed objects (unit-tested in
@@ -84,17 +86,81 @@ export function certificateProblem(live: any | undefined, name: string): string 
   return `Certificate ${name}: ${ready ? `${ready.reason ?? 'not ready'}${ready.message ? `: ${ready.message}` : ''}` : 'not issued yet'}`;
 }
 
-/** Ready and all endpoints of EndpointSlices (ready unset counts as ready, as the API defines). */
-export function countEndpoints(slices: readonly any[]): { ready: number; total: number } {
-  const seen = new Map<string, boolean>();
+/** One endpoint of a backends Service's EndpointSlices: a backend. */
+export interface BackendEndpoint {
+  /** The pod's uid (else its addresses): the same backend across slices and observations. */
+  readonly id: string;
+  /** `ip:port` it answers on (the slice's first port), or the ip when the slice has no port. */
+  readonly address: string;
+  /** `namespace/name` of its pod, when the endpoint names one. */
+  readonly pod?: string;
+  /** Ready (unset counts as ready, as the API defines); in any slice that lists it. */
+  readonly ready: boolean;
+  readonly terminating: boolean;
+}
+
+/** The backends EndpointSlices list, each endpoint once, in the slices' order. */
+export function listEndpoints(slices: readonly any[]): BackendEndpoint[] {
+  const seen = new Map<string, BackendEndpoint>();
   for (const slice of slices) {
+    const port = slice.ports?.[0]?.port;
     for (const e of slice.endpoints ?? []) {
-      const id = e.targetRef?.uid ?? (e.addresses ?? []).join(',');
-      const ready = e.conditions?.ready !== false;
-      seen.set(id, (seen.get(id) ?? false) || ready);
+      const ip: string = (e.addresses ?? []).join(',');
+      const id: string = e.targetRef?.uid ?? ip;
+      const ref = e.targetRef;
+      const before = seen.get(id);
+      seen.set(id, {
+        id,
+        address: before?.address ?? (port === undefined ? ip : `${ip}:${port}`),
+        ...(ref?.kind === 'Pod' && ref.name ? { pod: `${ref.namespace ?? slice.metadata?.namespace}/${ref.name}` } : {}),
+        ready: (before?.ready ?? false) || e.conditions?.ready !== false,
+        terminating: (before?.terminating ?? false) || e.conditions?.terminating === true,
+      });
     }
   }
-  return { ready: [...seen.values()].filter(Boolean).length, total: seen.size };
+  return [...seen.values()];
+}
+
+/** Ready and all endpoints of EndpointSlices (ready unset counts as ready, as the API defines). */
+export function countEndpoints(slices: readonly any[]): { ready: number; total: number } {
+  const all = listEndpoints(slices);
+  return { ready: all.filter(e => e.ready).length, total: all.length };
+}
+
+/** An event about the backends of a service (issue 18: "Discovered 3 backends", "Removed backend 10.0.1.7:11434: not ready"). */
+export interface BackendEvent {
+  readonly reason: 'BackendDiscovered' | 'BackendRemoved';
+  readonly note: string;
+}
+
+/**
+ * What changed between two observations of a service's backends: a
+ * BackendDiscovered with the number ready when a backend turned ready, and a
+ * BackendRemoved for each ready backend that is no longer, naming it and why
+ * (not ready, terminating, or gone from the EndpointSlices: its pod deleted or
+ * no longer selected). `before` undefined (nothing observed since the
+ * operator started): from the number ready in the status, `readyBefore`.
+ */
+export function backendEvents(
+  before: readonly BackendEndpoint[] | undefined, after: readonly BackendEndpoint[], readyBefore: number,
+): BackendEvent[] {
+  const ready = after.filter(e => e.ready).length;
+  const discovered = (): BackendEvent => ({ reason: 'BackendDiscovered', note: `Discovered ${ready} backend${ready === 1 ? '' : 's'}` });
+  if (before === undefined) {
+    if (ready > readyBefore) return [discovered()];
+    if (ready < readyBefore) return [{ reason: 'BackendRemoved', note: `Removed ${readyBefore - ready} backends (${ready} ready)` }];
+    return [];
+  }
+  const wasReady = new Set(before.filter(e => e.ready).map(e => e.id));
+  const now = new Map(after.map(e => [e.id, e]));
+  const out: BackendEvent[] = after.some(e => e.ready && !wasReady.has(e.id)) ? [discovered()] : [];
+  for (const e of before.filter(x => x.ready)) {
+    const n = now.get(e.id);
+    if (n?.ready) continue;
+    const why = n === undefined ? 'gone from the EndpointSlices' : n.terminating ? 'terminating' : 'not ready';
+    out.push({ reason: 'BackendRemoved', note: `Removed backend ${e.address}${e.pod ? ` (pod ${e.pod})` : ''}: ${why}` });
+  }
+  return out;
 }
 
 /** What was observed for one service. */
@@ -110,8 +176,11 @@ export interface Observation {
   readonly workloadProblems: readonly string[];
   /** Undefined when the bundle has no certificates (insecureSkipVerify). */
   readonly certificateProblems?: readonly string[];
-  /** Backends: undefined when the cluster cannot observe them. */
-  readonly backends?: { readonly ready: number; readonly total: number; readonly listed: boolean };
+  /**
+   * Backends: undefined when the cluster cannot observe them. `slots`: the
+   * balancer's server slots when it resolves the backends (maxBackends).
+   */
+  readonly backends?: { readonly ready: number; readonly total: number; readonly listed: boolean; readonly slots?: number };
 }
 
 /** The previous status, as read from the object. */
@@ -134,6 +203,13 @@ export function nextState(o: Observation, ready: boolean, prev: PreviousStatus):
   if (prev.state === 'Failed' && newGeneration && prev.conditions?.some(c => c.type === 'ConfigurationApplied' && c.status === 'True')) return 'Updating';
   if (wasServing) return 'Degraded';
   return 'Provisioning';
+}
+
+/** More ready backends than the balancer's server slots: how many get no traffic, and the remedy. */
+function overSlots(ready: number, total: number, slots: number): string {
+  const left = ready - slots;
+  return `${ready} of ${total} backends ready, but the balancer spreads over at most ${slots} (spec.backends.discovery.maxBackends): `
+    + `${left} get${left === 1 ? 's' : ''} no traffic from it; raise maxBackends to at least ${ready}`;
 }
 
 /** The conditions and state of one service. */
@@ -163,8 +239,9 @@ export function deriveStatus(o: Observation, prev: PreviousStatus, now: string):
   const total = b?.total ?? 0;
   const backends = b === undefined ? cond('BackendsAvailable', 'Unknown', 'NotObservable', 'the backends are not observable in the cluster')
     : b.listed ? cond('BackendsAvailable', b.total > 0 ? 'True' : 'False', 'Listed', `${b.total} endpoints listed in spec.backends.endpoints`)
-      : b.ready > 0 ? cond('BackendsAvailable', 'True', 'BackendsReady', `${b.ready} of ${b.total} backends ready`)
-        : cond('BackendsAvailable', 'False', 'NoReadyBackends', `0 of ${b.total} backends ready`);
+      : b.slots !== undefined && b.ready > b.slots ? cond('BackendsAvailable', 'True', 'MaxBackendsExceeded', overSlots(b.ready, b.total, b.slots))
+        : b.ready > 0 ? cond('BackendsAvailable', 'True', 'BackendsReady', `${b.ready} of ${b.total} backends ready`)
+          : cond('BackendsAvailable', 'False', 'NoReadyBackends', `0 of ${b.total} backends ready`);
   const notReady = [
     ...(valid ? [] : ['the spec is invalid']),
     ...(o.applyError !== undefined ? ['applying failed'] : []),
@@ -191,7 +268,7 @@ export function deriveStatus(o: Observation, prev: PreviousStatus, now: string):
  * (frpc as a sidecar of the backends' own workload).
  */
 export type BackendSource =
-  | { readonly kind: 'service'; readonly namespace: string; readonly name: string; readonly selector?: string }
+  | { readonly kind: 'service'; readonly namespace: string; readonly name: string; readonly selector?: string; readonly slots?: number }
   | { readonly kind: 'listed'; readonly count: number }
   | { readonly kind: 'none' };
 
@@ -202,12 +279,18 @@ export function backendSource(ds: any, rendered: readonly any[]): BackendSource 
   const b = ds.spec?.backends ?? {};
   if (Array.isArray(b.endpoints) && b.endpoints.length > 0) return { kind: 'listed', count: b.endpoints.length };
   const d = b.discovery ?? {};
-  if (d.mode === 'dns') return { kind: 'service', namespace: d.namespace ?? ns, name: d.serviceName ?? `${name}-backends` };
+  // an HAProxy balancer resolves the backends into maxBackends server slots; without one, kube-proxy spreads over every pod
+  const balancer = rendered.some(o => o.kind === 'Deployment'
+    && o.metadata?.labels?.['frp.io/distributed-service'] === name
+    && o.metadata?.labels?.['app.kubernetes.io/component'] === 'balancer'
+    && o.metadata?.labels?.['app.kubernetes.io/name'] === 'haproxy');
+  const slots = balancer ? { slots: typeof d.maxBackends === 'number' ? d.maxBackends : DEFAULT_MAX_BACKENDS } : {};
+  if (d.mode === 'dns') return { kind: 'service', namespace: d.namespace ?? ns, name: d.serviceName ?? `${name}-backends`, ...slots };
   const svc = rendered.find(o => o.kind === 'Service'
     && o.metadata?.labels?.['frp.io/distributed-service'] === name
     && o.metadata?.labels?.['app.kubernetes.io/component'] === 'backends'
     && o.metadata?.namespace === (d.namespace ?? ns));
   if (!svc) return { kind: 'none' };
   const selector = Object.entries(svc.spec?.selector ?? {}).map(([k, v]) => `${k}=${v}`).join(',');
-  return { kind: 'service', namespace: svc.metadata.namespace, name: svc.metadata.name, selector: selector || undefined };
+  return { kind: 'service', namespace: svc.metadata.namespace, name: svc.metadata.name, selector: selector || undefined, ...slots };
 }

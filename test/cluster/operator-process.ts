@@ -73,11 +73,13 @@ export class OperatorProcess {
   }
 }
 
-/** Polls `check` (bounded) until it returns a value other than undefined. */
-export async function eventually<T>(check: () => T | undefined, describe: () => string, timeoutMs = 120_000, everyMs = 500): Promise<T> {
+/** Polls `check` (bounded; it may be async) until it returns a value other than undefined. */
+export async function eventually<T>(
+  check: () => T | undefined | Promise<T | undefined>, describe: () => string, timeoutMs = 120_000, everyMs = 500,
+): Promise<T> {
   const start = Date.now();
   for (;;) {
-    const v = check();
+    const v = await check();
     if (v !== undefined) return v;
     if (Date.now() - start >= timeoutMs) throw new Error(`not within ${timeoutMs} ms: ${describe()}`);
     await new Promise(r => setTimeout(r, everyMs));

@@ -2,7 +2,9 @@ import { readFileSync } from 'fs';
 import { join } from 'path';
 import { parseAllDocuments } from 'yaml';
 import { renderBundle } from '../../lib/bundle/distributed-service-bundle';
-import { Observation, backendSource, certificateProblem, countEndpoints, deriveStatus, nextState, workloadProblem } from '../../lib/operator/status';
+import {
+  Observation, backendSource, backendEvents, certificateProblem, countEndpoints, deriveStatus, listEndpoints, nextState, workloadProblem,
+} from '../../lib/operator/status';
 import { RequiredSecrets } from '../../lib/required-secrets';
 
 const NOW = '2026-12-06T05:00:00Z';
@@ -86,6 +88,49 @@ describe('observations', () => {
     expect(countEndpoints(slices)).toEqual({ ready: 2, total: 3 });
   });
 
+  test('backends by name: the address and port each ready or not ready endpoint answers on, and its pod', () => {
+    const slices = [
+      {
+        ports: [{ name: 'backend', port: 11434 }],
+        endpoints: [
+          { addresses: ['10.0.0.1'], conditions: { ready: true }, targetRef: { kind: 'Pod', namespace: 'ai', name: 'p-1', uid: 'a' } },
+          { addresses: ['10.0.0.2'], conditions: { ready: false, serving: true, terminating: true }, targetRef: { kind: 'Pod', namespace: 'ai', name: 'p-2', uid: 'b' } },
+        ],
+      },
+      { endpoints: [{ addresses: ['10.0.0.3'] }] },
+    ];
+    expect(listEndpoints(slices)).toEqual([
+      { id: 'a', address: '10.0.0.1:11434', pod: 'ai/p-1', ready: true, terminating: false },
+      { id: 'b', address: '10.0.0.2:11434', pod: 'ai/p-2', ready: false, terminating: true },
+      { id: '10.0.0.3', address: '10.0.0.3', ready: true, terminating: false },
+    ]);
+  });
+
+  test('backend events: how many after a gain; each backend that left, named, with why; nothing when unchanged', () => {
+    const e = (id: string, ready = true, terminating = false) => ({ id, address: `10.0.0.${id}:80`, pod: `ns/p-${id}`, ready, terminating });
+    const before = [e('1'), e('2'), e('3')];
+    expect(backendEvents(before, before, 3)).toEqual([]);
+    expect(backendEvents(before, [...before, e('4'), e('5', false)], 3)).toEqual([{ reason: 'BackendDiscovered', note: 'Discovered 4 backends' }]);
+    expect(backendEvents([], [e('1')], 0)).toEqual([{ reason: 'BackendDiscovered', note: 'Discovered 1 backend' }]);
+    expect(backendEvents(before, [e('1'), e('2', false), e('3', false, true)], 3)).toEqual([
+      { reason: 'BackendRemoved', note: 'Removed backend 10.0.0.2:80 (pod ns/p-2): not ready' },
+      { reason: 'BackendRemoved', note: 'Removed backend 10.0.0.3:80 (pod ns/p-3): terminating' },
+    ]);
+    expect(backendEvents(before, [e('3')], 3)).toEqual([
+      { reason: 'BackendRemoved', note: 'Removed backend 10.0.0.1:80 (pod ns/p-1): gone from the EndpointSlices' },
+      { reason: 'BackendRemoved', note: 'Removed backend 10.0.0.2:80 (pod ns/p-2): gone from the EndpointSlices' },
+    ]);
+    // one replaced by another: both said
+    expect(backendEvents(before, [e('1'), e('2'), e('4')], 3)).toEqual([
+      { reason: 'BackendDiscovered', note: 'Discovered 3 backends' },
+      { reason: 'BackendRemoved', note: 'Removed backend 10.0.0.3:80 (pod ns/p-3): gone from the EndpointSlices' },
+    ]);
+    // nothing seen before (the operator restarted): from the count in status
+    expect(backendEvents(undefined, [e('1')], 3)).toEqual([{ reason: 'BackendRemoved', note: 'Removed 2 backends (1 ready)' }]);
+    expect(backendEvents(undefined, [e('1'), e('2')], 1)).toEqual([{ reason: 'BackendDiscovered', note: 'Discovered 2 backends' }]);
+    expect(backendEvents(undefined, [e('1')], 1)).toEqual([]);
+  });
+
   test('where the backends are observed: the backends Service, listed endpoints, a dns Service', () => {
     const backends = { kind: 'Service', metadata: { namespace: 'web', name: 'w-backends', labels: { 'frp.io/distributed-service': 'w', 'app.kubernetes.io/component': 'backends' } }, spec: { selector: { app: 'w', tier: 'web' } } };
     expect(backendSource({ metadata: { namespace: 'web', name: 'w' }, spec: { backends: { discovery: { mode: 'auto' } } } }, [backends]))
@@ -93,6 +138,17 @@ describe('observations', () => {
     expect(backendSource({ metadata: { namespace: 'n', name: 'u' }, spec: { backends: { endpoints: [{}, {}] } } }, [])).toEqual({ kind: 'listed', count: 2 });
     expect(backendSource({ metadata: { namespace: 'n', name: 'p' }, spec: { backends: { discovery: { mode: 'dns', namespace: 'db' } } } }, [])).toEqual({ kind: 'service', namespace: 'db', name: 'p-backends' });
     expect(backendSource({ metadata: { namespace: 'n', name: 'p' }, spec: { backends: { discovery: { mode: 'auto' } } } }, [])).toEqual({ kind: 'none' });
+  });
+
+  test('with an HAProxy balancer, its server slots (maxBackends, default 32) cap the backends that get traffic', () => {
+    const backends = { kind: 'Service', metadata: { namespace: 'web', name: 'w-backends', labels: { 'frp.io/distributed-service': 'w', 'app.kubernetes.io/component': 'backends' } }, spec: { clusterIP: 'None', selector: { app: 'w' } } };
+    const balancer = { kind: 'Deployment', metadata: { namespace: 'web', name: 'w-balancer', labels: { 'frp.io/distributed-service': 'w', 'app.kubernetes.io/component': 'balancer', 'app.kubernetes.io/name': 'haproxy' } } };
+    const ds = (discovery: any) => ({ metadata: { namespace: 'web', name: 'w' }, spec: { backends: { discovery } } });
+    expect(backendSource(ds({ mode: 'selector', maxBackends: 4 }), [backends, balancer])).toEqual({ kind: 'service', namespace: 'web', name: 'w-backends', selector: 'app=w', slots: 4 });
+    expect(backendSource(ds({ mode: 'selector' }), [backends, balancer])).toMatchObject({ slots: 32 });
+    expect(backendSource(ds({ mode: 'dns', serviceName: 'pods', maxBackends: 7 }), [balancer])).toEqual({ kind: 'service', namespace: 'web', name: 'pods', slots: 7 });
+    // frpc forwards to a Service's cluster IP (kube-proxy spreads): no cap
+    expect(backendSource(ds({ mode: 'selector', maxBackends: 4 }), [backends])).not.toHaveProperty('slots');
   });
 });
 
@@ -156,6 +212,18 @@ describe('conditions', () => {
     const listed = deriveStatus({ ...healthy, backends: { ready: 2, total: 2, listed: true } }, {}, NOW);
     expect(listed.activeBackends).toBe(2);
     expect(listed.conditions.find(c => c.type === 'BackendsAvailable')).toMatchObject({ status: 'True', reason: 'Listed' });
+  });
+
+  test('more ready backends than the balancer\'s slots: BackendsAvailable says how many get no traffic (still True: the others serve)', () => {
+    const over = byType({ ...healthy, backends: { ready: 5, total: 6, listed: false, slots: 4 } });
+    expect(over.BackendsAvailable).toMatchObject({
+      status: 'True',
+      reason: 'MaxBackendsExceeded',
+      message: '5 of 6 backends ready, but the balancer spreads over at most 4 (spec.backends.discovery.maxBackends): 1 gets no traffic from it; raise maxBackends to at least 5',
+    });
+    expect(over.Ready.status).toBe('True');
+    expect(byType({ ...healthy, backends: { ready: 9, total: 9, listed: false, slots: 4 } }).BackendsAvailable.message).toContain(': 5 get no traffic from it; raise maxBackends to at least 9');
+    expect(byType({ ...healthy, backends: { ready: 4, total: 5, listed: false, slots: 4 } }).BackendsAvailable).toMatchObject({ reason: 'BackendsReady', message: '4 of 5 backends ready' });
   });
 
   test('lastTransitionTime moves only when the status changes', () => {

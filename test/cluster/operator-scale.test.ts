@@ -1,0 +1,322 @@
+import { spawnSync } from 'child_process';
+import { get } from 'http';
+import parsePrometheusTextFormat from 'parse-prometheus-text-format';
+import { ensureNamespaces, kubectl, kubectlClean, startCluster, writeManifests } from './cluster';
+import { OperatorProcess, eventually } from './operator-process';
+import { OPERATOR_METRICS, DISTRIBUTED_SERVICE_STATES } from '../../lib/operator-metrics-names';
+import { promtool } from '../monitoring/promtool';
+
+/**
+ * issue 18 §2 and §3's test of record for backends that move, on the test cluster: a
+ * DistributedService discovers its backends by selector; KWOK plays the backends'
+ * Deployment, scaled 3 -> 5 -> 2. At each step status.activeBackends, the
+ * BackendsAvailable condition, the events (BackendDiscovered, BackendRemoved naming
+ * each removed backend and why, a Warning over maxBackends) and the running operator's
+ * /metrics (scraped over HTTP, parsed with a port of Prometheus' text parser and
+ * checked by promtool) follow the Deployment's ready pods; the membership the balancer
+ * resolves (the headless backends Service's EndpointSlices, which its DNS answers
+ * with) follows too, while nothing the operator applied changes (HAProxy takes
+ * membership live, no frpc or balancer pod rolls). The operator runs as a child
+ * process and is always stopped; waits are bounded polls.
+ */
+jest.setTimeout(600_000);
+
+const NS = 'scale-ai';
+const FRPS_NS = 'scale-frp';
+const NAME = 'llm';
+const PORT = 11434;
+/** The balancer's server slots (spec.backends.discovery.maxBackends): 5 ready pods are one too many. */
+const MAX_BACKENDS = 4;
+const POD_LABELS = { app: 'llm', tier: 'inference' };
+const KINDS = 'configmaps,services,deployments.apps,networkpolicies.networking.k8s.io,ingresses.networking.k8s.io';
+
+const service = {
+  apiVersion: 'frp.io/v1beta1',
+  kind: 'DistributedService',
+  metadata: { name: NAME, namespace: NS },
+  spec: {
+    serviceType: 'http',
+    backends: { discovery: { mode: 'selector', selector: { matchLabels: POD_LABELS }, port: PORT, maxBackends: MAX_BACKENDS } },
+    expose: { type: 'domain', domain: 'llm.example.com' },
+    // least-conn: frp cannot, so the HAProxy balancer resolves the pods (headless backends Service)
+    loadBalancing: { algorithm: 'least-conn', healthCheck: { type: 'tcp' } },
+  },
+};
+
+/** The backends: pods KWOK runs and readies (PodSecurity restricted, as the namespace enforces). */
+function backendsDeployment(replicas: number): any {
+  return {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name: 'llm-inference', namespace: NS },
+    spec: {
+      replicas,
+      selector: { matchLabels: POD_LABELS },
+      template: {
+        metadata: { labels: POD_LABELS },
+        spec: {
+          securityContext: { runAsNonRoot: true, runAsUser: 65532, seccompProfile: { type: 'RuntimeDefault' } },
+          terminationGracePeriodSeconds: 5,
+          containers: [{
+            name: 'inference',
+            image: 'registry.k8s.io/pause:3.9',
+            ports: [{ containerPort: PORT }],
+            resources: { requests: { cpu: '10m', memory: '16Mi' }, limits: { memory: '16Mi' } },
+            securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } },
+          }],
+        },
+      },
+    },
+  };
+}
+
+const getJson = (args: string[]) => JSON.parse(kubectlClean([...args, '-o', 'json']));
+const ds = () => getJson(['get', 'dsvc', NAME, '-n', NS]);
+const cond = (d: any, type: string) => (d?.status?.conditions ?? []).find((c: any) => c.type === type);
+
+/** The backend pods, by name: their IP and whether they are Ready and not being deleted. */
+function pods(): { name: string; ip: string; ready: boolean }[] {
+  const selector = Object.entries(POD_LABELS).map(([k, v]) => `${k}=${v}`).join(',');
+  return getJson(['get', 'pods', '-n', NS, '-l', selector]).items
+    .filter((p: any) => !p.metadata.deletionTimestamp)
+    .map((p: any) => ({
+      name: p.metadata.name,
+      ip: p.status?.podIP ?? '',
+      ready: (p.status?.conditions ?? []).some((c: any) => c.type === 'Ready' && c.status === 'True'),
+    }));
+}
+
+/** The endpoints of the backends Service's EndpointSlices that are ready: what a DNS lookup of the headless Service answers. */
+function resolvedMembers(): string[] {
+  const slices = getJson(['get', 'endpointslices.discovery.k8s.io', '-n', NS, '-l', `kubernetes.io/service-name=${NAME}-backends`]).items;
+  return slices.flatMap((s: any) => (s.endpoints ?? []).filter((e: any) => e.conditions?.ready !== false).flatMap((e: any) => e.addresses)).sort();
+}
+
+/** Events about the service (events.k8s.io/v1). */
+function events(): any[] {
+  return getJson(['get', 'events.v1.events.k8s.io', '-n', NS]).items
+    .filter((e: any) => e.regarding?.kind === 'DistributedService' && e.regarding?.name === NAME);
+}
+
+/** What the operator applied for the service and its frps: each object's key and resourceVersion (changes on any write). */
+function appliedVersions(): Record<string, string> {
+  const items: any[] = [NS, FRPS_NS].flatMap(ns => getJson(['get', KINDS, '-n', ns, '-l', 'app.kubernetes.io/managed-by=cdk8s', '--show-managed-fields']).items);
+  return Object.fromEntries(items
+    .filter(o => (o.metadata.managedFields ?? []).some((f: any) => f.manager === 'cdk8s-frp-operator' && f.operation === 'Apply'))
+    // a workload's status moves on its own; its spec only with its generation
+    .map(o => [`${o.kind} ${o.metadata.namespace}/${o.metadata.name}`, o.status ? `generation ${o.metadata.generation}` : o.metadata.resourceVersion]));
+}
+
+/** GET http://address/metrics. */
+function scrape(address: string): Promise<{ status: number; type: string; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = get(`http://${address}/metrics`, { timeout: 10_000 }, res => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => { body += c; });
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, type: String(res.headers['content-type']), body }));
+    });
+    req.on('timeout', () => req.destroy(new Error('scrape timed out')));
+    req.on('error', reject);
+  });
+}
+
+/** One scrape, parsed: the value of a sample by metric name and labels. */
+class Scrape {
+  constructor(readonly families: parsePrometheusTextFormat.ParsedFamily[]) {}
+
+  family(name: string): parsePrometheusTextFormat.ParsedFamily | undefined {
+    return this.families.find(f => f.name === name);
+  }
+
+  /** The value of the sample of `name` whose labels include `labels`; undefined when none. */
+  value(name: string, labels: Record<string, string> = {}): number | undefined {
+    const sample = this.family(name)?.metrics.find(m => Object.entries(labels).every(([k, v]) => m.labels?.[k] === v));
+    return sample?.value === undefined ? undefined : Number(sample.value);
+  }
+
+  /** The label sets of `name`'s samples. */
+  labels(name: string): Record<string, string>[] {
+    return (this.family(name)?.metrics ?? []).map(m => m.labels ?? {});
+  }
+
+  histogramCount(name: string): number {
+    return Number(this.family(name)?.metrics[0]?.count ?? NaN);
+  }
+}
+
+/** `promtool check metrics` on the exposition: findings by metric name; throws on what is not valid exposition. */
+function promtoolFindings(text: string): string[] {
+  const r = spawnSync(promtool(), ['check', 'metrics'], { input: text, encoding: 'utf8', env: { PATH: process.env.PATH ?? '' } });
+  // 0: clean; 3: lint findings only; anything else: the exposition does not parse
+  if (r.status !== 0 && r.status !== 3) throw new Error(`promtool check metrics failed (${r.status}): ${r.stdout}${r.stderr}`);
+  return `${r.stdout}${r.stderr}`.split('\n').filter(Boolean);
+}
+
+let operator: OperatorProcess | undefined;
+let metricsAddress = '';
+
+async function scrapeParsed(): Promise<Scrape> {
+  const got = await scrape(metricsAddress);
+  expect(got.status).toBe(200);
+  expect(got.type).toMatch(/^text\/plain; version=0\.0\.4/);
+  // the real Prometheus parser and linter: only prom-client's own process gauges named *_total are findings
+  const findings = promtoolFindings(got.body);
+  expect(findings.filter(f => !/^nodejs_active_\w+_total non-counter metrics should not have "_total" suffix$/.test(f))).toEqual([]);
+  return new Scrape(parsePrometheusTextFormat(got.body));
+}
+
+const ours = { namespace: NS, name: NAME };
+
+/** Scales the backends to `replicas` and waits (bounded) until its pods are exactly that many, all Ready. */
+async function scaleTo(replicas: number): Promise<{ name: string; ip: string }[]> {
+  kubectlClean(['scale', 'deployment', 'llm-inference', '-n', NS, `--replicas=${replicas}`]);
+  return eventually(() => {
+    const now = pods();
+    const d = getJson(['get', 'deployment', 'llm-inference', '-n', NS]);
+    const settled = d.status?.readyReplicas === replicas && d.status?.replicas === replicas;
+    return settled && now.length === replicas && now.every(p => p.ready && p.ip) ? now : undefined;
+  }, () => JSON.stringify(pods()), 180_000, 500);
+}
+
+/** Waits (bounded) until the service's status, its EndpointSlices and the scraped metrics show `pods` as its backends. */
+async function followed(ready: { ip: string }[]): Promise<{ status: any; scrape: Scrape }> {
+  const n = ready.length;
+  const status = await eventually(() => {
+    const d = ds();
+    return d.status?.activeBackends === n && d.status?.totalBackends === n ? d : undefined;
+  }, () => JSON.stringify(ds().status), 120_000, 500);
+  // what HAProxy's DNS resolution of the headless Service returns: exactly the ready pods
+  await eventually(() => (JSON.stringify(resolvedMembers()) === JSON.stringify(ready.map(p => p.ip).sort()) ? true : undefined),
+    () => `slices ${resolvedMembers().join(',')}, pods ${ready.map(p => p.ip).sort().join(',')}`, 60_000, 500);
+  let last: Scrape | undefined;
+  const scraped = await eventually(async () => {
+    last = await scrapeParsed();
+    return last.value(OPERATOR_METRICS.backends, { ...ours, state: 'healthy' }) === n && last.value(OPERATOR_METRICS.backends, { ...ours, state: 'unhealthy' }) === 0 ? last : undefined;
+  }, () => JSON.stringify(last?.family(OPERATOR_METRICS.backends)), 60_000, 500);
+  return { status, scrape: scraped };
+}
+
+beforeAll(() => {
+  startCluster();
+  ensureNamespaces([NS, FRPS_NS].map(namespace => ({ metadata: { namespace } })));
+  // what an earlier run on a kept cluster (CDK8S_FRP_CLUSTER_DIR) left behind
+  if (kubectl(['get', 'dsvc', NAME, '-n', NS]).status === 0) {
+    kubectlClean(['patch', 'dsvc', NAME, '-n', NS, '--type', 'merge', '-p', '{"metadata":{"finalizers":null}}']);
+    kubectlClean(['delete', 'dsvc', NAME, '-n', NS, '--wait=true']);
+  }
+  kubectl(['delete', 'deployment', 'llm-inference', '-n', NS, '--ignore-not-found', '--wait=true']);
+  for (const ns of [NS, FRPS_NS]) {
+    kubectl(['delete', KINDS, '--all', '-n', ns, '-l', 'app.kubernetes.io/managed-by=cdk8s', '--wait=true']);
+    kubectl(['delete', 'events.v1.events.k8s.io', '--all', '-n', ns]);
+  }
+});
+
+afterAll(async () => {
+  await operator?.stop('SIGKILL');
+});
+
+describe('backends that move: KWOK scales the backends 3 -> 5 -> 2', () => {
+  test('status, conditions, events, resolved membership and /metrics follow each step; nothing applied rolls', async () => {
+    kubectlClean(['apply', '--server-side', '--field-manager=test-user', '-f', writeManifests('scale-backends', [backendsDeployment(3)])]);
+    const three = await scaleTo(3);
+    operator = new OperatorProcess(['--namespace', NS, '--frps-namespace', FRPS_NS, '--insecure-skip-verify', '--no-leader-election']);
+    await operator.waitFor('started');
+    metricsAddress = await operator.address('metrics');
+    kubectlClean(['apply', '--server-side', '--field-manager=test-user', '-f', writeManifests('scale-dsvc', [service])]);
+
+    // 3 backends: found at the first reconcile
+    let { status, scrape: s } = await followed(three);
+    expect(status.status.selector).toBe('app=llm,tier=inference');
+    expect(cond(status, 'BackendsAvailable')).toMatchObject({ status: 'True', reason: 'BackendsReady', message: '3 of 3 backends ready' });
+    // the balancer resolves the headless backends Service into maxBackends server slots (what HAProxy fills from DNS at run time)
+    const backendsSvc = getJson(['get', 'service', `${NAME}-backends`, '-n', NS]);
+    expect(backendsSvc.spec.clusterIP).toBe('None');
+    const haproxy = Object.values(getJson(['get', 'configmap', `${NAME}-balancer-config`, '-n', NS]).data).join('\n');
+    expect(haproxy).toMatch(new RegExp(`^\\s*server-template srv ${MAX_BACKENDS} ${NAME}-backends\\.${NS}\\.svc\\.cluster\\.local:${PORT} resolvers dns `, 'm'));
+    await eventually(() => events().find(e => e.reason === 'BackendDiscovered'), () => JSON.stringify(events().map(e => e.note)));
+    expect(events().filter(e => e.reason === 'BackendDiscovered').map(e => e.note)).toEqual(['Discovered 3 backends']);
+    // Running (KWOK readies frps, frpc and the balancer): the state metric says so, one state at a time
+    const running = await eventually(() => (ds().status?.state === 'Running' ? ds() : undefined), () => JSON.stringify(ds().status), 300_000, 1_000);
+    expect(cond(running, 'Ready')).toMatchObject({ status: 'True' });
+    s = await eventually(async () => {
+      const x = await scrapeParsed();
+      return x.value(OPERATOR_METRICS.state, { ...ours, state: 'Running' }) === 1 ? x : undefined;
+    }, () => 'the state metric never said Running', 60_000, 500);
+    for (const st of DISTRIBUTED_SERVICE_STATES) expect(s.value(OPERATOR_METRICS.state, { ...ours, state: st })).toBe(st === 'Running' ? 1 : 0);
+    // reconcile totals, errors and durations: present, with their conventional types
+    expect(s.family(OPERATOR_METRICS.reconcileTotal)?.type).toBe('COUNTER');
+    expect(s.family(OPERATOR_METRICS.reconcileErrorsTotal)?.type).toBe('COUNTER');
+    expect(s.family(OPERATOR_METRICS.reconcileDurationSeconds)?.type).toBe('HISTOGRAM');
+    expect(s.value(OPERATOR_METRICS.reconcileTotal, { result: 'success' })).toBeGreaterThan(0);
+    expect(s.value(OPERATOR_METRICS.reconcileErrorsTotal)).toBe(0);
+    expect(s.histogramCount(OPERATOR_METRICS.reconcileDurationSeconds)).toBeGreaterThan(0);
+
+    // 5 backends: one more than the balancer's slots
+    const versions = appliedVersions();
+    expect(Object.keys(versions)).toEqual(expect.arrayContaining([`ConfigMap ${NS}/${NAME}-balancer-config`, `Deployment ${NS}/${NAME}-frpc`, `Deployment ${NS}/${NAME}-balancer`]));
+    const logFrom = operator.lines.length;
+    const before5 = { reconciles: s.value(OPERATOR_METRICS.reconcileTotal, { result: 'success' })!, durations: s.histogramCount(OPERATOR_METRICS.reconcileDurationSeconds) };
+    const five = await scaleTo(5);
+    ({ status, scrape: s } = await followed(five));
+    const over = cond(status, 'BackendsAvailable');
+    expect(over).toMatchObject({ status: 'True', reason: 'MaxBackendsExceeded' });
+    expect(over.message).toBe(`5 of 5 backends ready, but the balancer spreads over at most ${MAX_BACKENDS} (spec.backends.discovery.maxBackends): 1 gets no traffic from it; raise maxBackends to at least 5`);
+    expect(cond(status, 'Ready')).toMatchObject({ status: 'True' }); // 4 serve: not down, a warning
+    await eventually(() => events().find(e => e.note === 'Discovered 5 backends'), () => JSON.stringify(events().map(e => e.note)));
+    // each BackendDiscovered says how many are ready after it (one pod may turn Ready before the others)
+    expect(events().filter(e => e.reason === 'BackendDiscovered').map(e => e.note).sort()).toEqual(expect.arrayContaining(['Discovered 3 backends', 'Discovered 5 backends']));
+    for (const e of events().filter(x => x.reason === 'BackendDiscovered')) expect(e.note).toMatch(/^Discovered [345] backends$/);
+    const warning = await eventually(() => events().find(e => e.reason === 'MaxBackendsExceeded'), () => JSON.stringify(events().map(e => e.note)));
+    expect(warning).toMatchObject({ type: 'Warning', note: over.message });
+    expect(s.value(OPERATOR_METRICS.reconcileTotal, { result: 'success' })).toBeGreaterThan(before5.reconciles);
+    expect(s.histogramCount(OPERATOR_METRICS.reconcileDurationSeconds)).toBeGreaterThan(before5.durations);
+
+    // 2 backends: the three removed, each named with why
+    const before2 = { reconciles: s.value(OPERATOR_METRICS.reconcileTotal, { result: 'success' })!, durations: s.histogramCount(OPERATOR_METRICS.reconcileDurationSeconds) };
+    const two = await scaleTo(2);
+    ({ status, scrape: s } = await followed(two));
+    expect(cond(status, 'BackendsAvailable')).toMatchObject({ status: 'True', reason: 'BackendsReady', message: '2 of 2 backends ready' });
+    const removedPods = five.filter(p => !two.some(q => q.name === p.name));
+    expect(removedPods).toHaveLength(3);
+    const removedEvents = await eventually(() => {
+      const got = events().filter(e => e.reason === 'BackendRemoved');
+      return got.length >= 3 ? got : undefined;
+    }, () => JSON.stringify(events().map(e => e.note)));
+    expect(removedEvents.map(e => e.type)).toEqual(['Normal', 'Normal', 'Normal']);
+    const named = removedEvents.map(e => {
+      const m = /^Removed backend (\S+):(\d+) \(pod ([^)]+)\): (not ready|terminating|gone from the EndpointSlices)$/.exec(e.note);
+      expect(m).not.toBeNull();
+      return { ip: m![1], port: Number(m![2]), pod: m![3] };
+    });
+    expect(named.map(x => x.pod).sort()).toEqual(removedPods.map(p => `${NS}/${p.name}`).sort());
+    for (const x of named) {
+      expect(x.port).toBe(PORT);
+      expect(x.ip).toBe(removedPods.find(p => `${NS}/${p.name}` === x.pod)!.ip);
+    }
+    expect(s.value(OPERATOR_METRICS.reconcileTotal, { result: 'success' })).toBeGreaterThan(before2.reconciles);
+    expect(s.histogramCount(OPERATOR_METRICS.reconcileDurationSeconds)).toBeGreaterThan(before2.durations);
+    expect(s.value(OPERATOR_METRICS.reconcileErrorsTotal)).toBe(0);
+
+    // membership moved without the operator writing anything: no frpc or balancer pod rolled
+    expect(appliedVersions()).toEqual(versions);
+    expect(operator.logged('applied', l => l.changed === true, logFrom)).toEqual([]);
+    // events are not repeated per resync: each note once (a repeat is a series on the first)
+    const notes = events().map(e => `${e.reason} ${e.note}`);
+    expect(new Set(notes).size).toBe(notes.length);
+  });
+
+  test('a deleted service leaves no series behind: its state and backends metrics go with it', async () => {
+    kubectlClean(['delete', 'dsvc', NAME, '-n', NS, '--wait=true', '--timeout=120s']);
+    let last: Scrape | undefined;
+    await eventually(async () => {
+      last = await scrapeParsed();
+      const left = [OPERATOR_METRICS.state, OPERATOR_METRICS.backends].flatMap(m => last!.labels(m))
+        .filter(l => l.namespace === NS && l.name === NAME);
+      return left.length === 0 ? true : undefined;
+    }, () => JSON.stringify([last?.family(OPERATOR_METRICS.state), last?.family(OPERATOR_METRICS.backends)]), 60_000, 500);
+    await operator!.stop();
+    operator = undefined;
+    kubectl(['delete', 'deployment', 'llm-inference', '-n', NS, '--ignore-not-found']);
+  });
+});
