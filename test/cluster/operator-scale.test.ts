@@ -4,16 +4,19 @@ import parsePrometheusTextFormat from 'parse-prometheus-text-format';
 import { ensureNamespaces, kubectl, kubectlClean, startCluster, writeManifests } from './cluster';
 import { OperatorProcess, eventually } from './operator-process';
 import { OPERATOR_METRICS, DISTRIBUTED_SERVICE_STATES } from '../../lib/operator-metrics-names';
-import { promtool } from '../monitoring/promtool';
+import { promtool, testRules } from '../monitoring/promtool';
+import { byKind, renderOperator } from '../operator-deploy/fixtures';
 
 /**
  * issue 18 §2 and §3's test of record for backends that move, on the test cluster: a
  * DistributedService discovers its backends by selector; KWOK plays the backends'
- * Deployment, scaled 3 -> 5 -> 2. At each step status.activeBackends, the
+ * Deployment, scaled 3 -> 5 -> 2 -> 0. At each step status.activeBackends, the
  * BackendsAvailable condition, the events (BackendDiscovered, BackendRemoved naming
  * each removed backend and why, a Warning over maxBackends) and the running operator's
  * /metrics (scraped over HTTP, parsed with a port of Prometheus' text parser and
- * checked by promtool) follow the Deployment's ready pods; the membership the balancer
+ * checked by promtool) follow the Deployment's ready pods, and promtool evaluates the
+ * FrpOperator construct's alerts and dashboard queries on those series (quiet at 2
+ * backends; no healthy backend and not Ready fire at 0); the membership the balancer
  * resolves (the headless backends Service's EndpointSlices, which its DNS answers
  * with) follows too, while nothing the operator applied changes (HAProxy takes
  * membership live, no frpc or balancer pod rolls). The operator runs as a child
@@ -110,7 +113,8 @@ function appliedVersions(): Record<string, string> {
 /** GET http://address/metrics. */
 function scrape(address: string): Promise<{ status: number; type: string; body: string }> {
   return new Promise((resolve, reject) => {
-    const req = get(`http://${address}/metrics`, { timeout: 10_000 }, res => {
+    // a connection per scrape (agent false): a kept-alive one may be closed by the server's keep-alive timeout as it is reused
+    const req = get(`http://${address}/metrics`, { timeout: 10_000, agent: false }, res => {
       let body = '';
       res.setEncoding('utf8');
       res.on('data', (c: string) => { body += c; });
@@ -174,7 +178,8 @@ async function scaleTo(replicas: number): Promise<{ name: string; ip: string }[]
   return eventually(() => {
     const now = pods();
     const d = getJson(['get', 'deployment', 'llm-inference', '-n', NS]);
-    const settled = d.status?.readyReplicas === replicas && d.status?.replicas === replicas;
+    // a Deployment's status leaves out counts of 0
+    const settled = (d.status?.readyReplicas ?? 0) === replicas && (d.status?.replicas ?? 0) === replicas;
     return settled && now.length === replicas && now.every(p => p.ready && p.ip) ? now : undefined;
   }, () => JSON.stringify(pods()), 180_000, 500);
 }
@@ -197,6 +202,54 @@ async function followed(ready: { ip: string }[]): Promise<{ status: any; scrape:
   return { status, scrape: scraped };
 }
 
+/** The FrpOperator construct's PrometheusRule and dashboard (lib/operator-deploy), and the job its ServiceMonitor's series carry. */
+function operatorMonitoring(): { rules: { groups: any[] }; panels: any[]; job: string } {
+  const { manifests, operator: construct } = renderOperator();
+  expect(byKind(manifests, 'ServiceMonitor')).toHaveLength(1);
+  const [dashboard] = byKind(manifests, 'ConfigMap').filter(m => m.metadata.labels?.grafana_dashboard !== undefined);
+  const json = JSON.parse(Object.values(dashboard.data)[0] as string);
+  return { rules: byKind(manifests, 'PrometheusRule')[0].spec, panels: json.panels, job: construct.metricsService.name };
+}
+
+/**
+ * promtool evaluates the operator's alert rules and the dashboard's backends and state panels on
+ * the series of one live scrape (held for 30 minutes, with the labels a ServiceMonitor adds):
+ * `firing` are the alerts expected at 20m (each with the service's labels), every other alert is quiet.
+ */
+function evaluateMonitoring(s: Scrape, firing: Record<string, string>, healthy: number, notRunning: number): void {
+  const { rules, panels, job } = operatorMonitoring();
+  const target = { job, pod: 'cdk8s-frp-operator-0', instance: metricsAddress };
+  const series = (name: string, labels: Record<string, string>) =>
+    `${name}{${Object.entries({ ...labels, ...target }).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(', ')}}`;
+  const input = [
+    { series: series('up', {}), values: '1x30' },
+    ...s.families.filter(f => f.name.startsWith('frp_') && (f.type === 'GAUGE' || f.type === 'COUNTER'))
+      .flatMap(f => f.metrics.map(m => ({ series: series(f.name, m.labels ?? {}), values: `${Number(m.value)}x30` }))),
+  ];
+  const alerts: any[] = rules.groups.flatMap(g => g.rules).filter(r => r.alert);
+  const fill = (text: string) => text.replace(/\{\{ \$labels\.namespace \}\}/g, NS).replace(/\{\{ \$labels\.name \}\}/g, NAME);
+  const query = (title: string) => panels.find(p => p.title === title).targets[0].expr;
+  testRules(rules, {
+    tests: [{
+      interval: '1m',
+      input_series: input,
+      alert_rule_test: alerts.map(r => ({
+        eval_time: '20m',
+        alertname: r.alert,
+        exp_alerts: r.alert in firing ? [{
+          exp_labels: { ...ours, severity: firing[r.alert] },
+          exp_annotations: Object.fromEntries(Object.entries(r.annotations).map(([k, v]) => [k, fill(v as string)])),
+        }] : [],
+      })),
+      promql_expr_test: [
+        { expr: query('Healthy backends per service'), eval_time: '20m', exp_samples: [{ labels: `{namespace="${NS}", name="${NAME}"}`, value: healthy }] },
+        { expr: query('DistributedServices'), eval_time: '20m', exp_samples: [{ labels: '{}', value: 1 }] },
+        { expr: query('Not Running'), eval_time: '20m', exp_samples: [{ labels: '{}', value: notRunning }] },
+      ],
+    }],
+  });
+}
+
 beforeAll(() => {
   startCluster();
   ensureNamespaces([NS, FRPS_NS].map(namespace => ({ metadata: { namespace } })));
@@ -216,7 +269,7 @@ afterAll(async () => {
   await operator?.stop('SIGKILL');
 });
 
-describe('backends that move: KWOK scales the backends 3 -> 5 -> 2', () => {
+describe('backends that move: KWOK scales the backends 3 -> 5 -> 2 -> 0', () => {
   test('status, conditions, events, resolved membership and /metrics follow each step; nothing applied rolls', async () => {
     kubectlClean(['apply', '--server-side', '--field-manager=test-user', '-f', writeManifests('scale-backends', [backendsDeployment(3)])]);
     const three = await scaleTo(3);
@@ -297,6 +350,26 @@ describe('backends that move: KWOK scales the backends 3 -> 5 -> 2', () => {
     expect(s.value(OPERATOR_METRICS.reconcileTotal, { result: 'success' })).toBeGreaterThan(before2.reconciles);
     expect(s.histogramCount(OPERATOR_METRICS.reconcileDurationSeconds)).toBeGreaterThan(before2.durations);
     expect(s.value(OPERATOR_METRICS.reconcileErrorsTotal)).toBe(0);
+
+    // the operator's alerts and dashboard on these series: Running with 2 healthy backends, nothing fires
+    evaluateMonitoring(s, {}, 2, 0);
+
+    // 0 backends: BackendsAvailable False, Degraded; promtool sees the no-healthy-backends and not-Ready alerts fire
+    const none = await scaleTo(0);
+    ({ status, scrape: s } = await followed(none));
+    expect(cond(status, 'BackendsAvailable')).toMatchObject({ status: 'False', reason: 'NoReadyBackends', message: '0 of 0 backends ready' });
+    const degraded = await eventually(() => (ds().status?.state === 'Degraded' ? ds() : undefined), () => JSON.stringify(ds().status), 60_000, 500);
+    expect(cond(degraded, 'Ready')).toMatchObject({ status: 'False' });
+    s = await eventually(async () => {
+      const x = await scrapeParsed();
+      return x.value(OPERATOR_METRICS.state, { ...ours, state: 'Degraded' }) === 1 ? x : undefined;
+    }, () => 'the state metric never said Degraded', 60_000, 500);
+    const lastTwo = await eventually(() => {
+      const got = events().filter(e => e.reason === 'BackendRemoved' && two.some(p => e.note.includes(`(pod ${NS}/${p.name})`)));
+      return got.length >= 2 ? got : undefined;
+    }, () => JSON.stringify(events().map(e => e.note)));
+    for (const p of two) expect(lastTwo.filter(e => e.note.startsWith(`Removed backend ${p.ip}:${PORT} (pod ${NS}/${p.name}): `))).toHaveLength(1);
+    evaluateMonitoring(s, { FrpDistributedServiceNoHealthyBackends: 'critical', FrpDistributedServiceNotReady: 'warning' }, 0, 1);
 
     // membership moved without the operator writing anything: no frpc or balancer pod rolled
     expect(appliedVersions()).toEqual(versions);
