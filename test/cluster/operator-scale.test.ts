@@ -250,6 +250,16 @@ function evaluateMonitoring(s: Scrape, firing: Record<string, string>, healthy: 
   });
 }
 
+/** Waits (bounded) until status.state is `state` and the state metric says so; returns both. */
+async function inState(state: string, timeoutMs: number): Promise<{ status: any; scrape: Scrape }> {
+  const status = await eventually(() => (ds().status?.state === state ? ds() : undefined), () => JSON.stringify(ds().status), timeoutMs, 1_000);
+  const scraped = await eventually(async () => {
+    const x = await scrapeParsed();
+    return x.value(OPERATOR_METRICS.state, { ...ours, state }) === 1 ? x : undefined;
+  }, () => `the state metric never said ${state}`, 60_000, 500);
+  return { status, scrape: scraped };
+}
+
 beforeAll(() => {
   startCluster();
   ensureNamespaces([NS, FRPS_NS].map(namespace => ({ metadata: { namespace } })));
@@ -290,12 +300,9 @@ describe('backends that move: KWOK scales the backends 3 -> 5 -> 2 -> 0', () => 
     await eventually(() => events().find(e => e.reason === 'BackendDiscovered'), () => JSON.stringify(events().map(e => e.note)));
     expect(events().filter(e => e.reason === 'BackendDiscovered').map(e => e.note)).toEqual(['Discovered 3 backends']);
     // Running (KWOK readies frps, frpc and the balancer): the state metric says so, one state at a time
-    const running = await eventually(() => (ds().status?.state === 'Running' ? ds() : undefined), () => JSON.stringify(ds().status), 300_000, 1_000);
-    expect(cond(running, 'Ready')).toMatchObject({ status: 'True' });
-    s = await eventually(async () => {
-      const x = await scrapeParsed();
-      return x.value(OPERATOR_METRICS.state, { ...ours, state: 'Running' }) === 1 ? x : undefined;
-    }, () => 'the state metric never said Running', 60_000, 500);
+    const running = await inState('Running', 300_000);
+    expect(cond(running.status, 'Ready')).toMatchObject({ status: 'True' });
+    s = running.scrape;
     for (const st of DISTRIBUTED_SERVICE_STATES) expect(s.value(OPERATOR_METRICS.state, { ...ours, state: st })).toBe(st === 'Running' ? 1 : 0);
     // reconcile totals, errors and durations: present, with their conventional types
     expect(s.family(OPERATOR_METRICS.reconcileTotal)?.type).toBe('COUNTER');
@@ -358,12 +365,9 @@ describe('backends that move: KWOK scales the backends 3 -> 5 -> 2 -> 0', () => 
     const none = await scaleTo(0);
     ({ status, scrape: s } = await followed(none));
     expect(cond(status, 'BackendsAvailable')).toMatchObject({ status: 'False', reason: 'NoReadyBackends', message: '0 of 0 backends ready' });
-    const degraded = await eventually(() => (ds().status?.state === 'Degraded' ? ds() : undefined), () => JSON.stringify(ds().status), 60_000, 500);
-    expect(cond(degraded, 'Ready')).toMatchObject({ status: 'False' });
-    s = await eventually(async () => {
-      const x = await scrapeParsed();
-      return x.value(OPERATOR_METRICS.state, { ...ours, state: 'Degraded' }) === 1 ? x : undefined;
-    }, () => 'the state metric never said Degraded', 60_000, 500);
+    const degraded = await inState('Degraded', 60_000);
+    expect(cond(degraded.status, 'Ready')).toMatchObject({ status: 'False' });
+    s = degraded.scrape;
     const lastTwo = await eventually(() => {
       const got = events().filter(e => e.reason === 'BackendRemoved' && two.some(p => e.note.includes(`(pod ${NS}/${p.name})`)));
       return got.length >= 2 ? got : undefined;
