@@ -30,76 +30,107 @@ const DURATION_MAXIMA: [path: string, max: string, why: string][] = [
 ];
 
 /**
+ * One CEL rule of `spec`: `fieldPath` names the field where `cdk8s-frp render`
+ * reports the same problem; `reason` makes the API server say "Required value"
+ * or "Forbidden" instead of "Invalid value: \"object\"" (the type of `spec`);
+ * `messageExpression` says what was given, as the library's message does
+ * (`message` stays for a server that cannot evaluate it). Kubernetes 1.28 has
+ * all four (messageExpression since 1.27, fieldPath and reason since 1.28).
+ */
+interface SpecRule {
+  readonly rule: string;
+  readonly message: string;
+  readonly messageExpression?: string;
+  readonly fieldPath: string;
+  readonly reason?: 'FieldValueRequired' | 'FieldValueForbidden';
+}
+
+/**
  * The seed's validation webhook rules as CEL, on `spec` (they run after
  * defaulting, so defaulted fields are present), and the library's own rules
- * that CEL can judge. Each names the field (`fieldPath`) where `cdk8s-frp
- * render` reports the same problem. @internal
+ * that CEL can judge. @internal
  */
-export const SPEC_RULES: { rule: string; message: string; fieldPath: string }[] = [
+export const SPEC_RULES: SpecRule[] = [
   {
     rule: `self.serviceType != 'http' || (has(self.expose) && (has(self.expose.domain) || has(self.expose.path) || has(self.expose.subdomain) || ${EXPOSE_TYPE} == 'port'))`,
     message: 'HTTP service must have domain or path',
     fieldPath: '.expose.domain',
+    reason: 'FieldValueRequired',
   },
   {
     rule: '!(has(self.backends.discovery) && has(self.backends.endpoints))',
     message: 'Cannot use both discovery and manual endpoints (set exactly one)',
     fieldPath: '.backends.endpoints',
+    reason: 'FieldValueForbidden',
   },
   {
     rule: 'has(self.backends.discovery) || has(self.backends.endpoints)',
     message: 'Set discovery or endpoints',
     fieldPath: '.backends.discovery',
+    reason: 'FieldValueRequired',
   },
   {
     rule: `${absent('security.mtls')} || !(self.security.mtls.enabled && self.security.mtls.mode == 'manual') || has(self.security.mtls.caSecret)`,
     message: 'Manual mTLS requires caSecret',
     fieldPath: '.security.mtls.caSecret',
+    reason: 'FieldValueRequired',
   },
   {
     rule: `!has(self.expose) || ${EXPOSE_TYPE} != 'port' || has(self.expose.port)`,
     message: 'expose.type port requires expose.port',
     fieldPath: '.expose.port',
+    reason: 'FieldValueRequired',
   },
   {
     rule: `${absent('expose.externalTrafficPolicy')} || (${EXPOSE_TYPE} == 'port' && !has(self.expose.gateway) && has(self.expose.serviceType) && self.expose.serviceType != 'ClusterIP')`,
     message: 'externalTrafficPolicy applies to a port exposure whose serviceType is NodePort or LoadBalancer',
     fieldPath: '.expose.externalTrafficPolicy',
+    reason: 'FieldValueForbidden',
   },
   {
     rule: `!has(self.expose) || self.serviceType == 'http' || ${EXPOSE_TYPE} == 'port'`,
     message: 'a tcp, udp or grpc service is exposed on a port: set expose.type to port and expose.port (domain, subdomain and path routing is for http)',
+    messageExpression: '"a " + self.serviceType + " service is exposed on a port: set expose.type to port and expose.port (domain, subdomain and path routing is for http)"',
     fieldPath: '.expose.type',
   },
   {
     rule: `${absent('expose.type')} || self.expose.type != 'path' || has(self.expose.domain) || has(self.expose.subdomain)`,
     message: 'frp routes http by host: a path exposure also needs expose.domain or expose.subdomain',
     fieldPath: '.expose.domain',
+    reason: 'FieldValueRequired',
   },
   {
     rule: `${absent('backends.discovery.mode')} || self.backends.discovery.mode != 'selector' || has(self.backends.discovery.selector)`,
     message: 'mode selector needs matchLabels or matchExpressions',
     fieldPath: '.backends.discovery.selector',
+    reason: 'FieldValueRequired',
   },
   {
     rule: '!has(self.backends.discovery) || has(self.backends.discovery.port)',
     message: 'discovery needs the backend port',
     fieldPath: '.backends.discovery.port',
+    reason: 'FieldValueRequired',
   },
   {
     rule: `${absent('security.authentication.type')} || self.security.authentication.type == 'none' || has(self.security.authentication.tokenSecret)`,
     message: 'authentication needs tokenSecret',
+    messageExpression: '"authentication type " + self.security.authentication.type + " needs tokenSecret (the Secret with the " + '
+      + '(self.security.authentication.type == "oauth2" ? "JWT public key" : "accepted keys") + ")"',
     fieldPath: '.security.authentication.tokenSecret',
+    reason: 'FieldValueRequired',
   },
   {
     rule: `${absent('security.authentication.type')} || self.security.authentication.type == 'none' || self.serviceType == 'http'`,
     message: 'end-user authentication needs an http service',
+    messageExpression: '"end-user " + self.security.authentication.type + " authentication needs an http service, not " + self.serviceType',
     fieldPath: '.security.authentication.type',
+    reason: 'FieldValueForbidden',
   },
   {
     rule: `${absent('security.authorization.enabled')} || !self.security.authorization.enabled || (has(self.security.authorization.rules) && size(self.security.authorization.rules) > 0)`,
     message: 'authorization is enabled but has no rules (every request would be refused)',
     fieldPath: '.security.authorization.rules',
+    reason: 'FieldValueRequired',
   },
   {
     rule: `${absent('security.authorization.rules')} || !self.security.authorization.rules.exists(r, has(r.roles) && size(r.roles) > 0) || (${present('security.authentication.type')} && self.security.authentication.type == 'oauth2')`,
@@ -109,11 +140,13 @@ export const SPEC_RULES: { rule: string; message: string; fieldPath: string }[] 
   {
     rule: `${absent('loadBalancing.healthCheck.timeout')} || !has(self.loadBalancing.healthCheck.interval) || !(${isDuration('loadBalancing.healthCheck.timeout')} && ${isDuration('loadBalancing.healthCheck.interval')}) || duration(self.loadBalancing.healthCheck.timeout) <= duration(self.loadBalancing.healthCheck.interval)`,
     message: 'the health check timeout must not be longer than the interval',
+    messageExpression: '"must not be longer than the interval (" + self.loadBalancing.healthCheck.interval + "), got " + self.loadBalancing.healthCheck.timeout',
     fieldPath: '.loadBalancing.healthCheck.timeout',
   },
   ...DURATION_MAXIMA.map(([path, max, why]) => ({
     rule: `${absent(path)} || !${isDuration(path)} || duration(self.${path}) <= duration('${max}')`,
     message: `must be at most ${max} (${why})`,
+    messageExpression: `"must be at most ${max} (${why}), got " + self.${path}`,
     fieldPath: `.${path}`,
   })),
 ];

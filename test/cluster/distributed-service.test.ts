@@ -99,6 +99,34 @@ describe('the DistributedService CRD on the API server', () => {
   });
 });
 
+describe('what the API server says when the CRD refuses a spec', () => {
+  // [INVALID_SPECS case, field, what kind of error, message, whether it is the library's message]:
+  // the rules' reason says Required or Forbidden where "Invalid value" would show only the type
+  // of spec ("object"); their messageExpression gives the value, in the library's words
+  const INVALID = 'Invalid value: "object"';
+  const SAYS: [string, string, string, string, boolean][] = [
+    ['manual mTLS without caSecret (seed webhook)', 'spec.security.mtls.caSecret', 'Required value', 'Manual mTLS requires caSecret', false],
+    ['discovery and endpoints together (seed webhook)', 'spec.backends.endpoints', 'Forbidden', 'Cannot use both discovery and manual endpoints (set exactly one)', false],
+    ['externalTrafficPolicy on a ClusterIP exposure', 'spec.expose.externalTrafficPolicy', 'Forbidden',
+      'externalTrafficPolicy applies to a port exposure whose serviceType is NodePort or LoadBalancer', false],
+    ['authentication without its Secret', 'spec.security.authentication.tokenSecret', 'Required value',
+      'authentication type oauth2 needs tokenSecret (the Secret with the JWT public key)', false],
+    ['end-user auth on tcp', 'spec.security.authentication.type', 'Forbidden', 'end-user apikey authentication needs an http service, not tcp', true],
+    ['a tcp service on a domain', 'spec.expose.type', INVALID,
+      'a tcp service is exposed on a port: set expose.type to port and expose.port (domain, subdomain and path routing is for http)', true],
+    ['a dial timeout frpc does not take', 'spec.advanced.timeout.dial', INVALID, 'must be at most 60m (frp takes at most an hour), got 90m', true],
+    ['a keepalive over a day', 'spec.advanced.timeout.keepAlive', INVALID, 'must be at most 24h (longer idle or affinity times keep state for a day or more), got 1441m', true],
+    ['health check timeout over interval', 'spec.loadBalancing.healthCheck.timeout', INVALID, 'must not be longer than the interval (5s), got 10s', true],
+  ];
+  test.each(SAYS)('%s', (name, field, kind, message, libraryWords) => {
+    const [, spec, library] = INVALID_SPECS.find(([n]) => n === name)!;
+    const r = kubectl(['create', '--dry-run=server', '-f', '-'], toYaml([cr('invalid', spec)]));
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain(`${field}: ${kind}: ${message}`);
+    if (libraryWords) expect(library).toBe(`app/svc: ${field}: ${message}`);
+  });
+});
+
 describe('printer columns and the status and scale subresources', () => {
   const name = 'columns';
   beforeAll(() => {

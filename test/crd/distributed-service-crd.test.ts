@@ -12,8 +12,12 @@ function toCel(v: unknown): unknown {
   if (typeof v === 'number' && Number.isInteger(v)) return BigInt(v);
   return v;
 }
-/** The rules that fail for a spec (after the defaults the seed's schema would apply). */
-const failing = (spec: unknown) => SPEC_RULES.filter(r => run(r.rule, { self: toCel(spec) } as any) !== true).map(r => r.message);
+/**
+ * The messages of the rules that fail for a spec (after the defaults the seed's schema would apply):
+ * the messageExpression's value where the rule has one, as the API server reports it.
+ */
+const failing = (spec: unknown) => SPEC_RULES.filter(r => run(r.rule, { self: toCel(spec) } as any) !== true)
+  .map(r => r.messageExpression === undefined ? r.message : run(r.messageExpression, { self: toCel(spec) } as any));
 
 const seedCr = (name: string, spec: any) => ({ apiVersion: 'frp.io/v1beta1', kind: 'DistributedService', metadata: { name, namespace: 'apps' }, spec });
 const base = { serviceType: 'tcp', backends: { endpoints: [{ host: 'a', port: 1 }] }, expose: { type: 'port', port: 2000 } };
@@ -80,8 +84,8 @@ describe('DistributedServiceCrd', () => {
     ['http with a path but no host', { ...base, serviceType: 'http', expose: { type: 'path', path: '/x' } }, ['frp routes http by host: a path exposure also needs expose.domain or expose.subdomain']],
     ['http with a domain and path', { ...base, serviceType: 'http', expose: { type: 'path', domain: 'x.example.com', path: '/x' } }, []],
     ['neither discovery nor endpoints', { ...base, backends: {} }, ['Set discovery or endpoints']],
-    ['a dial timeout over an hour', { ...base, advanced: { timeout: { dial: '61m' } } }, ['must be at most 60m (frp takes at most an hour)']],
-    ['a health check timeout over its interval', { ...base, loadBalancing: { healthCheck: { interval: '5s', timeout: '10s' } } }, ['the health check timeout must not be longer than the interval']],
+    ['a dial timeout over an hour', { ...base, advanced: { timeout: { dial: '61m' } } }, ['must be at most 60m (frp takes at most an hour), got 61m']],
+    ['a health check timeout over its interval', { ...base, loadBalancing: { healthCheck: { interval: '5s', timeout: '10s' } } }, ['must not be longer than the interval (5s), got 10s']],
     ['roles without oauth2', { ...base, serviceType: 'http', expose: { type: 'domain', domain: 'x.example.com' }, security: { authentication: { type: 'apikey', tokenSecret: 'k' }, authorization: { enabled: true, rules: [{ path: '/a', roles: ['admin'] }] } } },
       ['rules with roles need authentication type oauth2 (roles come from the JWT)']],
     ['both discovery and endpoints', { ...base, backends: { endpoints: [{ host: 'a', port: 1 }], discovery: { port: 1 } } }, ['Cannot use both discovery and manual endpoints (set exactly one)']],
@@ -93,10 +97,18 @@ describe('DistributedServiceCrd', () => {
     ['a tcp service with a domain and no type', { ...base, expose: { domain: 'db.example.com' } }, ['expose.type port requires expose.port']],
     ['a tcp service with a port and no type', { ...base, expose: { port: 2000 } }, []],
     ['a tcp service on a domain', { ...base, expose: { type: 'domain', domain: 'db.example.com' } },
-      ['a tcp, udp or grpc service is exposed on a port: set expose.type to port and expose.port (domain, subdomain and path routing is for http)']],
+      ['a tcp service is exposed on a port: set expose.type to port and expose.port (domain, subdomain and path routing is for http)']],
     ['an http service with a domain and no type', { ...base, serviceType: 'http', expose: { domain: 'x.example.com' } }, []],
     ['an http service with neither type nor host', { ...base, serviceType: 'http', expose: { port: 80 } }, ['HTTP service must have domain or path']],
     ['externalTrafficPolicy on a LoadBalancer exposure', { ...base, expose: { type: 'port', port: 2000, serviceType: 'LoadBalancer', externalTrafficPolicy: 'Cluster' } }, []],
+    ['a grpc service on a domain', { ...base, serviceType: 'grpc', expose: { type: 'domain', domain: 'api.example.com' } },
+      ['a grpc service is exposed on a port: set expose.type to port and expose.port (domain, subdomain and path routing is for http)']],
+    ['oauth2 without its Secret', { ...base, serviceType: 'http', expose: { type: 'domain', domain: 'x.example.com' }, security: { authentication: { type: 'oauth2' } } },
+      ['authentication type oauth2 needs tokenSecret (the Secret with the JWT public key)']],
+    ['apikey on tcp without its Secret', { ...base, security: { authentication: { type: 'apikey' } } },
+      ['authentication type apikey needs tokenSecret (the Secret with the accepted keys)', 'end-user apikey authentication needs an http service, not tcp']],
+    ['a keepalive over a day', { ...base, advanced: { timeout: { keepAlive: '1441m' } } },
+      ['must be at most 24h (longer idle or affinity times keep state for a day or more), got 1441m']],
     ['externalTrafficPolicy on a ClusterIP exposure', { ...base, expose: { type: 'port', port: 2000, serviceType: 'ClusterIP', externalTrafficPolicy: 'Local' } },
       ['externalTrafficPolicy applies to a port exposure whose serviceType is NodePort or LoadBalancer']],
   ])('CEL rules on %s', (_name, spec, messages) => {
