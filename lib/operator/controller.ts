@@ -6,8 +6,8 @@ import { EventRecorder } from './events';
 import { apiMessage, Kube, parseBody, statusCode } from './kube';
 import type { OperatorOptions } from './options';
 import {
-  DS_API_VERSION, DS_KIND, FINALIZER, INVENTORY_KINDS, INVENTORY_LABEL_SELECTOR, OwnedKind, PlannedObject, ServiceRef,
-  conflictingManagers, manifestOf, mayForce, needsApply, objectKey, ownedKindOf, planObjects, planPrune, renderWithFallback, sourceOf,
+  DS_API_VERSION, DS_KIND, FINALIZER, INVENTORY_LABEL_SELECTOR, OwnedKind, PlannedObject, ServiceRef,
+  conflictingManagers, manifestOf, mayForce, needsApply, objectKey, ownedKindOf, planObjects, planPrune, renderWithFallback, sourceOf, watchedKinds,
 } from './plan';
 import { WorkQueue } from './queue';
 import {
@@ -106,7 +106,7 @@ export class Controller {
       const path = ns ? `/apis/frp.io/v1beta1/namespaces/${ns}/distributedservices` : '/apis/frp.io/v1beta1/distributedservices';
       this.dsInformers.push(this.kube.informer<any>(path, DS_API_VERSION, DS_KIND, ns));
     }
-    for (const kind of INVENTORY_KINDS) {
+    for (const kind of watchedKinds(this.options.bundle.insecureSkipVerify === true)) {
       if (!(await this.served(kind))) continue;
       const [group, version] = kind.apiVersion.includes('/') ? kind.apiVersion.split('/') : ['', kind.apiVersion];
       const path = group ? `/apis/${group}/${version}/${kind.plural}` : `/api/${version}/${kind.plural}`;

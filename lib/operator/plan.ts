@@ -34,12 +34,23 @@ export interface OwnedKind {
   readonly kind: string;
   readonly plural: string;
   readonly namespaced: boolean;
+  /** A cert-manager kind (only in bundles with certificates). */
+  readonly certManager?: boolean;
 }
 
 /** Every kind a bundle can contain (lib/bundle's BUNDLE_KINDS, which a test proves equal to what the composition renders). */
 export const INVENTORY_KINDS: OwnedKind[] = BUNDLE_KINDS.map(k => ({
-  apiVersion: k.apiVersion, kind: k.kind, plural: k.resource, namespaced: k.namespaced,
+  apiVersion: k.apiVersion, kind: k.kind, plural: k.resource, namespaced: k.namespaced, ...(k.certManager ? { certManager: true } : {}),
 }));
+
+/**
+ * The kinds the controller watches (and so applies and prunes): every bundle
+ * kind, less cert-manager's with insecureSkipVerify, where no bundle has one
+ * and FrpOperator's RBAC grants none (listing them would be forbidden).
+ */
+export function watchedKinds(insecureSkipVerify: boolean): OwnedKind[] {
+  return INVENTORY_KINDS.filter(k => !(insecureSkipVerify && k.certManager));
+}
 
 /** The owned kind of `obj`, if it is one. */
 export function ownedKindOf(obj: { apiVersion?: string; kind?: string }): OwnedKind | undefined {

@@ -1,6 +1,8 @@
 import { spawnSync } from 'child_process';
+import { readFileSync } from 'fs';
 import { get } from 'http';
 import parsePrometheusTextFormat from 'parse-prometheus-text-format';
+import { parse as parseYaml } from 'yaml';
 import { ensureNamespaces, kubectl, kubectlClean, startCluster, writeManifests } from './cluster';
 import { OperatorProcess, eventually } from './operator-process';
 import { OPERATOR_METRICS, DISTRIBUTED_SERVICE_STATES } from '../../lib/operator-metrics-names';
@@ -26,6 +28,8 @@ jest.setTimeout(600_000);
 
 const NS = 'scale-ai';
 const FRPS_NS = 'scale-frp';
+/** The operator's own namespace (its ServiceAccount and Lease). */
+const OPERATOR_NS = 'scale-system';
 const NAME = 'llm';
 const PORT = 11434;
 /** The balancer's server slots (spec.backends.discovery.maxBackends): 5 ready pods are one too many. */
@@ -202,9 +206,39 @@ async function followed(ready: { ip: string }[]): Promise<{ status: any; scrape:
   return { status, scrape: scraped };
 }
 
+/** The FrpOperator construct for this test's namespaces (lib/operator-deploy): what it renders. */
+function operatorConstruct() {
+  return renderOperator({ name: 'scale-operator', watchNamespaces: [NS], serverNamespace: FRPS_NS, insecureSkipVerify: true, crd: false }, OPERATOR_NS);
+}
+
+/** RBAC kinds of the construct, applied to run the operator with its permissions. */
+const RBAC_KINDS = ['ServiceAccount', 'ClusterRole', 'ClusterRoleBinding', 'Role', 'RoleBinding'];
+
+/**
+ * The operator as the FrpOperator construct runs it: its container's args (less the listen
+ * addresses, which OperatorProcess sets to free loopback ports) under its ServiceAccount and
+ * RBAC, through a kubeconfig with a token of that ServiceAccount (kubectl create token).
+ */
+function constructOperatorArgs(): string[] {
+  const { manifests } = operatorConstruct();
+  kubectlClean(['apply', '--server-side', '--field-manager=test-setup', '-f', writeManifests('scale-operator-rbac', manifests.filter(m => RBAC_KINDS.includes(m.kind)))]);
+  const token = kubectlClean(['create', 'token', 'scale-operator', '-n', OPERATOR_NS, '--duration=2h']).trim();
+  const admin = parseYaml(readFileSync(startCluster(), 'utf8'));
+  const kubeconfig = writeManifests('scale-operator-kubeconfig', [{
+    ...admin,
+    'users': [{ name: 'scale-operator', user: { token } }],
+    'contexts': [{ name: 'scale-operator', context: { cluster: admin.clusters[0].name, user: 'scale-operator' } }],
+    'current-context': 'scale-operator',
+  }]);
+  const [container] = byKind(manifests, 'Deployment')[0].spec.template.spec.containers;
+  const args: string[] = container.args.slice(1); // after `operator`
+  const own = args.flatMap((a, i) => (a === '--metrics-address' || a === '--health-address' ? [i, i + 1] : []));
+  return [...args.filter((_a, i) => !own.includes(i)), '--kubeconfig', kubeconfig];
+}
+
 /** The FrpOperator construct's PrometheusRule and dashboard (lib/operator-deploy), and the job its ServiceMonitor's series carry. */
 function operatorMonitoring(): { rules: { groups: any[] }; panels: any[]; job: string } {
-  const { manifests, operator: construct } = renderOperator();
+  const { manifests, operator: construct } = operatorConstruct();
   expect(byKind(manifests, 'ServiceMonitor')).toHaveLength(1);
   const [dashboard] = byKind(manifests, 'ConfigMap').filter(m => m.metadata.labels?.grafana_dashboard !== undefined);
   const json = JSON.parse(Object.values(dashboard.data)[0] as string);
@@ -262,13 +296,14 @@ async function inState(state: string, timeoutMs: number): Promise<{ status: any;
 
 beforeAll(() => {
   startCluster();
-  ensureNamespaces([NS, FRPS_NS].map(namespace => ({ metadata: { namespace } })));
+  ensureNamespaces([NS, FRPS_NS, OPERATOR_NS].map(namespace => ({ metadata: { namespace } })));
   // what an earlier run on a kept cluster (CDK8S_FRP_CLUSTER_DIR) left behind
   if (kubectl(['get', 'dsvc', NAME, '-n', NS]).status === 0) {
     kubectlClean(['patch', 'dsvc', NAME, '-n', NS, '--type', 'merge', '-p', '{"metadata":{"finalizers":null}}']);
     kubectlClean(['delete', 'dsvc', NAME, '-n', NS, '--wait=true']);
   }
   kubectl(['delete', 'deployment', 'llm-inference', '-n', NS, '--ignore-not-found', '--wait=true']);
+  kubectl(['delete', 'lease', 'cdk8s-frp-operator', '-n', OPERATOR_NS, '--ignore-not-found']);
   for (const ns of [NS, FRPS_NS]) {
     kubectl(['delete', KINDS, '--all', '-n', ns, '-l', 'app.kubernetes.io/managed-by=cdk8s', '--wait=true']);
     kubectl(['delete', 'events.v1.events.k8s.io', '--all', '-n', ns]);
@@ -283,7 +318,10 @@ describe('backends that move: KWOK scales the backends 3 -> 5 -> 2 -> 0', () => 
   test('status, conditions, events, resolved membership and /metrics follow each step; nothing applied rolls', async () => {
     kubectlClean(['apply', '--server-side', '--field-manager=test-user', '-f', writeManifests('scale-backends', [backendsDeployment(3)])]);
     const three = await scaleTo(3);
-    operator = new OperatorProcess(['--namespace', NS, '--frps-namespace', FRPS_NS, '--insecure-skip-verify', '--no-leader-election']);
+    const args = constructOperatorArgs();
+    expect(args.slice(0, -2)).toEqual(['--leader-election-namespace', OPERATOR_NS, '--namespace', NS, '--frps-namespace', FRPS_NS, '--insecure-skip-verify']);
+    operator = new OperatorProcess(args);
+    await operator.waitFor('leading');
     await operator.waitFor('started');
     metricsAddress = await operator.address('metrics');
     kubectlClean(['apply', '--server-side', '--field-manager=test-user', '-f', writeManifests('scale-dsvc', [service])]);
@@ -381,6 +419,31 @@ describe('backends that move: KWOK scales the backends 3 -> 5 -> 2 -> 0', () => 
     // events are not repeated per resync: each note once (a repeat is a series on the first)
     const notes = events().map(e => `${e.reason} ${e.note}`);
     expect(new Set(notes).size).toBe(notes.length);
+  });
+
+  test('without its permission in the namespace for a while: failed reconciles are counted and retried, and it recovers', async () => {
+    let s = await scrapeParsed();
+    const before = { errors: s.value(OPERATOR_METRICS.reconcileErrorsTotal)!, failed: s.value(OPERATOR_METRICS.reconcileTotal, { result: 'error' }) ?? 0 };
+    expect(before.errors).toBe(0);
+    const binding = operatorConstruct().manifests.find(m => m.kind === 'RoleBinding' && m.metadata.namespace === NS);
+    kubectlClean(['delete', 'rolebinding', binding.metadata.name, '-n', NS]);
+    try {
+      // a backend comes: the status patch is forbidden, the reconcile fails and is retried
+      await scaleTo(1);
+      s = await eventually(async () => {
+        const x = await scrapeParsed();
+        return x.value(OPERATOR_METRICS.reconcileErrorsTotal)! > before.errors ? x : undefined;
+      }, () => operator!.tail(5), 60_000, 500);
+      expect(s.value(OPERATOR_METRICS.reconcileTotal, { result: 'error' })).toBeGreaterThan(before.failed);
+      expect(s.family(OPERATOR_METRICS.reconcileErrorsTotal)?.metrics).toHaveLength(1);
+      expect(operator!.logged('reconcile failed, retrying').some(l => /forbidden/i.test(l.error))).toBe(true);
+      expect(ds().status.activeBackends).toBe(0);
+    } finally {
+      kubectlClean(['apply', '--server-side', '--field-manager=test-setup', '-f', writeManifests('scale-operator-binding', [binding])]);
+    }
+    const { status } = await followed(pods());
+    expect(status.status.activeBackends).toBe(1);
+    await inState('Running', 60_000);
   });
 
   test('a deleted service leaves no series behind: its state and backends metrics go with it', async () => {

@@ -5,7 +5,7 @@ import { renderBundle } from '../../lib/bundle/distributed-service-bundle';
 import { render } from '../../lib/cli/render';
 import {
   FIELD_MANAGER, INVENTORY_KINDS, conflictingManagers, mayForce, ServiceRef, appliedByUs, differences, manifestOf, needsApply, objectKey, ownedKindOf,
-  planObjects, planPrune, renderWithFallback, usersOf, withOwners,
+  planObjects, planPrune, renderWithFallback, usersOf, watchedKinds, withOwners,
 } from '../../lib/operator/plan';
 
 const EXAMPLES = ['ollama-cluster', 'postgres-proxy', 'user-service', 'webapp-frontend'].map(n => join(__dirname, '..', '..', 'examples', 'manifests', `${n}.yaml`));
@@ -187,5 +187,14 @@ describe('conflicts: a hand edit is put back, another applier is reported', () =
     expect(mayForce(['kubectl-edit', 'argocd-controller'], live([{ manager: 'kubectl-edit', operation: 'Update' }, { manager: 'argocd-controller', operation: 'Apply' }]))).toBe(false);
     expect(mayForce(['gone'], live([]))).toBe(false);
     expect(mayForce([], live([]))).toBe(false);
+  });
+});
+
+describe('the kinds the controller watches', () => {
+  test('every bundle kind; with insecureSkipVerify none of cert-manager\'s (no bundle has one, and FrpOperator grants no permission on them)', () => {
+    expect(watchedKinds(false)).toEqual(INVENTORY_KINDS);
+    const insecure = watchedKinds(true).map(k => `${k.apiVersion} ${k.kind}`);
+    expect(insecure).toEqual(INVENTORY_KINDS.filter(k => !k.apiVersion.startsWith('cert-manager.io/')).map(k => `${k.apiVersion} ${k.kind}`));
+    expect(INVENTORY_KINDS.filter(k => k.apiVersion.startsWith('cert-manager.io/')).map(k => k.kind).sort()).toEqual(['Certificate', 'ClusterIssuer', 'Issuer']);
   });
 });
