@@ -46,16 +46,22 @@ describe('live: failover and health', () => {
     const vhost = c.address(vhostService(c), 'http');
     const ask = () => httpRequest({ ...vhost, path: '/', headers: { host: 'api.example.test' }, timeoutMs: 5000 });
 
-    // kill one member's frpc (SIGKILL: no goodbye); frps notices the closed control connection
+    // kill one member's frpc (SIGKILL: no goodbye); frps notices the closed control connection.
+    // The kubelet's back-off keeps it down for 20 s: the 60 requests run while it is gone, not
+    // while it joins again (a member that joins can lose a request in frp itself: frps routes
+    // to a proxy as it registers it, and frpc closes a work connection that arrives before it
+    // has the registration's answer; README "Limits and decisions").
     const victim = frpcPods[0];
-    c.killContainer(victim, 'frpc');
+    c.killContainer(victim, 'frpc', 20_000);
     await waitFor('the dead member to leave the group', async () => !(await members()).some((m) => m.startsWith(`${victim.namespace}.${victim.name}.`)), 15_000);
     const during = [];
-    for (let i = 0; i < 60; i++) during.push((await ask()).status);
-    expect(tally(during.map(String))).toEqual({ 200: 60 });
+    for (let i = 0; i < 60; i++) during.push(await ask());
+    const failed = during.map((r, i) => `#${i}: ${r.status} ${r.body.slice(0, 80)}`.trim()).filter((r) => !/^#\d+: 200\b/.test(r));
+    if (failed.length > 0) throw new Error(`${failed.length} of 60 requests failed with the dead member gone: ${failed.join(', ')}\n${c.allLogs()}`);
+    expect((await members()).some((m) => m.startsWith(`${victim.namespace}.${victim.name}.`))).toBe(false);
 
     // the kubelet restarts it; it logs in again as the same pod and rejoins
-    await waitFor('the restarted member to rejoin', async () => (await members()).some((m) => m.startsWith(`${victim.namespace}.${victim.name}.`)), 30_000);
+    await waitFor('the restarted member to rejoin', async () => (await members()).some((m) => m.startsWith(`${victim.namespace}.${victim.name}.`)), 45_000);
 
     // a deleted pod is replaced by one with a new name, which joins as a new member
     const fresh = await c.deletePod(frpcPods[1]);

@@ -98,6 +98,8 @@ interface RunningContainer {
   startedAt?: number;
   inproc?: Closeable;
   restarts: number;
+  /** The back-off before the next restart (ms); the kubelet's first is short. */
+  backOffMs?: number;
   ready: boolean;
   readonly log: string;
 }
@@ -287,10 +289,14 @@ export class LiveCluster {
     return fresh;
   }
 
-  /** Kills a pod's container process (SIGKILL); the kubelet restarts it. */
-  public killContainer(pod: LivePod, name?: string): void {
+  /**
+   * Kills a pod's container process (SIGKILL); the kubelet restarts it after
+   * `backOffMs` (default 1 s; a longer one as CrashLoopBackOff gives, to watch the pod down).
+   */
+  public killContainer(pod: LivePod, name?: string, backOffMs?: number): void {
     for (const c of pod.containers) {
       if ((!name || c.spec.name === name) && c.proc?.pid) {
+        c.backOffMs = backOffMs;
         try { process.kill(-c.proc.pid, 'SIGKILL'); } catch { /* gone */ }
       }
     }
@@ -675,8 +681,10 @@ export class LiveCluster {
       if (c.proc === proc) c.proc = undefined;
       if (this.stopping || pod.deleted || c.restarts >= 20) return;
       c.restarts++;
-      // restartPolicy Always, with a short fixed back-off
-      setTimeout(() => { void this.startContainer(pod, c).catch(() => undefined); }, 1000);
+      // restartPolicy Always, with a short back-off unless the test chose one
+      const backOff = c.backOffMs ?? 1000;
+      c.backOffMs = undefined;
+      setTimeout(() => { void this.startContainer(pod, c).catch(() => undefined); }, backOff);
     });
   }
 
