@@ -152,12 +152,12 @@ export class WebhookServer {
     }
   }
 
-  /** Serves `certificate` from the next connection on (a renewal). */
-  reload(certificate: ServingCertificate): boolean {
+  /** Serves `certificate` from the next connection on (a renewal); `trigger` says what read it, for the log. */
+  reload(certificate: ServingCertificate, trigger = 'reload'): boolean {
     if (certificate.cert === this.served.cert && certificate.key === this.served.key) return false;
     this.server.setSecureContext({ cert: certificate.cert, key: certificate.key, minVersion: 'TLSv1.2' });
     this.served = certificate;
-    this.options.log?.('webhook certificate reloaded');
+    this.options.log?.('webhook certificate reloaded', { trigger });
     return true;
   }
 
@@ -165,21 +165,21 @@ export class WebhookServer {
   start(): Promise<number> {
     const dir = this.options.certificateDir;
     if (dir) {
-      const readAgain = () => {
+      const readAgain = (trigger: string) => {
         try {
-          this.reload(servingCertificateFromDir(dir));
+          this.reload(servingCertificateFromDir(dir), trigger);
         } catch (e) {
           // between the two files of a renewal, or the directory being replaced: the next event or minute reads it again
           this.options.log?.('webhook certificate not readable', { dir, error: String((e as Error)?.message ?? e) });
         }
       };
-      this.reloader = setInterval(readAgain, 60_000);
+      this.reloader = setInterval(() => readAgain('minute'), 60_000);
       this.reloader.unref();
       try {
         // a change comes as several events (two files, or the kubelet's links): read once they settle
         this.watcher = watch(dir, () => {
           if (this.settle) clearTimeout(this.settle);
-          this.settle = setTimeout(readAgain, 200);
+          this.settle = setTimeout(() => readAgain('change'), 200);
         });
         this.watcher.on('error', () => this.watcher?.close()); // the minute's reading stays
       } catch (e) {

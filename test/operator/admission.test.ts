@@ -4,25 +4,14 @@ import { parseAllDocuments } from 'yaml';
 import { renderBundle } from '../../lib/bundle/distributed-service-bundle';
 import { admissionCauses, defaultingPatch, mutateReview, validateReview, withDefaults } from '../../lib/operator/admission';
 import { webhookConfigurations } from '../../lib/operator/webhook-configuration';
+import { admissionReview } from '../helpers/admission-review';
 import { INVALID_SPECS, httpSpec, tcpSpec } from '../service/invalid-specs';
 
 const MANIFESTS = join(__dirname, '..', '..', 'examples', 'manifests');
 const examples: any[] = readdirSync(MANIFESTS).filter(f => f.endsWith('.yaml')).sort()
   .flatMap(f => parseAllDocuments(readFileSync(join(MANIFESTS, f), 'utf8')).map(d => d.toJS()));
 const ds = (name: string, namespace: string, spec: any) => ({ apiVersion: 'frp.io/v1beta1', kind: 'DistributedService', metadata: { name, namespace }, spec });
-const review = (object: any, extra: any = {}) => ({
-  apiVersion: 'admission.k8s.io/v1',
-  kind: 'AdmissionReview',
-  request: {
-    uid: 'u-1',
-    kind: { group: 'frp.io', version: 'v1beta1', kind: 'DistributedService' },
-    operation: 'CREATE',
-    namespace: object.metadata.namespace,
-    name: object.metadata.name,
-    object,
-    ...extra,
-  },
-});
+const review = admissionReview;
 const none = { bundle: {}, others: [] };
 /** The CLI's lines for `app/svc` as field and message. */
 const cliCauses = (message: string) => message.split('\n').map(l => {
