@@ -8,6 +8,7 @@ import type { OperatorOptions } from './options';
 import {
   DS_API_VERSION, DS_KIND, FINALIZER, INVENTORY_LABEL_SELECTOR, OwnedKind, PlannedObject, ServiceRef,
   conflictingManagers, manifestOf, mayForce, needsApply, objectKey, ownedKindOf, planObjects, planPrune, renderWithFallback, sourceOf, watchedKinds,
+  writtenNamespaces,
 } from './plan';
 import { WorkQueue } from './queue';
 import {
@@ -219,7 +220,7 @@ export class Controller {
       await this.applyAll(objects, served);
       const desired = new Set(objects.map(o => o.key));
       const inventory = [...this.owned.values()].flatMap(i => [...i.list()]);
-      for (const obj of planPrune(inventory, desired)) {
+      for (const obj of planPrune(inventory, desired, writtenNamespaces(this.options.namespaces, this.options.bundle))) {
         this.log('pruning', { object: objectKey(obj) });
         await this.kube.delete(obj);
         this.metrics.pruned.inc({ kind: obj.kind });

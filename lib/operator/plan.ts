@@ -192,10 +192,32 @@ export function needsApply(planned: PlannedObject, live: any | undefined, lastAp
 
 /**
  * What to prune: objects of the inventory (applied by the controller) that the
- * desired state no longer has. Objects being deleted already are left alone.
+ * desired state no longer has, in the namespaces it writes to (`scope`, see
+ * writtenNamespaces; undefined: every namespace; cluster-scoped objects always).
+ * Objects being deleted already are left alone.
  */
-export function planPrune(inventory: readonly any[], desired: ReadonlySet<string>): any[] {
-  return inventory.filter(o => appliedByUs(o) && !desired.has(objectKey(o)) && !o.metadata?.deletionTimestamp);
+export function planPrune(inventory: readonly any[], desired: ReadonlySet<string>, scope?: ReadonlySet<string>): any[] {
+  const inScope = (o: any) => scope === undefined || o.metadata?.namespace === undefined || scope.has(o.metadata.namespace);
+  return inventory.filter(o => appliedByUs(o) && inScope(o) && !desired.has(objectKey(o)) && !o.metadata?.deletionTimestamp);
+}
+
+/**
+ * The namespaces an operator serving only `served` writes to: those, the
+ * shared frps's (render's default: the one served namespace, else "default")
+ * and, with certificates, cert-manager's (the CA); the same namespaces
+ * FrpOperator's Roles grant. An object its field manager applied elsewhere is
+ * another operator's (serving other namespaces), never pruned by this one.
+ * Undefined: it serves every namespace.
+ */
+export function writtenNamespaces(
+  served: readonly string[],
+  bundle: { readonly serverNamespace?: string; readonly certManagerNamespace?: string; readonly insecureSkipVerify?: boolean },
+): Set<string> | undefined {
+  if (served.length === 0) return undefined;
+  const out = new Set(served);
+  out.add(bundle.serverNamespace ?? (served.length === 1 ? served[0] : 'default'));
+  if (bundle.insecureSkipVerify !== true) out.add(bundle.certManagerNamespace ?? 'cert-manager');
+  return out;
 }
 
 /** A service as the composition gets it: its current spec and the last one applied. */

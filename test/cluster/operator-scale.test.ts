@@ -30,6 +30,14 @@ const NS = 'scale-ai';
 const FRPS_NS = 'scale-frp';
 /** The operator's own namespace (its ServiceAccount and Lease). */
 const OPERATOR_NS = 'scale-system';
+/** A namespace this operator does not serve, where another operator (the same field manager) applied an object. */
+const OTHER_NS = 'scale-other';
+const FOREIGN = {
+  apiVersion: 'v1',
+  kind: 'ConfigMap',
+  metadata: { name: 'other-operator-frpc-config', namespace: OTHER_NS, labels: { 'app.kubernetes.io/managed-by': 'cdk8s' } },
+  data: { 'frpc.toml': '# applied by another cdk8s-frp operator' },
+};
 const NAME = 'llm';
 const PORT = 11434;
 /** The balancer's server slots (spec.backends.discovery.maxBackends): 5 ready pods are one too many. */
@@ -296,7 +304,9 @@ async function inState(state: string, timeoutMs: number): Promise<{ status: any;
 
 beforeAll(() => {
   startCluster();
-  ensureNamespaces([NS, FRPS_NS, OPERATOR_NS].map(namespace => ({ metadata: { namespace } })));
+  ensureNamespaces([NS, FRPS_NS, OPERATOR_NS, OTHER_NS].map(namespace => ({ metadata: { namespace } })));
+  // as an operator serving other namespaces leaves it: applied under cdk8s-frp-operator, not this operator's to prune
+  kubectlClean(['apply', '--server-side', '--field-manager=cdk8s-frp-operator', '-f', writeManifests('scale-foreign', [FOREIGN])]);
   // what an earlier run on a kept cluster (CDK8S_FRP_CLUSTER_DIR) left behind
   if (kubectl(['get', 'dsvc', NAME, '-n', NS]).status === 0) {
     kubectlClean(['patch', 'dsvc', NAME, '-n', NS, '--type', 'merge', '-p', '{"metadata":{"finalizers":null}}']);
@@ -412,6 +422,10 @@ describe('backends that move: KWOK scales the backends 3 -> 5 -> 2 -> 0', () => 
     }, () => JSON.stringify(events().map(e => e.note)));
     for (const p of two) expect(lastTwo.filter(e => e.note.startsWith(`Removed backend ${p.ip}:${PORT} (pod ${NS}/${p.name}): `))).toHaveLength(1);
     evaluateMonitoring(s, { FrpDistributedServiceNoHealthyBackends: 'critical', FrpDistributedServiceNotReady: 'warning' }, 0, 1);
+
+    // another operator's object, outside what this one serves and writes to: left alone
+    expect(getJson(['get', 'configmap', FOREIGN.metadata.name, '-n', OTHER_NS]).data).toEqual(FOREIGN.data);
+    expect(operator.logged('pruning', l => String(l.object).includes(OTHER_NS))).toEqual([]);
 
     // membership moved without the operator writing anything: no frpc or balancer pod rolled
     expect(appliedVersions()).toEqual(versions);

@@ -5,7 +5,7 @@ import { renderBundle } from '../../lib/bundle/distributed-service-bundle';
 import { render } from '../../lib/cli/render';
 import {
   FIELD_MANAGER, INVENTORY_KINDS, conflictingManagers, mayForce, ServiceRef, appliedByUs, differences, manifestOf, needsApply, objectKey, ownedKindOf,
-  planObjects, planPrune, renderWithFallback, usersOf, watchedKinds, withOwners,
+  planObjects, planPrune, renderWithFallback, usersOf, watchedKinds, withOwners, writtenNamespaces,
 } from '../../lib/operator/plan';
 
 const EXAMPLES = ['ollama-cluster', 'postgres-proxy', 'user-service', 'webapp-frontend'].map(n => join(__dirname, '..', '..', 'examples', 'manifests', `${n}.yaml`));
@@ -196,5 +196,25 @@ describe('the kinds the controller watches', () => {
     const insecure = watchedKinds(true).map(k => `${k.apiVersion} ${k.kind}`);
     expect(insecure).toEqual(INVENTORY_KINDS.filter(k => !k.apiVersion.startsWith('cert-manager.io/')).map(k => `${k.apiVersion} ${k.kind}`));
     expect(INVENTORY_KINDS.filter(k => k.apiVersion.startsWith('cert-manager.io/')).map(k => k.kind).sort()).toEqual(['Certificate', 'ClusterIssuer', 'Issuer']);
+  });
+});
+
+describe('where an operator serving some namespaces prunes', () => {
+  test('the served namespaces, the shared frps\'s (render\'s default) and cert-manager\'s; every namespace when it serves all', () => {
+    expect(writtenNamespaces([], {})).toBeUndefined();
+    expect([...writtenNamespaces(['ai'], {})!].sort()).toEqual(['ai', 'cert-manager']);
+    expect([...writtenNamespaces(['ai', 'web'], {})!].sort()).toEqual(['ai', 'cert-manager', 'default', 'web']);
+    expect([...writtenNamespaces(['ai'], { serverNamespace: 'frp', certManagerNamespace: 'cm' })!].sort()).toEqual(['ai', 'cm', 'frp']);
+    expect([...writtenNamespaces(['ai'], { serverNamespace: 'frp', insecureSkipVerify: true })!].sort()).toEqual(['ai', 'frp']);
+  });
+
+  test('another operator\'s object elsewhere (the same field manager) is not pruned; cluster-scoped ones still are', () => {
+    const applied = (kind: string, name: string, namespace?: string) => ({
+      apiVersion: 'v1', kind, metadata: { name, ...(namespace ? { namespace } : {}), managedFields: [{ manager: FIELD_MANAGER, operation: 'Apply' }] },
+    });
+    const inventory = [applied('ConfigMap', 'a', 'ai'), applied('ConfigMap', 'b', 'elsewhere'), applied('ConfigMap', 'c', 'frp'), applied('ClusterIssuer', 'ca')];
+    const scope = writtenNamespaces(['ai'], { serverNamespace: 'frp' });
+    expect(planPrune(inventory, new Set(), scope).map(o => o.metadata.name)).toEqual(['a', 'c', 'ca']);
+    expect(planPrune(inventory, new Set(), undefined).map(o => o.metadata.name)).toEqual(['a', 'b', 'c', 'ca']);
   });
 });
