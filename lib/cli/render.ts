@@ -1,17 +1,16 @@
 import { closeSync, fstatSync, openSync, readFileSync, readSync } from 'fs';
 import { join } from 'path';
 import { App, Yaml } from 'cdk8s';
-import * as kplus from 'cdk8s-plus-28';
 import { parseAllDocuments } from 'yaml';
 import { clientBundleCommand } from './client-bundle';
 import { crdYaml } from './crd';
 import { importCommand } from './import';
 import { OUTPUT_DIR_RECORD, writeOwnedDir } from './output-dir';
 import { requiredSecretLines } from './required-secret-lines';
+import { BundleArgs, portOption } from '../bundle/bundle-args';
 import { BundleError, BundleOptions, ComposedBundle, composeBundle } from '../bundle/distributed-service-bundle';
 import { documentValue } from '../k8s/yaml-input';
 import { FRPS_IMAGE } from '../server/frp-server';
-import { CHECKS, isDnsLabel } from '../service/field-checks';
 
 const USAGE = `usage: cdk8s-frp render [--output-dir DIR] [OPTIONS] FILE...   (FILE - is standard input)
        cdk8s-frp crd                                (the DistributedService CRD as YAML)
@@ -91,16 +90,7 @@ export function parseArgs(argv: string[]): RenderOptions | 'help' {
   if (command === '--help' || command === '-h' || command === 'help') return 'help';
   if (command !== 'render' && command !== 'client-bundle') throw new Error(command === undefined ? 'missing command' : `unknown command ${JSON.stringify(command)}`);
   const files: string[] = [];
-  let namespace: string | undefined;
-  let subDomainHost: string | undefined;
-  let tokenSecret = 'frp-token';
-  let frpsServiceType: kplus.ServiceType | undefined;
-  let frpsReplicas: number | undefined;
-  let frpsNodePort: number | undefined;
-  const frpsAddresses: string[] = [];
-  const clientCidrs: string[] = [];
-  let insecureSkipVerify = false;
-  let certManagerNamespace: string | undefined;
+  const bundleArgs = new BundleArgs('--namespace');
   let machine: string | undefined;
   let server: string | undefined;
   let outputDir: string | undefined;
@@ -115,32 +105,17 @@ export function parseArgs(argv: string[]): RenderOptions | 'help' {
     };
     if (a === '--help' || a === '-h') return 'help';
     if (command === 'render' && bundleOnly.includes(a)) throw new Error(`unknown option ${a} (it is an option of client-bundle)`);
-    if (a === '--insecure-skip-verify') {insecureSkipVerify = true;} else if (a === '--cert-manager-namespace') {certManagerNamespace = value();} else if (a === '--namespace') {namespace = value();} else if (a === '--subdomain-host') {subDomainHost = value();} else if (a === '--token-secret') {tokenSecret = value();} else if (a === '--frps-service-type') {
-      const v = value();
-      if (v !== 'LoadBalancer' && v !== 'NodePort') throw new Error(`--frps-service-type must be LoadBalancer or NodePort, got ${JSON.stringify(v)}`);
-      frpsServiceType = v as kplus.ServiceType;
-    } else if (a === '--frps-replicas') {
-      const v = value();
-      if (!/^[1-9]$/.test(v)) throw new Error(`--frps-replicas must be 1 to 9, got ${JSON.stringify(v)}`);
-      frpsReplicas = Number(v);
-    } else if (a === '--frps-address') {frpsAddresses.push(value());} else if (a === '--frps-node-port') {frpsNodePort = portOf(a, value());} else if (a === '--client-cidr') {clientCidrs.push(value());} else if (a === '--machine') {machine = value();} else if (a === '--server-address') {server = value();} else if (a === '--output-dir') {outputDir = value();} else if (a === '--local') {
+    if (bundleArgs.take(a, value)) continue;
+    if (a === '--machine') {machine = value();} else if (a === '--server-address') {server = value();} else if (a === '--output-dir') {outputDir = value();} else if (a === '--local') {
       const m = /^([a-z0-9-]+)=(.+):(\d+)$/.exec(value());
       if (!m) throw new Error(`--local must be SERVICE=HOST:PORT, got ${JSON.stringify(rest[i])}`);
-      locals[m[1]] = { host: m[2], port: portOf(a, m[3]) };
+      locals[m[1]] = { host: m[2], port: portOption(a, m[3]) };
     } else if (a.startsWith('-') && a !== '-') {throw new Error(`unknown option ${a}`);} else {files.push(a);}
   }
   if (files.filter(f => f === '-').length > 1) throw new Error('- (standard input) may be given once');
   if (files.length === 0) throw new Error('no FILE given');
-  if (namespace !== undefined && !isDnsLabel(namespace)) throw new Error(`--namespace must be a DNS label, got ${JSON.stringify(namespace)}`);
-  if (certManagerNamespace !== undefined && !isDnsLabel(certManagerNamespace)) throw new Error(`--cert-manager-namespace must be a DNS label, got ${JSON.stringify(certManagerNamespace)}`);
-  if (certManagerNamespace !== undefined && insecureSkipVerify) throw new Error('--cert-manager-namespace is for the CA, which --insecure-skip-verify turns off: give one of them');
-  const badHost = subDomainHost === undefined ? undefined : CHECKS.domain(subDomainHost);
-  if (badHost) throw new Error(`--subdomain-host ${badHost}`);
-  const badSecret = CHECKS.objectName(tokenSecret);
-  if (badSecret) throw new Error(`--token-secret ${badSecret}`);
-  if ((frpsAddresses.length > 0 || frpsNodePort !== undefined) && !frpsServiceType) {
-    throw new Error('--frps-address and --frps-node-port need --frps-service-type (LoadBalancer or NodePort)');
-  }
+  const bundle = bundleArgs.options();
+  const { frpsServiceType, frpsNodePort, insecureSkipVerify = false, frpsAddresses = [] } = bundle;
   let serverAddress: string | undefined;
   let serverPort: number | undefined;
   if (command === 'client-bundle') {
@@ -149,7 +124,7 @@ export function parseArgs(argv: string[]): RenderOptions | 'help' {
     const m = /^(\[[0-9a-fA-F:]+\]|[^:]+)(?::(\d+))?$/.exec(server);
     if (!m) throw new Error(`--server-address must be HOST or HOST:PORT, got ${JSON.stringify(server)}`);
     serverAddress = m[1].replace(/^\[|\]$/g, '');
-    serverPort = m[2] === undefined ? undefined : portOf('--server-address', m[2]);
+    serverPort = m[2] === undefined ? undefined : portOption('--server-address', m[2]);
     // the machine dials what the cluster bundle (render with the same options) serves
     const same = 'give render and client-bundle the same options';
     if (!frpsServiceType) {
@@ -165,28 +140,18 @@ export function parseArgs(argv: string[]): RenderOptions | 'help' {
   return {
     command,
     files,
-    serverNamespace: namespace,
-    subDomainHost,
-    tokenSecret,
-    frpsReplicas,
-    frpsServiceType,
+    ...bundle,
+    // what render has always returned for options not given
+    tokenSecret: bundle.tokenSecret ?? 'frp-token',
     frpsAddresses,
-    frpsNodePort,
-    clientCidrs,
+    clientCidrs: bundle.clientCidrs ?? [],
     insecureSkipVerify,
-    certManagerNamespace,
     machine,
     serverAddress,
     serverPort,
     outputDir,
     locals,
   };
-}
-
-function portOf(option: string, v: string): number {
-  const n = Number(v);
-  if (!/^\d+$/.test(v) || n < 1 || n > 65535) throw new Error(`${option}: port must be 1-65535, got ${JSON.stringify(v)}`);
-  return n;
 }
 
 /** The constructed (not yet synthesized) bundle of `render` and `client-bundle`. @internal */

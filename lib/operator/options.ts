@@ -1,5 +1,6 @@
 import type { BundleOptions } from '../bundle';
-import { CHECKS, isDnsLabel } from '../service/field-checks';
+import { BundleArgs } from '../bundle/bundle-args';
+import { isDnsLabel } from '../service/field-checks';
 
 /** `cdk8s-frp operator --help`. @internal */
 export const OPERATOR_USAGE = `usage: cdk8s-frp operator [--kubeconfig FILE] [--namespace NS]... [BUNDLE OPTIONS]
@@ -64,9 +65,7 @@ export interface OperatorOptions {
 export function parseOperatorArgs(argv: string[]): OperatorOptions | 'help' {
   let kubeconfig: string | undefined;
   const namespaces: string[] = [];
-  const bundle: { -readonly [K in keyof BundleOptions]: BundleOptions[K] } = {};
-  const frpsAddresses: string[] = [];
-  const clientCidrs: string[] = [];
+  const bundleArgs = new BundleArgs('--frps-namespace');
   let metrics: string | undefined = '0.0.0.0:8080';
   let health: string | undefined = '0.0.0.0:8081';
   let leaderElection = true;
@@ -88,55 +87,18 @@ export function parseOperatorArgs(argv: string[]): OperatorOptions | 'help' {
       case '--help': case '-h': return 'help';
       case '--kubeconfig': kubeconfig = value(); break;
       case '--namespace': namespaces.push(dnsLabel(a, value())); break;
-      case '--frps-namespace': bundle.serverNamespace = dnsLabel(a, value()); break;
-      case '--subdomain-host': {
-        const v = value();
-        const bad = CHECKS.domain(v);
-        if (bad) throw new Error(`--subdomain-host ${bad}`);
-        bundle.subDomainHost = v;
-        break;
-      }
-      case '--token-secret': {
-        const v = value();
-        const bad = CHECKS.objectName(v);
-        if (bad) throw new Error(`--token-secret ${bad}`);
-        bundle.tokenSecret = v;
-        break;
-      }
-      case '--frps-replicas': {
-        const v = value();
-        if (!/^[1-9]$/.test(v)) throw new Error(`--frps-replicas must be 1 to 9, got ${JSON.stringify(v)}`);
-        bundle.frpsReplicas = Number(v);
-        break;
-      }
-      case '--frps-service-type': {
-        const v = value();
-        if (v !== 'LoadBalancer' && v !== 'NodePort') throw new Error(`--frps-service-type must be LoadBalancer or NodePort, got ${JSON.stringify(v)}`);
-        (bundle as any).frpsServiceType = v;
-        break;
-      }
-      case '--frps-address': frpsAddresses.push(value()); break;
-      case '--frps-node-port': bundle.frpsNodePort = port(a, value()); break;
-      case '--client-cidr': clientCidrs.push(value()); break;
-      case '--cert-manager-namespace': bundle.certManagerNamespace = dnsLabel(a, value()); break;
-      case '--insecure-skip-verify': bundle.insecureSkipVerify = true; break;
       case '--metrics-address': metrics = value(); break;
       case '--health-address': health = value(); break;
       case '--leader-election-namespace': leaderElectionNamespace = dnsLabel(a, value()); break;
       case '--no-leader-election': leaderElection = false; break;
       case '--webhook-address': webhook = value(); break;
       case '--webhook-cert-dir': webhookCertDir = value(); break;
-      default: throw new Error(a.startsWith('-') ? `unknown option ${a}` : `unexpected argument ${JSON.stringify(a)} (operator reads DistributedServices from the cluster, not from files)`);
+      default:
+        if (bundleArgs.take(a, value)) break;
+        throw new Error(a.startsWith('-') ? `unknown option ${a}` : `unexpected argument ${JSON.stringify(a)} (operator reads DistributedServices from the cluster, not from files)`);
     }
   }
-  if (frpsAddresses.length > 0) bundle.frpsAddresses = frpsAddresses;
-  if (clientCidrs.length > 0) bundle.clientCidrs = clientCidrs;
-  if ((bundle.frpsAddresses || bundle.frpsNodePort !== undefined) && !bundle.frpsServiceType) {
-    throw new Error('--frps-address and --frps-node-port need --frps-service-type (LoadBalancer or NodePort)');
-  }
-  if (bundle.certManagerNamespace !== undefined && bundle.insecureSkipVerify) {
-    throw new Error('--cert-manager-namespace is for the CA, which --insecure-skip-verify turns off: give one of them');
-  }
+  const bundle = bundleArgs.options();
   const webhookAddress = webhook === undefined ? undefined : address('--webhook-address', webhook);
   if (webhookCertDir !== undefined && !webhookAddress) throw new Error('--webhook-cert-dir is the webhooks\' certificate: it needs --webhook-address HOST:PORT');
   if (webhookAddress && webhookCertDir === undefined && (webhookAddress.host === '0.0.0.0' || webhookAddress.host === '::')) {
@@ -153,12 +115,6 @@ export function parseOperatorArgs(argv: string[]): OperatorOptions | 'help' {
     webhookAddress,
     webhookCertDir,
   };
-}
-
-function port(option: string, v: string): number {
-  const n = Number(v);
-  if (!/^\d+$/.test(v) || n < 1 || n > 65535) throw new Error(`${option}: port must be 1-65535, got ${JSON.stringify(v)}`);
-  return n;
 }
 
 /** HOST:PORT (port 0 is any free port), or "0" for off. */

@@ -1,4 +1,5 @@
-import { parseOperatorArgs } from '../../lib/operator/options';
+import { parseArgs, RenderOptions } from '../../lib/cli/render';
+import { parseOperatorArgs, OperatorOptions } from '../../lib/operator/options';
 
 describe('cdk8s-frp operator options (contract 2)', () => {
   test('defaults: every namespace, metrics on 8080, health on 8081, leader election on', () => {
@@ -68,5 +69,27 @@ describe('cdk8s-frp operator options (contract 2)', () => {
     [['--webhook-address', '127.0.0.1'], '--webhook-address must be HOST:PORT (or 0 for off), got "127.0.0.1"'],
   ])('%j is refused: %s', (argv, message) => {
     expect(() => parseOperatorArgs(argv)).toThrow(message);
+  });
+
+  test('render and the operator read the bundle options with one parser: the same options, the same BundleOptions, the same refusals', () => {
+    const shared = [
+      '--subdomain-host', 'example.com', '--token-secret', 'tok', '--frps-replicas', '3', '--frps-service-type', 'LoadBalancer',
+      '--frps-address', 'frp.example.com', '--frps-node-port', '30001', '--client-cidr', '192.0.2.0/24', '--cert-manager-namespace', 'cm',
+    ];
+    const render = parseArgs(['render', '--namespace', 'frp', ...shared, 'x.yaml']) as RenderOptions;
+    const operator = parseOperatorArgs(['--frps-namespace', 'frp', ...shared]) as OperatorOptions;
+    const { command: _c, files: _f, machine: _m, serverAddress: _a, serverPort: _p, outputDir: _o, locals: _l, ...renderBundle } = render;
+    expect(operator.bundle).toEqual({ ...renderBundle, insecureSkipVerify: undefined });
+    expect(render.insecureSkipVerify).toBe(false);
+    for (const bad of [['--subdomain-host', 'Not A Domain'], ['--token-secret', 'UPPER'], ['--frps-node-port', '70000'], ['--cert-manager-namespace', 'a_b']]) {
+      let renderError = '';
+      try {
+        parseArgs(['render', ...bad, 'x.yaml']);
+      } catch (e) {
+        renderError = (e as Error).message;
+      }
+      expect(renderError).not.toBe('');
+      expect(() => parseOperatorArgs(bad)).toThrow(renderError);
+    }
   });
 });
