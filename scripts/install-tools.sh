@@ -10,8 +10,9 @@
 #   wrk                 the load generator of `npm run bench:dataplane` (bench/dataplane.bench.ts)
 # and builds the real programs from the Go module proxy (cached by version):
 #   frps, frpc v0.70.1              scripts/build-frp.sh
-#   kube-apiserver, kubectl, kube-controller-manager, kube-scheduler v1.28
-#                                   scripts/build-k8s.sh
+#   kube-apiserver, kubectl, kube-controller-manager, kube-scheduler v1.28 and v1.34
+#                                   scripts/build-k8s.sh (every version with a build
+#                                   module: scripts/k8s, scripts/k8s-<minor>)
 #   kwok v0.8.0 (fake nodes)        scripts/build-kwok.sh
 #   cert-manager's controller v1.11.5   scripts/build-cert-manager.sh
 # Safe to run again: installs only what is missing.
@@ -29,10 +30,23 @@ command -v lua5.1 >/dev/null 2>&1 || need+=(lua5.1)
 command -v wrk >/dev/null 2>&1 || need+=(wrk)
 here="$(cd "$(dirname "$0")" && pwd)"
 build_go_tools() {
-  echo "install-tools: frp in $("$here/build-frp.sh")"
-  echo "install-tools: Kubernetes in $("$here/build-k8s.sh")"
-  echo "install-tools: kwok in $("$here/build-kwok.sh")"
-  echo "install-tools: cert-manager's controller in $("$here/build-cert-manager.sh")"
+  # each build in an assignment of its own: set -e ends the script when one fails (inside an
+  # echo's argument, or left of &&, the failure would be lost)
+  local dir module
+  dir=$("$here/build-frp.sh")
+  echo "install-tools: frp in $dir"
+  dir=$("$here/build-k8s.sh")
+  echo "install-tools: Kubernetes 1.28 in $dir"
+  for module in "$here"/k8s-*/go.mod; do
+    [ -e "$module" ] || continue
+    module=$(basename "$(dirname "$module")")
+    dir=$(CDK8S_FRP_K8S_VERSION="${module#k8s-}" "$here/build-k8s.sh")
+    echo "install-tools: Kubernetes ${module#k8s-} in $dir"
+  done
+  dir=$("$here/build-kwok.sh")
+  echo "install-tools: kwok in $dir"
+  dir=$("$here/build-cert-manager.sh")
+  echo "install-tools: cert-manager's controller in $dir"
 }
 
 if [ ${#need[@]} -eq 0 ]; then

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # A real Kubernetes control plane on a loopback address for the tests and for users: etcd,
 # kube-apiserver, kube-controller-manager and kube-scheduler v1.28 (scripts/build-k8s.sh;
-# CDK8S_FRP_K8S_VERSION=1.34 for v1.34),
+# CDK8S_FRP_K8S_VERSION=1.34 for v1.34: npm test runs test/cluster on both),
 # KWOK playing nodes (scripts/build-kwok.sh) and cert-manager's controller and cainjector
 # (scripts/build-cert-manager.sh).
 #

@@ -6,7 +6,8 @@ import { stringify } from 'yaml';
 
 /**
  * The test cluster (scripts/test-cluster.sh): etcd, kube-apiserver,
- * kube-controller-manager and kube-scheduler v1.28, KWOK's fake nodes (pods become
+ * kube-controller-manager and kube-scheduler v1.28 (v1.34 with CDK8S_FRP_K8S_VERSION=1.34;
+ * npm test runs this suite on both), KWOK's fake nodes (pods become
  * Running and Ready without containers) and cert-manager's controller, on the run's own loopback address,
  * with the CRDs installed. The jest global setup (./global-setup.ts) gives
  * each run its own state directory and stops the cluster at the end; the first test

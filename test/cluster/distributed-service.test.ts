@@ -37,7 +37,7 @@ const cliPaths = (doc: any) => {
 /** Refused by the library but beyond what the CRD's schema and CEL can judge (the API server accepts them). */
 const BEYOND_CEL: Record<string, string> = {
   'udp least-conn over discovered pods': 'depends on which algorithms the udp balancer has (the library\'s plan)',
-  'too many weighted members': 'needs the sum of the weights (Kubernetes 1.28 CEL has no sum or fold)',
+  'too many weighted members': 'applies only without the balancer tier, which the library\'s plan chooses (CEL could sum the weights, not plan)',
 };
 
 beforeAll(() => {
