@@ -1,4 +1,4 @@
-import { execFileSync, spawnSync } from 'child_process';
+import { ChildProcess, execFileSync, spawn, spawnSync } from 'child_process';
 import { mkdtempSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
@@ -44,6 +44,12 @@ export function kubectl(args: string[], input?: string, timeoutMs = 120_000): Ku
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
+/** A long-running kubectl (e.g. `get --watch`) against the test cluster; the caller stops it. */
+export function spawnKubectl(args: string[]): ChildProcess {
+  startCluster();
+  return spawn(kubectlBin!, ['--kubeconfig', kubeconfig!, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+}
+
 /** kubectl that must succeed with nothing on stderr (no warnings); returns stdout. */
 export function kubectlClean(args: string[], input?: string): string {
   const r = kubectl(args, input);
@@ -52,6 +58,16 @@ export function kubectlClean(args: string[], input?: string): string {
   }
   return r.stdout;
 }
+
+/** A pod spec PodSecurity `restricted` accepts (the image is never pulled: KWOK runs no containers). */
+export const RESTRICTED_POD = {
+  securityContext: { runAsNonRoot: true, runAsUser: 65532, seccompProfile: { type: 'RuntimeDefault' } },
+  containers: [{
+    name: 'app',
+    image: 'registry.k8s.io/pause:3.9',
+    securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } },
+  }],
+};
 
 /** Multi-document YAML of `docs`. */
 export function toYaml(docs: any[]): string {

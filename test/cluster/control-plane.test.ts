@@ -2,7 +2,7 @@ import { X509Certificate, createPrivateKey, generateKeyPairSync } from 'crypto';
 import { readFileSync } from 'fs';
 import { join } from 'path';
 import { cliRender, withNamespacePrefix } from './bundles';
-import { KubectlResult, ensureNamespaces, kubectl, kubectlClean, serverSideApply, startCluster, toYaml, writeManifests } from './cluster';
+import { KubectlResult, RESTRICTED_POD, ensureNamespaces, kubectl, kubectlClean, serverSideApply, startCluster, toYaml, writeManifests } from './cluster';
 
 jest.setTimeout(600_000);
 beforeAll(() => startCluster());
@@ -27,15 +27,6 @@ const getJson = (...args: string[]): any => JSON.parse(kubectlClean(['get', ...a
 const secretData = (ns: string, name: string): Record<string, string> => Object.fromEntries(
   Object.entries(getJson('secret', name, '-n', ns).data as Record<string, string>).map(([k, v]) => [k, Buffer.from(v, 'base64').toString('utf8')]));
 
-/** A pod spec PodSecurity `restricted` accepts (the image is never pulled: KWOK runs no containers). */
-const RESTRICTED_POD = {
-  securityContext: { runAsNonRoot: true, runAsUser: 65532, seccompProfile: { type: 'RuntimeDefault' } },
-  containers: [{
-    name: 'app',
-    image: 'registry.k8s.io/pause:3.9',
-    securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } },
-  }],
-};
 const deployment = (ns: string, name: string, replicas: number, podSpec: any) => ({
   apiVersion: 'apps/v1',
   kind: 'Deployment',

@@ -1,8 +1,8 @@
 import { readFileSync } from 'fs';
 import { join } from 'path';
 import { parseAllDocuments } from 'yaml';
-import { drift, ensureNamespaces, kubectl, kubectlClean, startCluster, writeManifests } from './cluster';
-import { OperatorProcess, eventually } from './operator-process';
+import { RESTRICTED_POD, drift, ensureNamespaces, kubectl, kubectlClean, startCluster, writeManifests } from './cluster';
+import { OperatorProcess, StateHistory, eventually, operatorLock } from './operator-process';
 import { main } from '../../lib/cli/render';
 
 /**
@@ -135,19 +135,65 @@ async function converged(): Promise<void> {
 /** Events of a service (events.k8s.io/v1, as kubectl shows them). */
 function events(ns: string, name: string): any[] {
   return JSON.parse(kubectlClean(['get', 'events.v1.events.k8s.io', '-n', ns, '-o', 'json'])).items
-    .filter((e: any) => e.regarding?.name === name && e.regarding?.kind === 'DistributedService');
+    .filter((e: any) => e.regarding?.name === name && e.regarding?.kind === 'DistributedService')
+    .sort((a: any, b: any) => (a.eventTime < b.eventTime ? -1 : a.eventTime > b.eventTime ? 1 : 0));
 }
 
-/** Whether the cluster runs the control plane's controllers (KWOK nodes: pods become Ready). */
-function runsControllers(): boolean {
-  return JSON.parse(kubectlClean(['get', 'nodes', '-o', 'json'])).items.length > 0;
+/**
+ * What the users of the three seeds with discovered backends run themselves (the operator
+ * creates none of it): the backends' Deployments, whose pods carry the labels and the port
+ * their discovery selects (KWOK makes them Running and Ready, the endpointslice controller
+ * lists them), and for postgres-proxy's dns discovery the Service it names
+ * (spec.backends.discovery.serviceName, by default <name>-backends, in the discovery namespace).
+ */
+function userBackends(): any[] {
+  const out: any[] = [];
+  const deployment = (namespace: string, name: string, labels: Record<string, string>, port: number, replicas: number) => ({
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name, namespace, labels },
+    spec: {
+      replicas,
+      selector: { matchLabels: labels },
+      template: {
+        metadata: { labels },
+        spec: { ...RESTRICTED_POD, containers: RESTRICTED_POD.containers.map(c => ({ ...c, ports: [{ name: 'serve', containerPort: port }] })) },
+      },
+    },
+  });
+  // selector and auto discovery: the labels of the backends Service the bundle renders
+  const rendered = cliRender(Object.values(seeds())).objects;
+  for (const ds of Object.values(seeds())) {
+    const d = ds.spec.backends.discovery;
+    if (!d) continue;
+    const replicas = BACKEND_REPLICAS[ds.metadata.name];
+    if (d.mode === 'dns') {
+      const labels = { app: ds.metadata.name };
+      out.push(deployment(d.namespace ?? ds.metadata.namespace, ds.metadata.name, labels, d.port, replicas), {
+        apiVersion: 'v1',
+        kind: 'Service',
+        metadata: { name: d.serviceName ?? `${ds.metadata.name}-backends`, namespace: d.namespace ?? ds.metadata.namespace },
+        spec: { clusterIP: 'None', selector: labels, ports: [{ name: 'serve', port: d.port, targetPort: d.port }] },
+      });
+      continue;
+    }
+    const svc = rendered.find(o => o.kind === 'Service' && o.metadata.name === `${ds.metadata.name}-backends`);
+    out.push(deployment(svc.metadata.namespace, ds.metadata.name, svc.spec.selector, d.port, replicas));
+  }
+  return out;
 }
+
+/** Replicas of the user's backends, by service (what BackendDiscovered reports). */
+const BACKEND_REPLICAS: Record<string, number> = { 'ollama-cluster': 3, 'postgres-proxy': 2, 'webapp-frontend': 2 };
 
 let operator: OperatorProcess | undefined;
 const others: OperatorProcess[] = [];
+let history: StateHistory | undefined;
+let releaseLock: (() => void) | undefined;
 
-beforeAll(() => {
+beforeAll(async () => {
   startCluster();
+  releaseLock = await operatorLock();
   ensureNamespaces([...SERVED, FRPS_NS, CA_NS].map(namespace => ({ metadata: { namespace } })));
   // what an earlier run on a kept cluster (CDK8S_FRP_CLUSTER_DIR) left behind
   for (const ns of SERVED) {
@@ -159,81 +205,123 @@ beforeAll(() => {
   for (const o of applied().values()) kubectlClean(['delete', o.kind.toLowerCase() + '.' + (o.apiVersion.includes('/') ? o.apiVersion.split('/')[0] : ''), o.metadata.name, ...(o.metadata.namespace ? ['-n', o.metadata.namespace] : [])].map(a => a.replace(/\.$/, '')));
   for (const ns of [...SERVED, FRPS_NS]) kubectl(['delete', 'events.v1.events.k8s.io', '--all', '-n', ns]);
   kubectl(['delete', 'lease', 'cdk8s-frp-operator', '-n', FRPS_NS, '--ignore-not-found']);
-});
+}, 1_800_000);
 
 afterAll(async () => {
   for (const o of [operator, ...others]) await o?.stop('SIGKILL');
+  await history?.stop();
+  releaseLock?.();
 });
 
 describe('cdk8s-frp operator on the test cluster', () => {
-  test('the four seed manifests as custom resources: the applied objects equal the CLI render plus owner references; status and events', async () => {
+  test('the four seed manifests as custom resources: the applied objects equal the CLI render plus owner references; each walks Pending, Provisioning, Running; kubectl get and the events show it', async () => {
+    // what the users run already: their backends (and postgres-proxy's backends Service)
+    const backends = userBackends();
+    ensureNamespaces(backends);
+    kubectlClean(['apply', '--server-side', '--field-manager=test-user', '-f', writeManifests('operator-user-backends', backends)]);
+    history = new StateHistory();
     operator = new OperatorProcess([...OPERATOR_ARGS, '--no-leader-election']);
     await operator.waitFor('started');
     applyServices(Object.values(seeds()));
     await converged();
     const dss = services();
     expect(dss.map(d => d.metadata.name)).toEqual(['ollama-cluster', 'postgres-proxy', 'user-service', 'webapp-frontend']);
-    // the finalizer on each, every state walked from Pending
-    for (const d of dss) {
-      expect(d.metadata.finalizers).toEqual(['frp.io/cleanup']);
-      const walk = operator.logged('state', l => l.service === `${d.metadata.namespace}/${d.metadata.name}`).map(l => l.to);
-      expect(walk.slice(0, 2)).toEqual(['Pending', 'Provisioning']);
-    }
+    for (const d of dss) expect(d.metadata.finalizers).toEqual(['frp.io/cleanup']);
     // the listed endpoints of user-service count as present
     expect(service('user-service').status).toMatchObject({ activeBackends: 2, totalBackends: 2 });
     expect(cond(service('user-service'), 'BackendsAvailable')).toMatchObject({ status: 'True', reason: 'Listed' });
     // discovered backends: the selector of the backends Service (for the scale subresource)
     expect(service('ollama-cluster').status.selector).toBe('app=ollama,tier=inference');
-    if (runsControllers()) {
-      // KWOK readies the pods and cert-manager issues: user-service (listed endpoints) runs; the others
-      // have no backend pods (nothing carries their labels), which is all their Ready condition names
-      await eventually(() => service('user-service')?.status?.state === 'Running' || undefined, () => JSON.stringify(service('user-service').status), 300_000, 2_000);
-      await eventually(() => services().filter(d => d.metadata.name !== 'user-service')
-        .every(d => cond(d, 'CertificatesReady')?.status === 'True' && /^0 of \d+ backends ready$/.test(cond(d, 'Ready')?.message ?? '')) || undefined,
-      () => JSON.stringify(services().map(s => s.status?.conditions)), 300_000, 2_000);
-    } else {
-      // no controllers: the workloads never report available, the certificates are never issued
-      for (const d of services()) {
-        expect(d.status.state).toBe('Provisioning');
-        expect(cond(d, 'Ready')).toMatchObject({ status: 'False', reason: 'NotAvailable' });
-        expect(cond(d, 'Ready').message).toMatch(/^Deployment .*: the controller has not observed generation 1 yet/m);
-        expect(cond(d, 'CertificatesReady')).toMatchObject({ status: 'False', reason: 'NotIssued' });
+    expect(service('webapp-frontend').status.selector).toBe('app.kubernetes.io/name=webapp-frontend');
+    // KWOK readies the pods (frps, frpc, balancers and the users' backends) and cert-manager issues:
+    // every service Running, with every condition true
+    const all = await eventually(() => {
+      const now = services();
+      return now.length === 4 && now.every(d => d.status?.state === 'Running') ? now : undefined;
+    }, () => JSON.stringify(services().map(s => [s.metadata.name, s.status?.state, s.status?.conditions])), 300_000, 2_000);
+    for (const d of all) {
+      for (const type of ['Ready', 'ConfigurationValid', 'ConfigurationApplied', 'CertificatesReady', 'BackendsAvailable']) {
+        expect([d.metadata.name, type, cond(d, type)?.status]).toEqual([d.metadata.name, type, 'True']);
       }
+      // the states the API server held, in order (the watch saw every write)
+      expect([d.metadata.name, history!.walk(`${d.metadata.namespace}/${d.metadata.name}`)]).toEqual([d.metadata.name, ['Pending', 'Provisioning', 'Running']]);
     }
-    // kubectl get dsvc: the Backends and State columns filled
-    const table = kubectlClean(['get', 'dsvc', '-n', 'op-micro']);
-    expect(table).toMatch(/^NAME\s+TYPE\s+BACKENDS\s+STATE\s+AGE\n/);
-    expect(table).toMatch(/\nuser-service\s+grpc\s+2\s+(Provisioning|Running)\s+/);
-    // events, once each (not per resync)
-    const ev = events('op-web', 'webapp-frontend');
-    expect(ev.map(e => e.reason)).toEqual(expect.arrayContaining(['ServiceCreated', 'ConfigurationApplied']));
-    expect(ev.filter(e => e.reason === 'ServiceCreated')).toHaveLength(1);
-    expect(ev[0]).toMatchObject({ reportingController: 'frp.io/distributed-controller', type: 'Normal' });
+    for (const [name, replicas] of Object.entries(BACKEND_REPLICAS)) {
+      expect([name, service(name).status.activeBackends, service(name).status.totalBackends]).toEqual([name, replicas, replicas]);
+      expect(cond(service(name), 'BackendsAvailable')).toMatchObject({ reason: 'BackendsReady', message: `${replicas} of ${replicas} backends ready` });
+    }
+    // dns discovery: the backends Service is the user's, with no selector of the bundle's to report
+    expect(service('postgres-proxy').status.selector).toBeUndefined();
+    // kubectl get dsvc: the Type, Backends and State columns filled
+    const table = kubectlClean(['get', 'dsvc', '-A']);
+    console.log(`$ kubectl get dsvc -A\n${table}`);
+    const rows = table.trim().split('\n');
+    expect(rows[0]).toMatch(/^NAMESPACE\s+NAME\s+TYPE\s+BACKENDS\s+STATE\s+AGE$/);
+    expect(rows.slice(1).map(r => r.split(/\s+/).slice(0, 5))).toEqual([
+      ['op-ai', 'ollama-cluster', 'http', '3', 'Running'],
+      ['op-db', 'postgres-proxy', 'tcp', '2', 'Running'],
+      ['op-micro', 'user-service', 'grpc', '2', 'Running'],
+      ['op-web', 'webapp-frontend', 'http', '2', 'Running'],
+    ]);
+    // events, once each (not per resync): created, applied, the discovered backends
+    for (const d of all) {
+      const ev = events(d.metadata.namespace, d.metadata.name);
+      const reasons = ev.map(e => e.reason);
+      expect([d.metadata.name, reasons.filter(r => r === 'ServiceCreated').length]).toEqual([d.metadata.name, 1]);
+      expect([d.metadata.name, reasons]).toEqual([d.metadata.name, expect.arrayContaining(['ServiceCreated', 'ConfigurationApplied'])]);
+      for (const e of ev) expect(e).toMatchObject({ reportingController: 'frp.io/distributed-controller', type: 'Normal' });
+      const discovered = ev.filter(e => e.reason === 'BackendDiscovered').map(e => e.note);
+      const replicas = BACKEND_REPLICAS[d.metadata.name];
+      // listed endpoints are not discovered; the others end at every replica discovered
+      if (replicas === undefined) expect(discovered).toEqual([]);
+      else expect([d.metadata.name, discovered[discovered.length - 1]]).toEqual([d.metadata.name, `Discovered ${replicas} backends`]);
+    }
+    console.log(`$ kubectl describe dsvc ollama-cluster -n op-ai\n${kubectlClean(['describe', 'dsvc', 'ollama-cluster', '-n', 'op-ai'])}`);
   });
 
-  test('an edit: Updating, only the changed objects applied again, the removed ones pruned', async () => {
+  test('an edit (algorithm, endpoints, exposure): Updating, then Running; only the changed objects applied again, the removed ones pruned', async () => {
     const before = cliRender(services().map(asFile)).objects;
     const edited = seeds();
-    // algorithm and backends: listed endpoints instead of discovery (no backends Service any more)
+    // algorithm, backends (listed endpoints instead of discovery: no backends Service any more) and exposure (another domain)
     edited['webapp-frontend'].spec.loadBalancing.algorithm = 'least-conn';
     edited['webapp-frontend'].spec.backends = { endpoints: [{ host: 'web-1.internal', port: 3000 }, { host: 'web-2.internal', port: 3000 }] };
+    edited['webapp-frontend'].spec.expose.domain = 'www.example.com';
     const after = cliRender(Object.values(edited)).objects;
     const beforeByKey = new Map(before.map(o => [key(o), JSON.stringify(o)]));
     const changed = after.filter(o => beforeByKey.get(key(o)) !== JSON.stringify(o)).map(key).sort();
     const removed = [...beforeByKey.keys()].filter(k => !after.some(o => key(o) === k)).sort();
     expect(removed).toContain('v1 Service op-web/webapp-frontend-backends');
-    const wasRunning = service('webapp-frontend').status.state === 'Running';
+    expect(changed).toEqual(expect.arrayContaining([
+      'v1 ConfigMap op-web/webapp-frontend-balancer-config', 'networking.k8s.io/v1 Ingress op-frp/webapp-frontend-op-web',
+    ]));
+    // when the operator last applied each object (its Apply entry in managedFields) and the object's version
+    const stamp = (o: any) => `${o.metadata.managedFields.find((f: any) => f.manager === MANAGER && f.operation === 'Apply').time} ${o.metadata.resourceVersion}`;
+    const stampsBefore = new Map([...applied()].map(([k, o]) => [k, stamp(o)]));
+    expect(service('webapp-frontend').status.state).toBe('Running');
     const from = operator!.lines.length;
+    const seen = history!.seen.length;
     applyServices([edited['webapp-frontend']]);
     await converged();
     expect(operator!.logged('applied', () => true, from).map(l => l.object).sort()).toEqual(changed);
     expect(operator!.logged('pruning', () => true, from).map(l => l.object).sort()).toEqual(removed);
-    // seed 000: Updating from Running; a service never Running is not Updating
-    const walk = operator!.logged('state', l => l.service === 'op-web/webapp-frontend', from).map(l => l.to);
-    if (wasRunning) expect(walk[0]).toBe('Updating');
-    else expect(walk.filter(s => s === 'Updating')).toEqual([]);
     for (const k of removed) expect(applied().has(k)).toBe(false);
-    expect(service('webapp-frontend').status).toMatchObject({ activeBackends: 2, totalBackends: 2 });
+    // seed 000: Running (the edit itself) -> Updating -> Running, as the API server held it
+    await eventually(() => service('webapp-frontend').status.state === 'Running' || undefined, () => JSON.stringify(service('webapp-frontend').status), 300_000, 2_000);
+    expect(history!.walk('op-web/webapp-frontend', seen)).toEqual(['Running', 'Updating', 'Running']);
+    // the others stayed Running throughout
+    for (const d of services().filter(x => x.metadata.name !== 'webapp-frontend')) {
+      expect([d.metadata.name, history!.walk(`${d.metadata.namespace}/${d.metadata.name}`, seen).filter(state => state !== 'Running')]).toEqual([d.metadata.name, []]);
+    }
+    // on the API server: the unchanged objects were not applied again (same apply time, same version), the changed ones were
+    const now = applied();
+    for (const [k, was] of stampsBefore) {
+      if (removed.includes(k)) continue;
+      if (changed.includes(k)) expect([k, now.get(k).metadata.resourceVersion]).not.toEqual([k, was.split(' ')[1]]);
+      else if (!['Deployment', 'StatefulSet', 'DaemonSet', 'Certificate'].includes(now.get(k).kind)) expect([k, stamp(now.get(k))]).toEqual([k, was]);
+      // workloads and Certificates: their controllers write their status, so only the operator's apply time is compared
+      else expect([k, stamp(now.get(k)).split(' ')[0]]).toEqual([k, was.split(' ')[0]]);
+    }
+    expect(service('webapp-frontend').status).toMatchObject({ activeBackends: 2, totalBackends: 2, externalEndpoint: 'http://www.example.com/frontend' });
   });
 
   test('an invalid edit: Failed with the CLI\'s message, nothing applied or pruned, the last good objects intact', async () => {
