@@ -4,7 +4,7 @@ import { get } from 'http';
 import parsePrometheusTextFormat from 'parse-prometheus-text-format';
 import { parse as parseYaml } from 'yaml';
 import { ensureNamespaces, kubectl, kubectlClean, startCluster, writeManifests } from './cluster';
-import { OperatorProcess, eventually } from './operator-process';
+import { OperatorProcess, eventually, operatorLock } from './operator-process';
 import { OPERATOR_METRICS, DISTRIBUTED_SERVICE_STATES } from '../../lib/operator-metrics-names';
 import { promtool, testRules } from '../monitoring/promtool';
 import { byKind, renderOperator } from '../operator-deploy/fixtures';
@@ -302,8 +302,11 @@ async function inState(state: string, timeoutMs: number): Promise<{ status: any;
   return { status, scrape: scraped };
 }
 
-beforeAll(() => {
+let releaseLock: (() => void) | undefined;
+
+beforeAll(async () => {
   startCluster();
+  releaseLock = await operatorLock();
   ensureNamespaces([NS, FRPS_NS, OPERATOR_NS, OTHER_NS].map(namespace => ({ metadata: { namespace } })));
   // as an operator serving other namespaces leaves it: applied under cdk8s-frp-operator, not this operator's to prune
   kubectlClean(['apply', '--server-side', '--field-manager=cdk8s-frp-operator', '-f', writeManifests('scale-foreign', [FOREIGN])]);
@@ -318,10 +321,11 @@ beforeAll(() => {
     kubectl(['delete', KINDS, '--all', '-n', ns, '-l', 'app.kubernetes.io/managed-by=cdk8s', '--wait=true']);
     kubectl(['delete', 'events.v1.events.k8s.io', '--all', '-n', ns]);
   }
-});
+}, 1_800_000);
 
 afterAll(async () => {
   await operator?.stop('SIGKILL');
+  releaseLock?.();
 });
 
 describe('backends that move: KWOK scales the backends 3 -> 5 -> 2 -> 0', () => {

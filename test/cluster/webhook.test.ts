@@ -3,7 +3,7 @@ import { join } from 'path';
 import { Chart, Testing } from 'cdk8s';
 import { parseAllDocuments } from 'yaml';
 import { ensureNamespaces, kubectl, kubectlClean, serverSideApply, startCluster, toYaml, writeManifests } from './cluster';
-import { OperatorProcess, eventually } from './operator-process';
+import { OperatorProcess, eventually, operatorLock } from './operator-process';
 import { DistributedServiceCrd } from '../../lib';
 import { withDefaults } from '../../lib/operator/admission';
 import { WEBHOOK_CONFIGURATION_NAME, WEBHOOK_FIELD_MANAGER, WEBHOOK_NAMES } from '../../lib/operator/webhook-configuration';
@@ -51,8 +51,11 @@ async function webhooksCalled(): Promise<void> {
   }, () => `the API server does not call the webhooks:\n${operator!.tail()}`, 60_000);
 }
 
+let releaseLock: (() => void) | undefined;
+
 beforeAll(async () => {
   const kubeconfig = startCluster();
+  releaseLock = await operatorLock();
   const chart = new Chart(Testing.app(), 'frp');
   new DistributedServiceCrd(chart, 'crd');
   const crd = serverSideApply(writeManifests('webhook-crd', Testing.synth(chart)));
@@ -65,7 +68,7 @@ beforeAll(async () => {
   operator = new OperatorProcess(operatorArgs());
   await operator.waitFor('webhook listening');
   await webhooksCalled();
-});
+}, 1_800_000);
 
 afterAll(async () => {
   try {
@@ -75,6 +78,7 @@ afterAll(async () => {
     await operator?.stop();
     // whatever happened to the operator, no configuration pointing at a stopped server stays
     kubectl(['delete', 'validatingwebhookconfiguration,mutatingwebhookconfiguration', CONFIGURATION, '--ignore-not-found']);
+    releaseLock?.();
   }
 });
 
