@@ -144,9 +144,10 @@ export class StateHistory {
 }
 
 /**
- * One operator test file at a time on the test cluster: an operator prunes every object
- * its field manager applied that its own render lacks, cluster-wide, so two at once (jest's
- * parallel workers share the run's cluster) would prune each other's objects. Waits
+ * One operator test file at a time on the test cluster: an operator prunes what its field
+ * manager applied that its own render lacks in cert-manager's namespace (every test's CA
+ * goes there) and among cluster-scoped objects (the CAs' ClusterIssuers), so two at once
+ * (jest's parallel workers share the run's cluster) would prune each other's CAs. Waits
  * (bounded) for the lock in the cluster's state directory; resolves with its release. A
  * lock whose holder died is taken over.
  */
