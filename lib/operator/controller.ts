@@ -449,10 +449,12 @@ export class Controller {
       await this.events.record(ds, 'Normal', 'ConfigurationApplied', 'Apply', `FRP configuration applied (generation ${o.generation}, ${s.changed} objects)`);
     }
     if (o.backends && !o.backends.listed && endpoints !== undefined) {
+      let recorded = true;
       for (const e of backendEvents(this.backendsSeen.get(s.ref.uid), endpoints, prev.activeBackends ?? 0)) {
-        await this.events.record(ds, 'Normal', e.reason, e.reason === 'BackendDiscovered' ? 'Discover' : 'Remove', e.note);
+        recorded = await this.events.record(ds, 'Normal', e.reason, e.reason === 'BackendDiscovered' ? 'Discover' : 'Remove', e.note) && recorded;
       }
-      this.backendsSeen.set(s.ref.uid, endpoints);
+      // a change whose events were refused (RBAC, quota) stays unseen: said again at the next reconcile
+      if (recorded) this.backendsSeen.set(s.ref.uid, endpoints);
     }
     // more ready backends than the balancer's slots: said once per change (the condition keeps saying it)
     const over = now('BackendsAvailable');

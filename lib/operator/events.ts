@@ -18,7 +18,8 @@ export class EventRecorder {
 
   constructor(private readonly kube: Kube, private readonly instance: string, private readonly log: (msg: string, fields?: object) => void) {}
 
-  async record(ds: any, type: 'Normal' | 'Warning', reason: string, action: string, note: string): Promise<void> {
+  /** Records (or adds to the series of) an event; false when the API server refused it (logged, never thrown). */
+  async record(ds: any, type: 'Normal' | 'Warning', reason: string, action: string, note: string): Promise<boolean> {
     const namespace: string = ds.metadata.namespace;
     const key = `${ds.metadata.uid} ${type} ${reason} ${note}`;
     const now = new Date().toISOString().replace(/Z$/, '000Z'); // MicroTime
@@ -32,7 +33,7 @@ export class EventRecorder {
           metadata: { name: before.name, namespace: before.namespace },
           series: { count: before.count, lastObservedTime: now },
         } as any);
-        return;
+        return true;
       }
       const name = `${ds.metadata.name}.${Date.now().toString(16)}${randomBytes(2).toString('hex')}`;
       await this.kube.create({
@@ -56,9 +57,11 @@ export class EventRecorder {
         },
       } as any);
       this.sent.set(key, { name, namespace, count: 1 });
+      return true;
     } catch (e) {
       // an event is worth a log line, not a failed reconcile
       this.log('event not recorded', { reason, error: String((e as Error).message ?? e) });
+      return false;
     }
   }
 }

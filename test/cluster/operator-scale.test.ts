@@ -462,6 +462,8 @@ describe('backends that move: KWOK scales the backends 3 -> 5 -> 2 -> 0', () => 
     const { status } = await followed(pods());
     expect(status.status.activeBackends).toBe(1);
     await inState('Running', 60_000);
+    // the event it could not record while forbidden is recorded once it may
+    await eventually(() => events().find(e => e.reason === 'BackendDiscovered' && e.note === 'Discovered 1 backend'), () => JSON.stringify(events().map(e => e.note)), 60_000);
   });
 
   test('a deleted service leaves no series behind: its state and backends metrics go with it', async () => {
