@@ -158,6 +158,11 @@ project.addTask('bench:dataplane', {
   exec: 'ts-node --prefer-ts-exts -P test/tsconfig.json bench/dataplane.bench.ts',
 });
 
+project.addTask('bench:joinrace', {
+  description: 'Failed requests while frpc members leave and join a group (kill/restart, pod replaced), http and tcp, pool 5 and off (bench/results/joinrace.md; see README "Limits and decisions")',
+  exec: 'ts-node --prefer-ts-exts -P test/tsconfig.json bench/joinrace.ts',
+});
+
 project.addTask('bench:dataplane:compare', {
   description: 'Do several runs of bench:dataplane agree? (args: the dataplane.json of each run)',
   exec: 'ts-node --prefer-ts-exts -P test/tsconfig.json bench/dataplane/compare.ts',

@@ -284,7 +284,12 @@ export class LiveCluster {
     pod.deleted = true;
     await this.stopPod(pod);
     if (!replace) return undefined;
-    const fresh = this.createPod(pod.workload);
+    return this.addPod(pod.workload);
+  }
+
+  /** Starts one more pod of a workload, with a new name (a ReplicaSet scaling up, or replacing a pod deleted with `replace` false). */
+  public async addPod(workload: any): Promise<LivePod> {
+    const fresh = this.createPod(workload);
     await this.startPod(fresh);
     return fresh;
   }
