@@ -1,5 +1,6 @@
 import { BundleError, BundleOptions, BundleProblem, renderBundle } from '../bundle/distributed-service-bundle';
 import { DISTRIBUTED_SERVICE_API_VERSION } from '../service/distributed-service';
+import { qualifiedName } from '../service/server-claims';
 
 /**
  * Admission of frp.io/v1beta1 DistributedService (issue 18 §1): pure
@@ -67,15 +68,62 @@ function splitField(text: string): AdmissionCause {
 
 const problemKey = (p: BundleProblem) => `${p.source}\u0000${p.message}`;
 
-function renderProblems(inputs: { source: string; manifest: unknown }[], bundle: BundleOptions): BundleProblem[] {
-  if (inputs.length === 0) return [];
+/** The render of `inputs`: its objects, or its problems. */
+function render(inputs: { source: string; manifest: unknown }[], bundle: BundleOptions): { objects: any[]; problems: BundleProblem[] } {
+  if (inputs.length === 0) return { objects: [], problems: [] };
   try {
-    renderBundle(inputs, bundle);
-    return [];
+    return { objects: renderBundle(inputs, bundle).objects, problems: [] };
   } catch (e) {
-    if (e instanceof BundleError) return e.problems;
+    if (e instanceof BundleError) return { objects: [], problems: e.problems };
     throw e;
   }
+}
+
+const renderProblems = (inputs: { source: string; manifest: unknown }[], bundle: BundleOptions) => render(inputs, bundle).problems;
+
+/**
+ * frps' remote port of each port exposure (its exposure Service's targetPort),
+ * by the DistributedService (`namespace/name`) it belongs to: the Service
+ * carries the service's name; it lives in the service's namespace, or next to
+ * frps named `<name>-<namespace>`.
+ */
+function remotePorts(objects: readonly any[], inputs: readonly { source: string; manifest: any }[]): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const o of objects) {
+    const labels = o?.metadata?.labels ?? {};
+    const port = o?.spec?.ports?.[0]?.targetPort;
+    if (o?.kind !== 'Service' || labels['app.kubernetes.io/component'] !== 'exposure' || typeof port !== 'number') continue;
+    const name = labels['frp.io/distributed-service'];
+    const owner = inputs.find(i => i.manifest?.metadata?.name === name
+      && (i.manifest.metadata.namespace === o.metadata.namespace || qualifiedName(name, i.manifest.metadata.namespace) === o.metadata.name));
+    if (owner) out.set(owner.source, port);
+  }
+  return out;
+}
+
+type Input = { source: string; manifest: any };
+
+/**
+ * The stored services whose frps remote port the object takes: the render
+ * gives a port exposure the exposed port unless another service has it, in
+ * namespace/name order, so a newcomer that sorts first would move a running
+ * service's remote port. The render cannot tell which one was there first;
+ * admission can, and refuses the newcomer, naming both.
+ */
+function remotePortClaims(source: string, others: Input[], bundle: BundleOptions, all: readonly Input[], objects: readonly any[]): AdmissionCause[] {
+  const after = remotePorts(objects, all);
+  if (!after.has(source)) return [];
+  const before = remotePorts(render(others, bundle).objects, others);
+  const out: AdmissionCause[] = [];
+  for (const [stored, was] of before) {
+    const now = after.get(stored);
+    if (now === undefined || now === was) continue;
+    out.push({
+      field: 'spec.expose.port',
+      message: `clashes with ${stored}, stored already: ${source} would take frps remote port ${was} of ${stored} and move it to ${now}; give one of them another port`,
+    });
+  }
+  return out;
 }
 
 /**
@@ -84,7 +132,9 @@ function renderProblems(inputs: { source: string; manifest: unknown }[], bundle:
  * field and message (the CLI's message without `<namespace>/<name>: `), and
  * those the object brings to another service (a clash reported at the
  * service already serving: the message names both). Problems the others have
- * without the object are not its. @internal
+ * without the object are not its. When the render has none, admission's own
+ * check across objects: the object must not take a stored service's frps
+ * remote port (remotePortClaims). @internal
  */
 export function admissionCauses(object: any, namespace: string | undefined, context: AdmissionContext): AdmissionCause[] {
   const manifest = manifestOf(object, namespace);
@@ -94,8 +144,9 @@ export function admissionCauses(object: any, namespace: string | undefined, cont
     .filter(o => admissionSource(o) !== source)
     .map(o => ({ source: admissionSource(o), manifest: o }))
     .sort((a, b) => (a.source < b.source ? -1 : a.source > b.source ? 1 : 0));
-  const problems = renderProblems([...others, { source, manifest }], context.bundle);
-  if (problems.length === 0) return [];
+  const all = [...others, { source, manifest }];
+  const { objects, problems } = render(all, context.bundle);
+  if (problems.length === 0) return remotePortClaims(source, others, context.bundle, all, objects);
   const own = problems.filter(p => p.source === source).map(p => {
     const text = p.message.startsWith(`${source}: `) ? p.message.slice(source.length + 2) : p.message;
     return splitField(text);

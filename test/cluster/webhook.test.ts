@@ -204,16 +204,22 @@ describe('the API server calls the webhooks (cdk8s-frp operator --webhook-addres
   });
 });
 
-describe('ports are not claimed', () => {
-  test('a second service exposing a stored one\'s port is accepted, and the controller renders both (the render gives each its own frps remote port)', async () => {
+describe('frps remote ports: a stored service keeps its own', () => {
+  test('a second service that would take a stored one\'s remote port is refused naming both; with the same exposed port sorting after it, accepted and rendered', async () => {
     const db = examples.find(e => e.spec.expose?.type === 'port');
     expect(db).toBeDefined();
-    const twin = cr('port-twin', { serviceType: db.spec.serviceType, backends: { endpoints: [{ host: 'db-2.internal', port: 5432 }] }, expose: db.spec.expose });
-    const r = apply([twin]);
+    const twin = (name: string) => cr(name, { serviceType: db.spec.serviceType, backends: { endpoints: [{ host: 'db-2.internal', port: 5432 }] }, expose: db.spec.expose });
+    // the render hands out remote ports in namespace/name order: "a-port-twin" would take the stored one's
+    const first = apply([twin('a-port-twin')]);
+    expect(first.status).toBe(1);
+    expect(first.stderr).toContain(`spec.expose.port: clashes with ${NS}/${db.metadata.name}, stored already: ${NS}/a-port-twin would take frps remote port ${db.spec.expose.port} of ${NS}/${db.metadata.name}`);
+    // sorting after it, the next free remote port: nobody moves
+    expect(db.metadata.name < 'z-port-twin').toBe(true);
+    const r = apply([twin('z-port-twin')]);
     expect([r.status, r.stderr]).toEqual([0, '']);
     const valid = (name: string) => (JSON.parse(kubectlClean(['get', 'dsvc', name, '-n', NS, '-o', 'json'])).status?.conditions ?? [])
       .some((c: any) => c.type === 'ConfigurationValid' && c.status === 'True');
-    await eventually(() => (valid('port-twin') && valid(db.metadata.name) ? true : undefined), () => kubectl(['get', 'dsvc', '-n', NS, '-o', 'yaml']).stdout);
+    await eventually(() => (valid('z-port-twin') && valid(db.metadata.name) ? true : undefined), () => kubectl(['get', 'dsvc', '-n', NS, '-o', 'yaml']).stdout);
   });
 });
 

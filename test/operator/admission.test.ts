@@ -61,6 +61,24 @@ describe('validating: the CLI\'s checks, every problem, as an Invalid status wit
     expect(refused.status.details.causes[0].message).toMatch(/team-a\/web-a.*team-0\/a-web|team-0\/a-web.*team-a\/web-a/);
   });
 
+  test('a newcomer that would take a stored service\'s frps remote port is refused, naming both; one that gets a free port is not', () => {
+    // the render hands out remote ports in namespace/name order: a-db sorts before db and would take 5432 from it
+    const stored = ds('db', 'team-a', tcpSpec({ expose: { type: 'port', port: 5432 } }));
+    const later = ds('other', 'team-b', tcpSpec({ expose: { type: 'port', port: 15432 } }));
+    const first = validateReview(review(ds('a-db', 'team-a', tcpSpec({ expose: { type: 'port', port: 5432 } }))), { bundle: {}, others: [stored, later] }).response;
+    expect(first.allowed).toBe(false);
+    expect(first.status.details.causes).toEqual([
+      { reason: 'FieldValueInvalid', field: 'spec.expose.port', message: 'clashes with team-a/db, stored already: team-a/a-db would take frps remote port 5432 of team-a/db and move it to 15432; give one of them another port' },
+      // and so, in turn, the port of the next one
+      { reason: 'FieldValueInvalid', field: 'spec.expose.port', message: 'clashes with team-b/other, stored already: team-a/a-db would take frps remote port 15432 of team-b/other and move it to 25432; give one of them another port' },
+    ]);
+    // sorting after it, the same exposed port gets the next free remote port and moves nobody
+    expect(validateReview(review(ds('z-db', 'team-a', tcpSpec({ expose: { type: 'port', port: 5432 } }))), { bundle: {}, others: [stored] }).response.allowed).toBe(true);
+    // an update of the stored one (another backend) is not a newcomer: its own stored version is not an other
+    const moved = ds('db', 'team-a', tcpSpec({ expose: { type: 'port', port: 5432 }, backends: { endpoints: [{ host: 'db-2.internal', port: 5432 }] } }));
+    expect(validateReview(review(moved, { operation: 'UPDATE', oldObject: stored }), { bundle: {}, others: [stored, later] }).response.allowed).toBe(true);
+  });
+
   test('problems the others have without the object are not the object\'s; its own stored version is not an other', () => {
     const broken = ds('old', 'team-a', tcpSpec({ backends: { endpoints: [{ host: 'a', port: 70000 }] } }));
     const mine = ds('db', 'team-b', tcpSpec({ expose: { type: 'port', port: 6000 } }));
