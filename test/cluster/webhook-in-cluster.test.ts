@@ -6,7 +6,7 @@ import { join } from 'path';
 import { connect } from 'tls';
 import { App, Chart } from 'cdk8s';
 import { ensureNamespaces, kubectl, kubectlClean, serverSideApply, startCluster, writeManifests } from './cluster';
-import { OperatorProcess, eventually } from './operator-process';
+import { OperatorProcess, eventually, operatorLock } from './operator-process';
 import { FrpOperator } from '../../lib';
 import { WEBHOOK_PATHS } from '../../lib/operator/admission';
 import { parseOperatorArgs } from '../../lib/operator/options';
@@ -166,8 +166,17 @@ function review(host: string, port: number, ca: string, path: string, object: an
 
 describe('cdk8s-frp operator --webhook-cert-dir: the Secret cert-manager issued, renewed without a restart', () => {
   let operator: OperatorProcess | undefined;
+  let releaseLock: (() => void) | undefined;
+  // its controller, even with nothing to render, prunes what the field manager applied elsewhere: one operator test at a time
+  beforeAll(async () => {
+    releaseLock = await operatorLock();
+  }, 1_800_000);
   afterAll(async () => {
-    await operator?.stop();
+    try {
+      await operator?.stop();
+    } finally {
+      releaseLock?.();
+    }
   });
 
   test('serves tls.crt to a client checking it with ca.crt and the Service\'s name, answers an AdmissionReview, and serves the renewed certificate once the volume changes', async () => {
