@@ -124,6 +124,15 @@ export class StateHistory {
     });
   }
 
+  /**
+   * Waits (bounded) until the watch has delivered the write of `service` at `resourceVersion`
+   * (what a read returned): the watch runs beside synchronous kubectl calls, so it may lag.
+   */
+  async caughtUp(service: string, resourceVersion: string): Promise<void> {
+    await eventually(() => (this.seen.some(s => s.service === service && s.resourceVersion === resourceVersion) ? true : undefined),
+      () => `the watch never delivered ${service} at resourceVersion ${resourceVersion} (last: ${JSON.stringify(this.seen.slice(-3))})`, 60_000, 100);
+  }
+
   /** The states `service` (namespace/name) went through from entry `from` on, each once per stay (no state yet: left out). */
   walk(service: string, from = 0): string[] {
     if (this.exited !== undefined || this.stderr !== '') throw new Error(`the watch of DistributedServices ended (${this.exited}): ${this.stderr}`);

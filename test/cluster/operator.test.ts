@@ -243,7 +243,8 @@ describe('cdk8s-frp operator on the test cluster', () => {
       for (const type of ['Ready', 'ConfigurationValid', 'ConfigurationApplied', 'CertificatesReady', 'BackendsAvailable']) {
         expect([d.metadata.name, type, cond(d, type)?.status]).toEqual([d.metadata.name, type, 'True']);
       }
-      // the states the API server held, in order (the watch saw every write)
+      // the states the API server held, in order (the watch saw every write, up to the one read here)
+      await history!.caughtUp(`${d.metadata.namespace}/${d.metadata.name}`, d.metadata.resourceVersion);
       expect([d.metadata.name, history!.walk(`${d.metadata.namespace}/${d.metadata.name}`)]).toEqual([d.metadata.name, ['Pending', 'Provisioning', 'Running']]);
     }
     for (const [name, replicas] of Object.entries(BACKEND_REPLICAS)) {
@@ -297,7 +298,10 @@ describe('cdk8s-frp operator on the test cluster', () => {
     // when the operator last applied each object (its Apply entry in managedFields) and the object's version
     const stamp = (o: any) => `${o.metadata.managedFields.find((f: any) => f.manager === MANAGER && f.operation === 'Apply').time} ${o.metadata.resourceVersion}`;
     const stampsBefore = new Map([...applied()].map(([k, o]) => [k, stamp(o)]));
-    expect(service('webapp-frontend').status.state).toBe('Running');
+    const running = service('webapp-frontend');
+    expect(running.status.state).toBe('Running');
+    const rest = services().filter(x => x.metadata.name !== 'webapp-frontend');
+    for (const d of [running, ...rest]) await history!.caughtUp(`${d.metadata.namespace}/${d.metadata.name}`, d.metadata.resourceVersion);
     const from = operator!.lines.length;
     const seen = history!.seen.length;
     applyServices([edited['webapp-frontend']]);
@@ -306,10 +310,15 @@ describe('cdk8s-frp operator on the test cluster', () => {
     expect(operator!.logged('pruning', () => true, from).map(l => l.object).sort()).toEqual(removed);
     for (const k of removed) expect(applied().has(k)).toBe(false);
     // seed 000: Running (the edit itself) -> Updating -> Running, as the API server held it
-    await eventually(() => service('webapp-frontend').status.state === 'Running' || undefined, () => JSON.stringify(service('webapp-frontend').status), 300_000, 2_000);
+    const again = await eventually(() => {
+      const d = service('webapp-frontend');
+      return d.status.state === 'Running' ? d : undefined;
+    }, () => JSON.stringify(service('webapp-frontend').status), 300_000, 2_000);
+    await history!.caughtUp('op-web/webapp-frontend', again.metadata.resourceVersion);
     expect(history!.walk('op-web/webapp-frontend', seen)).toEqual(['Running', 'Updating', 'Running']);
     // the others stayed Running throughout
     for (const d of services().filter(x => x.metadata.name !== 'webapp-frontend')) {
+      await history!.caughtUp(`${d.metadata.namespace}/${d.metadata.name}`, d.metadata.resourceVersion);
       expect([d.metadata.name, history!.walk(`${d.metadata.namespace}/${d.metadata.name}`, seen).filter(state => state !== 'Running')]).toEqual([d.metadata.name, []]);
     }
     // on the API server: the unchanged objects were not applied again (same apply time, same version), the changed ones were
