@@ -6,7 +6,8 @@
  * frpc members in front of one backend. A few clients send a steady, bounded stream of
  * requests (a new connection each) while members are made to leave and join again, one at
  * a time: an frpc container is killed (SIGKILL; the kubelet restarts it after a short
- * back-off) or a pod is deleted (its replacement, with a new name, joins as a new member).
+ * back-off) or a pod is deleted (its containers' preStop hooks run, then SIGTERM; its
+ * replacement, with a new name, joins as a new member).
  *
  * A failed request is counted against the event whose window it overlaps: `leave` from
  * the kill/delete until the new frpc process starts (a deleted pod's replacement starts
@@ -217,16 +218,17 @@ function report(results: ConfigResult[]): string {
     `Run ${new Date().toISOString().slice(0, 16)}Z; frp v0.70.1; ${CLIENTS} clients, a new connection per request; 3 frpc members, one backend.`,
     '"window": frps\' "new proxy success" to frpc\'s "start proxy success" (log times, ms resolution), per join.',
     '',
-    '| configuration | rendered poolCount | joins (restart / new pod) | requests | req/s | failed at a join | joins with a failure | failed at a leave | other failures | frps "do http proxy request" | window ms (min / median / max) |',
+    '| configuration | rendered poolCount | joins (restart / new pod) | requests | req/s | failed at a join | joins with a failure '
+      + '| failed at a leave (kill / deletion) | other failures | frps "do http proxy request" | window ms (min / median / max) |',
     '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|',
   ];
   for (const r of results) {
     const joinFailed = r.joins.reduce((n, e) => n + e.joinFailures.length, 0);
-    const leaveFailed = r.joins.reduce((n, e) => n + e.leaveFailures.length, 0);
+    const leaveFailed = (kind: JoinEvent['kind']) => r.joins.filter((e) => e.kind === kind).reduce((n, e) => n + e.leaveFailures.length, 0);
     const w = r.joins.map((e) => e.windowMs).filter((x): x is number => x !== undefined).sort((a, b) => a - b);
     const restarts = r.joins.filter((e) => e.kind === 'restart').length;
     lines.push(`| ${r.config.name} | ${r.poolCountRendered} | ${r.joins.length} (${restarts} / ${r.joins.length - restarts}) | ${r.requests} | ${(r.requests / r.seconds).toFixed(0)} | `
-      + `${joinFailed} | ${r.joins.filter((e) => e.joinFailures.length > 0).length} | ${leaveFailed} | ${r.otherFailures.length} | ${r.frpsProxyErrors} | `
+      + `${joinFailed} | ${r.joins.filter((e) => e.joinFailures.length > 0).length} | ${leaveFailed('restart')} / ${leaveFailed('new pod')} | ${r.otherFailures.length} | ${r.frpsProxyErrors} | `
       + `${w.length ? `${w[0]} / ${w[Math.floor(w.length / 2)]} / ${w[w.length - 1]}` : 'n/a'} |`);
   }
   lines.push('', '## Failed requests', '');

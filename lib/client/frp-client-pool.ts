@@ -370,6 +370,9 @@ export class FrpClientPool extends Construct {
         // only and the probes run inside the container (busybox wget).
         readiness: kplus.Probe.fromCommand(healthCommand(this.adminPort + i)),
         liveness: kplus.Probe.fromCommand(healthCommand(this.adminPort + i)),
+        // frpc v0.70.1 exits at once on SIGTERM over tcp: before it, frpc's own stop
+        // closes its proxies (frps stops routing to this member) and its session
+        lifecycle: { preStop: kplus.Handler.fromCommand(stopCommand(`${CONFIG_DIR}/${file}`)) },
         volumeMounts: [{ path: CONFIG_DIR, volume: configVolume, readOnly: true }],
       });
       // frp `user` = <namespace>.<pod>: unique on a shared frps, and the namespace
@@ -560,4 +563,17 @@ export function urlPort(url: string): number {
 /** Probe command: frpc's /healthz on the loopback admin port. @internal */
 export function healthCommand(port: number): string[] {
   return ['wget', '-q', '-T', '2', '-O', '/dev/null', `http://127.0.0.1:${port}/healthz`];
+}
+
+/**
+ * preStop command: `frpc stop` (POST /api/stop on the admin port the config names) makes
+ * frpc close every proxy (CloseProxy to frps, which stops routing to this member at once),
+ * wait 100 ms for work in flight, close its session and exit. The stop call returns at
+ * once, so the hook then waits (50 tries, 0.1 s apart) until frpc's admin API is gone, lest the
+ * kubelet's SIGTERM cut the close short. frpc is the image's entrypoint, on its PATH.
+ * @internal
+ */
+export function stopCommand(configFile: string): string[] {
+  return ['sh', '-c', `frpc stop -c ${configFile} || exit 0; i=0; `
+    + `while [ $i -lt 50 ] && frpc status -c ${configFile} --api-timeout 1s >/dev/null 2>&1; do sleep 0.1; i=$((i+1)); done`];
 }

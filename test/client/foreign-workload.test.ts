@@ -25,6 +25,10 @@ describe('sidecar into a workload this library does not own', () => {
     expect(d.spec.template.spec.containers.map((c: any) => c.name)).toEqual(['web', 'frpc']);
     expect(d.spec.template.spec.volumes.map((v: any) => v.name)).toContain('frpc-config');
     expect(d.spec.template.metadata.annotations['checksum/frpc']).toMatch(/^[0-9a-f]{64}$/);
+    // the sidecar frpc leaves its group gracefully on its own; the backend container gets no hook
+    const [backend, frpc] = d.spec.template.spec.containers;
+    expect(frpc.lifecycle.preStop.exec.command[2]).toMatch(/^frpc stop -c \/etc\/frp\/frpc\.toml /);
+    expect(backend.lifecycle).toBeUndefined();
   });
 
   test('fails when the workload already has a container named frpc, naming the workload', () => {

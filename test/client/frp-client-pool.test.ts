@@ -43,6 +43,12 @@ describe('FrpClientPool', () => {
     ]);
     expect(config.auth.tokenSource).toEqual({ type: 'file', file: { path: '/etc/frp/auth/token' } });
     expect(container.readinessProbe.exec.command).toEqual(['wget', '-q', '-T', '2', '-O', '/dev/null', 'http://127.0.0.1:7400/healthz']);
+    // before the kubelet's SIGTERM (on which frpc v0.70.1 exits at once over tcp), frpc's own
+    // stop closes its proxies, then the hook waits for frpc to be gone; the grace period covers it
+    const preStop = container.lifecycle.preStop.exec.command;
+    expect(preStop.slice(0, 2)).toEqual(['sh', '-c']);
+    expect(preStop[2]).toMatch(/^frpc stop -c \/etc\/frp\/frpc\.toml \|\| exit 0; .*while \[ \$i -lt 50 \] && frpc status -c \/etc\/frp\/frpc\.toml /);
+    expect(deployment.spec.template.spec.terminationGracePeriodSeconds).toBe(30);
     // the server now listens on and allows the member's remote port
     expect(parse(configMap(manifests, 'frps.toml').data['frps.toml']).allowPorts).toEqual([{ single: 15432 }]);
   });

@@ -80,6 +80,9 @@ describe('HA frps: replicas', () => {
     const containers = pool.spec.template.spec.containers;
     expect(containers.map((c: any) => [c.name, c.args])).toEqual([0, 1, 2].map(i => [`frpc-${i}`, ['-c', `/etc/frp/replica-${i}.frpc.toml`]]));
     expect(containers.map((c: any) => c.readinessProbe.exec.command.at(-1))).toEqual(['http://127.0.0.1:7400/healthz', 'http://127.0.0.1:7401/healthz', 'http://127.0.0.1:7402/healthz']);
+    // each one's preStop stops its own frpc (the admin port its config names)
+    expect(containers.map((c: any) => /^frpc stop -c (\S+) /.exec(c.lifecycle.preStop.exec.command[2])?.[1]))
+      .toEqual([0, 1, 2].map(i => `/etc/frp/replica-${i}.frpc.toml`));
     // each container has the token file and the client certificate
     for (const c of containers) expect(c.volumeMounts.map((m: any) => m.mountPath).sort()).toEqual(['/etc/frp', '/etc/frp/auth', '/etc/frp/tls']);
     const cm = manifests.find(o => o.kind === 'ConfigMap' && o.metadata.name === pool.spec.template.spec.volumes.find((v: any) => v.configMap).configMap.name);

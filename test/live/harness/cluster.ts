@@ -21,8 +21,9 @@
  *   before the containers start; an emptyDir is one directory shared by the pod's
  *   containers;
  * - readiness probes decide endpoints, as in a cluster; a container that exits is
- *   restarted (restartPolicy Always); deleting a pod makes its workload create another
- *   with a new name, as a ReplicaSet does.
+ *   restarted (restartPolicy Always); deleting a pod runs its containers' preStop exec hooks
+ *   (in the container, as the kubelet does) before SIGTERM, and makes its workload create
+ *   another with a new name, as a ReplicaSet does.
  *
  * What it changes that a cluster would not, because every pod here shares one network
  * namespace (marked HARNESS-REWRITE in the code): listen addresses. `0.0.0.0`, `::`,
@@ -282,7 +283,7 @@ export class LiveCluster {
   /** Deletes a pod; its workload creates a replacement with a new name (a ReplicaSet's job). */
   public async deletePod(pod: LivePod, replace = true): Promise<LivePod | undefined> {
     pod.deleted = true;
-    await this.stopPod(pod);
+    await this.stopPod(pod, true);
     if (!replace) return undefined;
     return this.addPod(pod.workload);
   }
@@ -632,8 +633,7 @@ export class LiveCluster {
     if (!['sh', '/bin/sh'].includes(argv[0])) throw new Error(`pod ${pod.name} init container ${c.name}: the harness runs shell init containers only, got ${JSON.stringify(argv)}`);
     const binds: [string, string][] = [];
     const overlays = this.materialize(pod, c, binds);
-    const sc = { ...(pod.workload.spec.template.spec.securityContext ?? {}), ...(c.securityContext ?? {}) };
-    const priv = sc.runAsUser !== undefined ? ['setpriv', `--reuid=${sc.runAsUser}`, `--regid=${sc.runAsGroup ?? sc.runAsUser}`, '--clear-groups', '--'] : [];
+    const priv = runAs(pod, c);
     const log = path.join(pod.dir, `${c.name}.log`);
     const out = fs.openSync(log, 'a');
     const proc = spawn('unshare', ['-m', '--propagation', 'private', '--', 'sh', '-c', this.mountScript(pod, c.name, overlays, binds), 'sh', ...priv, ...argv], {
@@ -666,8 +666,7 @@ export class LiveCluster {
     }
     const binds: [string, string][] = [];
     const overlays = this.materialize(pod, c.spec, binds);
-    const sc = { ...(pod.workload.spec.template.spec.securityContext ?? {}), ...(c.spec.securityContext ?? {}) };
-    const priv = sc.runAsUser !== undefined ? ['setpriv', `--reuid=${sc.runAsUser}`, `--regid=${sc.runAsGroup ?? sc.runAsUser}`, '--clear-groups', '--'] : [];
+    const priv = runAs(pod, c.spec);
     const script = this.mountScript(pod, c.spec.name, overlays, binds);
     const out = fs.openSync(c.log, 'a');
     fs.chmodSync(c.log, 0o666); // the pod's user may reopen /dev/stdout (nginx does)
@@ -693,10 +692,15 @@ export class LiveCluster {
     });
   }
 
-  private async stopPod(pod: LivePod): Promise<void> {
+  /**
+   * Stops a pod's containers as the kubelet does: (when the pod is deleted, not when the
+   * harness stops) each container's preStop exec hook first, then SIGTERM, SIGKILL 3 s later.
+   */
+  private async stopPod(pod: LivePod, hooks = false): Promise<void> {
     await Promise.all(pod.containers.map(async (c) => {
       c.ready = false;
       if (c.inproc) { await c.inproc.close(); c.inproc = undefined; }
+      if (hooks) await this.runPreStop(pod, c);
       const proc = c.proc;
       if (!proc?.pid) return;
       const gone = new Promise<void>((r) => proc.once('exit', () => r()));
@@ -705,6 +709,35 @@ export class LiveCluster {
       await gone;
       clearTimeout(t);
     }));
+  }
+
+  /**
+   * A container's preStop exec hook, as the kubelet runs it: in the container (its mount
+   * namespace, user and env), bounded by the pod's terminationGracePeriodSeconds (default
+   * 30). The images' binaries on PATH (frpc, frps) are the harness's. A failed hook is
+   * logged and the container stopped anyway (the kubelet records FailedPreStopHook).
+   */
+  private async runPreStop(pod: LivePod, c: RunningContainer): Promise<void> {
+    const hook = c.spec.lifecycle?.preStop;
+    const pid = c.proc?.pid;
+    if (!hook || !pid) return;
+    const cmd: string[] | undefined = hook.exec?.command;
+    if (!cmd?.length) throw new Error(`pod ${pod.name} container ${c.spec.name}: the harness runs exec preStop hooks only, got ${JSON.stringify(hook)}`);
+    const priv = runAs(pod, c.spec);
+    const grace = (pod.workload.spec.template.spec.terminationGracePeriodSeconds ?? 30) * 1000;
+    const out = fs.openSync(c.log, 'a');
+    fs.writeSync(out, `${RFC3339()} harness: preStop ${JSON.stringify(cmd)}\n`);
+    const proc = spawn('nsenter', ['-t', String(pid), '-m', '--', ...priv, ...cmd], {
+      env: { PATH: `${this.binDir}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin`, HOSTNAME: pod.name, ...this.envOf(pod, c.spec) },
+      stdio: ['ignore', out, out],
+    });
+    fs.closeSync(out);
+    const code = await new Promise<number | null>((resolve) => {
+      const timer = setTimeout(() => { proc.kill('SIGKILL'); }, grace);
+      proc.on('error', () => { clearTimeout(timer); resolve(-1); });
+      proc.on('exit', (exitCode) => { clearTimeout(timer); resolve(exitCode); });
+    });
+    fs.appendFileSync(c.log, `${RFC3339()} harness: preStop exited ${code}\n`);
   }
 
   // ------------------------------------------------------------------ probes
@@ -746,6 +779,12 @@ export class LiveCluster {
 
     function local(h: string) { return h === '127.0.0.1' || h === 'localhost' || h === '0.0.0.0'; }
   }
+}
+
+/** The setpriv prefix that runs a container's command as its runAsUser / runAsGroup (as the pod's securityContext merged with its own says). */
+function runAs(pod: LivePod, c: any): string[] {
+  const sc = { ...(pod.workload.spec.template.spec.securityContext ?? {}), ...(c.securityContext ?? {}) };
+  return sc.runAsUser !== undefined ? ['setpriv', `--reuid=${sc.runAsUser}`, `--regid=${sc.runAsGroup ?? sc.runAsUser}`, '--clear-groups', '--'] : [];
 }
 
 function portOf(pod: LivePod, port: number | string): number {
