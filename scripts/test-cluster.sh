@@ -300,11 +300,17 @@ start_controllers() {
   done
 
   log "starting kube-controller-manager on https://$addr:$kcm_port"
+  # --node-monitor-grace-period 10m: KWOK renews its nodes' leases, and a KWOK starved of CPU for
+  # longer than the default grace (40 s in 1.28, 50 s in 1.34) got its nodes marked NotReady and
+  # every pod on them Ready=False; KWOK makes only Pending pods Ready, so they stayed unready and
+  # every Deployment unavailable after the nodes came back (KWOK stopped for 75 s does it; a
+  # test/cluster run on 1.34 under load saw every Deployment of operator-scale so)
   local c="kube-controller-manager"
   setsid "$k/$c" --kubeconfig "$state/$c.kubeconfig" \
     --authentication-kubeconfig "$state/$c.kubeconfig" --authorization-kubeconfig "$state/$c.kubeconfig" \
     --bind-address "$addr" --secure-port "$kcm_port" --cert-dir "$pki/$c" \
     --leader-elect=false --profiling=false \
+    --node-monitor-grace-period 10m \
     --use-service-account-credentials \
     --service-account-private-key-file "$pki/sa.key" --root-ca-file "$pki/ca.crt" \
     --controllers garbagecollector,deployment,replicaset,statefulset,daemonset,namespace,serviceaccount,serviceaccount-token,endpoint,endpointslice,disruption,podgc,nodelifecycle,root-ca-cert-publisher,clusterrole-aggregation \
