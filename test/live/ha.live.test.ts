@@ -5,7 +5,8 @@
  * restarts it): once it is out of the Services' endpoints (the readiness window), no
  * request fails, every group is still served by all its members, and the restarted
  * replica takes traffic again only after its members have logged in again (readiness
- * initialDelaySeconds), so its return fails no request either.
+ * initialDelaySeconds), so its return fails no request either. A deleted frpc pod then
+ * leaves every replica gracefully (each container's preStop stops its own frpc).
  */
 import { Backends, bundleOf, fixtureSecrets, remotePortService, vhostService } from './fixtures';
 import { ServiceProtocol, ExposeType } from '../../lib';
@@ -115,6 +116,15 @@ describe('live: HA frps (3 replicas)', () => {
       expect((tt['db-0'] ?? 0) + (tt['db-1'] ?? 0)).toBe(40);
       // every replica holds every member again
       for (const pod of frps) expect(await onlineOn(pod)).toEqual(expected);
+      // a deleted frpc pod leaves every replica gracefully: each container's preStop stops its own
+      // frpc (its own config file and admin port), which closes its proxies on its replica
+      const leaving = frpcPods.find((p) => p.workload.metadata.labels['frp.io/distributed-service'] === 'web')!;
+      await c.deletePod(leaving, false);
+      for (const x of leaving.containers) expect(c.logs(leaving, x.spec.name)).toContain('harness: preStop exited 0');
+      for (const pod of frps) {
+        const log = c.logs(pod);
+        for (const i of [0, 1]) expect(log).toContain(`close proxy [${leaving.namespace}.${leaving.name}.web-${i}] success`);
+      }
     } finally {
       running = false;
       await load;
