@@ -39,7 +39,9 @@ export function startCluster(): string {
 /** Runs kubectl against the test cluster, with `input` on stdin (killed after `timeoutMs`). */
 export function kubectl(args: string[], input?: string, timeoutMs = 120_000): KubectlResult {
   startCluster();
-  const r = spawnSync(kubectlBin!, ['--kubeconfig', kubeconfig!, ...args], { input, encoding: 'utf8', timeout: timeoutMs });
+  // `get -A -o json` on a cluster many suites have applied to outgrows node's 1 MiB
+  // default buffer (ENOBUFS, seen in CI's 1.34 run): allow 1 GiB
+  const r = spawnSync(kubectlBin!, ['--kubeconfig', kubeconfig!, ...args], { input, encoding: 'utf8', timeout: timeoutMs, maxBuffer: 2 ** 30 });
   if (r.error) throw r.error;
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
