@@ -7,7 +7,7 @@ import { crdYaml } from './crd';
 import { importCommand } from './import';
 import { OUTPUT_DIR_RECORD, writeOwnedDir } from './output-dir';
 import { requiredSecretLines } from './required-secret-lines';
-import { BundleArgs, portOption } from '../bundle/bundle-args';
+import { BundleArgs, optionValue, portOption } from '../bundle/bundle-args';
 import { BundleError, BundleOptions, ComposedBundle, composeBundle } from '../bundle/distributed-service-bundle';
 import { documentValue } from '../k8s/yaml-input';
 import { FRPS_IMAGE } from '../server/frp-server';
@@ -98,11 +98,7 @@ export function parseArgs(argv: string[]): RenderOptions | 'help' {
   const bundleOnly = ['--machine', '--server-address', '--local'];
   for (let i = 0; i < rest.length; i++) {
     const a = rest[i];
-    const value = () => {
-      const v = rest[++i];
-      if (v === undefined || v.startsWith('--')) throw new Error(`${a} needs a value`);
-      return v;
-    };
+    const value = () => optionValue(rest, ++i, a);
     if (a === '--help' || a === '-h') return 'help';
     if (command === 'render' && bundleOnly.includes(a)) throw new Error(`unknown option ${a} (it is an option of client-bundle)`);
     if (bundleArgs.take(a, value)) continue;

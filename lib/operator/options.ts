@@ -1,5 +1,5 @@
 import type { BundleOptions } from '../bundle';
-import { BundleArgs } from '../bundle/bundle-args';
+import { BundleArgs, optionValue } from '../bundle/bundle-args';
 import { isDnsLabel } from '../service/field-checks';
 
 /** `cdk8s-frp operator --help`. @internal */
@@ -78,11 +78,7 @@ export function parseOperatorArgs(argv: string[]): OperatorOptions | 'help' {
   };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
-    const value = () => {
-      const v = argv[++i];
-      if (v === undefined || v.startsWith('--')) throw new Error(`${a} needs a value`);
-      return v;
-    };
+    const value = () => optionValue(argv, ++i, a);
     switch (a) {
       case '--help': case '-h': return 'help';
       case '--kubeconfig': kubeconfig = value(); break;
