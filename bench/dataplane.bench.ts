@@ -295,9 +295,14 @@ async function main(): Promise<void> {
   }
 }
 
+/** The load average before the benchmark started anything (at the end it includes the benchmark's own processes). */
+const LOAD_BEFORE = os.loadavg();
+
 function machine(): string {
   const cpu = os.cpus();
-  return `${cpu.length} × ${cpu[0]?.model ?? 'cpu'}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Linux ${os.release()}, load ${os.loadavg().map((x) => x.toFixed(1)).join('/')}`;
+  const load = (l: number[]) => l.map((x) => x.toFixed(1)).join('/');
+  return `${cpu.length} × ${cpu[0]?.model ?? 'cpu'}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Linux ${os.release()}, `
+    + `load ${load(LOAD_BEFORE)} when it started and ${load(os.loadavg())} at the end (with the benchmark's own wrk, nginx, frp and HAProxy)`;
 }
 
 function versions(): string {
@@ -357,7 +362,7 @@ function render(results: Results, minutes: number): string {
   return [
     '# Data-plane benchmark (`npm run bench:dataplane`)',
     '',
-    `Run ${new Date().toISOString().slice(0, 16)}Z on ${machine()} (shared with other users while it ran); ${versions()}; frp v0.70.1.`,
+    `Run ${new Date().toISOString().slice(0, 16)}Z on ${machine()}; ${versions()}; frp v0.70.1.`,
     `${ROUNDS} interleaved rounds of ${SECONDS} s per cell, ${minutes.toFixed(1)} min of measuring. Figures are medians over the rounds;`,
     '"spread" is half the range of the throughput over the rounds; ratios are taken within each round (median, and range in brackets).',
     'c = concurrent connections (wrk), m = members of the frp group (nginx backends behind it). CPU s/10k req: utime+stime of the',
