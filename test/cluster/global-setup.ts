@@ -1,4 +1,4 @@
-import { mkdtempSync } from 'fs';
+import { chmodSync, mkdtempSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import { claimSubnet, Subnet } from '../helpers/loopback';
@@ -40,6 +40,9 @@ export default async function globalSetup(): Promise<void> {
     process.env.CDK8S_FRP_CLUSTER_RUN = 'own';
   }
   const run: RunTmpdir = { dir: mkdtempSync(join(tmpdir(), 'cdk8s-frp-test-run-')), previous: process.env.TMPDIR };
+  // as /tmp itself: the live harness runs pods' processes as their non-root users, which reach the
+  // harness's programs under it (a preStop hook's frpc)
+  chmodSync(run.dir, 0o1777);
   g[RUN_TMPDIR] = run;
   process.env.TMPDIR = run.dir;
 }
