@@ -92,14 +92,14 @@ export class BundleArgs {
   }
 }
 
-/** A port number option (1-65535). @internal */
-/** The value after `option` at `argv[at]`: refused when missing or another option. */
+/** The value after `option` at `argv[at]`: refused when missing or another option. @internal */
 export function optionValue(argv: readonly string[], at: number, option: string): string {
   const v = argv[at];
   if (v === undefined || v.startsWith('--')) throw new Error(`${option} needs a value`);
   return v;
 }
 
+/** A port number option (1-65535). @internal */
 export function portOption(option: string, v: string): number {
   const n = Number(v);
   if (!/^\d+$/.test(v) || n < 1 || n > 65535) throw new Error(`${option}: port must be 1-65535, got ${JSON.stringify(v)}`);

@@ -1,18 +1,13 @@
 import { chmodSync, mkdtempSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
-import { claimSubnet, Subnet } from '../helpers/loopback';
+import { claimSubnet } from '../helpers/loopback';
 
 /** The run's claim of a 127.B.0.0/16 for the test cluster, released by ./global-teardown.ts. */
 export const CLUSTER_CLAIM = '__cdk8sFrpClusterClaim';
 
-/** The run's temporary directory and the TMPDIR before it, for ./global-teardown.ts. */
+/** The run's temporary directory, removed by ./global-teardown.ts. */
 export const RUN_TMPDIR = '__cdk8sFrpRunTmpdir';
-
-export interface RunTmpdir {
-  readonly dir: string;
-  readonly previous?: string;
-}
 
 /**
  * jest globalSetup: gives this run its own test-cluster state directory (the
@@ -33,16 +28,16 @@ export default async function globalSetup(): Promise<void> {
   const g = globalThis as unknown as Record<string, unknown>;
   if (!process.env.CDK8S_FRP_CLUSTER_DIR) {
     const subnet = await claimSubnet();
-    g[CLUSTER_CLAIM] = subnet as Subnet;
+    g[CLUSTER_CLAIM] = subnet;
     process.env.CDK8S_FRP_CLUSTER_ADDRESS = `127.${subnet.base}.0.1`;
     process.env.CDK8S_FRP_CLUSTER_DIR = mkdtempSync(join(tmpdir(), 'cdk8s-frp-test-cluster-'));
     process.env.CDK8S_FRP_CLUSTER_OWNER = String(process.pid);
     process.env.CDK8S_FRP_CLUSTER_RUN = 'own';
   }
-  const run: RunTmpdir = { dir: mkdtempSync(join(tmpdir(), 'cdk8s-frp-test-run-')), previous: process.env.TMPDIR };
+  const run = mkdtempSync(join(tmpdir(), 'cdk8s-frp-test-run-'));
   // as /tmp itself: the live harness runs pods' processes as their non-root users, which reach the
   // harness's programs under it (a preStop hook's frpc)
-  chmodSync(run.dir, 0o1777);
+  chmodSync(run, 0o1777);
   g[RUN_TMPDIR] = run;
-  process.env.TMPDIR = run.dir;
+  process.env.TMPDIR = run;
 }

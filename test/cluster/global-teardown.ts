@@ -1,7 +1,7 @@
 import { execFileSync } from 'child_process';
 import { rmSync } from 'fs';
 import { join } from 'path';
-import { CLUSTER_CLAIM, RUN_TMPDIR, RunTmpdir } from './global-setup';
+import { CLUSTER_CLAIM, RUN_TMPDIR } from './global-setup';
 import { Subnet } from '../helpers/loopback';
 
 /**
@@ -16,10 +16,8 @@ export default async function globalTeardown(): Promise<void> {
     rmSync(dir, { recursive: true, force: true });
     await (g[CLUSTER_CLAIM] as Subnet | undefined)?.dns.close();
   }
-  const run = g[RUN_TMPDIR] as RunTmpdir | undefined;
+  const run = g[RUN_TMPDIR] as string | undefined;
   if (!run) return;
-  if (run.previous === undefined) delete process.env.TMPDIR;
-  else process.env.TMPDIR = run.previous;
-  if (process.env.FRP_LIVE_KEEP) process.stderr.write(`FRP_LIVE_KEEP: the run's temporary files are in ${run.dir}\n`);
-  else rmSync(run.dir, { recursive: true, force: true });
+  if (process.env.FRP_LIVE_KEEP) process.stderr.write(`FRP_LIVE_KEEP: the run's temporary files are in ${run}\n`);
+  else rmSync(run, { recursive: true, force: true });
 }
