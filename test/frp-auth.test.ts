@@ -32,7 +32,7 @@ describe('FrpAuth', () => {
         tokenEndpointURL: 'https://idp.example.com/realms/frp/protocol/openid-connect/token',
       },
     });
-    expect(container(m, 'frps').env).toBeUndefined(); // frps needs no secret for OIDC
+    expect(container(m, 'frps').env.filter((e: any) => e.valueFrom)).toEqual([]); // frps needs no secret for OIDC
     expect(container(m, 'frpc').env).toContainEqual({ name: 'FRP_OIDC_CLIENT_SECRET', valueFrom: { secretKeyRef: { name: 'frpc-oidc', key: 'client-secret' } } });
     // frpc may reach the token endpoint
     const egress = m.find(x => x.kind === 'NetworkPolicy' && x.metadata.labels['app.kubernetes.io/name'] === 'frpc').spec.egress;
@@ -65,7 +65,7 @@ describe('FrpAuth', () => {
     const m = Testing.synth(chart);
     // frp reads the mounted key itself (tokenSource, type file) and trims it
     expect(toml(m, 'frps.toml').auth).toEqual({ method: 'token', tokenSource: { type: 'file', file: { path: '/etc/frp/auth/token' } } });
-    expect(container(m, 'frps').env).toBeUndefined();
+    expect(container(m, 'frps').env.filter((e: any) => e.valueFrom)).toEqual([]);
     expect(container(m, 'frps').volumeMounts).toContainEqual({ name: 'frp-token', mountPath: '/etc/frp/auth', readOnly: true });
     const pod = m.find(x => x.kind === 'Deployment').spec.template.spec;
     expect(pod.volumes).toContainEqual({ name: 'frp-token', secret: { secretName: 'frp', items: [{ key: 'frp-token', path: 'token' }] } });

@@ -297,7 +297,8 @@ export interface FrpServerProps {
    */
   readonly insecureSkipVerify?: boolean;
   /**
-   * Resource requests and limits.
+   * Resource requests and limits. frps' Go runtime gets `GOMEMLIMIT` at 90 % of the memory
+   * limit (and `GOGC=400`, see README "Capacity guide").
    * @default - cpu 50m/500m, memory 32Mi/256Mi (fields you leave out keep these values)
    */
   readonly resources?: kplus.ContainerResources;

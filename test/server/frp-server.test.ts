@@ -1,4 +1,4 @@
-import { ApiObject, Chart, Testing } from 'cdk8s';
+import { ApiObject, Chart, Size, Testing } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { CertificateAuthority, ExternalTrafficPolicy, FrpAuth, FrpLogLevel, FrpProxyType, FrpServer, FrpServerProps, NetworkPeer } from '../../lib';
 import { expectValidBundle, parseFrpTomlValues as parse } from '../helpers';
@@ -31,7 +31,8 @@ describe('FrpServer', () => {
     const container = deployment.spec.template.spec.containers[0];
     expect(container.image).toBe('fatedier/frps:v0.70.1');
     expect(container.args).toEqual(['-c', '/etc/frp/frps.toml']);
-    expect(container.env).toBeUndefined(); // the token is a mounted file, read by frp (tokenSource)
+    // the token is a mounted file, read by frp (tokenSource): the only variables are Go's GC settings
+    expect(container.env).toEqual([{ name: 'GOGC', value: '400' }, { name: 'GOMEMLIMIT', value: '230MiB' }]);
     expect(container.volumeMounts).toContainEqual({ name: 'frp-token', mountPath: '/etc/frp/auth', readOnly: true });
     expect(container.readinessProbe.httpGet).toEqual({ path: '/healthz', port: 7500, scheme: 'HTTP' });
     expect(deployment.spec.template.metadata.annotations['checksum/config']).toMatch(/^[0-9a-f]{64}$/);
@@ -129,6 +130,26 @@ describe('FrpServer', () => {
     const config = frpsToml(Testing.synth(chart));
     expect(config.allowPorts).toEqual([{ single: 5353 }, { start: 20000, end: 20002 }, { single: 25000 }]);
     expect(server.remoteService!.ports.map(p => `${p.protocol}/${p.port}`)).toEqual(['TCP/20001', 'TCP/20000', 'TCP/20002', 'TCP/25000', 'UDP/5353']);
+  });
+
+  test('Go\'s garbage collector: GOGC 400 on every replica, GOMEMLIMIT 90 % of the memory limit each replica has', () => {
+    const goEnv = (props: Partial<FrpServerProps>) => {
+      const chart = Testing.chart();
+      new FrpServer(chart, 'frps', { auth: FrpAuth.token(tokenSecret(chart)), ...props });
+      return byKind(Testing.synth(chart), 'Deployment').map((d) => {
+        const c = d.spec.template.spec.containers[0];
+        const env = Object.fromEntries((c.env ?? []).map((e: any) => [e.name, e.value]));
+        return { limit: c.resources.limits.memory, GOGC: env.GOGC, GOMEMLIMIT: env.GOMEMLIMIT };
+      });
+    };
+    // the default limit, and the limit the user gives (the request alone keeps the default limit)
+    expect(goEnv({})).toEqual([{ limit: '256Mi', GOGC: '400', GOMEMLIMIT: '230MiB' }]);
+    expect(goEnv({ resources: { memory: { limit: Size.gibibytes(1) } } })).toEqual([{ limit: '1024Mi', GOGC: '400', GOMEMLIMIT: '921MiB' }]);
+    expect(goEnv({ resources: { memory: { limit: Size.gibibytes(0.5) } } })).toEqual([{ limit: '512Mi', GOGC: '400', GOMEMLIMIT: '460MiB' }]);
+    expect(goEnv({ resources: { memory: { request: Size.mebibytes(64) } } })).toEqual([{ limit: '256Mi', GOGC: '400', GOMEMLIMIT: '230MiB' }]);
+    // every HA replica is a Deployment of its own with the same settings
+    expect(goEnv({ replicas: 3, resources: { memory: { limit: Size.mebibytes(100) } } }))
+      .toEqual(Array(3).fill({ limit: '100Mi', GOGC: '400', GOMEMLIMIT: '90MiB' }));
   });
 
   test('the escape hatch reaches the Deployment', () => {
