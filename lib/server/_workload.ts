@@ -1,4 +1,4 @@
-import { Duration, Size, SizeRoundingBehavior } from 'cdk8s';
+import { ApiObject, Duration, JsonPatch, Size, SizeRoundingBehavior } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { k8s } from 'cdk8s-plus-28';
 import { addSecretEnv, FrpAuth } from '../frp-auth';
@@ -78,6 +78,7 @@ export function addFrpsDeployments(ctx: ServerContext, o: FrpsWorkloadOptions): 
     deployment.select(kplus.LabelSelector.of({ labels: replicaSelector(ctx, i) }));
     omitUnstoredDefaults(deployment);
     deployment.podMetadata.addAnnotation(CONFIG_CHECKSUM_ANNOTATION, o.configChecksum);
+    if (replicas > 1) ApiObject.of(deployment).addJsonPatch(JsonPatch.add('/spec/template/spec/affinity', replicaAntiAffinity(ctx)));
     const resources = resourcesWithDefaults(o.resources);
     const container = deployment.addContainer({
       name: 'frps',
@@ -111,6 +112,22 @@ export function addFrpsDeployments(ctx: ServerContext, o: FrpsWorkloadOptions): 
     containers.push(container);
   }
   return { deployments, containers };
+}
+
+/**
+ * HA: each replica's pod prefers a node that runs no other replica of this server, so that one
+ * node's loss takes one replica. Preferred, not required: on fewer nodes than replicas (a test
+ * cluster, a small pool) the replicas still run, some on one node. @internal
+ */
+function replicaAntiAffinity(ctx: ServerContext): k8s.Affinity {
+  return {
+    podAntiAffinity: {
+      preferredDuringSchedulingIgnoredDuringExecution: [{
+        weight: 100,
+        podAffinityTerm: { labelSelector: { matchLabels: ctx.podLabels }, topologyKey: 'kubernetes.io/hostname' },
+      }],
+    },
+  };
 }
 
 /** HA: a PodDisruptionBudget that lets drains take one replica at a time (none with one replica). @internal */

@@ -35,6 +35,7 @@ describe('FrpServer', () => {
     expect(container.env).toEqual([{ name: 'GOGC', value: '400' }, { name: 'GOMEMLIMIT', value: '230MiB' }]);
     expect(container.volumeMounts).toContainEqual({ name: 'frp-token', mountPath: '/etc/frp/auth', readOnly: true });
     expect(container.readinessProbe.httpGet).toEqual({ path: '/healthz', port: 7500, scheme: 'HTTP' });
+    expect(deployment.spec.template.spec.affinity).toBeUndefined(); // one replica: nothing to keep apart
     expect(deployment.spec.template.metadata.annotations['checksum/config']).toMatch(/^[0-9a-f]{64}$/);
 
     const [service] = byKind(manifests, 'Service');

@@ -69,6 +69,12 @@ describe('HA frps: replicas', () => {
     const pdb = manifests.find(o => o.kind === 'PodDisruptionBudget');
     expect(pdb.spec).toEqual({ maxUnavailable: 1, selector: { matchLabels: server.podLabels } });
     for (const d of pods) expect(selects(pdb.spec.selector.matchLabels, d.spec.template.metadata.labels)).toBe(true);
+    // each replica prefers a node without another replica of this server (it selects all three, itself included)
+    for (const d of pods) {
+      const [term] = d.spec.template.spec.affinity.podAntiAffinity.preferredDuringSchedulingIgnoredDuringExecution;
+      expect(term).toEqual({ weight: 100, podAffinityTerm: { labelSelector: { matchLabels: server.podLabels }, topologyKey: 'kubernetes.io/hostname' } });
+      expect(pods.filter(p => selects(term.podAffinityTerm.labelSelector.matchLabels, p.spec.template.metadata.labels))).toHaveLength(3);
+    }
     // frpc verifies each replica by its name: the server certificate names every replica Service
     const cert = manifests.find(o => o.kind === 'Certificate' && o.spec.usages?.includes('server auth'));
     for (const h of server.replicaHosts) expect(cert.spec.dnsNames).toContain(h);
