@@ -6,7 +6,7 @@
  * answer 401/403/200.
  */
 import { generateKeyPairSync } from 'crypto';
-import { Backends, bundleOf, fixtureSecrets, NS, onlineProxies, remotePortService, vhostService } from './fixtures';
+import { Backends, bundleOf, fixtureSecrets, NS, joinedProxies, remotePortService, vhostService } from './fixtures';
 import {
   AuthenticationType, DiscoveryMode, ServiceProtocol, ExposeServiceType, ExposeType, ExternalTrafficPolicy, HttpMethod, LoadBalancingAlgorithm,
 } from '../../lib';
@@ -35,7 +35,7 @@ describe('live: balancer tier', () => {
 
   async function tunnelUp(c: LiveCluster, members: number): Promise<void> {
     await c.waitAllReady();
-    await waitFor(`${members} frp members online`, async () => (await onlineProxies(c)).length >= members, 30_000)
+    await waitFor(`${members} frp members joined`, async () => (await joinedProxies(c)).length >= members, 30_000)
       .catch((e) => { throw new Error(`${e.message}\n${c.allLogs()}`); });
   }
 

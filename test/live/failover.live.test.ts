@@ -4,10 +4,10 @@
  * replacement pod rejoin. An unhealthy backend leaves the group through frp's health
  * check and returns when it recovers.
  */
-import { Backends, bundleOf, fixtureSecrets, onlineProxies, vhostService } from './fixtures';
+import { Backends, bundleOf, fixtureSecrets, joinedProxies, onlineProxies, vhostService } from './fixtures';
 import { ServiceProtocol, ExposeType } from '../../lib';
 import { HttpBackend, httpRequest, tally } from './harness/backends';
-import { claimSubnet, LiveCluster, sleep, waitFor } from './harness/cluster';
+import { claimSubnet, LiveCluster, waitFor } from './harness/cluster';
 
 jest.setTimeout(180_000);
 
@@ -38,7 +38,8 @@ describe('live: failover and health', () => {
     const frpcPods = c.podsWithImage('frpc');
     expect(frpcPods).toHaveLength(3);
     const members = () => onlineProxies(c);
-    await waitFor('3 members online', async () => (await members()).length === 3, 30_000)
+    const joined = () => joinedProxies(c);
+    await waitFor('3 members joined', async () => (await joined()).length === 3, 30_000)
       .catch((e) => { throw new Error(`${e.message}: ${JSON.stringify(c.allLogs())}`); });
     // frps names members <namespace>.<pod>.<proxy>
     expect((await members()).map((m) => m.split('.').slice(0, 2).join('.')).sort()).toEqual(frpcPods.map((p) => `${p.namespace}.${p.name}`).sort());
@@ -61,12 +62,12 @@ describe('live: failover and health', () => {
     expect((await members()).some((m) => m.startsWith(`${victim.namespace}.${victim.name}.`))).toBe(false);
 
     // the kubelet restarts it; it logs in again as the same pod and rejoins
-    await waitFor('the restarted member to rejoin', async () => (await members()).some((m) => m.startsWith(`${victim.namespace}.${victim.name}.`)), 45_000);
+    await waitFor('the restarted member to rejoin', async () => (await joined()).some((m) => m.startsWith(`${victim.namespace}.${victim.name}.`)), 45_000);
 
     // a deleted pod is replaced by one with a new name, which joins as a new member
     const fresh = await c.deletePod(frpcPods[1]);
     await waitFor('the replacement pod to join', async () => {
-      const m = await members();
+      const m = await joined();
       return m.some((x) => x.startsWith(`${fresh!.namespace}.${fresh!.name}.`)) && !m.some((x) => x.startsWith(`${frpcPods[1].namespace}.${frpcPods[1].name}.`));
     }, 30_000);
     const after = [];
@@ -97,7 +98,7 @@ describe('live: failover and health', () => {
       for (let i = 0; i < n; i++) got.push(await ask());
       return got;
     };
-    await waitFor('both members online', async () => (await onlineProxies(c)).length === 2, 30_000);
+    await waitFor('both members joined', async () => (await joinedProxies(c)).length === 2, 30_000);
     expect(Object.keys(tally((await serving(10)).map((r) => r.answer?.instance ?? String(r.status)))).sort()).toEqual(['api-0', 'api-1']);
 
     b[1].healthy = false;
@@ -106,8 +107,7 @@ describe('live: failover and health', () => {
     expect(tally(only.map((r) => r.answer?.instance ?? String(r.status)))).toEqual({ 'api-0': 20 });
 
     b[1].healthy = true;
-    await waitFor('the recovered member to return', async () => (await onlineProxies(c)).length === 2, 20_000);
-    await sleep(200);
+    await waitFor('the recovered member to return', async () => (await joinedProxies(c)).length === 2, 20_000);
     expect(Object.keys(tally((await serving(10)).map((r) => r.answer?.instance ?? String(r.status)))).sort()).toEqual(['api-0', 'api-1']);
   });
 });

@@ -121,3 +121,28 @@ export async function onlineProxies(c: LiveCluster): Promise<string[]> {
   }
   return out.sort();
 }
+
+/**
+ * The members frps lists (onlineProxies) that have also finished joining on frpc's side. frps
+ * routes to a member as it registers it, before frpc has read frps' answer to its NewProxy, and
+ * a request routed there meanwhile is lost (frp v0.70.1; README "Limits and decisions",
+ * Joining). A member `<namespace>.<pod>.<proxy>` has joined when every frpc container of its
+ * pod logged `[<proxy>] start proxy success` after its last login and after the proxy's last
+ * failed health check (both of which make it join again), in the container's current life.
+ * Tests that send requests expecting none to fail wait for this, not only for frps' list; a
+ * member of no pod here (an outside frpc) counts as joined once frps lists it.
+ */
+export async function joinedProxies(c: LiveCluster): Promise<string[]> {
+  return (await onlineProxies(c)).filter((member) => {
+    const [namespace, podName, ...rest] = member.split('.');
+    const proxy = rest.join('.');
+    const pod = c.podsOf((p) => p.namespace === namespace && p.name === podName && !p.deleted)[0];
+    if (!pod) return true;
+    return pod.containers.filter((k) => String(k.spec.image).includes('frpc')).every((k) => {
+      const log = c.logs(pod, k.spec.name);
+      const life = log.slice(log.lastIndexOf('harness: exited') + 1);
+      const started = life.lastIndexOf(`[${proxy}] start proxy success`);
+      return started >= 0 && started > life.lastIndexOf('login to server success') && started > life.lastIndexOf(`[${proxy}] health check failed`);
+    });
+  });
+}

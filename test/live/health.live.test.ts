@@ -11,7 +11,7 @@
  * (A member leaving on a failed check and returning: failover.live.test.ts.)
  */
 import { Chart } from 'cdk8s';
-import { Backends, bundleOf, fixtureSecrets, onlineProxies, remotePortService, vhostService } from './fixtures';
+import { Backends, bundleOf, fixtureSecrets, joinedProxies, onlineProxies, remotePortService, vhostService } from './fixtures';
 import { DiscoveryMode, ServiceProtocol, ExposeType, SynthWarnings } from '../../lib';
 import { parseFrpTomlValues } from '../helpers';
 import { HttpBackend, httpRequest, tally, TcpBackend, tcpAsk } from './harness/backends';
@@ -82,8 +82,8 @@ describe('live: health checks (scenario 4, defect 7)', () => {
     });
     const c = cluster;
     await c.waitAllReady();
-    const members = async (svc: string) => (await onlineProxies(c)).filter((m) => m.endsWith(`.${svc}`)).length;
-    await waitFor('2 web and 2 db members online', async () => await members('web') === 2 && await members('db') === 2, 30_000)
+    const members = async (svc: string) => (await joinedProxies(c)).filter((m) => m.endsWith(`.${svc}`)).length;
+    await waitFor('2 web and 2 db members joined', async () => await members('web') === 2 && await members('db') === 2, 30_000)
       .catch(async (e) => { throw new Error(`${e.message}: ${(await onlineProxies(c)).join(', ')}\n${c.allLogs()}`); });
 
     const vhost = c.address(vhostService(c), 'http');

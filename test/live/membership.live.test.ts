@@ -10,7 +10,7 @@
  * so out of DNS) and keeps serving for its termination grace period, then exits.
  */
 import * as http from 'http';
-import { Backends, bundleOf, fixtureSecrets, onlineProxies, vhostService } from './fixtures';
+import { Backends, bundleOf, fixtureSecrets, joinedProxies, vhostService } from './fixtures';
 import { DiscoveryMode, ExposeType, LoadBalancingAlgorithm, ServiceProtocol } from '../../lib';
 import { HttpBackend, httpRequest } from './harness/backends';
 import { claimSubnet, LiveCluster, sleep, waitFor } from './harness/cluster';
@@ -116,7 +116,7 @@ describe('live: backends that move', () => {
     });
     const c = cluster;
     await c.waitAllReady();
-    await waitFor('2 frp members online', async () => (await onlineProxies(c)).length >= 2, 30_000)
+    await waitFor('2 frp members joined', async () => (await joinedProxies(c)).length >= 2, 30_000)
       .catch((e) => { throw new Error(`${e.message}\n${c.allLogs()}`); });
     const vhost = c.address(vhostService(c), 'http');
     const client = c.clientAddress();

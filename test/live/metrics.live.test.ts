@@ -7,7 +7,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import * as YAML from 'yaml';
-import { Backends, bundleOf, fixtureSecrets, metricsService, NS, onlineProxies, remotePortService, scrapeFrps, vhostService } from './fixtures';
+import { Backends, bundleOf, fixtureSecrets, metricsService, NS, joinedProxies, onlineProxies, remotePortService, scrapeFrps, vhostService } from './fixtures';
 import { ServiceProtocol, ExposeType } from '../../lib';
 import { HttpBackend, httpRequest, TcpBackend, tcpAsk } from './harness/backends';
 import { claimSubnet, LiveCluster, waitFor } from './harness/cluster';
@@ -82,7 +82,7 @@ describe('live: metrics', () => {
     cluster = await LiveCluster.start(manifests, { subnet, secrets: fixtureSecrets() });
     const c = cluster;
     await c.waitAllReady();
-    await waitFor('every member online', async () => (await onlineProxies(c)).length === 3, 30_000);
+    await waitFor('every member joined', async () => (await joinedProxies(c)).length === 3, 30_000);
     const vhost = c.address(vhostService(c), 'http');
     for (let i = 0; i < 10; i++) expect((await httpRequest({ ...vhost, headers: { host: 'api.example.test' } })).status).toBe(200);
     // frp counts traffic when a connection closes: tcp connections that end make it count
