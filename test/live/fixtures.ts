@@ -136,7 +136,7 @@ export async function joinedProxies(c: LiveCluster): Promise<string[]> {
   return (await onlineProxies(c)).filter((member) => {
     const [namespace, podName, ...rest] = member.split('.');
     const proxy = rest.join('.');
-    const pod = c.podsOf((p) => p.namespace === namespace && p.name === podName && !p.deleted)[0];
+    const pod = c.podsOf((p) => p.namespace === namespace && p.name === podName)[0]; // live pods only
     if (!pod) return true;
     return pod.containers.filter((k) => String(k.spec.image).includes('frpc')).every((k) => {
       const log = c.logs(pod, k.spec.name);

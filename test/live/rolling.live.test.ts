@@ -11,7 +11,7 @@
  * a request in frp itself (README "Limits and decisions", the join window), which is not
  * what this test is about.
  */
-import { bundleOf, fixtureSecrets, onlineProxies, vhostService } from './fixtures';
+import { bundleOf, fixtureSecrets, joinedProxies, onlineProxies, vhostService } from './fixtures';
 import { ExposeType, ServiceProtocol } from '../../lib';
 import { HttpBackend, httpRequest } from './harness/backends';
 import { claimSubnet, Closeable, LiveCluster, LivePod, sleep, waitFor } from './harness/cluster';
@@ -65,10 +65,8 @@ describe('live: rolling update of frpc pods', () => {
       const old = c.podsWithImage('frpc').sort((a, b) => a.name.localeCompare(b.name))[0];
       // surge: the new pod joins first, with no request under way
       const fresh = await c.addPod(old.workload);
-      await waitFor(`${fresh.name} online`, () => isOnline(fresh), 30_000, 50);
-      // frps routes to a member as it registers it, before frpc has read the answer (the join
-      // window): wait for frpc's own "start proxy success" before any request
-      await waitFor(`${fresh.name} past its join window`, () => c.logs(fresh, 'frpc').includes('start proxy success'), 30_000, 50);
+      // online in frps and past its join window (frpc has read frps' answer): see joinedProxies
+      await waitFor(`${fresh.name} joined`, async () => (await joinedProxies(c)).some((m) => m.startsWith(memberOf(fresh))), 30_000, 50);
 
       let stop = false;
       let sent = 0;
